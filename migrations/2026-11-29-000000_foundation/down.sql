@@ -1,0 +1,3 @@
+DROP FUNCTION IF EXISTS cdt_set_updated_at();
+DROP FUNCTION IF EXISTS cdt_fold(text);
+DROP EXTENSION IF EXISTS unaccent;

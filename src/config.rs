@@ -1,0 +1,324 @@
+//! Typed settings, read once from the environment at startup.
+//!
+//! Every variable is listed in `.env.example` and the README. An invalid value stops startup with a
+//! [`ConfigError`] naming the variable. Secrets are [`SecretString`]s: their `Debug` output is redacted.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when the output is a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// All settings of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: the PostgreSQL to use. `None` starts the embedded PostgreSQL.
+    pub database_url: Option<SecretString>,
+    /// `BIND_ADDR`: address the HTTP server listens on.
+    pub bind_addr: SocketAddr,
+    /// `JWT_SECRET`: key signing access tokens. `None` uses a random key kept in the data directory.
+    pub jwt_secret: Option<SecretString>,
+    /// `RUST_LOG`: tracing filter directives.
+    pub log_filter: String,
+    /// `LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `DB_POOL_SIZE`: connections in the pool.
+    pub db_pool_size: u32,
+    /// `DB_POOL_TIMEOUT_MS`: how long a request waits for a free connection before it gets 503.
+    pub db_pool_timeout: Duration,
+    /// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL `statement_timeout` set on every connection.
+    pub db_statement_timeout: Duration,
+    /// `CDT_DATA_DIR`: where the embedded PostgreSQL and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `PG_BINDIR`: directory of the PostgreSQL server binaries for the embedded database; looked up
+    /// when unset.
+    pub pg_bindir: Option<PathBuf>,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable} {message}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+/// Default `BIND_ADDR`.
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+/// Default `DB_POOL_SIZE`.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+/// Default `DB_POOL_TIMEOUT_MS`.
+pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 1500;
+/// Default `DB_STATEMENT_TIMEOUT_MS`.
+pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 30_000;
+/// Minimum length of `JWT_SECRET` in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (the environment in production, a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let database_url = get("DATABASE_URL")
+            .map(|url| {
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Ok(SecretString::from(url))
+                } else {
+                    Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "must be a PostgreSQL URL like postgres://user:password@host:5432/database",
+                    ))
+                }
+            })
+            .transpose()?;
+
+        let bind_addr = get("BIND_ADDR")
+            .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                ConfigError::new(
+                    "BIND_ADDR",
+                    "must be an address and port like 127.0.0.1:8080",
+                )
+            })?;
+
+        let jwt_secret = get("JWT_SECRET")
+            .map(|secret| {
+                if secret.len() < MIN_JWT_SECRET_BYTES {
+                    Err(ConfigError::new(
+                        "JWT_SECRET",
+                        format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+                    ))
+                } else {
+                    Ok(SecretString::from(secret))
+                }
+            })
+            .transpose()?;
+
+        let log_filter = get("RUST_LOG").unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|error| {
+            ConfigError::new("RUST_LOG", format!("is not a valid filter: {error}"))
+        })?;
+
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(ConfigError::new("LOG_FORMAT", "must be `pretty` or `json`")),
+        };
+
+        let db_pool_size =
+            parse_number(&get, "DB_POOL_SIZE", u64::from(DEFAULT_POOL_SIZE), 1, 200)?;
+        let db_pool_timeout = parse_number(
+            &get,
+            "DB_POOL_TIMEOUT_MS",
+            DEFAULT_POOL_TIMEOUT_MS,
+            10,
+            60_000,
+        )?;
+        let db_statement_timeout = parse_number(
+            &get,
+            "DB_STATEMENT_TIMEOUT_MS",
+            DEFAULT_STATEMENT_TIMEOUT_MS,
+            100,
+            3_600_000,
+        )?;
+
+        let data_dir = match get("CDT_DATA_DIR") {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_absolute() {
+                    return Err(ConfigError::new("CDT_DATA_DIR", "must be an absolute path"));
+                }
+                dir
+            }
+            None => default_data_dir(&get).ok_or_else(|| {
+                ConfigError::new("CDT_DATA_DIR", "is not set and neither is HOME")
+            })?,
+        };
+
+        let pg_bindir = get("PG_BINDIR").map(PathBuf::from);
+
+        Ok(Self {
+            database_url,
+            bind_addr,
+            jwt_secret,
+            log_filter,
+            log_format,
+            db_pool_size: u32::try_from(db_pool_size).unwrap_or(DEFAULT_POOL_SIZE),
+            db_pool_timeout: Duration::from_millis(db_pool_timeout),
+            db_statement_timeout: Duration::from_millis(db_statement_timeout),
+            data_dir,
+            pg_bindir,
+        })
+    }
+
+    /// The JWT signing key: `JWT_SECRET` when set, otherwise a random key created once and kept in
+    /// `<CDT_DATA_DIR>/jwt-secret` (mode 0600), so tokens survive restarts of a local installation.
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<SecretString> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        crate::secret_file::read_or_create(&path, 48).map(SecretString::from)
+    }
+
+    /// The database URL with any password replaced by `***`, for log lines.
+    pub fn redacted_database_url(&self) -> Option<String> {
+        self.database_url
+            .as_ref()
+            .map(|url| redact_url(url.expose_secret()))
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(ConfigError::new(
+            variable,
+            format!("must be a whole number from {min} to {max}, got {raw:?}"),
+        )),
+    }
+}
+
+/// Where local data goes when `CDT_DATA_DIR` is not set: `/var/lib/cdt-api` for root (the `postgres`
+/// user must be able to reach it, and root's home is private), else `$XDG_DATA_HOME/cdt-api` or
+/// `~/.local/share/cdt-api`.
+fn default_data_dir(get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if rustix::process::geteuid().is_root() {
+        return Some(PathBuf::from("/var/lib/cdt-api"));
+    }
+    if let Some(xdg) = get("XDG_DATA_HOME").filter(|dir| Path::new(dir).is_absolute()) {
+        return Some(Path::new(&xdg).join("cdt-api"));
+    }
+    get("HOME").map(|home| Path::new(&home).join(".local/share/cdt-api"))
+}
+
+/// Replaces the password of a `postgres://user:password@host/db` URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pretty => "pretty",
+            Self::Json => "json",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("HOME".to_owned(), "/home/someone".to_owned())])
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = settings(&[]).unwrap();
+        assert!(s.database_url.is_none());
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.db_pool_size, DEFAULT_POOL_SIZE);
+        assert_eq!(
+            s.db_pool_timeout,
+            Duration::from_millis(DEFAULT_POOL_TIMEOUT_MS)
+        );
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert!(s.data_dir.ends_with("cdt-api"));
+    }
+
+    #[test]
+    fn each_invalid_value_names_its_variable() {
+        for (variable, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("BIND_ADDR", "localhost"),
+            ("JWT_SECRET", "short"),
+            ("LOG_FORMAT", "xml"),
+            ("DB_POOL_SIZE", "zero"),
+            ("DB_POOL_SIZE", "0"),
+            ("DB_POOL_TIMEOUT_MS", "-5"),
+            ("DB_STATEMENT_TIMEOUT_MS", "1"),
+            ("CDT_DATA_DIR", "relative/dir"),
+            ("RUST_LOG", "cdt_api=loud"),
+        ] {
+            let error = settings(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+            assert!(error.to_string().contains(variable), "{error}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://cdt:topsecretpw@db:5432/cdt"),
+            (
+                "JWT_SECRET",
+                "a-very-long-secret-value-of-at-least-32-bytes",
+            ),
+        ])
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("topsecretpw"), "{debug}");
+        assert!(!debug.contains("a-very-long-secret"), "{debug}");
+        assert_eq!(
+            s.redacted_database_url().unwrap(),
+            "postgres://cdt:***@db:5432/cdt"
+        );
+    }
+}

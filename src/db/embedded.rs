@@ -1,0 +1,519 @@
+//! A private PostgreSQL started from the server binaries installed on the machine.
+//!
+//! Used by `cdt-api serve`/`migrate` when `DATABASE_URL` is not set, and by the test harness (with
+//! `ephemeral`, one throwaway cluster per test run). The cluster lives in a directory of its own,
+//! listens only on a free loopback port (no Unix socket), and requires a password that is generated once
+//! and kept beside it (mode 0600). PostgreSQL refuses to run as root, so when the service runs as root
+//! every PostgreSQL program is run as the `postgres` system user through `runuser`, on a data directory
+//! that user owns.
+//!
+//! The cluster is stopped by [`EmbeddedPostgres::stop`] (also on drop). A small watchdog process stops
+//! it too if this process dies without stopping it (a crash, `kill -9`), so no PostgreSQL is left
+//! behind; for an ephemeral cluster it also deletes the directory.
+
+use std::{
+    fs,
+    io::{self, Read},
+    net::TcpListener,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{Context, anyhow, bail};
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+use secrecy::SecretString;
+
+/// PostgreSQL role that owns the embedded cluster.
+const SUPERUSER: &str = "cdt";
+
+/// How to launch an embedded PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Directory holding the cluster (`<dir>/postgres`) and its password.
+    pub data_dir: PathBuf,
+    /// The database to create (if missing) and connect to.
+    pub database: String,
+    /// Where the server binaries are, when known (`PG_BINDIR`); otherwise they are looked up.
+    pub bindir: Option<PathBuf>,
+    /// A throwaway cluster: durability off (fsync, synchronous commit, full-page writes) for speed,
+    /// and its directory deleted when it stops.
+    pub ephemeral: bool,
+}
+
+/// A running embedded PostgreSQL.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    bindir: PathBuf,
+    data_dir: PathBuf,
+    pgdata: PathBuf,
+    port: u16,
+    password: String,
+    database: String,
+    run_as_postgres: bool,
+    ephemeral: bool,
+    watchdog: Option<Child>,
+    running: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Initialises the cluster when it does not exist yet, starts it on a free loopback port and creates
+    /// the database. Blocking; call it before the async runtime or on the blocking pool.
+    pub fn start(options: &EmbeddedOptions) -> anyhow::Result<Self> {
+        let bindir = find_bindir(options.bindir.as_deref())?;
+        let run_as_postgres = rustix::process::geteuid().is_root();
+        let data_dir = options.data_dir.clone();
+        let pgdata = data_dir.join("postgres");
+
+        prepare_directories(&data_dir, &pgdata, run_as_postgres)?;
+        let password = crate::secret_file::read_or_create(&data_dir.join("postgres.password"), 24)?;
+
+        let mut server = Self {
+            bindir,
+            data_dir,
+            pgdata,
+            port: 0,
+            password,
+            database: options.database.clone(),
+            run_as_postgres,
+            ephemeral: options.ephemeral,
+            watchdog: None,
+            running: false,
+        };
+        if !server.pgdata.join("PG_VERSION").exists() {
+            server.initdb()?;
+        } else {
+            server.check_major_version()?;
+        }
+        server.launch()?;
+        server.create_database()?;
+        Ok(server)
+    }
+
+    /// URL of the service's database, with the password.
+    pub fn database_url(&self) -> SecretString {
+        SecretString::from(self.url_for(&self.database))
+    }
+
+    /// URL of another database of the same cluster (`postgres` for administration).
+    pub fn url_for(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
+    /// The loopback port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The cluster's data directory.
+    pub fn pgdata(&self) -> &Path {
+        &self.pgdata
+    }
+
+    /// Stops the server (fast shutdown: open sessions are ended, committed data is kept) and, for an
+    /// ephemeral cluster, deletes its directory.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if !self.running {
+            return Ok(());
+        }
+        self.running = false;
+        if let Some(mut watchdog) = self.watchdog.take() {
+            // Ignore errors: the watchdog may already be gone.
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+        let mode = if self.ephemeral { "immediate" } else { "fast" };
+        let pgdata = self.pgdata.display().to_string();
+        let output = self
+            .pg_command("pg_ctl")
+            .args(["-D", &pgdata, "-m", mode, "-w", "-t", "60", "stop"])
+            .output()
+            .context("running pg_ctl stop")?;
+        if !output.status.success() {
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        if self.ephemeral {
+            fs::remove_dir_all(&self.data_dir)
+                .with_context(|| format!("removing {}", self.data_dir.display()))?;
+        }
+        Ok(())
+    }
+
+    fn pg_command(&self, program: &str) -> Command {
+        let path = self.bindir.join(program);
+        if self.run_as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn initdb(&self) -> anyhow::Result<()> {
+        let pwfile = self.data_dir.join("initdb-password");
+        fs::write(&pwfile, &self.password).context("writing the initdb password file")?;
+        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))?;
+        if self.run_as_postgres {
+            chown_to_postgres(&pwfile)?;
+        }
+        let mut command = self.pg_command("initdb");
+        command
+            .arg("-D")
+            .arg(&self.pgdata)
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        if self.ephemeral {
+            command.arg("--no-sync");
+        }
+        let output = command.output().context("running initdb")?;
+        let _ = fs::remove_file(&pwfile);
+        if !output.status.success() {
+            bail!(
+                "initdb failed for {}: {}",
+                self.pgdata.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    fn check_major_version(&self) -> anyhow::Result<()> {
+        let cluster = fs::read_to_string(self.pgdata.join("PG_VERSION")).unwrap_or_default();
+        let cluster = cluster.trim();
+        let output = self
+            .pg_command("pg_ctl")
+            .arg("--version")
+            .output()
+            .context("running pg_ctl --version")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let binaries = text
+            .split_whitespace()
+            .last()
+            .and_then(|version| version.split('.').next())
+            .unwrap_or("");
+        if cluster != binaries {
+            bail!(
+                "the database in {} was created by PostgreSQL {cluster}, but the binaries in {} are \
+                 PostgreSQL {binaries}; set PG_BINDIR to PostgreSQL {cluster}'s bin directory or use another \
+                 CDT_DATA_DIR",
+                self.pgdata.display(),
+                self.bindir.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn launch(&mut self) -> anyhow::Result<()> {
+        let pgdata = self.pgdata.display().to_string();
+        if let Some(pid) = self.running_postmaster()? {
+            // A previous run died without stopping its server: take it over.
+            self.port = read_postmaster_port(&self.pgdata)
+                .ok_or_else(|| anyhow!("cannot read the port of the running server (pid {pid})"))?;
+            tracing::warn!(
+                pid,
+                port = self.port,
+                "adopting an embedded PostgreSQL left running by an earlier run"
+            );
+        } else {
+            self.port = free_loopback_port()?;
+            let mut options = format!(
+                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+                self.port
+            );
+            if self.ephemeral {
+                options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+                options.push_str(" -c max_connections=300");
+            }
+            let log = self.pgdata.join("server.log").display().to_string();
+            let output = self
+                .pg_command("pg_ctl")
+                .args([
+                    "-D", &pgdata, "-l", &log, "-w", "-t", "60", "-o", &options, "start",
+                ])
+                .stdin(Stdio::null())
+                .output()
+                .context("running pg_ctl start")?;
+            if !output.status.success() {
+                bail!(
+                    "PostgreSQL did not start: {}\n{}",
+                    String::from_utf8_lossy(&output.stderr).trim(),
+                    tail_of_file(&self.pgdata.join("server.log"), 2000)
+                );
+            }
+        }
+        self.running = true;
+        let postmaster_pid = self
+            .running_postmaster()?
+            .ok_or_else(|| anyhow!("PostgreSQL exited right after starting"))?;
+        self.watchdog = Some(self.spawn_watchdog(postmaster_pid)?);
+        Ok(())
+    }
+
+    /// The postmaster's pid when a server is running on this data directory.
+    fn running_postmaster(&self) -> anyhow::Result<Option<u32>> {
+        let pid_file = self.pgdata.join("postmaster.pid");
+        if !pid_file.exists() {
+            return Ok(None);
+        }
+        let pgdata = self.pgdata.display().to_string();
+        let status = self
+            .pg_command("pg_ctl")
+            .args(["-D", &pgdata, "status"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("running pg_ctl status")?;
+        if !status.success() {
+            return Ok(None);
+        }
+        Ok(fs::read_to_string(&pid_file).ok().and_then(|text| {
+            text.lines()
+                .next()
+                .and_then(|line| line.trim().parse().ok())
+        }))
+    }
+
+    /// Starts a process that waits for this one to end, then shuts the postmaster down (and for an
+    /// ephemeral cluster, deletes its directory). It runs in its own process group so that Ctrl-C in
+    /// a terminal does not kill it before it can do its job.
+    fn spawn_watchdog(&self, postmaster_pid: u32) -> anyhow::Result<Child> {
+        const SCRIPT: &str = r#"
+parent=$1; postmaster=$2; signal=$3; remove=$4
+while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+kill -"$signal" "$postmaster" 2>/dev/null
+if [ -n "$remove" ]; then
+  while kill -0 "$postmaster" 2>/dev/null; do sleep 0.2; done
+  rm -rf "$remove"
+fi
+"#;
+        let (signal, remove) = if self.ephemeral {
+            ("QUIT", self.data_dir.display().to_string())
+        } else {
+            ("INT", String::new())
+        };
+        Command::new("sh")
+            .args(["-c", SCRIPT, "cdt-api-postgres-watchdog"])
+            .arg(std::process::id().to_string())
+            .arg(postmaster_pid.to_string())
+            .arg(signal)
+            .arg(remove)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .context("starting the PostgreSQL watchdog")
+    }
+
+    fn create_database(&self) -> anyhow::Result<()> {
+        let admin_url = self.url_for("postgres");
+        let mut conn = connect_with_retry(&admin_url, Duration::from_secs(10))?;
+        let exists: i64 = sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(&self.database)
+            .get_result::<Count>(&mut conn)
+            .map(|row| row.count)?;
+        if exists == 0 {
+            sql_query(format!(
+                "CREATE DATABASE \"{}\"",
+                self.database.replace('"', "")
+            ))
+            .execute(&mut conn)
+            .with_context(|| format!("creating database {}", self.database))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if let Err(error) = self.stop() {
+            tracing::error!(error = %format!("{error:#}"), "could not stop the embedded PostgreSQL");
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// Connects, retrying for up to `patience` (a server that just started may still refuse for a moment).
+pub fn connect_with_retry(url: &str, patience: Duration) -> anyhow::Result<PgConnection> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match PgConnection::establish(url) {
+            Ok(conn) => return Ok(conn),
+            Err(error) if std::time::Instant::now() >= deadline => {
+                return Err(anyhow!(error).context("connecting to the embedded PostgreSQL"));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Finds a directory holding `initdb` and `pg_ctl`: `PG_BINDIR`, then `pg_config --bindir`, then `PATH`,
+/// then the usual install locations (Debian's `/usr/lib/postgresql/<major>/bin`, Homebrew's).
+pub fn find_bindir(configured: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(dir) = configured {
+        if has_server(dir) {
+            return Ok(dir.to_path_buf());
+        }
+        bail!(
+            "PG_BINDIR={} does not contain initdb and pg_ctl",
+            dir.display()
+        );
+    }
+    let mut candidates = Vec::new();
+    if let Ok(output) = Command::new("pg_config").arg("--bindir").output() {
+        candidates.push(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim(),
+        ));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path));
+    }
+    for root in [
+        "/usr/lib/postgresql",
+        "/usr/local/pgsql",
+        "/opt/homebrew/opt",
+        "/usr/local/opt",
+    ] {
+        let mut versions: Vec<PathBuf> = fs::read_dir(root)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        // Newest major version first: "16" sorts after "15", "postgresql@16" after "postgresql@15".
+        versions.sort_by_key(|path| std::cmp::Reverse(major_of(path)));
+        candidates.extend(versions.into_iter().map(|dir| dir.join("bin")));
+        candidates.push(PathBuf::from(root).join("bin"));
+    }
+    candidates.into_iter().find(|dir| has_server(dir)).ok_or_else(|| {
+        anyhow!(
+            "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them \
+             (Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew install postgresql@16`), \
+             set PG_BINDIR to their directory, or set DATABASE_URL to use an existing PostgreSQL server"
+        )
+    })
+}
+
+fn major_of(path: &Path) -> u32 {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .map(|name| {
+            name.chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
+}
+
+fn prepare_directories(
+    data_dir: &Path,
+    pgdata: &Path,
+    run_as_postgres: bool,
+) -> anyhow::Result<()> {
+    fs::create_dir_all(pgdata).with_context(|| format!("creating {}", pgdata.display()))?;
+    // When root runs PostgreSQL as `postgres`, that user must be able to pass through the data directory
+    // (0711: enter, not list) to reach its own cluster directory.
+    let data_dir_mode = if run_as_postgres { 0o711 } else { 0o700 };
+    fs::set_permissions(data_dir, fs::Permissions::from_mode(data_dir_mode))
+        .with_context(|| format!("setting permissions on {}", data_dir.display()))?;
+    fs::set_permissions(pgdata, fs::Permissions::from_mode(0o700))?;
+    if run_as_postgres {
+        chown_to_postgres(pgdata)?;
+        let reachable = Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-w"])
+            .arg(pgdata)
+            .status()
+            .context("running runuser (from util-linux) to check the data directory")?;
+        if !reachable.success() {
+            bail!(
+                "the `postgres` system user cannot reach {}: choose a CDT_DATA_DIR outside private home \
+                 directories (the default for root is /var/lib/cdt-api)",
+                pgdata.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
+    let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    let entry = passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.first() == Some(&"postgres") && fields.len() > 3)
+        .ok_or_else(|| {
+            anyhow!(
+                "running as root needs the `postgres` system user (created by the PostgreSQL server \
+                 package) to run PostgreSQL; install the package or set DATABASE_URL"
+            )
+        })?;
+    let uid = entry[2].parse().context("postgres uid")?;
+    let gid = entry[3].parse().context("postgres gid")?;
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .with_context(|| format!("giving {} to the postgres user", path.display()))
+}
+
+fn free_loopback_port() -> io::Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr().map(|addr| addr.port()))
+}
+
+fn read_postmaster_port(pgdata: &Path) -> Option<u16> {
+    // postmaster.pid: pid, data directory, start time, port, ...
+    let text = fs::read_to_string(pgdata.join("postmaster.pid")).ok()?;
+    text.lines().nth(3)?.trim().parse().ok()
+}
+
+fn tail_of_file(path: &Path, max_bytes: usize) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = fs::File::open(path) {
+        let _ = file.read_to_string(&mut text);
+    }
+    let start = text.len().saturating_sub(max_bytes);
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    text[start..].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_major_versions_sort_first() {
+        let mut dirs = vec![
+            PathBuf::from("/usr/lib/postgresql/13"),
+            PathBuf::from("/usr/lib/postgresql/16"),
+            PathBuf::from("/usr/lib/postgresql/15"),
+        ];
+        dirs.sort_by_key(|path| std::cmp::Reverse(major_of(path)));
+        assert_eq!(dirs[0], PathBuf::from("/usr/lib/postgresql/16"));
+    }
+
+    #[test]
+    fn a_bindir_without_initdb_is_refused_with_the_variable_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = find_bindir(Some(dir.path())).unwrap_err().to_string();
+        assert!(error.contains("PG_BINDIR"), "{error}");
+    }
+}

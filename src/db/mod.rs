@@ -1,0 +1,184 @@
+//! Database access: the connection pool, the one helper every query goes through, embedded migrations,
+//! and the embedded PostgreSQL launcher.
+//!
+//! Diesel is synchronous, so [`Db::run`] moves each unit of database work to actix's blocking thread pool
+//! and takes the pooled connection *inside* that closure (never on an async worker). A checkout that
+//! times out, or a connection the server dropped, becomes a 503 `database_unavailable`; a connection
+//! that failed that way is discarded instead of going back to the pool, so the service recovers on its
+//! own when PostgreSQL returns, without paying for a `SELECT 1` on every checkout.
+
+pub mod embedded;
+pub mod migrations;
+pub mod schema;
+
+use std::time::{Duration, Instant};
+
+use diesel::{
+    Connection, PgConnection,
+    connection::SimpleConnection,
+    r2d2::{self, ConnectionManager, ManageConnection, Pool},
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{AppError, ErrorCode};
+
+/// A pooled connection plus whether it was seen to lose its server.
+pub struct TrackedConnection {
+    connection: PgConnection,
+    lost: bool,
+}
+
+impl std::fmt::Debug for TrackedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrackedConnection")
+            .field("lost", &self.lost)
+            .finish_non_exhaustive()
+    }
+}
+
+/// r2d2 manager for [`TrackedConnection`]s: diesel's PostgreSQL manager, plus one rule: a connection on
+/// which a query failed because the server went away is broken and is dropped on return to the pool.
+#[derive(Debug)]
+pub struct PgManager {
+    inner: ConnectionManager<PgConnection>,
+    statement_timeout_ms: u128,
+}
+
+impl ManageConnection for PgManager {
+    type Connection = TrackedConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        let mut connection = self.inner.connect()?;
+        // Bounded queries, and UTC everywhere regardless of the server's configuration.
+        connection
+            .batch_execute(&format!(
+                "SET statement_timeout = {}; SET TIME ZONE 'UTC'",
+                self.statement_timeout_ms
+            ))
+            .map_err(r2d2::Error::QueryError)?;
+        Ok(TrackedConnection {
+            connection,
+            lost: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        self.inner.is_valid(&mut conn.connection)
+    }
+
+    fn has_broken(&self, conn: &mut Self::Connection) -> bool {
+        conn.lost || self.inner.has_broken(&mut conn.connection)
+    }
+}
+
+/// The connection pool type.
+pub type PgPool = Pool<PgManager>;
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Maximum connections.
+    pub size: u32,
+    /// How long a request waits for a connection.
+    pub checkout_timeout: Duration,
+    /// `statement_timeout` set on every connection.
+    pub statement_timeout: Duration,
+}
+
+/// Handle to the database, cloned into every worker.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    /// Builds the pool without connecting; connections are opened on demand (and re-opened after an
+    /// outage).
+    pub fn new(url: &SecretString, options: &PoolOptions) -> Self {
+        let manager = PgManager {
+            inner: ConnectionManager::new(url.expose_secret()),
+            statement_timeout_ms: options.statement_timeout.as_millis(),
+        };
+        let pool = Pool::builder()
+            .max_size(options.size)
+            .min_idle(Some(0))
+            .connection_timeout(options.checkout_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Self { pool }
+    }
+
+    /// Runs `work` with a pooled connection on the blocking thread pool, inside the caller's tracing
+    /// span. Multi-step writes must use `conn.transaction(...)` inside `work`.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut pooled = pool.get()?;
+            let result = work(&mut pooled.connection);
+            if let Err(error) = &result
+                && error.code() == ErrorCode::DatabaseUnavailable
+            {
+                pooled.lost = true;
+            }
+            result
+        })
+        .await?
+    }
+
+    /// Waits until the database accepts connections, for at most `patience`.
+    pub fn wait_until_reachable(&self, patience: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + patience;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match self.pool.get() {
+                Ok(_) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => {
+                    anyhow::bail!(
+                        "the database did not answer within {}s ({error}); check DATABASE_URL and that \
+                         PostgreSQL is running",
+                        patience.as_secs()
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(attempt, error = %error, "database not reachable yet, retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+    }
+
+    /// A connection outside the async runtime (CLI commands, migrations at startup).
+    pub fn blocking_connection(
+        &self,
+    ) -> anyhow::Result<impl std::ops::DerefMut<Target = PgConnection>> {
+        Ok(ConnectionGuard(self.pool.get()?))
+    }
+}
+
+struct ConnectionGuard(r2d2::PooledConnection<PgManager>);
+
+impl std::ops::Deref for ConnectionGuard {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.0.connection
+    }
+}
+
+impl std::ops::DerefMut for ConnectionGuard {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0.connection
+    }
+}
+
+/// Opens a single connection outside the pool (administrative work).
+pub fn connect(url: &SecretString) -> anyhow::Result<PgConnection> {
+    Ok(PgConnection::establish(url.expose_secret())?)
+}

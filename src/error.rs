@@ -1,0 +1,746 @@
+//! The one error type of the service and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Every failure a client can see becomes an [`AppError`]: handler errors, extractor errors (through the
+//! handlers installed by [`crate::startup`]), unknown routes, wrong methods, and database outages. An
+//! [`AppError`] carries a stable machine-readable [`ErrorCode`], optional human text in English and
+//! Vietnamese, field errors, and for server-side failures the cause chain, which is logged with the
+//! request id and never sent to the client.
+//!
+//! The final JSON is written by the request-context middleware ([`crate::request_context`]), which knows
+//! the request id and the caller's language; [`actix_web::ResponseError`] renders the same shape without
+//! them as a fallback.
+
+use std::{borrow::Cow, fmt};
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{
+        StatusCode,
+        header::{self, HeaderValue},
+    },
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The language human-readable error text is written in, chosen from `Accept-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English (the default).
+    #[default]
+    En,
+    /// Vietnamese.
+    Vi,
+}
+
+impl Lang {
+    /// Picks Vietnamese when the client prefers `vi` over `en`, English otherwise.
+    ///
+    /// Quality values are honoured (`en;q=0.5, vi` is Vietnamese); unknown languages are ignored.
+    pub fn from_accept_language(value: Option<&str>) -> Self {
+        let Some(value) = value else {
+            return Self::En;
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            let lang = match primary {
+                "vi" => Self::Vi,
+                "en" => Self::En,
+                _ => continue,
+            };
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, lang));
+            }
+        }
+        best.map_or(Self::En, |(_, lang)| lang)
+    }
+}
+
+/// A piece of text for people, in both languages the API speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// English text.
+    pub en: Cow<'static, str>,
+    /// Vietnamese text.
+    pub vi: Cow<'static, str>,
+}
+
+impl Text {
+    /// Text given in both languages.
+    pub fn new(en: impl Into<Cow<'static, str>>, vi: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            en: en.into(),
+            vi: vi.into(),
+        }
+    }
+
+    /// The text in `lang`.
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Vi => &self.vi,
+        }
+    }
+}
+
+/// Stable, machine-readable error codes. Clients switch on these; a unit test pins them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The body is not well-formed JSON.
+    MalformedJson,
+    /// The query string does not parse.
+    InvalidQuery,
+    /// A path segment does not parse (for example an id that is not a UUID).
+    InvalidPath,
+    /// The body could not be read (truncated or broken transfer).
+    InvalidBody,
+    /// No, expired or invalid credentials.
+    Unauthorized,
+    /// Authenticated, but the role may not do this at all.
+    Forbidden,
+    /// No such resource, or the caller may not see it.
+    NotFound,
+    /// No route has this path.
+    RouteNotFound,
+    /// The path exists but not with this method.
+    MethodNotAllowed,
+    /// The `Accept` header asks for a representation this endpoint cannot produce.
+    NotAcceptable,
+    /// A state conflict.
+    Conflict,
+    /// `If-Match` does not match the current version.
+    PreconditionFailed,
+    /// The body is larger than this endpoint accepts.
+    PayloadTooLarge,
+    /// The body's `Content-Type` is not accepted here.
+    UnsupportedMediaType,
+    /// Well-formed but invalid input; see `errors`.
+    ValidationFailed,
+    /// Too many requests; wait for `Retry-After`.
+    RateLimited,
+    /// The database cannot be reached or every connection is busy; retry after `Retry-After`.
+    DatabaseUnavailable,
+    /// The service is running but not ready to serve (database down or migrations pending).
+    NotReady,
+    /// An unexpected failure inside the service.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [Self; 19] = [
+        Self::MalformedJson,
+        Self::InvalidQuery,
+        Self::InvalidPath,
+        Self::InvalidBody,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::RouteNotFound,
+        Self::MethodNotAllowed,
+        Self::NotAcceptable,
+        Self::Conflict,
+        Self::PreconditionFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::ValidationFailed,
+        Self::RateLimited,
+        Self::DatabaseUnavailable,
+        Self::NotReady,
+        Self::Internal,
+    ];
+
+    /// The snake_case code sent as `code` and at the end of `type`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidQuery => "invalid_query",
+            Self::InvalidPath => "invalid_path",
+            Self::InvalidBody => "invalid_body",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotAcceptable => "not_acceptable",
+            Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::ValidationFailed => "validation_failed",
+            Self::RateLimited => "rate_limited",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::NotReady => "not_ready",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// The HTTP status this code is sent with.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::MalformedJson | Self::InvalidQuery | Self::InvalidPath | Self::InvalidBody => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::DatabaseUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, fixed summary of the problem for people.
+    pub fn title(self) -> Text {
+        let (en, vi) = match self {
+            Self::MalformedJson => (
+                "Request body is not valid JSON",
+                "Nội dung yêu cầu không phải JSON hợp lệ",
+            ),
+            Self::InvalidQuery => ("Query string is invalid", "Tham số truy vấn không hợp lệ"),
+            Self::InvalidPath => (
+                "Path parameter is invalid",
+                "Tham số đường dẫn không hợp lệ",
+            ),
+            Self::InvalidBody => (
+                "Request body could not be read",
+                "Không đọc được nội dung yêu cầu",
+            ),
+            Self::Unauthorized => ("Authentication required", "Cần đăng nhập"),
+            Self::Forbidden => ("Not allowed", "Không có quyền thực hiện"),
+            Self::NotFound => ("Resource not found", "Không tìm thấy dữ liệu"),
+            Self::RouteNotFound => ("No such endpoint", "Không có địa chỉ này"),
+            Self::MethodNotAllowed => ("Method not allowed", "Phương thức không được hỗ trợ"),
+            Self::NotAcceptable => (
+                "Representation not available",
+                "Không có định dạng được yêu cầu",
+            ),
+            Self::Conflict => (
+                "Conflict with the current state",
+                "Xung đột với trạng thái hiện tại",
+            ),
+            Self::PreconditionFailed => ("Version does not match", "Phiên bản không khớp"),
+            Self::PayloadTooLarge => ("Request body is too large", "Nội dung yêu cầu quá lớn"),
+            Self::UnsupportedMediaType => (
+                "Unsupported content type",
+                "Kiểu nội dung không được hỗ trợ",
+            ),
+            Self::ValidationFailed => ("Request body is invalid", "Dữ liệu gửi lên không hợp lệ"),
+            Self::RateLimited => ("Too many requests", "Quá nhiều yêu cầu"),
+            Self::DatabaseUnavailable => (
+                "Service temporarily unavailable",
+                "Dịch vụ tạm thời không khả dụng",
+            ),
+            Self::NotReady => ("Service not ready", "Dịch vụ chưa sẵn sàng"),
+            Self::Internal => ("Internal server error", "Lỗi máy chủ"),
+        };
+        Text::new(en, vi)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as the client sent it (`participants_female`, `items[3].held_on`, `body`).
+    pub field: Cow<'static, str>,
+    /// The rule it broke, snake_case (`required`, `exceeds_total`, `unknown_field`).
+    pub code: Cow<'static, str>,
+    /// What is wrong, for people.
+    pub message: Text,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(
+        field: impl Into<Cow<'static, str>>,
+        code: impl Into<Cow<'static, str>>,
+        message: Text,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message,
+        }
+    }
+}
+
+/// Every error the service returns to a client.
+#[derive(Debug)]
+pub struct AppError {
+    code: ErrorCode,
+    detail: Option<Text>,
+    errors: Vec<FieldError>,
+    retry_after_seconds: Option<u32>,
+    allow: Option<String>,
+    source: Option<anyhow::Error>,
+}
+
+impl AppError {
+    /// An error with only a code (the title says it all).
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            detail: None,
+            errors: Vec::new(),
+            retry_after_seconds: None,
+            allow: None,
+            source: None,
+        }
+    }
+
+    /// Adds a human-readable explanation of this occurrence.
+    #[must_use]
+    pub fn with_detail(mut self, detail: Text) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// Keeps the underlying cause for the log (never sent to the client).
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Asks the client to wait this many seconds before retrying (`Retry-After`).
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// 422 listing every invalid field at once.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let count = errors.len();
+        let detail = if count == 1 {
+            Text::new("1 field is invalid", "1 trường không hợp lệ")
+        } else {
+            Text::new(
+                format!("{count} fields are invalid"),
+                format!("{count} trường không hợp lệ"),
+            )
+        };
+        let mut error = Self::new(ErrorCode::ValidationFailed).with_detail(detail);
+        error.errors = errors;
+        error
+    }
+
+    /// 404 for a resource that does not exist or that the caller may not see.
+    pub fn not_found(resource: &'static str) -> Self {
+        Self::new(ErrorCode::NotFound).with_detail(Text::new(
+            format!("No {resource} with this id is visible to you"),
+            format!("Không tìm thấy {resource} với mã này trong phạm vi của bạn"),
+        ))
+    }
+
+    /// 405 with the methods the path does support.
+    pub fn method_not_allowed(allowed: &[&str]) -> Self {
+        let allow = allowed.join(", ");
+        let mut error = Self::new(ErrorCode::MethodNotAllowed).with_detail(Text::new(
+            format!("This path supports: {allow}"),
+            format!("Địa chỉ này chỉ hỗ trợ: {allow}"),
+        ));
+        error.allow = Some(allow);
+        error
+    }
+
+    /// 503 because the database could not be reached or no connection was free in time.
+    pub fn database_unavailable(source: impl Into<anyhow::Error>) -> Self {
+        Self::new(ErrorCode::DatabaseUnavailable)
+            .with_detail(Text::new(
+                "The database is unavailable; retry after the indicated delay",
+                "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau",
+            ))
+            .with_retry_after(5)
+            .with_source(source)
+    }
+
+    /// 500 for an unexpected failure; the cause is logged, the client sees only the request id.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        Self::new(ErrorCode::Internal).with_source(source)
+    }
+
+    /// The generic problem for a status produced outside our handlers (actix, library services).
+    pub fn from_status(status: actix_web::http::StatusCode) -> Self {
+        let code = match status.as_u16() {
+            400 => ErrorCode::InvalidBody,
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::RouteNotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            406 => ErrorCode::NotAcceptable,
+            409 => ErrorCode::Conflict,
+            412 => ErrorCode::PreconditionFailed,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            422 => ErrorCode::ValidationFailed,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::DatabaseUnavailable,
+            _ => ErrorCode::Internal,
+        };
+        Self::new(code)
+    }
+
+    /// The error's code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The field errors of a validation failure.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// True for failures of the server (5xx), whose causes are logged.
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_server_error()
+    }
+
+    /// The logged cause chain, outermost first (`a: b: c`).
+    pub fn cause_chain(&self) -> Option<String> {
+        self.source.as_ref().map(|source| format!("{source:#}"))
+    }
+
+    /// The problem document for a client speaking `lang`, tagged with `request_id`.
+    pub fn problem(&self, lang: Lang, request_id: Option<&str>) -> Problem {
+        Problem {
+            problem_type: format!("/problems/{}", self.code.as_str()),
+            title: self.code.title().get(lang).to_owned(),
+            status: self.status().as_u16(),
+            detail: self.detail.as_ref().map(|d| d.get(lang).to_owned()),
+            code: self.code.as_str().to_owned(),
+            request_id: request_id.map(str::to_owned),
+            errors: self
+                .errors
+                .iter()
+                .map(|e| ProblemFieldError {
+                    field: e.field.to_string(),
+                    code: e.code.to_string(),
+                    message: e.message.get(lang).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The full HTTP response: status, problem+json body and the headers the code calls for.
+    pub fn render(&self, lang: Lang, request_id: Option<&str>) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Some(seconds) = self.retry_after_seconds {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            response.insert_header((header::ALLOW, allow.clone()));
+        }
+        if self.code == ErrorCode::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        let body = serde_json::to_vec(&self.problem(lang, request_id)).unwrap_or_default();
+        response.body(body)
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {}", detail.en)?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source:#}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::En, None)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => Self::new(ErrorCode::NotFound),
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Self::database_unavailable(error),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        Self::database_unavailable(error)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl From<actix_web::error::JsonPayloadError> for AppError {
+    fn from(error: actix_web::error::JsonPayloadError) -> Self {
+        use actix_web::error::{JsonPayloadError, PayloadError};
+        match error {
+            JsonPayloadError::OverflowKnownLength { limit, .. }
+            | JsonPayloadError::Overflow { limit } => payload_too_large(limit),
+            JsonPayloadError::Payload(PayloadError::Overflow) => {
+                Self::new(ErrorCode::PayloadTooLarge)
+            }
+            JsonPayloadError::ContentType => Self::new(ErrorCode::UnsupportedMediaType)
+                .with_detail(Text::new(
+                    "Send JSON with `Content-Type: application/json`",
+                    "Hãy gửi JSON với `Content-Type: application/json`",
+                )),
+            JsonPayloadError::Deserialize(error) => Self::from_json_error(&error),
+            JsonPayloadError::Serialize(error) => Self::internal(error),
+            other => Self::new(ErrorCode::InvalidBody).with_source(anyhow::anyhow!("{other}")),
+        }
+    }
+}
+
+fn payload_too_large(limit: usize) -> AppError {
+    AppError::new(ErrorCode::PayloadTooLarge).with_detail(Text::new(
+        format!("The body may be at most {limit} bytes"),
+        format!("Nội dung tối đa {limit} byte"),
+    ))
+}
+
+impl AppError {
+    /// Maps a JSON decoding error: syntax errors are 400 `malformed_json`; well-formed JSON of the wrong
+    /// shape (unknown or missing field, wrong type) is 422 `validation_failed` naming the field when serde
+    /// does.
+    pub fn from_json_error(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Data => Self::validation(vec![field_error_from_serde(&error.to_string())]),
+            Category::Syntax | Category::Eof | Category::Io => Self::new(ErrorCode::MalformedJson)
+                .with_detail(Text::new(
+                    error.to_string(),
+                    format!("JSON không hợp lệ: {error}"),
+                )),
+        }
+    }
+}
+
+/// Turns serde's message (``unknown field `x`, expected ...``) into a field error.
+fn field_error_from_serde(message: &str) -> FieldError {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    let (field, code) = if message.starts_with("unknown field") {
+        (quoted, "unknown_field")
+    } else if message.starts_with("missing field") {
+        (quoted, "required")
+    } else if message.starts_with("invalid type") {
+        (None, "invalid_type")
+    } else {
+        (None, "invalid")
+    };
+    FieldError::new(
+        field.unwrap_or_else(|| "body".to_owned()),
+        code,
+        Text::new(message.clone(), message),
+    )
+}
+
+impl From<actix_web::error::QueryPayloadError> for AppError {
+    fn from(error: actix_web::error::QueryPayloadError) -> Self {
+        let message = error.to_string();
+        let message = message
+            .trim_start_matches("Query deserialize error: ")
+            .to_owned();
+        Self::new(ErrorCode::InvalidQuery).with_detail(Text::new(
+            message.clone(),
+            format!("Tham số truy vấn không hợp lệ: {message}"),
+        ))
+    }
+}
+
+impl From<actix_web::error::PathError> for AppError {
+    fn from(error: actix_web::error::PathError) -> Self {
+        let message = error.to_string();
+        let message = message
+            .trim_start_matches("Path deserialize error: ")
+            .to_owned();
+        Self::new(ErrorCode::InvalidPath).with_detail(Text::new(
+            message.clone(),
+            format!("Tham số đường dẫn không hợp lệ: {message}"),
+        ))
+    }
+}
+
+/// RFC 9457 problem details, as sent for every error.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({
+    "type": "/problems/validation_failed",
+    "title": "Request body is invalid",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "code": "validation_failed",
+    "request_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a",
+    "errors": [{"field": "participants_female", "code": "exceeds_total", "message": "must not exceed participants_total"}]
+}))]
+pub struct Problem {
+    /// A relative URI identifying the problem type; it ends in `code`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the problem type (Vietnamese with `Accept-Language: vi`).
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `database_unavailable`.
+    pub code: String,
+    /// The request id (also in the `X-Request-Id` header); quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Every invalid field, for `validation_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemFieldError>,
+}
+
+/// One invalid field in a [`Problem`].
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ProblemFieldError {
+    /// The field as named in the request.
+    pub field: String,
+    /// The rule it broke (snake_case).
+    pub code: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_stable() {
+        let codes: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "malformed_json",
+                "invalid_query",
+                "invalid_path",
+                "invalid_body",
+                "unauthorized",
+                "forbidden",
+                "not_found",
+                "route_not_found",
+                "method_not_allowed",
+                "not_acceptable",
+                "conflict",
+                "precondition_failed",
+                "payload_too_large",
+                "unsupported_media_type",
+                "validation_failed",
+                "rate_limited",
+                "database_unavailable",
+                "not_ready",
+                "internal_error",
+            ]
+        );
+    }
+
+    #[test]
+    fn problem_json_shape_is_pinned() {
+        let error = AppError::validation(vec![FieldError::new(
+            "participants_female",
+            "exceeds_total",
+            Text::new(
+                "must not exceed participants_total",
+                "không được lớn hơn participants_total",
+            ),
+        )]);
+        let json = serde_json::to_value(error.problem(Lang::En, Some("req-1"))).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "/problems/validation_failed",
+                "title": "Request body is invalid",
+                "status": 422,
+                "detail": "1 field is invalid",
+                "code": "validation_failed",
+                "request_id": "req-1",
+                "errors": [{"field": "participants_female", "code": "exceeds_total",
+                            "message": "must not exceed participants_total"}]
+            })
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_cause() {
+        let error = AppError::internal(anyhow::anyhow!("password=hunter2 in connection string"));
+        let json = serde_json::to_string(&error.problem(Lang::En, None)).unwrap();
+        assert!(!json.contains("hunter2"), "{json}");
+        assert_eq!(
+            error.cause_chain().as_deref(),
+            Some("password=hunter2 in connection string")
+        );
+    }
+
+    #[test]
+    fn vietnamese_is_chosen_by_accept_language() {
+        assert_eq!(Lang::from_accept_language(Some("vi")), Lang::Vi);
+        assert_eq!(
+            Lang::from_accept_language(Some("vi-VN,vi;q=0.9,en;q=0.8")),
+            Lang::Vi
+        );
+        assert_eq!(Lang::from_accept_language(Some("en;q=0.5, vi")), Lang::Vi);
+        assert_eq!(Lang::from_accept_language(Some("en, vi;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr")), Lang::En);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+        let title = AppError::new(ErrorCode::NotFound)
+            .problem(Lang::Vi, None)
+            .title;
+        assert_eq!(title, "Không tìm thấy dữ liệu");
+    }
+}

@@ -1,0 +1,29 @@
+//! # cdt-api
+//!
+//! The REST API of Sơn La's 2,448 community digital technology teams (Tổ công nghệ số cộng đồng).
+//!
+//! ## Map
+//! - [`config`]: typed settings from the environment, read once.
+//! - [`telemetry`]: `tracing` output (pretty or JSON).
+//! - [`startup`]: database (embedded or configured), migrations, middleware, HTTP server; used by `main`
+//!   and by the tests.
+//! - [`request_context`]: request id, request span and log line, final problem+json rendering.
+//! - [`error`]: the one error type, [`error::AppError`], and RFC 9457 problem details.
+//! - [`routes`]: THE route table and one file per resource; handlers extract, validate, call
+//!   [`db::Db::run`], map to DTOs.
+//! - [`openapi`]: the OpenAPI 3.1 document generated from the route table.
+//! - [`db`]: pool, the blocking-pool helper, embedded migrations, `schema.rs` (generated), and the
+//!   embedded PostgreSQL launcher.
+//!
+//! Dependencies point one way: `routes -> models -> db::schema`; `error`, `config` are leaves.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod request_context;
+pub mod routes;
+pub mod secret_file;
+pub mod startup;
+pub mod telemetry;

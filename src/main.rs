@@ -1,0 +1,51 @@
+//! The `cdt-api` binary: parse the command line, read the configuration, start logging, dispatch.
+
+use std::process::ExitCode;
+
+use cdt_api::{
+    cli::{Cli, Command},
+    config::Settings,
+    openapi::ApiSpec,
+    startup, telemetry,
+};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        // Needs no configuration: it describes the code, not an installation.
+        print!("{}", ApiSpec::build().json());
+        return ExitCode::SUCCESS;
+    }
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("cdt-api: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log_filter, settings.log_format);
+
+    let result = match command {
+        Command::Serve => startup::serve(&settings),
+        Command::Migrate => startup::open_database(&settings).and_then(|(db, mut embedded)| {
+            let applied = startup::migrate(&db);
+            drop(db);
+            if let Some(embedded) = embedded.as_mut() {
+                embedded.stop()?;
+            }
+            applied.map(|_| ())
+        }),
+        Command::Openapi => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "cdt-api stopped with an error");
+            eprintln!("cdt-api: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

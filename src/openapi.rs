@@ -1,0 +1,144 @@
+//! The OpenAPI 3.1 document, generated from the route table ([`crate::routes::configure`]) so the two
+//! cannot disagree. `cdt-api openapi` prints it; `openapi/openapi.json` is the committed copy, and a test
+//! fails when that copy drifts from the code.
+
+use std::collections::BTreeMap;
+
+use actix_web::App;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, ResponseBuilder,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{PROBLEM_JSON, Problem, ProblemFieldError};
+
+/// Name of the bearer-token security scheme referenced by protected operations.
+pub const BEARER_SCHEME: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cdt-api",
+        description = include_str!("../openapi/description.md"),
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(Problem, ProblemFieldError)),
+    tags(
+        (name = "operations", description = "Health, readiness and this document: for operators and load balancers."),
+        (name = "meta", description = "What this API is and where its documentation lives."),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /api/v1/auth/login`, sent as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The generated document.
+pub fn document() -> OpenApiDocument {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    add_default_problem_response(&mut document);
+    document
+}
+
+/// Every operation also documents `default`: any other error arrives as problem details.
+fn add_default_problem_response(document: &mut OpenApiDocument) {
+    for item in document.paths.paths.values_mut() {
+        for operation in operations_mut(item).into_values() {
+            operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(
+                            "Any other error (for example 500 `internal_error`), as RFC 9457 problem details.",
+                        )
+                        .content(
+                            PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        }
+    }
+}
+
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> BTreeMap<&'static str, &mut utoipa::openapi::path::Operation> {
+    [
+        ("GET", item.get.as_mut()),
+        ("PUT", item.put.as_mut()),
+        ("POST", item.post.as_mut()),
+        ("DELETE", item.delete.as_mut()),
+        ("PATCH", item.patch.as_mut()),
+        ("HEAD", item.head.as_mut()),
+        ("OPTIONS", item.options.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.map(|op| (method, op)))
+    .collect()
+}
+
+/// The document, serialised once at startup, plus the methods of each path (for `405` and `Allow`).
+#[derive(Debug, Clone)]
+pub struct ApiSpec {
+    json: String,
+    methods_by_path: BTreeMap<String, Vec<&'static str>>,
+}
+
+impl ApiSpec {
+    /// Generates and serialises the document.
+    pub fn build() -> Self {
+        let mut document = document();
+        let methods_by_path = document
+            .paths
+            .paths
+            .iter_mut()
+            .map(|(path, item)| (path.clone(), operations_mut(item).into_keys().collect()))
+            .collect();
+        // The committed file's exact form: pretty-printed with a final newline.
+        let mut json = serde_json::to_string_pretty(&document).unwrap_or_default();
+        json.push('\n');
+        Self {
+            json,
+            methods_by_path,
+        }
+    }
+
+    /// The document as JSON.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The methods a documented path pattern (`/api/v1/teams/{id}`) supports.
+    pub fn methods_for(&self, pattern: &str) -> Option<&[&'static str]> {
+        self.methods_by_path.get(pattern).map(Vec::as_slice)
+    }
+}

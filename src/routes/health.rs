@@ -1,0 +1,104 @@
+//! Liveness and readiness probes for orchestrators and load balancers (outside `/api/v1`).
+
+use actix_web::{HttpResponse, get, web};
+use diesel::{IntoSql, RunQueryDsl, sql_types::Integer};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    db::{Db, migrations},
+    error::{AppError, ErrorCode, Problem, Text},
+};
+
+/// The process is alive.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct HealthResponse {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// The service can serve requests.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "ready", "database": "up", "migrations": "current"}))]
+pub struct ReadinessResponse {
+    /// Always `ready`.
+    pub status: String,
+    /// `up`: the database answered.
+    pub database: String,
+    /// `current`: every migration of this build is applied.
+    pub migrations: String,
+}
+
+/// Liveness probe.
+///
+/// Answers 200 while the process runs and its HTTP workers respond. It does not touch the database,
+/// so a database outage does not make an orchestrator restart the service.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "check_health",
+    security(()),
+    responses(
+        (status = 200, description = "The process is alive.", body = HealthResponse),
+    )
+)]
+#[get("/healthz")]
+pub async fn check_health() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(HealthResponse {
+            status: "ok".to_owned(),
+        })
+}
+
+/// Readiness probe.
+///
+/// Answers 200 when the database answers and every migration of this build has been applied;
+/// otherwise 503 `not_ready` with `Retry-After`. Load balancers should route traffic only to ready
+/// instances. The check waits at most `DB_POOL_TIMEOUT_MS` for a connection.
+#[utoipa::path(
+    tag = "operations",
+    operation_id = "check_readiness",
+    security(()),
+    responses(
+        (status = 200, description = "Ready to serve.", body = ReadinessResponse),
+        (status = 503, description = "The database is unreachable or migrations are pending.",
+         body = Problem, content_type = "application/problem+json",
+         example = json!({"type": "/problems/not_ready", "title": "Service not ready", "status": 503,
+                          "detail": "The database does not answer", "code": "not_ready",
+                          "request_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a"})),
+    )
+)]
+#[get("/readyz")]
+pub async fn check_readiness(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    let pending = db
+        .run(|conn| {
+            diesel::select(1.into_sql::<Integer>()).get_result::<i32>(conn)?;
+            migrations::has_pending(conn).map_err(AppError::internal)
+        })
+        .await
+        .map_err(|error| {
+            AppError::new(ErrorCode::NotReady)
+                .with_detail(Text::new(
+                    "The database does not answer",
+                    "Cơ sở dữ liệu không phản hồi",
+                ))
+                .with_retry_after(5)
+                .with_source(error)
+        })?;
+    if pending {
+        return Err(AppError::new(ErrorCode::NotReady)
+            .with_detail(Text::new(
+                "Database migrations are pending; run `cdt-api migrate`",
+                "Chưa cập nhật cấu trúc cơ sở dữ liệu; hãy chạy `cdt-api migrate`",
+            ))
+            .with_retry_after(30));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ReadinessResponse {
+            status: "ready".to_owned(),
+            database: "up".to_owned(),
+            migrations: "current".to_owned(),
+        }))
+}

@@ -1,0 +1,53 @@
+//! THE route table. Every documented operation is registered here with `.service(...)`, which is also
+//! how it enters the OpenAPI document ([`crate::openapi`]). Domain resources live under the `/api/v1`
+//! scope, one file per resource (`teams.rs` with `list_teams`, `find_team`, `create_team`, ...).
+//!
+//! Requests that match no route reach [`fallback`]: 405 with `Allow` when the path exists with other
+//! methods, otherwise 404 `route_not_found`.
+
+pub mod docs;
+pub mod health;
+pub mod meta;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+use crate::{
+    error::{AppError, ErrorCode, Text},
+    openapi::ApiSpec,
+};
+
+/// Registers every documented operation.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::check_health)
+        .service(health::check_readiness)
+        .service(docs::get_openapi_document)
+        .service(scope::scope("/api/v1").service(meta::get_api_root));
+}
+
+/// Undocumented routes: the Swagger UI and its redirect.
+pub fn configure_documentation_ui(cfg: &mut web::ServiceConfig) {
+    cfg.service(docs::swagger_ui())
+        .route("/docs", web::get().to(docs::redirect_to_docs));
+}
+
+/// The default service: 405 for a known path with the wrong method, 404 for everything else.
+pub async fn fallback(
+    req: HttpRequest,
+    spec: web::Data<ApiSpec>,
+) -> Result<HttpResponse, AppError> {
+    Err(match req.match_pattern() {
+        Some(pattern) => match spec.methods_for(&pattern) {
+            Some(methods) => AppError::method_not_allowed(methods),
+            // Matched an undocumented route (the Swagger UI), which serves GET only.
+            None => AppError::method_not_allowed(&["GET"]),
+        },
+        None => AppError::new(ErrorCode::RouteNotFound).with_detail(Text::new(
+            format!("No endpoint at {}; see /docs/ for the API", req.path()),
+            format!(
+                "Không có địa chỉ {}; xem tài liệu API tại /docs/",
+                req.path()
+            ),
+        )),
+    })
+}

@@ -1,0 +1,190 @@
+//! Building and running the service: the database (embedded or configured), migrations, middleware,
+//! extractor error handling, the route table and the HTTP server. [`Application::build`] is used by
+//! `main` and by the tests alike.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    middleware::{Compress, from_fn},
+    web,
+};
+use anyhow::Context;
+use secrecy::SecretString;
+use utoipa_actix_web::AppExt;
+
+use crate::{
+    config::Settings,
+    db::{
+        Db, PoolOptions,
+        embedded::{EmbeddedOptions, EmbeddedPostgres},
+        migrations,
+    },
+    error::AppError,
+    openapi::ApiSpec,
+    request_context::request_context,
+    routes,
+};
+
+/// Largest JSON body accepted by default (imports set their own, larger limits).
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How long startup waits for the database before giving up.
+pub const DATABASE_STARTUP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The name of the database inside the embedded PostgreSQL.
+pub const EMBEDDED_DATABASE: &str = "cdt";
+
+/// A built, bound, not yet running HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `settings.bind_addr` and builds the server with the production routes.
+    pub fn build(settings: &Settings, db: Db) -> anyhow::Result<Self> {
+        Self::build_with_routes(settings, db, |_| {})
+    }
+
+    /// Like [`Application::build`], with `extra_routes` mounted too (tests use this to reach extractor
+    /// behaviour through real handlers).
+    pub fn build_with_routes(
+        settings: &Settings,
+        db: Db,
+        extra_routes: fn(&mut web::ServiceConfig),
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let db = web::Data::new(db);
+        let spec = web::Data::new(ApiSpec::build());
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(request_context))
+                .wrap(Compress::default())
+                .app_data(json_config())
+                .app_data(web::PayloadConfig::new(JSON_BODY_LIMIT))
+                .app_data(query_config())
+                .app_data(path_config())
+                .app_data(db.clone())
+                .app_data(spec.clone())
+                .into_utoipa_app()
+                .configure(routes::configure)
+                .into_app()
+                .configure(routes::configure_documentation_ui)
+                .configure(extra_routes)
+                .default_service(web::to(routes::fallback))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound (useful with `BIND_ADDR=...:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 30 s) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_BODY_LIMIT)
+        .error_handler(|error, _req| AppError::from(error).into())
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _req| AppError::from(error).into())
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _req| AppError::from(error).into())
+}
+
+/// The pool settings from the configuration.
+pub fn pool_options(settings: &Settings) -> PoolOptions {
+    PoolOptions {
+        size: settings.db_pool_size,
+        checkout_timeout: settings.db_pool_timeout,
+        statement_timeout: settings.db_statement_timeout,
+    }
+}
+
+/// The database the service uses: `DATABASE_URL`, or else an embedded PostgreSQL started now (returned
+/// so the caller stops it on shutdown). Waits up to 30 s for the database to answer.
+pub fn open_database(settings: &Settings) -> anyhow::Result<(Db, Option<EmbeddedPostgres>)> {
+    let (url, embedded): (SecretString, _) = match &settings.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let embedded = EmbeddedPostgres::start(&EmbeddedOptions {
+                data_dir: settings.data_dir.clone(),
+                database: EMBEDDED_DATABASE.to_owned(),
+                bindir: settings.pg_bindir.clone(),
+                ephemeral: false,
+            })
+            .context(
+                "starting the embedded PostgreSQL (set DATABASE_URL to use your own server)",
+            )?;
+            tracing::info!(
+                data_dir = %embedded.pgdata().display(),
+                port = embedded.port(),
+                "embedded PostgreSQL started"
+            );
+            (embedded.database_url(), Some(embedded))
+        }
+    };
+    let db = Db::new(&url, &pool_options(settings));
+    db.wait_until_reachable(DATABASE_STARTUP_PATIENCE)?;
+    Ok((db, embedded))
+}
+
+/// Applies pending migrations and logs what was applied.
+pub fn migrate(db: &Db) -> anyhow::Result<Vec<String>> {
+    let mut conn = db.blocking_connection()?;
+    let applied = migrations::run_pending(&mut conn)?;
+    if applied.is_empty() {
+        tracing::info!("database schema is current");
+    } else {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(applied)
+}
+
+/// `cdt-api serve`: database, migrations, HTTP server until a shutdown signal, then the embedded
+/// PostgreSQL (if any) is stopped.
+pub fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let (db, mut embedded) = open_database(settings)?;
+    migrate(&db)?;
+    let result = actix_web::rt::System::new().block_on(async {
+        let application = Application::build(settings, db)?;
+        let address = format!("{}:{}", settings.bind_addr.ip(), application.port());
+        tracing::info!(
+            "cdt-api {} listening on http://{address} (documentation at http://{address}/docs/)",
+            env!("CARGO_PKG_VERSION")
+        );
+        application.run_until_stopped().await?;
+        tracing::info!("HTTP server stopped");
+        anyhow::Ok(())
+    });
+    if let Some(embedded) = embedded.as_mut() {
+        embedded.stop()?;
+        tracing::info!("embedded PostgreSQL stopped");
+    }
+    result
+}
