@@ -1,6 +1,6 @@
 //! The `cdt-api` binary: parse the command line, read the configuration, start logging, dispatch.
 
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 
 use cdt_api::{
     cli::{Cli, Command},
@@ -15,8 +15,12 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
         // Needs no configuration: it describes the code, not an installation.
-        print!("{}", ApiSpec::build().json());
-        return ExitCode::SUCCESS;
+        let written = std::io::stdout().write_all(ApiSpec::build().json().as_bytes());
+        return if written.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
 
     let settings = match Settings::from_env() {

@@ -501,7 +501,7 @@ mod tests {
 
     #[test]
     fn newer_major_versions_sort_first() {
-        let mut dirs = vec![
+        let mut dirs = [
             PathBuf::from("/usr/lib/postgresql/13"),
             PathBuf::from("/usr/lib/postgresql/16"),
             PathBuf::from("/usr/lib/postgresql/15"),

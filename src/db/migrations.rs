@@ -8,7 +8,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Advisory-lock key that serialises migrations when several instances start at once.
-const MIGRATION_LOCK: i64 = 0x0cd7_a91;
+const MIGRATION_LOCK: i64 = 0x00cd_7a91;
 
 /// Applies every pending migration, holding an advisory lock so that concurrent instances take turns.
 /// Returns the versions applied.

@@ -1,1 +1,14 @@
-fn main() {}
+//! The integration tests: the real server over HTTP on a real PostgreSQL. One binary, one database per
+//! test (see `test_db`), tests run in parallel.
+#![expect(
+    clippy::expect_used,
+    reason = "test support code (outside #[test] functions) fails loudly with a message"
+)]
+mod binary;
+mod database;
+mod docs;
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod test_db;

@@ -1,0 +1,154 @@
+//! `TestApp`: the real server on port 0 over HTTP, on a database of its own.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use cdt_api::{
+    config::Settings,
+    db::Db,
+    error::AppError,
+    startup::{Application, pool_options},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::test_db::TestDatabase;
+
+/// A running server and its database.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A client that does not follow redirects or decompress (tests look at raw responses).
+    pub client: reqwest::Client,
+    /// The test's own database.
+    pub database: TestDatabase,
+}
+
+/// Settings for a test server: port 0, a small pool, a fixed JWT secret.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::from_lookup(|name| match name {
+        "HOME" => Some("/nonexistent".to_owned()),
+        _ => None,
+    })
+    .expect("default settings");
+    settings.database_url = Some(SecretString::from(database_url.to_owned()));
+    settings.bind_addr = "127.0.0.1:0".parse().expect("address");
+    settings.jwt_secret = Some(SecretString::from(
+        "test-secret-test-secret-test-secret-0123".to_owned(),
+    ));
+    settings.db_pool_size = 4;
+    settings.db_pool_timeout = Duration::from_millis(1000);
+    settings
+}
+
+impl TestApp {
+    /// A server on a fresh migrated database.
+    pub async fn spawn() -> Self {
+        let database = TestDatabase::create();
+        let settings = test_settings(database.url());
+        Self::spawn_with(database, &settings).await
+    }
+
+    /// A server with these settings on `database` (which the settings may or may not point at).
+    pub async fn spawn_with(database: TestDatabase, settings: &Settings) -> Self {
+        let url = settings.database_url.clone().expect("database url");
+        let db = Db::new(&url, &pool_options(settings));
+        let application = Application::build_with_routes(settings, db, probe_routes)
+            .expect("building the application");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        actix_web::rt::spawn(application.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("http client");
+        Self {
+            address,
+            client,
+            database,
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A request builder for `method path`.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+    }
+}
+
+/// Reads a problem+json response, asserting the content type and the status.
+pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: serde_json::Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status);
+    let code = body["code"].as_str().expect("code").to_owned();
+    assert_eq!(body["type"], format!("/problems/{code}"));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(
+        body["request_id"].as_str(),
+        request_id.as_deref(),
+        "request id in body and header"
+    );
+    body
+}
+
+/// Test-only routes that reach the app-wide extractor configuration through real handlers.
+fn probe_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/__probe/json", web::post().to(probe_json))
+        .route("/__probe/query", web::get().to(probe_query))
+        .route("/__probe/path/{id}", web::get().to(probe_path))
+        .route("/__probe/internal", web::get().to(probe_internal));
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Probe {
+    name: String,
+    count: u32,
+}
+
+async fn probe_json(body: web::Json<Probe>) -> HttpResponse {
+    HttpResponse::Ok().json(body.into_inner())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProbeQuery {
+    limit: u32,
+}
+
+async fn probe_query(query: web::Query<ProbeQuery>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"limit": query.limit}))
+}
+
+async fn probe_path(id: web::Path<uuid::Uuid>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"id": id.into_inner()}))
+}
+
+async fn probe_internal() -> Result<HttpResponse, AppError> {
+    Err(AppError::internal(anyhow::anyhow!(
+        "connection string postgres://cdt:hunter2@db/cdt"
+    )))
+}
