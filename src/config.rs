@@ -42,9 +42,28 @@ pub struct Settings {
     pub db_statement_timeout: Duration,
     /// `CDT_DATA_DIR`: where the embedded PostgreSQL and generated secrets live.
     pub data_dir: PathBuf,
+    /// `ACCESS_TOKEN_TTL_SECONDS`: lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_DAYS`: lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+    /// `PASSWORD_HASH_MEMORY_KIB` and `PASSWORD_HASH_ITERATIONS`: argon2id cost.
+    pub password_hash_cost: PasswordHashCost,
+    /// `RATE_LIMIT_PER_MINUTE`: requests one signed-in user may make per minute.
+    pub rate_limit_per_minute: u32,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE`: login attempts one client IP may make per minute.
+    pub login_rate_limit_per_minute: u32,
     /// `PG_BINDIR`: directory of the PostgreSQL server binaries for the embedded database; looked up
     /// when unset.
     pub pg_bindir: Option<PathBuf>,
+}
+
+/// argon2id parameters (OWASP's minimum is 19 MiB with 2 iterations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashCost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub iterations: u32,
 }
 
 /// A setting that could not be used.
@@ -166,6 +185,13 @@ impl Settings {
         };
 
         let pg_bindir = get("PG_BINDIR").map(PathBuf::from);
+        let access_token_ttl = parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?;
+        let refresh_token_ttl_days = parse_number(&get, "REFRESH_TOKEN_TTL_DAYS", 30, 1, 365)?;
+        let memory_kib = parse_number(&get, "PASSWORD_HASH_MEMORY_KIB", 19_456, 1_024, 1_048_576)?;
+        let iterations = parse_number(&get, "PASSWORD_HASH_ITERATIONS", 2, 1, 10)?;
+        let rate_limit_per_minute = parse_number(&get, "RATE_LIMIT_PER_MINUTE", 600, 1, 1_000_000)?;
+        let login_rate_limit_per_minute =
+            parse_number(&get, "LOGIN_RATE_LIMIT_PER_MINUTE", 30, 1, 100_000)?;
 
         Ok(Self {
             database_url,
@@ -177,6 +203,14 @@ impl Settings {
             db_pool_timeout: Duration::from_millis(db_pool_timeout),
             db_statement_timeout: Duration::from_millis(db_statement_timeout),
             data_dir,
+            access_token_ttl: Duration::from_secs(access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(refresh_token_ttl_days * 86_400),
+            password_hash_cost: PasswordHashCost {
+                memory_kib: u32::try_from(memory_kib).unwrap_or(19_456),
+                iterations: u32::try_from(iterations).unwrap_or(2),
+            },
+            rate_limit_per_minute: u32::try_from(rate_limit_per_minute).unwrap_or(600),
+            login_rate_limit_per_minute: u32::try_from(login_rate_limit_per_minute).unwrap_or(30),
             pg_bindir,
         })
     }

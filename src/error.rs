@@ -127,6 +127,16 @@ pub enum ErrorCode {
     ValidationFailed,
     /// Too many requests; wait for `Retry-After`.
     RateLimited,
+    /// Wrong username or password, or a disabled account (indistinguishable on purpose).
+    InvalidCredentials,
+    /// The refresh token is unknown, expired or revoked.
+    InvalidRefreshToken,
+    /// A refresh token was presented again after it had been rotated; its whole family is revoked.
+    RefreshTokenReused,
+    /// The `Idempotency-Key` was used before with a different request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still being processed.
+    IdempotencyInProgress,
     /// The database cannot be reached or every connection is busy; retry after `Retry-After`.
     DatabaseUnavailable,
     /// The service is running but not ready to serve (database down or migrations pending).
@@ -137,7 +147,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 24] = [
         Self::MalformedJson,
         Self::InvalidQuery,
         Self::InvalidPath,
@@ -154,6 +164,11 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::ValidationFailed,
         Self::RateLimited,
+        Self::InvalidCredentials,
+        Self::InvalidRefreshToken,
+        Self::RefreshTokenReused,
+        Self::IdempotencyKeyReused,
+        Self::IdempotencyInProgress,
         Self::DatabaseUnavailable,
         Self::NotReady,
         Self::Internal,
@@ -178,6 +193,11 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::ValidationFailed => "validation_failed",
             Self::RateLimited => "rate_limited",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
@@ -190,7 +210,12 @@ impl ErrorCode {
             Self::MalformedJson | Self::InvalidQuery | Self::InvalidPath | Self::InvalidBody => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyInProgress => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -243,6 +268,23 @@ impl ErrorCode {
             ),
             Self::ValidationFailed => ("Request body is invalid", "Dữ liệu gửi lên không hợp lệ"),
             Self::RateLimited => ("Too many requests", "Quá nhiều yêu cầu"),
+            Self::InvalidCredentials => (
+                "Wrong username or password",
+                "Sai tên đăng nhập hoặc mật khẩu",
+            ),
+            Self::InvalidRefreshToken => ("Refresh token is not valid", "Mã làm mới không hợp lệ"),
+            Self::RefreshTokenReused => (
+                "Refresh token was already used; all sessions of this sign-in are ended",
+                "Mã làm mới đã được dùng; mọi phiên của lần đăng nhập này đã bị huỷ",
+            ),
+            Self::IdempotencyKeyReused => (
+                "Idempotency-Key was used with another request",
+                "Idempotency-Key đã được dùng cho một yêu cầu khác",
+            ),
+            Self::IdempotencyInProgress => (
+                "A request with this Idempotency-Key is still in progress",
+                "Yêu cầu với Idempotency-Key này đang được xử lý",
+            ),
             Self::DatabaseUnavailable => (
                 "Service temporarily unavailable",
                 "Dịch vụ tạm thời không khả dụng",
@@ -293,7 +335,7 @@ pub struct AppError {
     detail: Option<Text>,
     errors: Vec<FieldError>,
     retry_after_seconds: Option<u32>,
-    allow: Option<String>,
+    headers: Vec<(&'static str, String)>,
     source: Option<anyhow::Error>,
 }
 
@@ -305,7 +347,7 @@ impl AppError {
             detail: None,
             errors: Vec::new(),
             retry_after_seconds: None,
-            allow: None,
+            headers: Vec::new(),
             source: None,
         }
     }
@@ -328,6 +370,13 @@ impl AppError {
     #[must_use]
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// Adds a response header (`Allow`, `RateLimit-Limit`, ...).
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -358,12 +407,11 @@ impl AppError {
     /// 405 with the methods the path does support.
     pub fn method_not_allowed(allowed: &[&str]) -> Self {
         let allow = allowed.join(", ");
-        let mut error = Self::new(ErrorCode::MethodNotAllowed).with_detail(Text::new(
+        let error = Self::new(ErrorCode::MethodNotAllowed).with_detail(Text::new(
             format!("This path supports: {allow}"),
             format!("Địa chỉ này chỉ hỗ trợ: {allow}"),
         ));
-        error.allow = Some(allow);
-        error
+        error.with_header("Allow", allow)
     }
 
     /// 503 because the database could not be reached or no connection was free in time.
@@ -457,10 +505,10 @@ impl AppError {
         if let Some(seconds) = self.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if let Some(allow) = &self.allow {
-            response.insert_header((header::ALLOW, allow.clone()));
+        for (name, value) in &self.headers {
+            response.insert_header((*name, value.clone()));
         }
-        if self.code == ErrorCode::Unauthorized {
+        if self.status() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         let body = serde_json::to_vec(&self.problem(lang, request_id)).unwrap_or_default();
@@ -683,6 +731,11 @@ mod tests {
                 "unsupported_media_type",
                 "validation_failed",
                 "rate_limited",
+                "invalid_credentials",
+                "invalid_refresh_token",
+                "refresh_token_reused",
+                "idempotency_key_reused",
+                "idempotency_in_progress",
                 "database_unavailable",
                 "not_ready",
                 "internal_error",

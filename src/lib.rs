@@ -17,10 +17,12 @@
 //!
 //! Dependencies point one way: `routes -> models -> db::schema`; `error`, `config` are leaves.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod models;
 pub mod openapi;
 pub mod request_context;
 pub mod routes;

@@ -68,11 +68,15 @@ fn schema_rs_is_what_diesel_print_schema_generates() {
         String::from_utf8_lossy(&output.stderr)
     );
     let generated = String::from_utf8(output.stdout).unwrap();
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/db/schema.rs")).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/db/schema.rs");
+    let committed = std::fs::read_to_string(path).unwrap();
+    if committed != generated && std::env::var_os("CDT_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &generated).unwrap();
+        return;
+    }
     assert_eq!(
         committed, generated,
-        "src/db/schema.rs is out of date: migrate a database and run `diesel print-schema > src/db/schema.rs`"
+        "src/db/schema.rs is out of date; regenerate it with:\n    CDT_UPDATE_SNAPSHOTS=1 cargo test schema_rs"
     );
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE org_unit_successions;
+DROP TABLE org_units;

@@ -1,0 +1,169 @@
+//! THE authorisation policy: which role may call which operation, and which records a user may see.
+//!
+//! Every operation of the route table has an [`Operation`] here (the authorisation-matrix test fails
+//! for an operation without one). Handlers call [`AuthUser::authorize`] first: a role that may never
+//! perform an operation gets 403. Records outside the caller's scope are reported as 404, exactly like
+//! records that do not exist ([`AuthUser::sees_path`]).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AuthUser;
+use crate::error::{AppError, ErrorCode, Text};
+
+/// What a user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, everywhere.
+    Admin,
+    /// Reads and manages inside an org-unit subtree.
+    Officer,
+    /// Their own team and what it logs.
+    TeamLeader,
+    /// Reads inside an org-unit subtree.
+    Viewer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Self; 4] = [Self::Admin, Self::Officer, Self::TeamLeader, Self::Viewer];
+
+    /// The stored and serialised name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Officer => "officer",
+            Self::TeamLeader => "team_leader",
+            Self::Viewer => "viewer",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.as_str() == value)
+    }
+
+    /// True for roles whose access is bounded by an org-unit subtree.
+    pub const fn is_scoped(self) -> bool {
+        matches!(self, Self::Officer | Self::Viewer | Self::TeamLeader)
+    }
+}
+
+/// Who may call an operation at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// Only these roles (others get 403).
+    Roles(&'static [Role]),
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
+
+macro_rules! operations {
+    ($($variant:ident => $id:literal, $access:expr;)*) => {
+        /// Every operation of the API, named by its OpenAPI `operationId`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation { $($variant,)* }
+
+        impl Operation {
+            /// Every operation.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The OpenAPI `operationId`.
+            pub const fn id(self) -> &'static str {
+                match self { $(Self::$variant => $id,)* }
+            }
+
+            /// Who may call it.
+            pub const fn access(self) -> Access {
+                match self { $(Self::$variant => $access,)* }
+            }
+
+            /// The operation with this `operationId`.
+            pub fn from_id(id: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|op| op.id() == id)
+            }
+        }
+    };
+}
+
+operations! {
+    CheckHealth => "check_health", Access::Public;
+    CheckReadiness => "check_readiness", Access::Public;
+    GetOpenapiDocument => "get_openapi_document", Access::Public;
+    GetApiRoot => "get_api_root", Access::Public;
+    Login => "login", Access::Public;
+    RefreshSession => "refresh_session", Access::Public;
+    Logout => "logout", Access::Public;
+    GetMe => "get_me", Access::SignedIn;
+    UpdateMe => "update_me", Access::SignedIn;
+    ChangeMyPassword => "change_my_password", Access::SignedIn;
+    ListOrgUnits => "list_org_units", Access::SignedIn;
+    FindOrgUnit => "find_org_unit", Access::SignedIn;
+    ListOrgUnitChildren => "list_org_unit_children", Access::SignedIn;
+    CreateOrgUnit => "create_org_unit", Access::Roles(ADMIN);
+    UpdateOrgUnit => "update_org_unit", Access::Roles(MANAGERS);
+    ReorganizeOrgUnits => "reorganize_org_units", Access::Roles(ADMIN);
+    ListUsers => "list_users", Access::Roles(MANAGERS);
+    FindUser => "find_user", Access::Roles(MANAGERS);
+    CreateUser => "create_user", Access::Roles(MANAGERS);
+    UpdateUser => "update_user", Access::Roles(MANAGERS);
+    ResetUserPassword => "reset_user_password", Access::Roles(MANAGERS);
+    ListAuditEvents => "list_audit_events", Access::Roles(MANAGERS);
+}
+
+impl AuthUser {
+    /// 403 unless this user's role may perform `operation` at all.
+    pub fn authorize(&self, operation: Operation) -> Result<(), AppError> {
+        let allowed = match operation.access() {
+            Access::Public | Access::SignedIn => true,
+            Access::Roles(roles) => roles.contains(&self.role),
+        };
+        if allowed { Ok(()) } else { Err(forbidden()) }
+    }
+
+    /// True when a record under the materialised `path` is inside this user's scope. Admins see
+    /// everything; scoped roles see their subtree.
+    pub fn sees_path(&self, path: &str) -> bool {
+        match (self.role, &self.scope_path) {
+            (Role::Admin, _) => true,
+            (_, Some(scope)) => path.starts_with(scope.as_str()),
+            (_, None) => false,
+        }
+    }
+
+    /// The subtree a list must be limited to (`None` for admins).
+    pub fn scope_filter(&self) -> Option<String> {
+        match self.role {
+            Role::Admin => None,
+            // A scoped user without a scope sees nothing: an impossible path prefix.
+            _ => Some(self.scope_path.clone().unwrap_or_else(|| "-".to_owned())),
+        }
+    }
+
+    /// Whether this user may create or manage a user of `role` scoped at `unit_path`: admins anyone;
+    /// officers only team leaders and viewers inside their subtree.
+    pub fn may_manage_user(&self, role: Role, unit_path: Option<&str>) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Officer => {
+                matches!(role, Role::TeamLeader | Role::Viewer)
+                    && unit_path.is_some_and(|path| self.sees_path(path))
+            }
+            Role::TeamLeader | Role::Viewer => false,
+        }
+    }
+}
+
+/// 403 `forbidden`.
+pub fn forbidden() -> AppError {
+    AppError::new(ErrorCode::Forbidden).with_detail(Text::new(
+        "Your role may not do this",
+        "Vai trò của bạn không được phép thực hiện thao tác này",
+    ))
+}

@@ -1,0 +1,135 @@
+//! The audit log: append-only records of writes, logins and security events.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::audit_events;
+
+/// An audit event row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<Uuid>,
+    pub org_unit_path: Option<String>,
+    pub changes: serde_json::Value,
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+/// Who acts and from where; built once per request.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    pub actor_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent<'a> {
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: Option<Uuid>,
+    pub org_unit_path: Option<String>,
+    /// `{"field": {"from": ..., "to": ...}}` or other details; never secrets.
+    pub changes: serde_json::Value,
+}
+
+/// Records an event (inside the caller's transaction, so it commits or rolls back with the write).
+pub fn record(
+    conn: &mut PgConnection,
+    context: &AuditContext,
+    event: NewAuditEvent<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(Uuid::now_v7()),
+            audit_events::actor_id.eq(context.actor_id),
+            audit_events::actor_username.eq(context.actor_username.clone()),
+            audit_events::action.eq(event.action),
+            audit_events::entity_type.eq(event.entity_type),
+            audit_events::entity_id.eq(event.entity_id),
+            audit_events::org_unit_path.eq(event.org_unit_path),
+            audit_events::changes.eq(event.changes),
+            audit_events::request_id.eq(context.request_id.clone()),
+            audit_events::client_ip.eq(context.client_ip.clone()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// `{"field": {"from": a, "to": b}}` for each field whose value differs.
+pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let mut changes = serde_json::Map::new();
+    if let (Some(before), Some(after)) = (before.as_object(), after.as_object()) {
+        for (field, new) in after {
+            let old = before.get(field).unwrap_or(&serde_json::Value::Null);
+            if old != new {
+                changes.insert(field.clone(), serde_json::json!({"from": old, "to": new}));
+            }
+        }
+    }
+    serde_json::Value::Object(changes)
+}
+
+/// What `list` filters on.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Only events of entities inside this subtree.
+    pub within_path: Option<String>,
+}
+
+/// Events, newest first, before the `(at, id)` cursor.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query = audit_events::table
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some(entity_type) = &filter.entity_type {
+        query = query.filter(audit_events::entity_type.eq(entity_type.clone()));
+    }
+    if let Some(entity_id) = filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(entity_id));
+    }
+    if let Some(actor_id) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor_id));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::at.lt(to));
+    }
+    if let Some(path) = &filter.within_path {
+        query = query
+            .filter(audit_events::org_unit_path.like(format!("{}%", super::escape_like(path))));
+    }
+    if let Some((at, id)) = before {
+        query = query.filter(
+            audit_events::at
+                .lt(at)
+                .or(audit_events::at.eq(at).and(audit_events::id.lt(id))),
+        );
+    }
+    query
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .load(conn)
+}

@@ -1,0 +1,26 @@
+//! One file per table: the row struct, insert/change structs, and query functions on `&mut PgConnection`.
+//! No actix type appears here.
+
+pub mod audit;
+pub mod idempotency;
+pub mod org_unit;
+pub mod refresh_token;
+pub mod user;
+
+diesel::define_sql_function! {
+    /// `cdt_fold(text)`: lower-case, unaccented, NFC (the foundation migration): for searches that ignore
+    /// case and Vietnamese diacritics.
+    fn cdt_fold(input: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}

@@ -1,0 +1,210 @@
+//! Users who sign in, with their scope.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{org_units, users};
+
+/// A user row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub org_unit_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    pub status: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub token_generation: i32,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub org_unit_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+}
+
+/// Changes to a user.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub role: Option<String>,
+    pub org_unit_id: Option<Option<Uuid>>,
+    pub team_id: Option<Option<Uuid>>,
+    pub status: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+impl UserChanges {
+    /// True when the change must end the user's sessions: disabling, a new role, scope or password.
+    pub fn ends_sessions(&self, current: &User) -> bool {
+        self.status.as_deref().is_some_and(|s| s != current.status)
+            || self.role.as_deref().is_some_and(|r| r != current.role)
+            || self
+                .org_unit_id
+                .is_some_and(|unit| unit != current.org_unit_id)
+            || self.team_id.is_some_and(|team| team != current.team_id)
+            || self.password_hash.is_some()
+    }
+}
+
+/// A user with the materialised path of their scope root (for officers and viewers).
+#[derive(Debug, Clone)]
+pub struct UserWithScope {
+    pub user: User,
+    pub scope_path: Option<String>,
+}
+
+/// One user with their scope path.
+pub fn find_with_scope(conn: &mut PgConnection, id: Uuid) -> QueryResult<UserWithScope> {
+    users::table
+        .left_join(org_units::table.on(org_units::id.nullable().eq(users::org_unit_id)))
+        .filter(users::id.eq(id))
+        .select((User::as_select(), org_units::path.nullable()))
+        .first::<(User, Option<String>)>(conn)
+        .map(|(user, scope_path)| UserWithScope { user, scope_path })
+}
+
+/// One user by username, ignoring case.
+pub fn find_by_username(conn: &mut PgConnection, username: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(username) = lower(")
+                .bind::<diesel::sql_types::Text, _>(username.to_owned())
+                .sql(")"),
+        )
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What `list` filters on.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Only users whose scope unit is inside this path (officers see their subtree).
+    pub within_path: Option<String>,
+    /// Only these roles.
+    pub roles: Option<Vec<String>>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    /// Folded text matched against username and display name.
+    pub query: Option<String>,
+}
+
+/// Users matching `filter`, by lower-case username after `after`.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .left_join(org_units::table.on(org_units::id.nullable().eq(users::org_unit_id)))
+        .select(User::as_select())
+        .into_boxed();
+    if let Some(path) = &filter.within_path {
+        query = query.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+    }
+    if let Some(roles) = &filter.roles {
+        query = query.filter(users::role.eq_any(roles.clone()));
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(users::status.eq(status.clone()));
+    }
+    if let Some(text) = &filter.query {
+        let pattern = format!("%{}%", super::escape_like(text));
+        query = query.filter(
+            super::cdt_fold(users::username)
+                .like(super::cdt_fold(pattern.clone()))
+                .or(super::cdt_fold(users::display_name).like(super::cdt_fold(pattern))),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(users::username.gt(after.to_owned()));
+    }
+    query.order(users::username.asc()).limit(limit).load(conn)
+}
+
+/// Inserts a user.
+pub fn insert(conn: &mut PgConnection, user: &NewUser) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)
+}
+
+/// Applies `changes` at `expected_version`; when they end sessions, bumps the token generation too.
+pub fn update(
+    conn: &mut PgConnection,
+    current: &User,
+    expected_version: i32,
+    changes: &UserChanges,
+) -> QueryResult<Option<User>> {
+    let generation = if changes.ends_sessions(current) {
+        current.token_generation + 1
+    } else {
+        current.token_generation
+    };
+    diesel::update(
+        users::table
+            .filter(users::id.eq(current.id))
+            .filter(users::version.eq(expected_version)),
+    )
+    .set((
+        changes,
+        users::token_generation.eq(generation),
+        users::version.eq(users::version + 1),
+    ))
+    .returning(User::as_returning())
+    .get_result(conn)
+    .optional()
+}
+
+/// Records a failed login and the lockout it earns; returns the new lock end, if any.
+pub fn record_failed_login(
+    conn: &mut PgConnection,
+    id: Uuid,
+    failures: i32,
+    locked_until: Option<DateTime<Utc>>,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(failures),
+            users::locked_until.eq(locked_until),
+        ))
+        .execute(conn)
+}
+
+/// Records a successful login: counters reset.
+pub fn record_login(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<DateTime<Utc>>),
+            users::last_login_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+}
