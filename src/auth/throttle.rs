@@ -35,6 +35,9 @@ pub fn lockout_after(failures: i32) -> Option<Duration> {
     Some((FIRST_LOCKOUT * 2u32.pow(doublings)).min(MAX_LOCKOUT))
 }
 
+/// Consecutive failures and lock end of one username.
+type FailureRecord = (i32, Option<DateTime<Utc>>);
+
 /// The process-wide limiters.
 #[derive(Debug)]
 pub struct Throttle {
@@ -42,7 +45,7 @@ pub struct Throttle {
     per_user_quota: u32,
     login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     login_per_ip_quota: u32,
-    unknown_usernames: Mutex<HashMap<String, (i32, Option<DateTime<Utc>>)>>,
+    unknown_usernames: Mutex<HashMap<String, FailureRecord>>,
 }
 
 impl Throttle {
