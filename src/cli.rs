@@ -25,4 +25,30 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI 3.1 document as JSON (the content of openapi/openapi.json).
     Openapi,
+    /// Load reference data into the database.
+    Seed {
+        /// What to load.
+        #[command(subcommand)]
+        dataset: SeedDataset,
+    },
+    /// Create an administrator. The password is read from CDT_ADMIN_PASSWORD or the first line of stdin.
+    CreateAdmin {
+        /// The administrator's username.
+        #[arg(long)]
+        username: String,
+        /// Name shown in the API (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Replace the password (and make the user an active admin) if the username exists.
+        #[arg(long)]
+        reset: bool,
+    },
+}
+
+/// Data sets `seed` can load.
+#[derive(Debug, Subcommand)]
+pub enum SeedDataset {
+    /// Sơn La province: 12 districts and 200 communes until 2025-06-30, 75 communes and wards from
+    /// 2025-07-01, with the 200 -> 75 succession links. Running it twice changes nothing.
+    SonLa,
 }

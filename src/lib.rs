@@ -11,6 +11,9 @@
 //! - [`error`]: the one error type, [`error::AppError`], and RFC 9457 problem details.
 //! - [`routes`]: THE route table and one file per resource; handlers extract, validate, call
 //!   [`db::Db::run`], map to DTOs.
+//! - [`auth`]: password hashing, tokens, the `AuthUser` extractor, throttling, and THE policy.
+//! - [`models`]: one file per table with its query functions.
+//! - [`seed`]: Sơn La's real administrative units.
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the route table.
 //! - [`db`]: pool, the blocking-pool helper, embedded migrations, `schema.rs` (generated), and the
 //!   embedded PostgreSQL launcher.
@@ -19,6 +22,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -27,5 +31,6 @@ pub mod openapi;
 pub mod request_context;
 pub mod routes;
 pub mod secret_file;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -3,7 +3,8 @@
 use std::{io::Write, process::ExitCode};
 
 use cdt_api::{
-    cli::{Cli, Command},
+    cli::{Cli, Command, SeedDataset},
+    commands,
     config::Settings,
     openapi::ApiSpec,
     startup, telemetry,
@@ -43,6 +44,28 @@ fn main() -> ExitCode {
             applied.map(|_| ())
         }),
         Command::Openapi => Ok(()),
+        Command::Seed {
+            dataset: SeedDataset::SonLa,
+        } => commands::seed_son_la(&settings).map(|report| {
+            eprintln!(
+                "Sơn La: {} units and {} succession links created",
+                report.units_created, report.links_created
+            );
+        }),
+        Command::CreateAdmin {
+            username,
+            display_name,
+            reset,
+        } => commands::read_admin_password().and_then(|password| {
+            commands::create_admin(
+                &settings,
+                &username,
+                display_name.as_deref(),
+                reset,
+                &password,
+            )
+            .map(|id| eprintln!("admin {username} ready (id {id})"))
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

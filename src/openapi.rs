@@ -31,6 +31,10 @@ pub const BEARER_SCHEME: &str = "bearer";
     tags(
         (name = "operations", description = "Health, readiness and this document: for operators and load balancers."),
         (name = "meta", description = "What this API is and where its documentation lives."),
+        (name = "auth", description = "Sign in with a username and password; rotate and revoke refresh tokens."),
+        (name = "me", description = "The signed-in user's own account."),
+        (name = "org-units", description = "Sơn La's administrative tree with its 2025 reorganisation, readable at any date."),
+        (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]
 struct ApiDoc;

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use utoipa_actix_web::AppExt;
 
 use crate::{
+    auth::AuthState,
     config::Settings,
     db::{
         Db, PoolOptions,
@@ -68,6 +69,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = web::Data::new(db);
         let spec = web::Data::new(ApiSpec::build());
+        let auth = web::Data::new(AuthState::from_settings(settings)?);
 
         let server = HttpServer::new(move || {
             App::new()
@@ -79,6 +81,7 @@ impl Application {
                 .app_data(path_config())
                 .app_data(db.clone())
                 .app_data(spec.clone())
+                .app_data(auth.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)
                 .into_app()

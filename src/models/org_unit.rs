@@ -27,7 +27,7 @@ pub struct OrgUnit {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A unit to insert. `path` and `depth` follow from the parent.
+/// A unit to insert. `parent_id`, `path` and `depth` follow from [`NewOrgUnit::placed_under`].
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = org_units)]
 pub struct NewOrgUnit {
@@ -46,8 +46,9 @@ pub struct NewOrgUnit {
 }
 
 impl NewOrgUnit {
-    /// Fills `path` and `depth` under `parent` (or as a root).
+    /// Fills `parent_id`, `path` and `depth` under `parent` (or as a root).
     pub fn placed_under(mut self, parent: Option<&OrgUnit>) -> Self {
+        self.parent_id = parent.map(|parent| parent.id);
         match parent {
             Some(parent) => {
                 self.path = format!("{}{}/", parent.path, self.id);

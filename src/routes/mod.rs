@@ -5,9 +5,14 @@
 //! Requests that match no route reach [`fallback`]: 405 with `Allow` when the path exists with other
 //! methods, otherwise 404 `route_not_found`.
 
+pub mod auth;
+pub mod conditional;
 pub mod docs;
 pub mod health;
+pub mod me;
 pub mod meta;
+pub mod org_units;
+pub mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -22,7 +27,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::check_health)
         .service(health::check_readiness)
         .service(docs::get_openapi_document)
-        .service(scope::scope("/api/v1").service(meta::get_api_root));
+        .service(
+            scope::scope("/api/v1")
+                .service(meta::get_api_root)
+                .service(auth::login)
+                .service(auth::refresh_session)
+                .service(auth::logout)
+                .service(me::get_me)
+                .service(me::update_me)
+                .service(me::change_my_password)
+                .service(org_units::list_org_units)
+                .service(org_units::find_org_unit)
+                .service(org_units::list_org_unit_children)
+                .service(users::list_users)
+                .service(users::find_user)
+                .service(users::create_user)
+                .service(users::update_user)
+                .service(users::reset_user_password),
+        );
 }
 
 /// Undocumented routes: the Swagger UI and its redirect.

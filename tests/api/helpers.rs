@@ -39,6 +39,10 @@ pub fn test_settings(database_url: &str) -> Settings {
     ));
     settings.db_pool_size = 4;
     settings.db_pool_timeout = Duration::from_millis(1000);
+    settings.password_hash_cost = cdt_api::config::PasswordHashCost {
+        memory_kib: 1024,
+        iterations: 1,
+    };
     settings
 }
 
@@ -84,6 +88,75 @@ impl TestApp {
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.address))
+    }
+}
+
+/// A password that passes the rules.
+pub const PASSWORD: &str = "Mây trắng bay qua đỉnh Pha Luông";
+
+impl TestApp {
+    /// Inserts a user straight into the database (role, scope unit) with [`PASSWORD`].
+    pub fn create_user(
+        &self,
+        username: &str,
+        role: &str,
+        org_unit_id: Option<uuid::Uuid>,
+    ) -> uuid::Uuid {
+        let hashing =
+            cdt_api::auth::password::PasswordHashing::new(cdt_api::config::PasswordHashCost {
+                memory_kib: 1024,
+                iterations: 1,
+            })
+            .expect("hashing");
+        let mut conn = self.database.connect();
+        cdt_api::models::user::insert(
+            &mut conn,
+            &cdt_api::models::user::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: username.to_owned(),
+                display_name: format!("Người dùng {username}"),
+                phone: Some("+84912345678".to_owned()),
+                password_hash: hashing.hash(PASSWORD).expect("hash"),
+                role: role.to_owned(),
+                org_unit_id,
+                team_id: None,
+            },
+        )
+        .expect("insert user")
+        .id
+    }
+
+    /// Signs in and returns the session JSON.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/api/v1/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Signs in with [`PASSWORD`] and returns the access token.
+    pub async fn token(&self, username: &str) -> String {
+        let response = self.login(username, PASSWORD).await;
+        assert_eq!(response.status(), 200, "login of {username}");
+        let body: serde_json::Value = response.json().await.expect("session");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    /// Seeds Sơn La's units.
+    pub fn seed_son_la(&self) {
+        cdt_api::seed::son_la(&mut self.database.connect()).expect("seed");
+    }
+
+    /// The id of the unit with `code`.
+    pub fn unit_id(&self, code: &str) -> uuid::Uuid {
+        cdt_api::models::org_unit::find_by_code(&mut self.database.connect(), code)
+            .expect("query")
+            .expect("unit exists")
+            .id
     }
 }
 

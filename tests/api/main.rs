@@ -2,8 +2,11 @@
 //! test (see `test_db`), tests run in parallel.
 #![expect(
     clippy::expect_used,
+    clippy::unwrap_used,
     reason = "test support code (outside #[test] functions) fails loudly with a message"
 )]
+mod auth;
+mod authorization;
 mod binary;
 mod database;
 mod docs;
@@ -11,4 +14,5 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod org_units;
 mod test_db;

@@ -1,0 +1,179 @@
+//! The authorisation matrix, built from the route table: every operation of the OpenAPI document x every
+//! role (and no token), inside and outside the caller's scope. An operation without a policy decision or
+//! without a row here fails this test.
+
+use cdt_api::{
+    auth::{Operation, policy::Access},
+    openapi::ApiSpec,
+};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+/// How to call an operation: method, path (with `{in}` for an id inside the caller's scope, `{out}` for
+/// one outside), body.
+fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_json::Value>)> {
+    Some(match operation {
+        "check_health" => (Method::GET, "/healthz", None),
+        "check_readiness" => (Method::GET, "/readyz", None),
+        "get_openapi_document" => (Method::GET, "/openapi.json", None),
+        "get_api_root" => (Method::GET, "/api/v1", None),
+        "login" => (
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"username": "admin", "password": PASSWORD})),
+        ),
+        "refresh_session" => (
+            Method::POST,
+            "/api/v1/auth/refresh",
+            Some(json!({"refresh_token": "x"})),
+        ),
+        "logout" => (
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(json!({"refresh_token": "x"})),
+        ),
+        "get_me" => (Method::GET, "/api/v1/me", None),
+        "update_me" => (
+            Method::PATCH,
+            "/api/v1/me",
+            Some(json!({"display_name": "Tên mới"})),
+        ),
+        "change_my_password" => (
+            Method::POST,
+            "/api/v1/me/password",
+            Some(
+                json!({"current_password": "wrong password x", "new_password": "Suối Sập chảy qua bản Mòng"}),
+            ),
+        ),
+        "list_org_units" => (Method::GET, "/api/v1/org-units", None),
+        "find_org_unit" => (Method::GET, "/api/v1/org-units/{unit}", None),
+        "list_org_unit_children" => (Method::GET, "/api/v1/org-units/{unit}/children", None),
+        "list_users" => (Method::GET, "/api/v1/users", None),
+        "find_user" => (Method::GET, "/api/v1/users/{user}", None),
+        "create_user" => (
+            Method::POST,
+            "/api/v1/users",
+            Some(
+                json!({"username": "moi.{n}", "display_name": "Mới", "password": "Suối Sập chảy qua bản Mòng",
+                        "role": "viewer", "org_unit_id": "{unit}"}),
+            ),
+        ),
+        "update_user" => (
+            Method::PATCH,
+            "/api/v1/users/{user}",
+            Some(json!({"display_name": "Đổi tên"})),
+        ),
+        "reset_user_password" => (
+            Method::POST,
+            "/api/v1/users/{user}/reset-password",
+            Some(json!({"new_password": "Suối Sập chảy qua bản Mòng"})),
+        ),
+        _ => return None,
+    })
+}
+
+#[actix_web::test]
+async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let inside = app.unit_id("son-la.xa-van-ho");
+    let outside = app.unit_id("son-la.phuong-to-hieu");
+    app.create_user("admin", "admin", None);
+    app.create_user("officer", "officer", Some(inside));
+    app.create_user("team_leader", "team_leader", Some(inside));
+    app.create_user("viewer", "viewer", Some(inside));
+    let user_inside = app.create_user("target.inside", "viewer", Some(inside));
+    let user_outside = app.create_user("target.outside", "viewer", Some(outside));
+
+    let document: serde_json::Value = serde_json::from_str(ApiSpec::build().json()).unwrap();
+    let mut operations = Vec::new();
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            operations.push(operation["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    for id in &operations {
+        assert!(
+            Operation::from_id(id).is_some(),
+            "{id} has no decision in auth::policy"
+        );
+        assert!(
+            request_for(id).is_some(),
+            "{id} has no row in the authorization matrix test"
+        );
+    }
+    for operation in Operation::ALL {
+        assert!(
+            operations.iter().any(|id| id == operation.id()),
+            "{} is not routed",
+            operation.id()
+        );
+    }
+
+    let mut tokens = std::collections::HashMap::new();
+    for role in ["admin", "officer", "team_leader", "viewer"] {
+        tokens.insert(role, app.token(role).await);
+    }
+    let mut counter = 0;
+    for id in &operations {
+        let operation = Operation::from_id(id).unwrap();
+        let (method, path, body) = request_for(id).unwrap();
+        for role in [
+            None,
+            Some("admin"),
+            Some("officer"),
+            Some("team_leader"),
+            Some("viewer"),
+        ] {
+            for (scope, unit, user) in [
+                ("inside", inside, user_inside),
+                ("outside", outside, user_outside),
+            ] {
+                counter += 1;
+                let fill = |text: &str| {
+                    text.replace("{unit}", &unit.to_string())
+                        .replace("{user}", &user.to_string())
+                        .replace("{n}", &counter.to_string())
+                };
+                let mut request = app.request(method.clone(), &fill(path));
+                if let Some(body) = &body {
+                    request = request.json(
+                        &serde_json::from_str::<serde_json::Value>(&fill(&body.to_string()))
+                            .unwrap(),
+                    );
+                }
+                if let Some(role) = role {
+                    request = request.bearer_auth(&tokens[role]);
+                }
+                let status = request.send().await.unwrap().status().as_u16();
+                let case = format!("{id} as {role:?} {scope}: {status}");
+                match (operation.access(), role) {
+                    // Public operations answer for themselves (a bad refresh token is 401), never 403.
+                    (Access::Public, _) => assert!(status != 403 && status < 500, "{case}"),
+                    (_, None) => assert_eq!(status, 401, "{case}"),
+                    (Access::SignedIn, Some(_)) => {
+                        assert!(status != 401 && status != 403, "{case}")
+                    }
+                    (Access::Roles(roles), Some(role)) => {
+                        let allowed = roles.iter().any(|r| r.as_str() == role);
+                        if !allowed {
+                            assert_eq!(status, 403, "{case}");
+                        } else if role == "officer" && scope == "outside" && path.contains("{user}")
+                        {
+                            assert_eq!(status, 404, "{case}: outside the scope reads as missing");
+                        } else if role == "officer" && scope == "outside" && id == "create_user" {
+                            assert_eq!(
+                                status, 403,
+                                "{case}: may not create users outside the scope"
+                            );
+                        } else {
+                            assert!(status < 400 || status == 422, "{case}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
