@@ -172,11 +172,7 @@ pub fn predecessors(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<Succes
         .order(org_units::code.asc())
         .select((OrgUnit::as_select(), org_unit_successions::effective_on))
         .load::<(OrgUnit, NaiveDate)>(conn)
-        .map(|rows| {
-            rows.into_iter()
-                .map(|(unit, effective_on)| Succession { unit, effective_on })
-                .collect()
-        })
+        .map(into_successions)
 }
 
 /// Units `id` was merged into.
@@ -187,11 +183,13 @@ pub fn successors(conn: &mut PgConnection, id: Uuid) -> QueryResult<Vec<Successi
         .order(org_units::code.asc())
         .select((OrgUnit::as_select(), org_unit_successions::effective_on))
         .load::<(OrgUnit, NaiveDate)>(conn)
-        .map(|rows| {
-            rows.into_iter()
-                .map(|(unit, effective_on)| Succession { unit, effective_on })
-                .collect()
-        })
+        .map(into_successions)
+}
+
+fn into_successions(rows: Vec<(OrgUnit, NaiveDate)>) -> Vec<Succession> {
+    rows.into_iter()
+        .map(|(unit, effective_on)| Succession { unit, effective_on })
+        .collect()
 }
 
 /// Inserts a unit.

@@ -172,8 +172,8 @@ fn is_valid_username(username: &str) -> bool {
 
 /// List users.
 ///
-/// Admins see every user; officers see the users scoped inside their subtree. Ordered by username, with
-/// keyset pagination.
+/// Admins see every user; officers see the team leaders and viewers scoped inside their subtree (the users
+/// they manage). Ordered by username, with keyset pagination.
 #[utoipa::path(
     tag = "users",
     operation_id = "list_users",
@@ -200,7 +200,13 @@ pub async fn list_users(
     let after = decode_cursor(query.cursor.as_deref())?;
     let filter = UserFilter {
         within_path: actor.scope_filter(),
-        roles: None,
+        // Officers list exactly the users they may manage.
+        roles: (actor.role == Role::Officer).then(|| {
+            vec![
+                Role::TeamLeader.as_str().to_owned(),
+                Role::Viewer.as_str().to_owned(),
+            ]
+        }),
         role: query.role.map(|role| role.as_str().to_owned()),
         status: query.status,
         query: query.q,
