@@ -115,7 +115,7 @@ pub struct UpdateUserRequest {
     pub status: Option<String>,
 }
 
-/// Normalises a Vietnamese mobile number to `+84XXXXXXXXX`.
+/// Normalises a Vietnamese mobile number to `+84` followed by its nine national digits.
 pub fn normalize_phone(raw: &str) -> Option<String> {
     let digits: String = raw
         .chars()
