@@ -61,6 +61,7 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
+const ADMIN: &[Role] = &[Role::Admin];
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
 
 macro_rules! operations {
@@ -105,6 +106,9 @@ operations! {
     ListOrgUnits => "list_org_units", Access::SignedIn;
     FindOrgUnit => "find_org_unit", Access::SignedIn;
     ListOrgUnitChildren => "list_org_unit_children", Access::SignedIn;
+    CreateOrgUnit => "create_org_unit", Access::Roles(ADMIN);
+    UpdateOrgUnit => "update_org_unit", Access::Roles(MANAGERS);
+    ReorganizeOrgUnits => "reorganize_org_units", Access::Roles(ADMIN);
     ListUsers => "list_users", Access::Roles(MANAGERS);
     FindUser => "find_user", Access::Roles(MANAGERS);
     CreateUser => "create_user", Access::Roles(MANAGERS);

@@ -11,8 +11,10 @@ pub mod docs;
 pub mod health;
 pub mod me;
 pub mod meta;
+pub mod org_unit_writes;
 pub mod org_units;
 pub mod users;
+pub mod validation;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -39,6 +41,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(org_units::list_org_units)
                 .service(org_units::find_org_unit)
                 .service(org_units::list_org_unit_children)
+                .service(org_unit_writes::create_org_unit)
+                .service(org_unit_writes::update_org_unit)
+                .service(org_unit_writes::reorganize_org_units)
                 .service(users::list_users)
                 .service(users::find_user)
                 .service(users::create_user)

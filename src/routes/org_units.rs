@@ -245,33 +245,35 @@ pub async fn find_org_unit(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::FindOrgUnit)?;
     let id = id.into_inner();
-    let detail = db
-        .run(move |conn| {
-            let unit = org_unit::find(conn, id)
-                .optional_app()?
-                .ok_or_else(|| AppError::not_found("org unit"))?;
-            let path = org_unit::ancestors(conn, &unit)?;
-            let predecessors = org_unit::predecessors(conn, id)?;
-            let successors = org_unit::successors(conn, id)?;
-            let refs = |list: Vec<org_unit::Succession>| {
-                list.iter()
-                    .map(|s| SuccessionRef {
-                        unit: OrgUnitRef::from(&s.unit),
-                        effective_on: s.effective_on,
-                    })
-                    .collect()
-            };
-            Ok(OrgUnitDetailResponse {
-                unit: OrgUnitResponse::from(&unit),
-                path: path.iter().map(OrgUnitRef::from).collect(),
-                predecessors: refs(predecessors),
-                successors: refs(successors),
-            })
-        })
-        .await?;
+    let detail = db.run(move |conn| load_detail(conn, id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(detail.unit.version)))
         .json(detail))
+}
+
+/// A unit with its ancestors, predecessors and successors, or 404.
+pub fn load_detail(
+    conn: &mut diesel::PgConnection,
+    id: Uuid,
+) -> Result<OrgUnitDetailResponse, AppError> {
+    let unit = org_unit::find(conn, id)
+        .optional_app()?
+        .ok_or_else(|| AppError::not_found("org unit"))?;
+    let path = org_unit::ancestors(conn, &unit)?;
+    let refs = |list: Vec<org_unit::Succession>| {
+        list.iter()
+            .map(|s| SuccessionRef {
+                unit: OrgUnitRef::from(&s.unit),
+                effective_on: s.effective_on,
+            })
+            .collect()
+    };
+    Ok(OrgUnitDetailResponse {
+        unit: OrgUnitResponse::from(&unit),
+        path: path.iter().map(OrgUnitRef::from).collect(),
+        predecessors: refs(org_unit::predecessors(conn, id)?),
+        successors: refs(org_unit::successors(conn, id)?),
+    })
 }
 
 /// List the children of an org unit.

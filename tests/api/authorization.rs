@@ -50,6 +50,27 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         "list_org_units" => (Method::GET, "/api/v1/org-units", None),
         "find_org_unit" => (Method::GET, "/api/v1/org-units/{unit}", None),
         "list_org_unit_children" => (Method::GET, "/api/v1/org-units/{unit}/children", None),
+        "create_org_unit" => (
+            Method::POST,
+            "/api/v1/org-units",
+            Some(
+                json!({"code": "ban-moi-{n}", "name": "Bản Mới", "level": "village", "kind": "ban", "parent_id": "{unit}"}),
+            ),
+        ),
+        "update_org_unit" => (
+            Method::PATCH,
+            "/api/v1/org-units/{unit}",
+            Some(json!({"households": 1200})),
+        ),
+        "reorganize_org_units" => (
+            Method::POST,
+            "/api/v1/org-units/reorganizations",
+            Some(
+                json!({"effective_on": "2026-01-01", "predecessor_ids": ["{village}"],
+                        "successor": {"code": "ban-hop-nhat-{n}", "name": "Bản Hợp Nhất", "level": "village",
+                                      "kind": "ban", "parent_id": "{unit}"}}),
+            ),
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
         "create_user" => (
@@ -112,6 +133,32 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         );
     }
 
+    // Villages to merge in the reorganisation rows: one per case, each in force until merged.
+    let mut villages = Vec::new();
+    for index in 0..40 {
+        let mut conn = app.database.connect();
+        let parent = cdt_api::models::org_unit::find(&mut conn, inside).unwrap();
+        let village = cdt_api::models::org_unit::NewOrgUnit {
+            id: uuid::Uuid::now_v7(),
+            code: format!("son-la.xa-van-ho.ban-{index}"),
+            name: format!("Bản {index}"),
+            level: "village".to_owned(),
+            kind: "ban".to_owned(),
+            parent_id: None,
+            path: String::new(),
+            depth: 0,
+            valid_from: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+            valid_to: None,
+            households: None,
+            population: None,
+        }
+        .placed_under(Some(&parent));
+        villages.push(
+            cdt_api::models::org_unit::insert(&mut conn, &village)
+                .unwrap()
+                .id,
+        );
+    }
     let mut tokens = std::collections::HashMap::new();
     for role in ["admin", "officer", "team_leader", "viewer"] {
         tokens.insert(role, app.token(role).await);
@@ -134,6 +181,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 counter += 1;
                 let fill = |text: &str| {
                     text.replace("{unit}", &unit.to_string())
+                        .replace("{village}", &villages[counter % villages.len()].to_string())
                         .replace("{user}", &user.to_string())
                         .replace("{n}", &counter.to_string())
                 };
@@ -160,7 +208,9 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                         let allowed = roles.iter().any(|r| r.as_str() == role);
                         if !allowed {
                             assert_eq!(status, 403, "{case}");
-                        } else if role == "officer" && scope == "outside" && path.contains("{user}")
+                        } else if role == "officer"
+                            && scope == "outside"
+                            && (path.contains("{user}") || id == "update_org_unit")
                         {
                             assert_eq!(status, 404, "{case}: outside the scope reads as missing");
                         } else if role == "officer" && scope == "outside" && id == "create_user" {

@@ -14,5 +14,6 @@ mod errors;
 mod health;
 mod helpers;
 mod openapi;
+mod org_unit_writes;
 mod org_units;
 mod test_db;

@@ -1,0 +1,63 @@
+//! Collecting every invalid field of a request before answering 422, and normalising text.
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{AppError, FieldError, Text};
+
+/// The field errors of one request.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` broke `code`.
+    pub fn add(
+        &mut self,
+        field: impl Into<Cow<'static, str>>,
+        code: &'static str,
+        en: impl Into<Cow<'static, str>>,
+        vi: impl Into<Cow<'static, str>>,
+    ) {
+        self.0.push(FieldError::new(field, code, Text::new(en, vi)));
+    }
+
+    /// Checks that `value` has `min..=max` characters.
+    pub fn check_length(&mut self, field: &'static str, value: &str, min: usize, max: usize) {
+        let length = value.chars().count();
+        if !(min..=max).contains(&length) {
+            self.add(
+                field,
+                "length",
+                format!("must be {min} to {max} characters"),
+                format!("phải từ {min} đến {max} ký tự"),
+            );
+        }
+    }
+
+    /// Checks that an optional count is not negative.
+    pub fn check_not_negative(&mut self, field: &'static str, value: Option<i32>) {
+        if value.is_some_and(|v| v < 0) {
+            self.add(field, "negative", "must not be negative", "không được âm");
+        }
+    }
+
+    /// 422 with every recorded error, or `Ok` when there is none.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(self.0))
+        }
+    }
+}
+
+/// Trimmed and NFC-normalised text, as Vietnamese text is stored.
+pub fn normalized(text: &str) -> String {
+    text.trim().nfc().collect()
+}
