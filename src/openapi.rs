@@ -34,6 +34,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "auth", description = "Sign in with a username and password; rotate and revoke refresh tokens."),
         (name = "me", description = "The signed-in user's own account."),
         (name = "org-units", description = "Sơn La's administrative tree with its 2025 reorganisation, readable at any date."),
+        (name = "audit", description = "The audit log: every write, sign-in and security event."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

@@ -114,6 +114,7 @@ operations! {
     CreateUser => "create_user", Access::Roles(MANAGERS);
     UpdateUser => "update_user", Access::Roles(MANAGERS);
     ResetUserPassword => "reset_user_password", Access::Roles(MANAGERS);
+    ListAuditEvents => "list_audit_events", Access::Roles(MANAGERS);
 }
 
 impl AuthUser {

@@ -5,6 +5,7 @@
 //! Requests that match no route reach [`fallback`]: 405 with `Allow` when the path exists with other
 //! methods, otherwise 404 `route_not_found`.
 
+pub mod audit_events;
 pub mod auth;
 pub mod conditional;
 pub mod docs;
@@ -48,7 +49,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::find_user)
                 .service(users::create_user)
                 .service(users::update_user)
-                .service(users::reset_user_password),
+                .service(users::reset_user_password)
+                .service(audit_events::list_audit_events),
         );
 }
 

@@ -72,6 +72,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             ),
         ),
         "list_users" => (Method::GET, "/api/v1/users", None),
+        "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
         "create_user" => (
             Method::POST,

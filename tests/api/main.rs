@@ -5,6 +5,7 @@
     clippy::unwrap_used,
     reason = "test support code (outside #[test] functions) fails loudly with a message"
 )]
+mod audit_events;
 mod auth;
 mod authorization;
 mod binary;
