@@ -8,6 +8,7 @@
 //! - [`startup`]: database (embedded or configured), migrations, middleware, HTTP server; used by `main`
 //!   and by the tests.
 //! - [`request_context`]: request id, request span and log line, final problem+json rendering.
+//! - [`idempotency`]: `Idempotency-Key` replay for writes, stored in PostgreSQL.
 //! - [`error`]: the one error type, [`error::AppError`], and RFC 9457 problem details.
 //! - [`routes`]: THE route table and one file per resource; handlers extract, validate, call
 //!   [`db::Db::run`], map to DTOs.
@@ -26,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod models;
 pub mod openapi;
 pub mod request_context;

@@ -68,27 +68,90 @@ pub fn document() -> OpenApiDocument {
         .configure(crate::routes::configure)
         .split_for_parts();
     add_default_problem_response(&mut document);
+    add_idempotency_key(&mut document);
     document
 }
 
-/// Every operation also documents `default`: any other error arrives as problem details.
-fn add_default_problem_response(document: &mut OpenApiDocument) {
+/// Every signed-in POST and PATCH accepts `Idempotency-Key` (see `crate::idempotency`).
+fn add_idempotency_key(document: &mut OpenApiDocument) {
+    use utoipa::openapi::{
+        ObjectBuilder, Required, Type,
+        path::{ParameterBuilder, ParameterIn},
+    };
     for item in document.paths.paths.values_mut() {
+        for (method, operation) in operations_mut(item) {
+            let signed_in = serde_json::to_value(&operation.security)
+                .map(|security| security.to_string().contains(BEARER_SCHEME))
+                .unwrap_or(false);
+            if !matches!(method, "POST" | "PATCH") || !signed_in {
+                continue;
+            }
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes the request safe to retry: the same key with the same body within 24 hours replays \
+                     the first successful response (with `Idempotency-Replayed: true`) instead of writing again. \
+                     1-255 visible ASCII characters; a fresh UUID per logical request is a good choice.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                .build();
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(parameter.into());
+            let responses = &mut operation.responses.responses;
+            for (status, text) in [
+                (
+                    "409",
+                    "A request with this `Idempotency-Key` is still running (`idempotency_in_progress`), or a state conflict.",
+                ),
+                (
+                    "422",
+                    "Invalid input, or the `Idempotency-Key` was used with another body (`idempotency_key_reused`).",
+                ),
+            ] {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem_response(text));
+            }
+        }
+    }
+}
+
+/// Paths that never touch the database (so never answer 503).
+const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/openapi.json", "/api/v1"];
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Every operation also documents `default` (any other error arrives as problem details) and, when it
+/// uses the database, 503.
+fn add_default_problem_response(document: &mut OpenApiDocument) {
+    for (path, item) in document.paths.paths.iter_mut() {
+        let uses_database = !WITHOUT_DATABASE.contains(&path.as_str());
         for operation in operations_mut(item).into_values() {
+            if uses_database {
+                operation.responses.responses.entry("503".to_owned()).or_insert_with(|| {
+                    problem_response(
+                        "The database is unavailable or busy (`database_unavailable`); retry after `Retry-After` seconds.",
+                    )
+                });
+            }
             operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(
-                            "Any other error (for example 500 `internal_error`), as RFC 9457 problem details.",
-                        )
-                        .content(
-                            PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build(),
-                )
+                problem_response("Any other error (for example 500 `internal_error`), as RFC 9457 problem details.")
             });
         }
     }

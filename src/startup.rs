@@ -23,6 +23,7 @@ use crate::{
         migrations,
     },
     error::AppError,
+    idempotency::idempotency,
     openapi::ApiSpec,
     request_context::request_context,
     routes,
@@ -73,6 +74,7 @@ impl Application {
 
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(idempotency))
                 .wrap(from_fn(request_context))
                 .wrap(Compress::default())
                 .app_data(json_config())

@@ -131,6 +131,36 @@ pub struct OrgUnitListQuery {
     pub cursor: Option<String>,
 }
 
+/// Filters for listing the children of a unit.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChildrenQuery {
+    /// `province`, `district`, `commune` or `village`.
+    pub level: Option<String>,
+    /// Name search ignoring case and Vietnamese diacritics.
+    pub q: Option<String>,
+    /// The date the tree is read at (`YYYY-MM-DD`; default: today in Vietnam).
+    pub as_of: Option<NaiveDate>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl From<ChildrenQuery> for OrgUnitListQuery {
+    fn from(query: ChildrenQuery) -> Self {
+        Self {
+            parent_id: None,
+            org_unit_id: None,
+            level: query.level,
+            q: query.q,
+            as_of: query.as_of,
+            limit: query.limit,
+            cursor: query.cursor,
+        }
+    }
+}
+
 /// Today in Vietnam (UTC+7, no daylight saving).
 pub fn today_in_vietnam() -> NaiveDate {
     match FixedOffset::east_opt(7 * 3600) {
@@ -282,7 +312,7 @@ pub fn load_detail(
 #[utoipa::path(
     tag = "org-units",
     operation_id = "list_org_unit_children",
-    params(("id" = Uuid, Path, description = "Org unit id"), OrgUnitListQuery),
+    params(("id" = Uuid, Path, description = "Org unit id"), ChildrenQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of child units.", body = OrgUnitListResponse),
@@ -297,9 +327,9 @@ pub fn load_detail(
 pub async fn list_org_unit_children(
     actor: AuthUser,
     id: web::Path<Uuid>,
-    query: web::Query<OrgUnitListQuery>,
+    query: web::Query<ChildrenQuery>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListOrgUnitChildren)?;
-    list_page(&db, query.into_inner(), Some(id.into_inner())).await
+    list_page(&db, query.into_inner().into(), Some(id.into_inner())).await
 }

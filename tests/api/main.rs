@@ -14,6 +14,7 @@ mod docs;
 mod errors;
 mod health;
 mod helpers;
+mod idempotency;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
