@@ -407,3 +407,49 @@ async fn forged_tokens_are_all_rejected() {
     let response = app.request(Method::GET, "/api/v1/me").send().await.unwrap();
     assert_eq!(problem(response, 401).await["code"], "unauthorized");
 }
+
+#[actix_web::test]
+async fn each_user_is_rate_limited_with_retry_after_and_ratelimit_headers() {
+    let database = crate::test_db::TestDatabase::create();
+    let mut settings = crate::helpers::test_settings(database.url());
+    settings.rate_limit_per_minute = 3;
+    settings.login_rate_limit_per_minute = 4;
+    let app = TestApp::spawn_with(database, &settings).await;
+    app.create_user("ban.ron", "admin", None);
+    app.create_user("nguoi.khac", "admin", None);
+    let token = app.token("ban.ron").await;
+    let other = app.token("nguoi.khac").await;
+
+    for _ in 0..3 {
+        assert_eq!(me(&app, &token).await.status(), 200);
+    }
+    let limited = me(&app, &token).await;
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(limited.headers()["ratelimit-limit"], "3");
+    assert_eq!(limited.headers()["ratelimit-remaining"], "0");
+    assert!(limited.headers().contains_key("ratelimit-reset"));
+    assert_eq!(problem(limited, 429).await["code"], "rate_limited");
+    // Another user is not affected.
+    assert_eq!(me(&app, &other).await.status(), 200);
+
+    // Logins per client IP: two were used above, two more pass, the fifth is refused.
+    assert_eq!(
+        app.login("ban.ron", "wrong password here").await.status(),
+        401
+    );
+    assert_eq!(
+        app.login("ban.ron", "wrong password here").await.status(),
+        401
+    );
+    assert_eq!(
+        problem(app.login("ban.ron", PASSWORD).await, 429).await["code"],
+        "rate_limited"
+    );
+}

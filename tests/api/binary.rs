@@ -150,3 +150,88 @@ fn wait_for_ready(port: u16, patience: Duration) -> bool {
     }
     false
 }
+
+#[actix_web::test]
+async fn create_admin_makes_a_user_who_can_sign_in_and_refuses_duplicates_without_reset() {
+    let database = TestDatabase::create();
+    let url = database.url().to_owned();
+    let run = |args: &[&str], password: &str| {
+        cdt_api()
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("CDT_ADMIN_PASSWORD", password)
+            .env("PASSWORD_HASH_MEMORY_KIB", "1024")
+            .env("PASSWORD_HASH_ITERATIONS", "1")
+            .output()
+            .unwrap()
+    };
+    let created = run(
+        &["create-admin", "--username", "quantri"],
+        crate::helpers::PASSWORD,
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let again = run(
+        &["create-admin", "--username", "QuanTri"],
+        crate::helpers::PASSWORD,
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--reset"));
+
+    let weak = run(&["create-admin", "--username", "khac"], "12345678");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+
+    let reset = run(
+        &["create-admin", "--username", "quantri", "--reset"],
+        "Suối Sập chảy qua bản Mòng",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+
+    let settings = crate::helpers::test_settings(&url);
+    let app = crate::helpers::TestApp::spawn_with(database, &settings).await;
+    assert_eq!(
+        app.login("quantri", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    let response = app.login("quantri", "Suối Sập chảy qua bản Mòng").await;
+    assert_eq!(response.status(), 200);
+    let session: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(session["user"]["role"], "admin");
+}
+
+#[test]
+fn seed_son_la_runs_twice_and_changes_nothing_the_second_time() {
+    let database = TestDatabase::create_empty();
+    let run = || {
+        cdt_api()
+            .args(["seed", "son-la"])
+            .env("DATABASE_URL", database.url())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stderr)
+            .contains("288 units and 200 succession links created")
+    );
+    let second = run();
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("0 units and 0 succession links created")
+    );
+}
