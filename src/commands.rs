@@ -104,7 +104,7 @@ pub fn create_admin(
                         ..UserChanges::default()
                     };
                     user::update(conn, &existing, existing.version, &changes)?;
-                    refresh_token::revoke_user(conn, existing.id, None)?;
+                    refresh_token::revoke_user(conn, existing.id)?;
                     existing.id
                 }
                 None => {

@@ -9,14 +9,11 @@ use crate::{
     auth::{AuthState, AuthUser, Operation, password},
     db::Db,
     error::{AppError, ErrorCode, FieldError, Problem, Text},
-    models::{
-        audit::{self, NewAuditEvent},
-        refresh_token, user,
-    },
+    models::user,
     routes::{
         auth::{SessionResponse, issue_session},
         conditional::{check_if_match, etag, if_match},
-        users::{UserResponse, normalize_phone, set_password},
+        users::{UserResponse, audit_user_update, normalize_phone, set_password},
     },
 };
 
@@ -130,21 +127,7 @@ pub async fn update_me(
                 };
                 let updated = user::update(conn, &current, version, &changes)?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                let before = serde_json::to_value(UserResponse::from_user(&current, true))
-                    .unwrap_or_default();
-                let after = serde_json::to_value(UserResponse::from_user(&updated, true))
-                    .unwrap_or_default();
-                audit::record(
-                    conn,
-                    &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "user_updated",
-                        entity_type: "user",
-                        entity_id: Some(updated.id),
-                        org_unit_path: actor.scope_path.clone(),
-                        changes: audit::diff(&before, &after),
-                    },
-                )?;
+                audit_user_update(conn, &actor, &current, &updated, actor.scope_path.clone())?;
                 Ok(updated)
             })
         })

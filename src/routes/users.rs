@@ -494,23 +494,9 @@ pub async fn update_user(
                 let updated = user::update(conn, &current, version, &changes)?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
                 if ends_sessions {
-                    refresh_token::revoke_user(conn, updated.id, None)?;
+                    refresh_token::revoke_user(conn, updated.id)?;
                 }
-                let before = serde_json::to_value(UserResponse::from_user(&current, true))
-                    .unwrap_or_default();
-                let after = serde_json::to_value(UserResponse::from_user(&updated, true))
-                    .unwrap_or_default();
-                audit::record(
-                    conn,
-                    &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "user_updated",
-                        entity_type: "user",
-                        entity_id: Some(updated.id),
-                        org_unit_path: unit.map(|u| u.path),
-                        changes: audit::diff(&before, &after),
-                    },
-                )?;
+                audit_user_update(conn, &actor, &current, &updated, unit.map(|u| u.path))?;
                 Ok(updated)
             })
         })
@@ -570,19 +556,42 @@ pub async fn reset_user_password(
     let hashing = state.hashing.clone();
     let new_password = body.into_inner().new_password;
     let password_hash = web::block(move || hashing.hash(&new_password)).await??;
-    db.run(move |conn| set_password(conn, &actor, &target, password_hash, "password_reset", None))
+    db.run(move |conn| set_password(conn, &actor, &target, password_hash, "password_reset"))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Replaces a password, ends sessions (all, or all but `keep_family`), and audits it.
+/// Records a `user_updated` event with the fields that changed.
+pub(crate) fn audit_user_update(
+    conn: &mut diesel::PgConnection,
+    actor: &AuthUser,
+    before: &User,
+    after: &User,
+    org_unit_path: Option<String>,
+) -> Result<(), AppError> {
+    let snapshot =
+        |user: &User| serde_json::to_value(UserResponse::from_user(user, true)).unwrap_or_default();
+    audit::record(
+        conn,
+        &actor.audit_context(),
+        NewAuditEvent {
+            action: "user_updated",
+            entity_type: "user",
+            entity_id: Some(after.id),
+            org_unit_path,
+            changes: audit::diff(&snapshot(before), &snapshot(after)),
+        },
+    )?;
+    Ok(())
+}
+
+/// Replaces a password, ends every session of the user, and audits it.
 pub(crate) fn set_password(
     conn: &mut diesel::PgConnection,
     actor: &AuthUser,
     target: &User,
     password_hash: String,
     action: &'static str,
-    keep_family: Option<Uuid>,
 ) -> Result<User, AppError> {
     conn.transaction(|conn| {
         let changes = UserChanges {
@@ -591,7 +600,7 @@ pub(crate) fn set_password(
         };
         let updated = user::update(conn, target, target.version, &changes)?
             .ok_or_else(|| AppError::new(ErrorCode::Conflict))?;
-        refresh_token::revoke_user(conn, target.id, keep_family)?;
+        refresh_token::revoke_user(conn, target.id)?;
         audit::record(
             conn,
             &actor.audit_context(),
