@@ -71,20 +71,13 @@ pub fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> QueryResult<us
     .execute(conn)
 }
 
-/// Revokes every live token of a user, except those of `keep_family`.
-pub fn revoke_user(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    keep_family: Option<Uuid>,
-) -> QueryResult<usize> {
-    let mut query = diesel::update(refresh_tokens::table)
-        .filter(refresh_tokens::user_id.eq(user_id))
-        .filter(refresh_tokens::revoked_at.is_null())
-        .into_boxed();
-    if let Some(family) = keep_family {
-        query = query.filter(refresh_tokens::family_id.ne(family));
-    }
-    query
-        .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-        .execute(conn)
+/// Revokes every live token of a user.
+pub fn revoke_user(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
 }

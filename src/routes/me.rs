@@ -202,15 +202,8 @@ pub async fn change_my_password(
     let session = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let updated = set_password(
-                    conn,
-                    &actor,
-                    &current,
-                    password_hash,
-                    "password_changed",
-                    None,
-                )?;
-                refresh_token::revoke_user(conn, updated.id, None)?;
+                let updated =
+                    set_password(conn, &actor, &current, password_hash, "password_changed")?;
                 issue_session(conn, &state, &updated, None)
             })
         })
