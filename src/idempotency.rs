@@ -282,3 +282,28 @@ async fn finish(
     let res = res.set_body(BoxBody::new(bytes));
     Ok(ServiceResponse::new(req, res))
 }
+
+/// How often expired keys are deleted.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Deletes expired keys now and then every [`PURGE_INTERVAL`], for as long as the server runs.
+pub async fn purge_expired_keys(db: Db) {
+    let mut interval = actix_web::rt::time::interval(PURGE_INTERVAL);
+    loop {
+        interval.tick().await;
+        let purged = db
+            .run(|conn| {
+                let before = Utc::now()
+                    - chrono::Duration::from_std(RETENTION).map_err(AppError::internal)?;
+                Ok(idempotency::purge(conn, before)?)
+            })
+            .await;
+        match purged {
+            Ok(count) if count > 0 => tracing::info!(count, "expired idempotency keys deleted"),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "could not delete expired idempotency keys")
+            }
+        }
+    }
+}

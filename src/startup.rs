@@ -71,6 +71,7 @@ impl Application {
         let db = web::Data::new(db);
         let spec = web::Data::new(ApiSpec::build());
         let auth = web::Data::new(AuthState::from_settings(settings)?);
+        actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
 
         let server = HttpServer::new(move || {
             App::new()

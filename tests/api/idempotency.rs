@@ -125,3 +125,38 @@ async fn keys_belong_to_one_user_and_failed_requests_release_them() {
         "Idempotency-Key"
     );
 }
+
+#[actix_web::test]
+async fn keys_older_than_a_day_are_deleted_by_the_server() {
+    let database = crate::test_db::TestDatabase::create();
+    let settings = crate::helpers::test_settings(database.url());
+    let mut conn = database.connect();
+    diesel::sql_query(
+        "INSERT INTO users (id, username, display_name, password_hash, role) \
+         VALUES ('00000000-0000-7000-8000-000000000001', 'nguoi.cu', 'Cũ', 'x', 'admin')",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, state, created_at) VALUES \
+         ('00000000-0000-7000-8000-000000000001', 'old', '\\x00', 'completed', now() - interval '25 hours'), \
+         ('00000000-0000-7000-8000-000000000001', 'new', '\\x00', 'completed', now() - interval '1 hour')",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let app = TestApp::spawn_with(database, &settings).await;
+
+    use cdt_api::db::schema::idempotency_keys;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let keys: Vec<String> = idempotency_keys::table
+            .select(idempotency_keys::key)
+            .load(&mut app.database.connect())
+            .unwrap();
+        if keys == ["new"] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {keys:?}");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
