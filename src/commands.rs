@@ -119,6 +119,7 @@ pub fn create_admin(
                             role: Role::Admin.as_str().to_owned(),
                             org_unit_id: None,
                             team_id: None,
+                            person_id: None,
                         },
                     )?
                     .id

@@ -30,6 +30,7 @@ pub mod error;
 pub mod idempotency;
 pub mod models;
 pub mod openapi;
+pub mod reference;
 pub mod request_context;
 pub mod routes;
 pub mod secret_file;

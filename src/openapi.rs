@@ -35,6 +35,9 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "me", description = "The signed-in user's own account."),
         (name = "org-units", description = "Sơn La's administrative tree with its 2025 reorganisation, readable at any date."),
         (name = "audit", description = "The audit log: every write, sign-in and security event."),
+        (name = "reference", description = "Enumerations with Vietnamese and English labels, cacheable by ETag."),
+        (name = "teams", description = "The 2,448 community digital technology teams, their members and leaders."),
+        (name = "people", description = "Team members across teams; personal data with masking, a read log and erasure."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

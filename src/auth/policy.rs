@@ -63,6 +63,7 @@ pub enum Access {
 
 const ADMIN: &[Role] = &[Role::Admin];
 const MANAGERS: &[Role] = &[Role::Admin, Role::Officer];
+const MEMBER_MANAGERS: &[Role] = &[Role::Admin, Role::Officer, Role::TeamLeader];
 
 macro_rules! operations {
     ($($variant:ident => $id:literal, $access:expr;)*) => {
@@ -115,6 +116,20 @@ operations! {
     UpdateUser => "update_user", Access::Roles(MANAGERS);
     ResetUserPassword => "reset_user_password", Access::Roles(MANAGERS);
     ListAuditEvents => "list_audit_events", Access::Roles(MANAGERS);
+    GetReference => "get_reference", Access::Public;
+    ListTeams => "list_teams", Access::SignedIn;
+    FindTeam => "find_team", Access::SignedIn;
+    CreateTeam => "create_team", Access::Roles(MANAGERS);
+    UpdateTeam => "update_team", Access::Roles(MANAGERS);
+    DissolveTeam => "dissolve_team", Access::Roles(MANAGERS);
+    ListTeamMembers => "list_team_members", Access::SignedIn;
+    AddTeamMember => "add_team_member", Access::Roles(MEMBER_MANAGERS);
+    UpdateTeamMember => "update_team_member", Access::Roles(MEMBER_MANAGERS);
+    EndTeamMember => "end_team_member", Access::Roles(MEMBER_MANAGERS);
+    ListPeople => "list_people", Access::SignedIn;
+    FindPerson => "find_person", Access::SignedIn;
+    ErasePersonalData => "erase_personal_data", Access::Roles(ADMIN);
+    ListPersonalDataReads => "list_personal_data_reads", Access::Roles(ADMIN);
 }
 
 impl AuthUser {
@@ -135,6 +150,30 @@ impl AuthUser {
             (_, Some(scope)) => path.starts_with(scope.as_str()),
             (_, None) => false,
         }
+    }
+
+    /// True when a team (of the unit at `unit_path`) is inside this user's scope: admins all teams,
+    /// officers and viewers the teams of their subtree, team leaders their own team.
+    pub fn sees_team(&self, team_id: uuid::Uuid, unit_path: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::TeamLeader => self.team_id == Some(team_id),
+            Role::Officer | Role::Viewer => self.sees_path(unit_path),
+        }
+    }
+
+    /// True when this user may change a team's members: admins, officers in scope, the team's leader.
+    pub fn manages_members_of(&self, team_id: uuid::Uuid, unit_path: &str) -> bool {
+        match self.role {
+            Role::Viewer => false,
+            _ => self.sees_team(team_id, unit_path),
+        }
+    }
+
+    /// True when this user sees full phone numbers of a team's members: admins, officers in scope and the
+    /// team's own leader. Everyone else sees them masked.
+    pub fn sees_phones_of(&self, team_id: uuid::Uuid, unit_path: &str) -> bool {
+        self.manages_members_of(team_id, unit_path)
     }
 
     /// The subtree a list must be limited to (`None` for admins).

@@ -31,6 +31,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    memberships (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        person_id -> Uuid,
+        role -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     org_unit_successions (predecessor_id, successor_id) {
         predecessor_id -> Uuid,
         successor_id -> Uuid,
@@ -60,6 +74,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    people (id) {
+        id -> Uuid,
+        full_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        gender -> Text,
+        birth_year -> Nullable<Int2>,
+        ethnicity -> Nullable<Text>,
+        affiliation -> Text,
+        erased_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    personal_data_reads (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        reader_id -> Uuid,
+        person_id -> Uuid,
+        fields -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -69,6 +110,35 @@ diesel::table! {
         expires_at -> Timestamptz,
         rotated_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    team_units (team_id, valid_from) {
+        team_id -> Uuid,
+        org_unit_id -> Uuid,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        org_unit_id -> Uuid,
+        status -> Text,
+        founded_on -> Nullable<Date>,
+        dissolved_on -> Nullable<Date>,
+        dissolution_reason -> Nullable<Text>,
+        establishment_decision -> Nullable<Text>,
+        zalo_group_members -> Nullable<Int4>,
+        zalo_group_members_as_of -> Nullable<Date>,
+        notes -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -90,19 +160,34 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        person_id -> Nullable<Uuid>,
     }
 }
 
 diesel::joinable!(audit_events -> users (actor_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(memberships -> people (person_id));
+diesel::joinable!(memberships -> teams (team_id));
+diesel::joinable!(personal_data_reads -> people (person_id));
+diesel::joinable!(personal_data_reads -> users (reader_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(team_units -> org_units (org_unit_id));
+diesel::joinable!(team_units -> teams (team_id));
+diesel::joinable!(teams -> org_units (org_unit_id));
 diesel::joinable!(users -> org_units (org_unit_id));
+diesel::joinable!(users -> people (person_id));
+diesel::joinable!(users -> teams (team_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
+    memberships,
     org_unit_successions,
     org_units,
+    people,
+    personal_data_reads,
     refresh_tokens,
+    team_units,
+    teams,
     users,
 );

@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod idempotency;
 pub mod org_unit;
+pub mod person;
 pub mod refresh_token;
+pub mod team;
 pub mod user;
 
 diesel::define_sql_function! {

@@ -26,6 +26,8 @@ pub struct User {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For team leaders: the person they are in the team's membership list.
+    pub person_id: Option<Uuid>,
 }
 
 /// A user to insert.
@@ -40,6 +42,7 @@ pub struct NewUser {
     pub role: String,
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
 }
 
 /// Changes to a user.
@@ -51,6 +54,7 @@ pub struct UserChanges {
     pub role: Option<String>,
     pub org_unit_id: Option<Option<Uuid>>,
     pub team_id: Option<Option<Uuid>>,
+    pub person_id: Option<Option<Uuid>>,
     pub status: Option<String>,
     pub password_hash: Option<String>,
 }

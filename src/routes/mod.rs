@@ -8,12 +8,17 @@
 pub mod audit_events;
 pub mod auth;
 pub mod conditional;
+pub mod csv_export;
 pub mod docs;
 pub mod health;
 pub mod me;
+pub mod members;
 pub mod meta;
 pub mod org_unit_writes;
 pub mod org_units;
+pub mod people;
+pub mod reference;
+pub mod teams;
 pub mod users;
 pub mod validation;
 
@@ -50,7 +55,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::create_user)
                 .service(users::update_user)
                 .service(users::reset_user_password)
-                .service(audit_events::list_audit_events),
+                .service(audit_events::list_audit_events)
+                .service(reference::get_reference)
+                .service(teams::list_teams)
+                .service(teams::find_team)
+                .service(teams::create_team)
+                .service(teams::update_team)
+                .service(teams::dissolve_team)
+                .service(members::list_team_members)
+                .service(members::add_team_member)
+                .service(members::update_team_member)
+                .service(members::end_team_member)
+                .service(people::list_people)
+                .service(people::find_person)
+                .service(people::erase_personal_data)
+                .service(people::list_personal_data_reads),
         );
 }
 

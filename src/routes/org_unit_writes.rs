@@ -452,7 +452,9 @@ pub struct SuccessorRequest {
 ///
 /// Merges units without destroying history (admins only): the predecessors are closed the day before
 /// `effective_on`, the successor is created from `effective_on`, and predecessor -> successor links are
-/// recorded. Data keyed to the predecessors keeps reporting under the old structure.
+/// recorded. Teams of the predecessors move to the successor from `effective_on` (their unit history
+/// keeps the old unit for the time before), so data keyed to the predecessors keeps reporting under the
+/// old structure.
 #[utoipa::path(
     tag = "org-units",
     operation_id = "reorganize_org_units",
@@ -523,14 +525,23 @@ pub async fn reorganize_org_units(
                 for (index, id) in body.predecessor_ids.iter().enumerate() {
                     let field = format!("predecessor_ids[{index}]");
                     match org_unit::find(conn, *id).optional_app()? {
-                        None => errors.add(field, "not_found", "no such org unit", "không có đơn vị này"),
-                        // It must exist before the change and still be in force when the change takes effect.
-                        Some(unit) if !in_force(&unit, day_before) || !in_force(&unit, effective_on) => errors.add(
+                        None => errors.add(
                             field,
-                            "not_in_force",
-                            "must be in force both the day before and on effective_on",
-                            "phải còn hiệu lực vào ngày trước và vào ngày effective_on",
+                            "not_found",
+                            "no such org unit",
+                            "không có đơn vị này",
                         ),
+                        // It must exist before the change and still be in force when the change takes effect.
+                        Some(unit)
+                            if !in_force(&unit, day_before) || !in_force(&unit, effective_on) =>
+                        {
+                            errors.add(
+                                field,
+                                "not_in_force",
+                                "must be in force both the day before and on effective_on",
+                                "phải còn hiệu lực vào ngày trước và vào ngày effective_on",
+                            )
+                        }
                         Some(unit) if unit.level != successor.level => errors.add(
                             field,
                             "level_mismatch",
@@ -558,6 +569,13 @@ pub async fn reorganize_org_units(
                         },
                     )?;
                 }
+                let predecessor_ids: Vec<Uuid> = predecessors.iter().map(|p| p.id).collect();
+                let teams_moved = crate::models::team::follow_reorganization(
+                    conn,
+                    &predecessor_ids,
+                    created.id,
+                    effective_on,
+                )?;
                 audit::record(
                     conn,
                     &context,
@@ -568,8 +586,9 @@ pub async fn reorganize_org_units(
                         org_unit_path: Some(created.path.clone()),
                         changes: serde_json::json!({
                             "effective_on": effective_on,
-                            "predecessor_ids": predecessors.iter().map(|p| p.id).collect::<Vec<_>>(),
+                            "predecessor_ids": predecessor_ids,
                             "successor": snapshot(&created),
+                            "teams_moved": teams_moved,
                         }),
                     },
                 )?;

@@ -32,6 +32,8 @@ pub struct UserResponse {
     /// Scope root for officers and viewers; the team's unit for team leaders.
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
+    /// For team leaders: their person record.
+    pub person_id: Option<Uuid>,
     /// `active` or `disabled`.
     pub status: String,
     pub version: i32,
@@ -48,6 +50,7 @@ impl UserResponse {
             role: Role::parse(&user.role).unwrap_or(Role::Viewer),
             org_unit_id: user.org_unit_id,
             team_id: user.team_id,
+            person_id: user.person_id,
             status: user.status.clone(),
             version: user.version,
         }
@@ -93,9 +96,12 @@ pub struct CreateUserRequest {
     /// 10-128 characters, not the username, not easy to guess.
     pub password: String,
     pub role: Role,
-    /// Required for officers, viewers and team leaders.
+    /// Required for officers and viewers (their scope root).
     pub org_unit_id: Option<Uuid>,
+    /// Required for team leaders: their team (its unit becomes their `org_unit_id`).
     pub team_id: Option<Uuid>,
+    /// For team leaders: the person they are in the team's member list.
+    pub person_id: Option<Uuid>,
 }
 
 /// Changes to a user (fields left out stay as they are).
@@ -111,6 +117,10 @@ pub struct UpdateUserRequest {
     pub phone: Option<Option<String>>,
     pub role: Option<Role>,
     pub org_unit_id: Option<Uuid>,
+    /// A team leader's team.
+    pub team_id: Option<Uuid>,
+    /// A team leader's person record.
+    pub person_id: Option<Uuid>,
     /// `active` or `disabled`; disabling ends every session at once.
     pub status: Option<String>,
 }
@@ -280,14 +290,39 @@ pub async fn find_user(
         .json(UserResponse::from_user(&found, true)))
 }
 
-/// The org unit a user is scoped to, checked: it exists and the actor may place a user there.
+/// The scope of a user, checked: officers and viewers need an org unit, team leaders a team (their unit is
+/// the team's), and the actor must be allowed to place a user there.
 fn checked_scope(
     conn: &mut diesel::PgConnection,
     actor: &AuthUser,
     role: Role,
     org_unit_id: Option<Uuid>,
+    team_id: Option<Uuid>,
 ) -> Result<Option<org_unit::OrgUnit>, AppError> {
-    let unit = match org_unit_id {
+    let unit_id = if role == Role::TeamLeader {
+        let Some(team_id) = team_id else {
+            return Err(AppError::validation(vec![field(
+                "team_id",
+                "required",
+                "is required for a team leader",
+                "bắt buộc với tổ trưởng",
+            )]));
+        };
+        let team = crate::models::team::find(conn, team_id)
+            .optional_app()?
+            .ok_or_else(|| {
+                AppError::validation(vec![field(
+                    "team_id",
+                    "not_found",
+                    "no such team",
+                    "không có tổ này",
+                )])
+            })?;
+        Some(team.org_unit_id)
+    } else {
+        org_unit_id
+    };
+    let unit = match unit_id {
         Some(id) => Some(org_unit::find(conn, id).optional_app()?.ok_or_else(|| {
             AppError::validation(vec![field(
                 "org_unit_id",
@@ -367,7 +402,7 @@ pub async fn create_user(
     let created = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let unit = checked_scope(conn, &actor, body.role, body.org_unit_id)?;
+                let unit = checked_scope(conn, &actor, body.role, body.org_unit_id, body.team_id)?;
                 if user::find_by_username(conn, &body.username)?.is_some() {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
                         "This username is taken",
@@ -383,8 +418,9 @@ pub async fn create_user(
                         phone,
                         password_hash,
                         role: body.role.as_str().to_owned(),
-                        org_unit_id: body.org_unit_id,
-                        team_id: body.team_id,
+                        org_unit_id: unit.as_ref().map(|u| u.id),
+                        team_id: body.team_id.filter(|_| body.role == Role::TeamLeader),
+                        person_id: body.person_id,
                     },
                 )?;
                 let shown = serde_json::to_value(UserResponse::from_user(&created, false))
@@ -472,7 +508,10 @@ pub async fn update_user(
                 let current = load_manageable(conn, &actor, id)?;
                 let version = check_if_match(if_match.as_deref(), current.version)?;
                 if id == actor.id
-                    && (body.role.is_some() || body.status.is_some() || body.org_unit_id.is_some())
+                    && (body.role.is_some()
+                        || body.status.is_some()
+                        || body.org_unit_id.is_some()
+                        || body.team_id.is_some())
                 {
                     return Err(crate::auth::policy::forbidden());
                 }
@@ -480,13 +519,15 @@ pub async fn update_user(
                     .role
                     .unwrap_or(Role::parse(&current.role).unwrap_or(Role::Viewer));
                 let unit_id = body.org_unit_id.or(current.org_unit_id);
-                let unit = checked_scope(conn, &actor, role, unit_id)?;
+                let team_id = body.team_id.or(current.team_id);
+                let unit = checked_scope(conn, &actor, role, unit_id, team_id)?;
                 let changes = UserChanges {
                     display_name: body.display_name.map(|n| n.trim().to_owned()),
                     phone,
                     role: body.role.map(|r| r.as_str().to_owned()),
-                    org_unit_id: body.org_unit_id.map(Some),
-                    team_id: None,
+                    org_unit_id: Some(unit.as_ref().map(|u| u.id)),
+                    team_id: Some(team_id.filter(|_| role == Role::TeamLeader)),
+                    person_id: body.person_id.map(Some),
                     status: body.status,
                     password_hash: None,
                 };

@@ -6,6 +6,7 @@ use cdt_api::{
     auth::{Operation, policy::Access},
     openapi::ApiSpec,
 };
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use reqwest::Method;
 use serde_json::json;
 
@@ -71,6 +72,50 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
                                       "kind": "ban", "parent_id": "{unit}"}}),
             ),
         ),
+        "get_reference" => (Method::GET, "/api/v1/reference", None),
+        "list_teams" => (Method::GET, "/api/v1/teams", None),
+        "find_team" => (Method::GET, "/api/v1/teams/{team}", None),
+        "create_team" => (
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"code": "TEAM-NEW-{n}", "name": "Tổ mới", "org_unit_id": "{unit}"})),
+        ),
+        "update_team" => (
+            Method::PATCH,
+            "/api/v1/teams/{team}",
+            Some(json!({"notes": "Ghi chú"})),
+        ),
+        "dissolve_team" => (
+            Method::POST,
+            "/api/v1/teams/{spare}/dissolve",
+            Some(json!({"dissolved_on": "2025-08-01", "reason": "Sáp nhập"})),
+        ),
+        "list_team_members" => (Method::GET, "/api/v1/teams/{team}/members", None),
+        "add_team_member" => (
+            Method::POST,
+            "/api/v1/teams/{team}/members",
+            Some(
+                json!({"person": {"full_name": "Người mới {n}"}, "role": "member", "joined_on": "2025-08-01"}),
+            ),
+        ),
+        "update_team_member" => (
+            Method::PATCH,
+            "/api/v1/teams/{team}/members/{membership}",
+            Some(json!({"affiliation": "teacher"})),
+        ),
+        "end_team_member" => (
+            Method::DELETE,
+            "/api/v1/teams/{team}/members/{membership}",
+            None,
+        ),
+        "list_people" => (Method::GET, "/api/v1/people", None),
+        "find_person" => (Method::GET, "/api/v1/people/{person}", None),
+        "erase_personal_data" => (
+            Method::DELETE,
+            "/api/v1/people/{former}/personal-data",
+            None,
+        ),
+        "list_personal_data_reads" => (Method::GET, "/api/v1/personal-data-reads", None),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -96,15 +141,47 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
     })
 }
 
+/// Operations on one record, which outside the caller's scope must read as missing.
+fn scoped_path(path: &str, id: &str) -> bool {
+    ["{user}", "{team}", "{person}", "{spare}"]
+        .iter()
+        .any(|p| path.contains(p))
+        || id == "update_org_unit"
+}
+
 #[actix_web::test]
 async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope() {
     let app = TestApp::spawn().await;
     app.seed_son_la();
     let inside = app.unit_id("son-la.xa-van-ho");
     let outside = app.unit_id("son-la.phuong-to-hieu");
+    let team_inside = app.create_team("TEAM-IN", inside);
+    let team_outside = app.create_team("TEAM-OUT", outside);
+    let (membership_inside, person_inside) =
+        app.add_member(team_inside, "Lò Thị Xuân", Some("+84912345678"), "member");
+    let (membership_outside, person_outside) =
+        app.add_member(team_outside, "Cầm Văn Đức", Some("+84987654321"), "member");
+    let mut former = Vec::new();
+    for (team, name) in [(team_inside, "Quàng Văn Cũ"), (team_outside, "Hà Thị Cũ")] {
+        let (membership, person) = app.add_member(team, name, None, "member");
+        diesel::update(cdt_api::db::schema::memberships::table.find(membership))
+            .set(
+                cdt_api::db::schema::memberships::left_on
+                    .eq(Some(chrono::NaiveDate::from_ymd_opt(2025, 7, 2).unwrap())),
+            )
+            .execute(&mut app.database.connect())
+            .unwrap();
+        former.push(person);
+    }
+    let spare_inside: Vec<_> = (0..12)
+        .map(|i| app.create_team(&format!("SPARE-IN-{i}"), inside))
+        .collect();
+    let spare_outside: Vec<_> = (0..12)
+        .map(|i| app.create_team(&format!("SPARE-OUT-{i}"), outside))
+        .collect();
     app.create_user("admin", "admin", None);
     app.create_user("officer", "officer", Some(inside));
-    app.create_user("team_leader", "team_leader", Some(inside));
+    app.create_team_leader("team_leader", team_inside);
     app.create_user("viewer", "viewer", Some(inside));
     let user_inside = app.create_user("target.inside", "viewer", Some(inside));
     let user_outside = app.create_user("target.outside", "viewer", Some(outside));
@@ -168,57 +245,80 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
     for id in &operations {
         let operation = Operation::from_id(id).unwrap();
         let (method, path, body) = request_for(id).unwrap();
-        for role in [
+        let roles = [
             None,
             Some("admin"),
             Some("officer"),
             Some("team_leader"),
             Some("viewer"),
-        ] {
-            for (scope, unit, user) in [
-                ("inside", inside, user_inside),
-                ("outside", outside, user_outside),
-            ] {
+        ];
+        for role in roles {
+            let scopes = [
+                (
+                    "inside",
+                    inside,
+                    user_inside,
+                    team_inside,
+                    membership_inside,
+                    person_inside,
+                    former[0],
+                    &spare_inside,
+                ),
+                (
+                    "outside",
+                    outside,
+                    user_outside,
+                    team_outside,
+                    membership_outside,
+                    person_outside,
+                    former[1],
+                    &spare_outside,
+                ),
+            ];
+            for (scope, unit, user, team, membership, person, former_person, spare) in scopes {
                 counter += 1;
                 let fill = |text: &str| {
                     text.replace("{unit}", &unit.to_string())
                         .replace("{village}", &villages[counter % villages.len()].to_string())
                         .replace("{user}", &user.to_string())
+                        .replace("{team}", &team.to_string())
+                        .replace("{membership}", &membership.to_string())
+                        .replace("{person}", &person.to_string())
+                        .replace("{former}", &former_person.to_string())
+                        .replace("{spare}", &spare[counter % spare.len()].to_string())
                         .replace("{n}", &counter.to_string())
                 };
                 let mut request = app.request(method.clone(), &fill(path));
                 if let Some(body) = &body {
-                    request = request.json(
-                        &serde_json::from_str::<serde_json::Value>(&fill(&body.to_string()))
-                            .unwrap(),
-                    );
+                    let filled: serde_json::Value =
+                        serde_json::from_str(&fill(&body.to_string())).unwrap();
+                    request = request.json(&filled);
                 }
                 if let Some(role) = role {
                     request = request.bearer_auth(&tokens[role]);
                 }
                 let status = request.send().await.unwrap().status().as_u16();
                 let case = format!("{id} as {role:?} {scope}: {status}");
+                let hidden = scope == "outside" && scoped_path(path, id);
                 match (operation.access(), role) {
                     // Public operations answer for themselves (a bad refresh token is 401), never 403.
                     (Access::Public, _) => assert!(status != 403 && status < 500, "{case}"),
                     (_, None) => assert_eq!(status, 401, "{case}"),
-                    (Access::SignedIn, Some(_)) => {
-                        assert!(status != 401 && status != 403, "{case}")
+                    (Access::SignedIn, Some(role)) if role != "admin" && hidden => {
+                        assert_eq!(status, 404, "{case}: outside the scope reads as missing")
                     }
+                    (Access::SignedIn, Some(_)) => assert!(status < 400 || status == 422, "{case}"),
                     (Access::Roles(roles), Some(role)) => {
                         let allowed = roles.iter().any(|r| r.as_str() == role);
                         if !allowed {
                             assert_eq!(status, 403, "{case}");
+                        } else if role != "admin" && hidden {
+                            assert_eq!(status, 404, "{case}: outside the scope reads as missing");
                         } else if role == "officer"
                             && scope == "outside"
-                            && (path.contains("{user}") || id == "update_org_unit")
+                            && matches!(id.as_str(), "create_user" | "create_team")
                         {
-                            assert_eq!(status, 404, "{case}: outside the scope reads as missing");
-                        } else if role == "officer" && scope == "outside" && id == "create_user" {
-                            assert_eq!(
-                                status, 403,
-                                "{case}: may not create users outside the scope"
-                            );
+                            assert_eq!(status, 403, "{case}: may not create outside the scope");
                         } else {
                             assert!(status < 400 || status == 422, "{case}");
                         }

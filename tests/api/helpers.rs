@@ -102,6 +102,77 @@ impl TestApp {
         role: &str,
         org_unit_id: Option<uuid::Uuid>,
     ) -> uuid::Uuid {
+        self.create_user_in_team(username, role, org_unit_id, None)
+    }
+
+    /// Inserts a team leader of `team` with [`PASSWORD`].
+    pub fn create_team_leader(&self, username: &str, team: uuid::Uuid) -> uuid::Uuid {
+        let unit = cdt_api::models::team::find(&mut self.database.connect(), team)
+            .expect("team")
+            .org_unit_id;
+        self.create_user_in_team(username, "team_leader", Some(unit), Some(team))
+    }
+
+    /// Inserts a team straight into the database.
+    pub fn create_team(&self, code: &str, org_unit_id: uuid::Uuid) -> uuid::Uuid {
+        let fields = cdt_api::models::team::TeamFields {
+            code: code.to_owned(),
+            name: format!("Tổ công nghệ số {code}"),
+            org_unit_id,
+            status: "active".to_owned(),
+            founded_on: chrono::NaiveDate::from_ymd_opt(2025, 7, 1),
+            establishment_decision: None,
+            zalo_group_members: None,
+            zalo_group_members_as_of: None,
+            notes: None,
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
+        cdt_api::models::team::insert(
+            &mut self.database.connect(),
+            uuid::Uuid::now_v7(),
+            &fields,
+            date,
+        )
+        .expect("insert team")
+        .id
+    }
+
+    /// Adds a new person with `phone` to `team` in `role`; returns (membership id, person id).
+    pub fn add_member(
+        &self,
+        team: uuid::Uuid,
+        name: &str,
+        phone: Option<&str>,
+        role: &str,
+    ) -> (uuid::Uuid, uuid::Uuid) {
+        let mut conn = self.database.connect();
+        let person = cdt_api::models::person::insert_person(
+            &mut conn,
+            uuid::Uuid::now_v7(),
+            &cdt_api::models::person::PersonFields {
+                full_name: Some(name.to_owned()),
+                phone: phone.map(str::to_owned),
+                gender: "female".to_owned(),
+                birth_year: Some(1990),
+                ethnicity: Some("thai".to_owned()),
+                affiliation: "resident".to_owned(),
+            },
+        )
+        .expect("person");
+        let date = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
+        let membership =
+            cdt_api::models::person::insert_membership(&mut conn, team, person.id, role, date)
+                .expect("membership");
+        (membership.id, person.id)
+    }
+
+    fn create_user_in_team(
+        &self,
+        username: &str,
+        role: &str,
+        org_unit_id: Option<uuid::Uuid>,
+        team_id: Option<uuid::Uuid>,
+    ) -> uuid::Uuid {
         let hashing =
             cdt_api::auth::password::PasswordHashing::new(cdt_api::config::PasswordHashCost {
                 memory_kib: 1024,
@@ -119,7 +190,8 @@ impl TestApp {
                 password_hash: hashing.hash(PASSWORD).expect("hash"),
                 role: role.to_owned(),
                 org_unit_id,
-                team_id: None,
+                team_id,
+                person_id: None,
             },
         )
         .expect("insert user")

@@ -18,4 +18,5 @@ mod idempotency;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
+mod teams;
 mod test_db;

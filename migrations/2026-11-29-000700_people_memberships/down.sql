@@ -1,0 +1,3 @@
+ALTER TABLE users DROP COLUMN person_id;
+DROP TABLE memberships;
+DROP TABLE people;

@@ -1,0 +1,431 @@
+//! People and their team memberships over time.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{memberships, org_units, people, personal_data_reads, teams};
+
+/// A person row. `full_name` and `phone` are personal data (`None` once erased).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[diesel(table_name = people, check_for_backend(diesel::pg::Pg))]
+pub struct Person {
+    pub id: Uuid,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub gender: String,
+    pub birth_year: Option<i16>,
+    pub ethnicity: Option<String>,
+    pub affiliation: String,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of a person.
+#[derive(Debug, Clone, Insertable, AsChangeset, PartialEq)]
+#[diesel(table_name = people, treat_none_as_null = true)]
+pub struct PersonFields {
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub gender: String,
+    pub birth_year: Option<i16>,
+    pub ethnicity: Option<String>,
+    pub affiliation: String,
+}
+
+impl PersonFields {
+    /// The fields of an existing person.
+    pub fn of(person: &Person) -> Self {
+        Self {
+            full_name: person.full_name.clone(),
+            phone: person.phone.clone(),
+            gender: person.gender.clone(),
+            birth_year: person.birth_year,
+            ethnicity: person.ethnicity.clone(),
+            affiliation: person.affiliation.clone(),
+        }
+    }
+}
+
+/// A membership row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
+pub struct Membership {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub person_id: Uuid,
+    pub role: String,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A membership with its person and team.
+#[derive(Debug, Clone)]
+pub struct MembershipDetail {
+    pub membership: Membership,
+    pub person: Person,
+    pub team_code: String,
+    pub team_name: String,
+    /// Path of the team's unit (for scope checks).
+    pub unit_path: String,
+}
+
+/// Inserts a person.
+pub fn insert_person(
+    conn: &mut PgConnection,
+    id: Uuid,
+    fields: &PersonFields,
+) -> QueryResult<Person> {
+    diesel::insert_into(people::table)
+        .values((people::id.eq(id), fields))
+        .returning(Person::as_returning())
+        .get_result(conn)
+}
+
+/// Replaces a person's fields.
+pub fn update_person(
+    conn: &mut PgConnection,
+    id: Uuid,
+    fields: &PersonFields,
+) -> QueryResult<Person> {
+    diesel::update(people::table.find(id))
+        .set((fields, people::version.eq(people::version + 1)))
+        .returning(Person::as_returning())
+        .get_result(conn)
+}
+
+/// One person.
+pub fn find_person(conn: &mut PgConnection, id: Uuid) -> QueryResult<Person> {
+    people::table
+        .find(id)
+        .select(Person::as_select())
+        .first(conn)
+}
+
+/// The person with this phone number, if any.
+pub fn find_by_phone(conn: &mut PgConnection, phone: &str) -> QueryResult<Option<Person>> {
+    people::table
+        .filter(people::phone.eq(phone))
+        .select(Person::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a membership with a new id.
+pub fn insert_membership(
+    conn: &mut PgConnection,
+    team: Uuid,
+    person: Uuid,
+    role: &str,
+    joined_on: NaiveDate,
+) -> QueryResult<Membership> {
+    insert_membership_with_id(conn, Uuid::now_v7(), team, person, role, joined_on)
+}
+
+/// Inserts a membership with a given (possibly client-made) id.
+pub fn insert_membership_with_id(
+    conn: &mut PgConnection,
+    id: Uuid,
+    team: Uuid,
+    person: Uuid,
+    role: &str,
+    joined_on: NaiveDate,
+) -> QueryResult<Membership> {
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::id.eq(id),
+            memberships::team_id.eq(team),
+            memberships::person_id.eq(person),
+            memberships::role.eq(role),
+            memberships::joined_on.eq(joined_on),
+        ))
+        .returning(Membership::as_returning())
+        .get_result(conn)
+}
+
+/// Changes a membership's role or dates at `expected_version`.
+pub fn update_membership(
+    conn: &mut PgConnection,
+    id: Uuid,
+    expected_version: i32,
+    role: &str,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+) -> QueryResult<Option<Membership>> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::id.eq(id))
+            .filter(memberships::version.eq(expected_version)),
+    )
+    .set((
+        memberships::role.eq(role),
+        memberships::joined_on.eq(joined_on),
+        memberships::left_on.eq(left_on),
+        memberships::version.eq(memberships::version + 1),
+    ))
+    .returning(Membership::as_returning())
+    .get_result(conn)
+    .optional()
+}
+
+type DetailRow = (Membership, Person, String, String, String);
+
+fn into_detail(
+    (membership, person, team_code, team_name, unit_path): DetailRow,
+) -> MembershipDetail {
+    MembershipDetail {
+        membership,
+        person,
+        team_code,
+        team_name,
+        unit_path,
+    }
+}
+
+/// Ends every current membership of a team on `on` (the team was dissolved). Memberships that would
+/// end before they began end on their first day.
+pub fn end_team_memberships(
+    conn: &mut PgConnection,
+    team: Uuid,
+    on: NaiveDate,
+) -> QueryResult<usize> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::team_id.eq(team))
+            .filter(memberships::left_on.is_null()),
+    )
+    .set((
+        memberships::left_on.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Date>,
+        >("GREATEST(joined_on, ")
+        .bind::<diesel::sql_types::Date, _>(on)
+        .sql(")")),
+        memberships::version.eq(memberships::version + 1),
+    ))
+    .execute(conn)
+}
+
+/// Memberships of a team (current only unless `include_past`), leaders first.
+pub fn team_memberships(
+    conn: &mut PgConnection,
+    team: Uuid,
+    include_past: bool,
+) -> QueryResult<Vec<MembershipDetail>> {
+    let mut query = memberships::table
+        .inner_join(people::table)
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(memberships::team_id.eq(team))
+        .select((
+            Membership::as_select(),
+            Person::as_select(),
+            teams::code,
+            teams::name,
+            org_units::path,
+        ))
+        .into_boxed();
+    if !include_past {
+        query = query.filter(memberships::left_on.is_null());
+    }
+    query
+        .order((
+            diesel::dsl::sql::<diesel::sql_types::Integer>(
+                "CASE memberships.role WHEN 'leader' THEN 0 WHEN 'deputy' THEN 1 ELSE 2 END",
+            ),
+            memberships::joined_on.asc(),
+            memberships::id.asc(),
+        ))
+        .load::<DetailRow>(conn)
+        .map(|rows| rows.into_iter().map(into_detail).collect())
+}
+
+/// Every membership of a person, newest first.
+pub fn person_memberships(
+    conn: &mut PgConnection,
+    person: Uuid,
+) -> QueryResult<Vec<MembershipDetail>> {
+    memberships::table
+        .inner_join(people::table)
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(memberships::person_id.eq(person))
+        .order((memberships::joined_on.desc(), memberships::id.desc()))
+        .select((
+            Membership::as_select(),
+            Person::as_select(),
+            teams::code,
+            teams::name,
+            org_units::path,
+        ))
+        .load::<DetailRow>(conn)
+        .map(|rows| rows.into_iter().map(into_detail).collect())
+}
+
+/// One membership with its person and team.
+pub fn find_membership(conn: &mut PgConnection, id: Uuid) -> QueryResult<MembershipDetail> {
+    memberships::table
+        .inner_join(people::table)
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(memberships::id.eq(id))
+        .select((
+            Membership::as_select(),
+            Person::as_select(),
+            teams::code,
+            teams::name,
+            org_units::path,
+        ))
+        .first::<DetailRow>(conn)
+        .map(into_detail)
+}
+
+/// What `list_people` filters on.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    /// People with a membership (current or past) in a team of a unit inside this path.
+    pub within_path: Option<String>,
+    /// People with a membership in this team (team leaders).
+    pub team: Option<Uuid>,
+    /// Folded name search.
+    pub query: Option<String>,
+}
+
+/// People matching `filter`, by id after `after`.
+pub fn list_people(
+    conn: &mut PgConnection,
+    filter: &PersonFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Person>> {
+    let mut query = people::table.select(Person::as_select()).into_boxed();
+    if filter.within_path.is_some() || filter.team.is_some() {
+        let mut visible = memberships::table
+            .inner_join(
+                teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+            )
+            .select(memberships::person_id)
+            .into_boxed();
+        if let Some(path) = &filter.within_path {
+            visible =
+                visible.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+        }
+        if let Some(team) = filter.team {
+            visible = visible.filter(memberships::team_id.eq(team));
+        }
+        query = query.filter(people::id.eq_any(visible));
+    }
+    if let Some(text) = &filter.query {
+        let pattern = format!("%{}%", super::escape_like(text));
+        query = query.filter(
+            super::cdt_fold(people::full_name.assume_not_null()).like(super::cdt_fold(pattern)),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(people::id.gt(after));
+    }
+    query.order(people::id.asc()).limit(limit).load(conn)
+}
+
+/// True when the person has a current membership anywhere.
+pub fn has_current_membership(conn: &mut PgConnection, person: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::person_id.eq(person))
+            .filter(memberships::left_on.is_null()),
+    ))
+    .get_result(conn)
+}
+
+/// Erases name and phone, keeping the anonymous record (gender, ethnicity, memberships).
+pub fn erase_personal_data(conn: &mut PgConnection, person: Uuid) -> QueryResult<Person> {
+    diesel::update(people::table.find(person))
+        .set((
+            people::full_name.eq(None::<String>),
+            people::phone.eq(None::<String>),
+            people::birth_year.eq(None::<i16>),
+            people::erased_at.eq(diesel::dsl::now),
+            people::version.eq(people::version + 1),
+        ))
+        .returning(Person::as_returning())
+        .get_result(conn)
+}
+
+/// A record of a read that showed full personal data.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = personal_data_reads, check_for_backend(diesel::pg::Pg))]
+pub struct PersonalDataRead {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub reader_id: Uuid,
+    pub person_id: Uuid,
+    pub fields: String,
+    pub request_id: Option<String>,
+}
+
+/// Records that `reader` was shown the full phone numbers of `persons`.
+pub fn record_reads(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    persons: &[Uuid],
+    request_id: Option<&str>,
+) -> QueryResult<usize> {
+    if persons.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = persons
+        .iter()
+        .map(|person| {
+            (
+                personal_data_reads::id.eq(Uuid::now_v7()),
+                personal_data_reads::reader_id.eq(reader),
+                personal_data_reads::person_id.eq(*person),
+                personal_data_reads::fields.eq("phone"),
+                personal_data_reads::request_id.eq(request_id),
+            )
+        })
+        .collect();
+    diesel::insert_into(personal_data_reads::table)
+        .values(rows)
+        .execute(conn)
+}
+
+/// Read records, newest first, before the `(at, id)` cursor.
+pub fn list_reads(
+    conn: &mut PgConnection,
+    person: Option<Uuid>,
+    reader: Option<Uuid>,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<PersonalDataRead>> {
+    let mut query = personal_data_reads::table
+        .select(PersonalDataRead::as_select())
+        .into_boxed();
+    if let Some(person) = person {
+        query = query.filter(personal_data_reads::person_id.eq(person));
+    }
+    if let Some(reader) = reader {
+        query = query.filter(personal_data_reads::reader_id.eq(reader));
+    }
+    if let Some((at, id)) = before {
+        query = query.filter(
+            personal_data_reads::at.lt(at).or(personal_data_reads::at
+                .eq(at)
+                .and(personal_data_reads::id.lt(id))),
+        );
+    }
+    query
+        .order((
+            personal_data_reads::at.desc(),
+            personal_data_reads::id.desc(),
+        ))
+        .limit(limit)
+        .load(conn)
+}

@@ -1,0 +1,81 @@
+//! The enumerations clients need, with Vietnamese and English labels, cacheable by `ETag`.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::header};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::reference::{self, EthnicGroup, Label};
+
+/// Every enumeration of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferenceResponse {
+    /// Changes whenever any list changes; also the `ETag`.
+    pub version: String,
+    pub ethnic_groups: Vec<EthnicGroup>,
+    pub genders: Vec<Label>,
+    pub affiliations: Vec<Label>,
+    pub membership_roles: Vec<Label>,
+    pub team_statuses: Vec<Label>,
+    pub org_unit_levels: Vec<Label>,
+    pub user_roles: Vec<Label>,
+}
+
+fn reference_document() -> (String, Vec<u8>) {
+    let mut document = ReferenceResponse {
+        version: String::new(),
+        ethnic_groups: reference::ETHNIC_GROUPS.to_vec(),
+        genders: reference::GENDERS.to_vec(),
+        affiliations: reference::AFFILIATIONS.to_vec(),
+        membership_roles: reference::MEMBERSHIP_ROLES.to_vec(),
+        team_statuses: reference::TEAM_STATUSES.to_vec(),
+        org_unit_levels: reference::ORG_UNIT_LEVELS.to_vec(),
+        user_roles: reference::USER_ROLES.to_vec(),
+    };
+    let content = serde_json::to_vec(&document).unwrap_or_default();
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&content));
+    document.version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let body = serde_json::to_vec(&document).unwrap_or_default();
+    (document.version, body)
+}
+
+/// Reference data.
+///
+/// Every enumeration the clients need, each value with Vietnamese and English labels: Vietnam's 54 ethnic
+/// groups, genders, affiliations, membership roles, team statuses, org-unit levels and user roles. Send
+/// `If-None-Match` with the `ETag` you cached to get 304 when nothing changed.
+#[utoipa::path(
+    tag = "reference",
+    operation_id = "get_reference",
+    security(()),
+    responses(
+        (status = 200, description = "The lists.", body = ReferenceResponse),
+        (status = 304, description = "Unchanged since the `ETag` you sent."),
+    )
+)]
+#[get("/reference")]
+pub async fn get_reference(req: HttpRequest) -> HttpResponse {
+    let (version, body) = reference_document();
+    let etag = format!("\"{version}\"");
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    if unchanged {
+        response.finish()
+    } else {
+        response.content_type("application/json").body(body)
+    }
+}
