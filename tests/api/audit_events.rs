@@ -46,8 +46,8 @@ async fn writes_and_sign_ins_are_recorded_without_secrets_and_officers_see_their
         .request(Method::POST, "/api/v1/users")
         .bearer_auth(&officer)
         .json(
-            &json!({"username": "to.truong.1", "display_name": "Tổ trưởng", "password": PASSWORD,
-                      "role": "team_leader", "org_unit_id": inside}),
+            &json!({"username": "nguoi.xem.1", "display_name": "Người xem", "password": PASSWORD,
+                      "role": "viewer", "org_unit_id": inside}),
         )
         .send()
         .await
