@@ -38,6 +38,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "reference", description = "Enumerations with Vietnamese and English labels, cacheable by ETag."),
         (name = "teams", description = "The 2,448 community digital technology teams, their members and leaders."),
         (name = "people", description = "Team members across teams; personal data with masking, a read log and erasure."),
+        (name = "imports", description = "Bulk loading of teams and members from spreadsheets (CSV) or JSON arrays."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

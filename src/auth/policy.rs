@@ -130,6 +130,8 @@ operations! {
     FindPerson => "find_person", Access::SignedIn;
     ErasePersonalData => "erase_personal_data", Access::Roles(ADMIN);
     ListPersonalDataReads => "list_personal_data_reads", Access::Roles(ADMIN);
+    ImportTeams => "import_teams", Access::Roles(MANAGERS);
+    ImportMembers => "import_members", Access::Roles(MANAGERS);
 }
 
 impl AuthUser {

@@ -104,6 +104,11 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<OrgUnit> {
         .first(conn)
 }
 
+/// Every unit (the tree is small: a few thousand rows per province).
+pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<OrgUnit>> {
+    org_units::table.select(OrgUnit::as_select()).load(conn)
+}
+
 /// One unit by code.
 pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<OrgUnit>> {
     org_units::table

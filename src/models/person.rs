@@ -24,7 +24,7 @@ pub struct Person {
 }
 
 /// The fields of a person.
-#[derive(Debug, Clone, Insertable, AsChangeset, PartialEq)]
+#[derive(Debug, Clone, Insertable, AsChangeset, PartialEq, serde::Serialize)]
 #[diesel(table_name = people, treat_none_as_null = true)]
 pub struct PersonFields {
     pub full_name: Option<String>,
@@ -73,6 +73,92 @@ pub struct MembershipDetail {
     pub team_name: String,
     /// Path of the team's unit (for scope checks).
     pub unit_path: String,
+}
+
+/// A membership to insert in bulk.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct NewMembership {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub person_id: Uuid,
+    pub role: String,
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+}
+
+/// Inserts many people in batches.
+pub fn insert_people(conn: &mut PgConnection, rows: &[(Uuid, PersonFields)]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, fields)| (people::id.eq(*id), fields.clone()))
+            .collect();
+        inserted += diesel::insert_into(people::table)
+            .values(&values)
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
+/// Inserts many memberships in batches.
+pub fn insert_memberships(conn: &mut PgConnection, rows: &[NewMembership]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(2000) {
+        inserted += diesel::insert_into(memberships::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
+/// Sets a membership's role and dates (imports).
+pub fn set_membership(
+    conn: &mut PgConnection,
+    id: Uuid,
+    role: &str,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+) -> QueryResult<usize> {
+    diesel::update(memberships::table.find(id))
+        .set((
+            memberships::role.eq(role),
+            memberships::joined_on.eq(joined_on),
+            memberships::left_on.eq(left_on),
+            memberships::version.eq(memberships::version + 1),
+        ))
+        .execute(conn)
+}
+
+/// Every membership of these teams, with people.
+pub fn memberships_of_teams(
+    conn: &mut PgConnection,
+    teams_: &[Uuid],
+) -> QueryResult<Vec<MembershipDetail>> {
+    memberships::table
+        .inner_join(people::table)
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(memberships::team_id.eq_any(teams_))
+        .select((
+            Membership::as_select(),
+            Person::as_select(),
+            teams::code,
+            teams::name,
+            org_units::path,
+        ))
+        .load::<DetailRow>(conn)
+        .map(|rows| rows.into_iter().map(into_detail).collect())
+}
+
+/// The people with these phone numbers.
+pub fn people_with_phones(conn: &mut PgConnection, phones: &[String]) -> QueryResult<Vec<Person>> {
+    people::table
+        .filter(people::phone.eq_any(phones))
+        .select(Person::as_select())
+        .load(conn)
 }
 
 /// Inserts a person.

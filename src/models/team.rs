@@ -170,6 +170,43 @@ pub fn list(
         })
 }
 
+/// Every team.
+pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<Team>> {
+    teams::table.select(Team::as_select()).load(conn)
+}
+
+/// Inserts many teams (with their unit history from `since`) in batches.
+pub fn insert_many(
+    conn: &mut PgConnection,
+    rows: &[(Uuid, TeamFields)],
+    since: NaiveDate,
+) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, fields)| (teams::id.eq(*id), fields.clone()))
+            .collect();
+        inserted += diesel::insert_into(teams::table)
+            .values(&values)
+            .execute(conn)?;
+        let periods: Vec<_> = chunk
+            .iter()
+            .map(|(id, fields)| {
+                (
+                    team_units::team_id.eq(*id),
+                    team_units::org_unit_id.eq(fields.org_unit_id),
+                    team_units::valid_from.eq(fields.founded_on.unwrap_or(since)),
+                )
+            })
+            .collect();
+        diesel::insert_into(team_units::table)
+            .values(&periods)
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
 /// One team by id.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Team> {
     teams::table.find(id).select(Team::as_select()).first(conn)

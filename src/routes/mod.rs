@@ -11,6 +11,7 @@ pub mod conditional;
 pub mod csv_export;
 pub mod docs;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod members;
 pub mod meta;
@@ -69,7 +70,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(people::list_people)
                 .service(people::find_person)
                 .service(people::erase_personal_data)
-                .service(people::list_personal_data_reads),
+                .service(people::list_personal_data_reads)
+                .service(imports::import_teams)
+                .service(imports::import_members),
         );
 }
 

@@ -116,6 +116,16 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             None,
         ),
         "list_personal_data_reads" => (Method::GET, "/api/v1/personal-data-reads", None),
+        "import_teams" => (
+            Method::POST,
+            "/api/v1/imports/teams?dry_run=true",
+            Some(json!([])),
+        ),
+        "import_members" => (
+            Method::POST,
+            "/api/v1/imports/members?dry_run=true",
+            Some(json!([])),
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),

@@ -15,6 +15,7 @@ mod errors;
 mod health;
 mod helpers;
 mod idempotency;
+mod imports;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
