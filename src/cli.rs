@@ -20,7 +20,11 @@ pub struct Cli {
 pub enum Command {
     /// Serve the HTTP API (the default): start the database if embedded, apply migrations, listen on
     /// BIND_ADDR until SIGINT/SIGTERM.
-    Serve,
+    Serve {
+        /// Load the Sơn La demo data first when the database has none, and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI 3.1 document as JSON (the content of openapi/openapi.json).
@@ -51,4 +55,7 @@ pub enum SeedDataset {
     /// Sơn La province: 12 districts and 200 communes until 2025-06-30, 75 communes and wards from
     /// 2025-07-01, with the 200 -> 75 succession links. Running it twice changes nothing.
     SonLa,
+    /// Sơn La plus demo data: villages, exactly 2,448 teams with 3-9 members each, and one user per role
+    /// (deterministic; does nothing when the demo is loaded already).
+    Demo,
 }

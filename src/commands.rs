@@ -48,6 +48,33 @@ pub fn seed_son_la(settings: &Settings) -> anyhow::Result<seed::SeedReport> {
     })
 }
 
+/// `cdt-api seed demo`.
+pub fn seed_demo(settings: &Settings) -> anyhow::Result<seed::demo::DemoReport> {
+    let hashing = password::PasswordHashing::new(settings.password_hash_cost)?;
+    with_database(settings, |conn| {
+        seed::demo::load(conn, &hashing).map_err(|error| anyhow::anyhow!("{error}"))
+    })
+}
+
+/// Tells the user what the demo holds and how to sign in.
+pub fn print_demo_report(report: &seed::demo::DemoReport) {
+    if report.created {
+        eprintln!(
+            "demo data loaded: {} villages, {} teams, {} members, {} users",
+            report.villages, report.teams, report.people, report.users
+        );
+    } else {
+        eprintln!("demo data was loaded already; nothing changed");
+    }
+    eprintln!(
+        "demo logins (password for all: {}):",
+        seed::demo::DEMO_PASSWORD
+    );
+    for (username, role) in seed::demo::DEMO_USERS {
+        eprintln!("  {username:<14} {role}");
+    }
+}
+
 /// The admin password: `CDT_ADMIN_PASSWORD`, else the first line of stdin.
 pub fn read_admin_password() -> anyhow::Result<String> {
     if let Ok(password) = std::env::var("CDT_ADMIN_PASSWORD")

@@ -13,7 +13,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
     if let Command::Openapi = command {
         // Needs no configuration: it describes the code, not an installation.
         let written = std::io::stdout().write_all(ApiSpec::build().json().as_bytes());
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     telemetry::init(&settings.log_filter, settings.log_format);
 
     let result = match command {
-        Command::Serve => startup::serve(&settings),
+        Command::Serve { demo } => startup::serve(&settings, demo),
         Command::Migrate => startup::open_database(&settings).and_then(|(db, mut embedded)| {
             let applied = startup::migrate(&db);
             drop(db);
@@ -52,6 +52,9 @@ fn main() -> ExitCode {
                 report.units_created, report.links_created
             );
         }),
+        Command::Seed {
+            dataset: SeedDataset::Demo,
+        } => commands::seed_demo(&settings).map(|report| commands::print_demo_report(&report)),
         Command::CreateAdmin {
             username,
             display_name,

@@ -172,11 +172,18 @@ pub fn migrate(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(applied)
 }
 
-/// `cdt-api serve`: database, migrations, HTTP server until a shutdown signal, then the embedded
-/// PostgreSQL (if any) is stopped.
-pub fn serve(settings: &Settings) -> anyhow::Result<()> {
+/// `cdt-api serve [--demo]`: database, migrations, demo data when asked, HTTP server until a shutdown
+/// signal, then the embedded PostgreSQL (if any) is stopped.
+pub fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let (db, mut embedded) = open_database(settings)?;
     migrate(&db)?;
+    if demo {
+        let hashing = crate::auth::password::PasswordHashing::new(settings.password_hash_cost)?;
+        let mut conn = db.blocking_connection()?;
+        let report = crate::seed::demo::load(&mut conn, &hashing)
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        crate::commands::print_demo_report(&report);
+    }
     let result = actix_web::rt::System::new().block_on(async {
         let application = Application::build(settings, db)?;
         let address = format!("{}:{}", settings.bind_addr.ip(), application.port());

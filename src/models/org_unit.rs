@@ -205,6 +205,13 @@ pub fn insert(conn: &mut PgConnection, unit: &NewOrgUnit) -> QueryResult<OrgUnit
         .get_result(conn)
 }
 
+/// Inserts many units at once (their paths must be filled already).
+pub fn insert_many(conn: &mut PgConnection, units: &[NewOrgUnit]) -> QueryResult<usize> {
+    diesel::insert_into(org_units::table)
+        .values(units)
+        .execute(conn)
+}
+
 /// Applies `changes` when the row is still at `expected_version`, bumping the version. `None` when the
 /// version moved (or the row is gone).
 pub fn update(

@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod binary;
 mod database;
+mod demo;
 mod docs;
 mod errors;
 mod health;

@@ -6,13 +6,15 @@ use chrono::NaiveDate;
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
+pub mod demo;
+
 use crate::{
     error::AppError,
     models::org_unit::{self, NewOrgUnit, OrgUnit},
 };
 
 /// The CSV: `seq,name,kind,predecessors,old_districts` (75 rows).
-pub const SON_LA_UNITS_2025: &str = include_str!("../data/son_la_units_2025.csv");
+pub const SON_LA_UNITS_2025: &str = include_str!("../../data/son_la_units_2025.csv");
 
 /// First day of the old structure in this system (before any data it holds).
 pub const OLD_STRUCTURE_FROM: &str = "2000-01-01";

@@ -1,0 +1,384 @@
+//! `cdt-api seed demo` (and `cdt-api serve --demo`): a realistic Sơn La so the first run shows something
+//! real. On top of the real administrative units it adds villages under the 75 communes and wards and
+//! exactly 2,448 teams (one per commune or ward, one per village) with 3 to 9 members each, plausible
+//! Thái, H'Mông, Mường, Kinh and other names, and one demo user per role.
+//!
+//! Deterministic (a fixed pseudo-random sequence) and idempotent: when the demo teams exist, nothing is
+//! written.
+
+use chrono::NaiveDate;
+use diesel::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::{
+    auth::password::PasswordHashing,
+    error::AppError,
+    models::{
+        org_unit::{self, NewOrgUnit},
+        person::{self, NewMembership, PersonFields},
+        team::{self, TeamFields},
+        user::{self, NewUser},
+    },
+};
+
+/// Teams in Sơn La (the figure the province reports).
+pub const TEAM_COUNT: usize = 2_448;
+/// The password of every demo user (printed by `serve --demo`).
+pub const DEMO_PASSWORD: &str = "Hoa ban nở trắng núi rừng Tây Bắc";
+/// The demo users: (username, role).
+pub const DEMO_USERS: [(&str, &str); 4] = [
+    ("demo.admin", "admin"),
+    ("demo.officer", "officer"),
+    ("demo.leader", "team_leader"),
+    ("demo.viewer", "viewer"),
+];
+/// Code of the first demo team: its presence means the demo is loaded.
+const MARKER_TEAM: &str = "SL-01-000";
+
+/// What a demo seed run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DemoReport {
+    pub villages: usize,
+    pub teams: usize,
+    pub people: usize,
+    pub users: usize,
+    /// False when the demo data was there already.
+    pub created: bool,
+}
+
+/// SplitMix64: a tiny, well-known generator; the same seed gives the same demo everywhere.
+struct Sequence(u64);
+
+impl Sequence {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+    }
+
+    fn between(&mut self, low: usize, high: usize) -> usize {
+        low + self.below(high - low + 1)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    /// Picks by weight from `(item, weight)`.
+    fn weighted<'a, T>(&mut self, items: &'a [(T, usize)]) -> &'a T {
+        let total: usize = items.iter().map(|(_, w)| w).sum();
+        let mut roll = self.below(total);
+        for (item, weight) in items {
+            if roll < *weight {
+                return item;
+            }
+            roll -= weight;
+        }
+        &items[0].0
+    }
+}
+
+const PLACE_FIRST: [&str; 20] = [
+    "Nà", "Hua", "Huổi", "Pá", "Co", "Phiêng", "Nong", "Púng", "Kéo", "Lọng", "Bó", "Tà", "Xà",
+    "Hát", "Pom", "Noong", "Cang", "Nậm", "Suối", "Bản",
+];
+const PLACE_SECOND: [&str; 24] = [
+    "Pát", "Lay", "Khoang", "Mòn", "Sản", "Cướm", "Lìn", "Hịa", "Nưa", "Ngùa", "Cai", "Lả", "Cọ",
+    "Mạ", "Sáy", "Hồng", "Luông", "Tạt", "Xá", "Nhàng", "Mường", "Phày", "Khúa", "Đông",
+];
+
+/// (ethnic group, weight): Sơn La's population is about half Thái.
+const ETHNICITIES: [(&str, usize); 7] = [
+    ("thai", 53),
+    ("kinh", 17),
+    ("hmong", 15),
+    ("muong", 8),
+    ("dao", 2),
+    ("kho_mu", 3),
+    ("la_ha", 2),
+];
+
+fn family_names(ethnicity: &str) -> &'static [&'static str] {
+    match ethnicity {
+        "thai" => &[
+            "Lò", "Cầm", "Quàng", "Lường", "Hà", "Tòng", "Vì", "Điêu", "Bạc", "Mùi", "Lù", "Sa",
+        ],
+        "hmong" => &[
+            "Giàng", "Sùng", "Mùa", "Vàng", "Thào", "Lầu", "Hờ", "Lý", "Mua", "Tráng",
+        ],
+        "muong" => &["Đinh", "Bùi", "Hà", "Quách", "Xa"],
+        "dao" => &["Bàn", "Triệu", "Đặng", "Phùng"],
+        "kho_mu" => &["Lò", "Vi", "Quàng", "Cà"],
+        "la_ha" => &["Lò", "Quàng", "Cà"],
+        _ => &[
+            "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô",
+        ],
+    }
+}
+
+fn given_names(female: bool, ethnicity: &str) -> &'static [&'static str] {
+    match (female, ethnicity) {
+        (true, "hmong") => &["Mai", "Súa", "Dợ", "Pàng", "Chá", "Mỷ", "Dính", "Sua"],
+        (false, "hmong") => &["Páo", "Chứ", "Dính", "Sếnh", "Lử", "Tủa", "Vảng", "Chá"],
+        (true, _) => &[
+            "Xuân", "Hoa", "Thoa", "Đào", "Hương", "Phương", "Lan", "Thắm", "Ban", "Hiên", "Mai",
+            "Nguyệt",
+        ],
+        (false, _) => &[
+            "Minh", "Đức", "Hải", "Sơn", "Nam", "Tám", "Lực", "Thanh", "Hùng", "Dũng", "Quyết",
+            "Thắng",
+        ],
+    }
+}
+
+fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
+    let family = sequence.pick(family_names(ethnicity));
+    let given = sequence.pick(given_names(female, ethnicity));
+    let middle = match (female, ethnicity) {
+        (false, "hmong") => "A",
+        (true, _) => "Thị",
+        (false, _) => "Văn",
+    };
+    format!("{family} {middle} {given}")
+}
+
+fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad date")))
+}
+
+/// Loads the demo (after [`super::son_la`]). One transaction.
+pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoReport, AppError> {
+    super::son_la(conn)?;
+    if team::find_by_code(conn, MARKER_TEAM)?.is_some() {
+        return Ok(DemoReport::default());
+    }
+    let password_hash = hashing.hash(DEMO_PASSWORD)?;
+    conn.transaction(|conn| {
+        let mut sequence = Sequence(2448);
+        let mut report = DemoReport {
+            created: true,
+            ..DemoReport::default()
+        };
+        let reorganized = date(2025, 7, 1)?;
+        let as_of = date(2025, 6, 1)?;
+        let mut communes: Vec<_> = org_unit::all(conn)?
+            .into_iter()
+            .filter(|u| u.level == "commune" && u.valid_to.is_none())
+            .collect();
+        communes.sort_by(|a, b| a.code.cmp(&b.code));
+
+        let village_total = TEAM_COUNT - communes.len();
+        let per_commune = village_total / communes.len();
+        let with_one_more = village_total % communes.len();
+
+        let mut teams: Vec<(Uuid, TeamFields)> = Vec::with_capacity(TEAM_COUNT);
+        let mut villages = Vec::with_capacity(village_total);
+        for (index, commune) in communes.iter().enumerate() {
+            let commune_number = index + 1;
+            let founded = date(2022, 9, 1)?
+                + chrono::Duration::days(i64::try_from(sequence.below(180)).unwrap_or(0));
+            let kind_word = if commune.kind == "phuong" {
+                "phường"
+            } else {
+                "xã"
+            };
+            teams.push((
+                Uuid::now_v7(),
+                TeamFields {
+                    code: format!("SL-{commune_number:02}-000"),
+                    name: format!("Tổ công nghệ số cộng đồng {kind_word} {}", commune.name),
+                    org_unit_id: commune.id,
+                    status: "active".to_owned(),
+                    founded_on: Some(founded),
+                    establishment_decision: Some(format!("{}/QĐ-UBND", sequence.between(100, 999))),
+                    zalo_group_members: Some(
+                        i32::try_from(sequence.between(80, 400)).unwrap_or(100),
+                    ),
+                    zalo_group_members_as_of: Some(as_of),
+                    notes: None,
+                },
+            ));
+            let count = per_commune + usize::from(index < with_one_more);
+            let mut used = std::collections::HashSet::new();
+            for number in 1..=count {
+                let (name, kind) = if commune.kind == "phuong" {
+                    (format!("Tổ dân phố {number}"), "to_dan_pho")
+                } else if sequence.below(10) == 0 {
+                    (format!("Tiểu khu {number}"), "tieu_khu")
+                } else {
+                    let mut name = format!(
+                        "Bản {} {}",
+                        sequence.pick(&PLACE_FIRST),
+                        sequence.pick(&PLACE_SECOND)
+                    );
+                    if !used.insert(name.clone()) {
+                        name = format!("{name} {number}");
+                    }
+                    (name, "ban")
+                };
+                let households = i32::try_from(sequence.between(35, 220)).unwrap_or(80);
+                let village = NewOrgUnit {
+                    id: Uuid::now_v7(),
+                    code: format!("{}.{}-{number}", commune.code, super::slug(&name)),
+                    name: name.clone(),
+                    level: "village".to_owned(),
+                    kind: kind.to_owned(),
+                    parent_id: None,
+                    path: String::new(),
+                    depth: 0,
+                    valid_from: reorganized,
+                    valid_to: None,
+                    households: Some(households),
+                    population: Some(households * 9 / 2),
+                }
+                .placed_under(Some(commune));
+                teams.push((
+                    Uuid::now_v7(),
+                    TeamFields {
+                        code: format!("SL-{commune_number:02}-{number:03}"),
+                        name: format!(
+                            "Tổ công nghệ số cộng đồng {}",
+                            name.replacen("Bản", "bản", 1)
+                        ),
+                        org_unit_id: village.id,
+                        status: if sequence.below(40) == 0 {
+                            "inactive"
+                        } else {
+                            "active"
+                        }
+                        .to_owned(),
+                        founded_on: Some(
+                            founded
+                                + chrono::Duration::days(
+                                    i64::try_from(sequence.below(60)).unwrap_or(0),
+                                ),
+                        ),
+                        establishment_decision: Some(format!(
+                            "{}/QĐ-UBND",
+                            sequence.between(100, 999)
+                        )),
+                        zalo_group_members: (sequence.below(3) > 0)
+                            .then(|| i32::try_from(sequence.between(20, 180)).unwrap_or(50)),
+                        zalo_group_members_as_of: None,
+                        notes: None,
+                    },
+                ));
+                if let Some((_, team)) = teams.last_mut() {
+                    team.zalo_group_members_as_of = team.zalo_group_members.map(|_| as_of);
+                }
+                villages.push(village);
+            }
+        }
+        for chunk in villages.chunks(1000) {
+            org_unit::insert_many(conn, chunk)?;
+        }
+        report.villages = villages.len();
+        team::insert_many(conn, &teams, reorganized)?;
+        report.teams = teams.len();
+
+        // Members: leader, deputy, members; commune teams are larger.
+        let mut people = Vec::new();
+        let mut memberships = Vec::new();
+        let mut leader_of_first_village = None;
+        for (index, (team_id, fields)) in teams.iter().enumerate() {
+            let size = if fields.code.ends_with("-000") {
+                sequence.between(6, 9)
+            } else {
+                sequence.between(3, 5)
+            };
+            for position in 0..size {
+                let ethnicity = *sequence.weighted(&ETHNICITIES);
+                let female = sequence.below(100) < 45;
+                let role = match position {
+                    0 => "leader",
+                    1 => "deputy",
+                    _ => "member",
+                };
+                let affiliation = match role {
+                    "leader" => *sequence.pick(&["village_head", "village_head", "party_cell"]),
+                    "deputy" => "youth_union",
+                    _ => *sequence.pick(&[
+                        "teacher",
+                        "police",
+                        "health_worker",
+                        "women_union",
+                        "telecom",
+                        "resident",
+                        "resident",
+                        "veterans",
+                        "farmers_union",
+                    ]),
+                };
+                let person_id = Uuid::now_v7();
+                let phone_prefix =
+                    sequence.pick(&["91", "94", "96", "97", "98", "86", "35", "38", "39", "88"]);
+                people.push((
+                    person_id,
+                    PersonFields {
+                        full_name: Some(full_name(&mut sequence, female, ethnicity)),
+                        phone: Some(format!("+84{phone_prefix}{:07}", people.len() + 1)),
+                        gender: if female { "female" } else { "male" }.to_owned(),
+                        birth_year: Some(
+                            i16::try_from(sequence.between(1962, 2004)).unwrap_or(1985),
+                        ),
+                        ethnicity: Some(ethnicity.to_owned()),
+                        affiliation: affiliation.to_owned(),
+                    },
+                ));
+                memberships.push(NewMembership {
+                    id: Uuid::now_v7(),
+                    team_id: *team_id,
+                    person_id,
+                    role: role.to_owned(),
+                    joined_on: fields.founded_on.unwrap_or(reorganized),
+                    left_on: None,
+                });
+                if index == 1 && role == "leader" {
+                    leader_of_first_village = Some((*team_id, fields.org_unit_id, person_id));
+                }
+            }
+        }
+        person::insert_people(conn, &people)?;
+        person::insert_memberships(conn, &memberships)?;
+        report.people = people.len();
+
+        let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
+        let first_commune = communes.first().map(|c| c.id);
+        for (username, role) in DEMO_USERS {
+            if user::find_by_username(conn, username)?.is_some() {
+                continue;
+            }
+            let (org_unit_id, team_id, person_id) = match role {
+                "officer" => (first_commune, None, None),
+                "viewer" => (province, None, None),
+                "team_leader" => match leader_of_first_village {
+                    Some((team, unit, person)) => (Some(unit), Some(team), Some(person)),
+                    None => (first_commune, None, None),
+                },
+                _ => (None, None, None),
+            };
+            user::insert(
+                conn,
+                &NewUser {
+                    id: Uuid::now_v7(),
+                    username: username.to_owned(),
+                    display_name: format!("Demo {role}"),
+                    phone: None,
+                    password_hash: password_hash.clone(),
+                    role: role.to_owned(),
+                    org_unit_id,
+                    team_id,
+                    person_id,
+                },
+            )?;
+            report.users += 1;
+        }
+        Ok(report)
+    })
+}
