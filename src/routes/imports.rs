@@ -20,7 +20,7 @@ use crate::{
     models::{
         audit::{self, NewAuditEvent},
         org_unit::{self, NewOrgUnit, OrgUnit},
-        person::{self, PersonFields},
+        person::{self, Person, PersonFields},
         team::{self, Team, TeamFields},
     },
     routes::{
@@ -700,19 +700,38 @@ fn import_member_rows(
                 .map(|t| t.id)
         })
         .collect();
-    // Existing memberships of those teams, with their people.
-    let mut memberships: Vec<person::MembershipDetail> =
-        person::memberships_of_teams(conn, &team_ids)?;
     let phones: Vec<String> = rows
         .iter()
         .filter_map(|row| row.get("phone"))
         .filter_map(crate::routes::users::normalize_phone)
         .collect();
-    let mut people_by_phone: HashMap<String, person::Person> =
-        person::people_with_phones(conn, &phones)?
-            .into_iter()
-            .filter_map(|p| p.phone.clone().map(|ph| (ph, p)))
-            .collect();
+
+    // What is known, indexed for constant-time lookups, and kept current as rows are planned.
+    let mut people_by_phone: HashMap<String, Person> = person::people_with_phones(conn, &phones)?
+        .into_iter()
+        .filter_map(|p| p.phone.clone().map(|phone| (phone, p)))
+        .collect();
+    let mut people_by_team_name: HashMap<(Uuid, String), Person> = HashMap::new();
+    let mut memberships: HashMap<(Uuid, Uuid, NaiveDate), (Uuid, String, Option<NaiveDate>)> =
+        HashMap::new();
+    let mut current_members: HashMap<(Uuid, Uuid), NaiveDate> = HashMap::new();
+    let mut leaders: HashMap<Uuid, Uuid> = HashMap::new();
+    for detail in person::memberships_of_teams(conn, &team_ids)? {
+        let m = &detail.membership;
+        if let Some(name) = detail.person.full_name.as_deref() {
+            people_by_team_name.insert((m.team_id, folded(name)), detail.person.clone());
+        }
+        memberships.insert(
+            (m.team_id, m.person_id, m.joined_on),
+            (m.id, m.role.clone(), m.left_on),
+        );
+        if m.left_on.is_none() {
+            current_members.insert((m.team_id, m.person_id), m.joined_on);
+            if m.role == "leader" {
+                leaders.insert(m.team_id, m.person_id);
+            }
+        }
+    }
 
     let today = today_in_vietnam();
     let mut summary = ImportSummary {
@@ -810,29 +829,73 @@ fn import_member_rows(
         let name = folded(fields.full_name.as_deref().unwrap_or_default());
         let existing_person = match &fields.phone {
             Some(phone) => people_by_phone.get(phone).cloned(),
-            None => memberships
-                .iter()
-                .find(|m| {
-                    m.membership.team_id == team.id
-                        && m.person.full_name.as_deref().map(folded) == Some(name.clone())
-                })
-                .map(|m| m.person.clone()),
+            None => people_by_team_name.get(&(team.id, name.clone())).cloned(),
         };
-        let person_id = match &existing_person {
-            Some(person) if person.full_name.as_deref().map(folded) != Some(name.clone()) => {
-                summary.errors.push(row_error(
-                    row.number,
-                    Some("phone"),
-                    "phone_of_another_person",
-                    "this phone number belongs to another person",
-                ));
-                continue;
+        if existing_person
+            .as_ref()
+            .is_some_and(|p| p.full_name.as_deref().map(folded) != Some(name.clone()))
+        {
+            summary.errors.push(row_error(
+                row.number,
+                Some("phone"),
+                "phone_of_another_person",
+                "this phone number belongs to another person",
+            ));
+            continue;
+        }
+        let key_person = existing_person.as_ref().map(|p| p.id);
+        let leader_taken = role == "leader"
+            && left_on.is_none()
+            && leaders
+                .get(&team.id)
+                .is_some_and(|leader| Some(*leader) != key_person);
+        if leader_taken {
+            summary.errors.push(row_error(
+                row.number,
+                Some("role"),
+                "leader_taken",
+                "the team already has a current leader",
+            ));
+            continue;
+        }
+        let existing_membership =
+            key_person.and_then(|p| memberships.get(&(team.id, p, joined_on)).cloned());
+        let member_since = key_person.and_then(|p| current_members.get(&(team.id, p)).copied());
+        if existing_membership.is_none() && member_since.is_some() && left_on.is_none() {
+            summary.errors.push(row_error(
+                row.number,
+                Some("joined_on"),
+                "already_member",
+                "this person is already a current member with another start date",
+            ));
+            continue;
+        }
+
+        let person = match existing_person {
+            Some(person) => {
+                let mut stored = PersonFields::of(&person);
+                // The spelling on file is kept; a row without a phone does not erase one.
+                stored.full_name = fields.full_name.clone();
+                let wanted = PersonFields {
+                    phone: fields.phone.clone().or(person.phone.clone()),
+                    ..fields.clone()
+                };
+                stored.phone = person.phone.clone();
+                if stored != wanted {
+                    person_updates.push((person.id, wanted));
+                    summary.updated += 1;
+                } else if existing_membership
+                    .as_ref()
+                    .is_some_and(|(_, r, l)| *r == role && *l == left_on)
+                {
+                    summary.unchanged += 1;
+                }
+                person
             }
-            Some(person) => person.id,
             None => {
                 let id = Uuid::now_v7();
                 new_people.push((id, fields.clone()));
-                let planned = person::Person {
+                let planned = Person {
                     id,
                     full_name: fields.full_name.clone(),
                     phone: fields.phone.clone(),
@@ -848,102 +911,31 @@ fn import_member_rows(
                 if let Some(phone) = &fields.phone {
                     people_by_phone.insert(phone.clone(), planned.clone());
                 }
-                // Later rows of this file find the planned person too.
-                memberships.push(person::MembershipDetail {
-                    membership: person::Membership {
-                        id: Uuid::nil(),
-                        team_id: Uuid::nil(),
-                        person_id: id,
-                        role: String::new(),
-                        joined_on,
-                        left_on: Some(joined_on),
-                        version: 0,
-                        created_at: chrono::Utc::now(),
-                        updated_at: chrono::Utc::now(),
-                    },
-                    person: planned,
-                    team_code: String::new(),
-                    team_name: String::new(),
-                    unit_path: String::new(),
-                });
-                id
+                planned
             }
         };
-        let person_changed = existing_person.as_ref().is_some_and(|p| {
-            let mut stored = PersonFields::of(p);
-            // The spelling on file is kept; a row without a phone does not erase one.
-            stored.full_name = fields.full_name.clone();
-            if fields.phone.is_none() {
-                stored.phone = None;
-            }
-            stored != fields
-        });
+        people_by_team_name.insert((team.id, name), person.clone());
 
-        // The membership: same team, person and start date.
-        let current = memberships.iter().find(|m| {
-            m.membership.team_id == team.id
-                && m.membership.person_id == person_id
-                && m.membership.joined_on == joined_on
-        });
-        let other_current = memberships.iter().any(|m| {
-            m.membership.team_id == team.id
-                && m.membership.person_id == person_id
-                && m.membership.left_on.is_none()
-                && m.membership.joined_on != joined_on
-        });
-        let leader_elsewhere = role == "leader"
-            && left_on.is_none()
-            && memberships.iter().any(|m| {
-                m.membership.team_id == team.id
-                    && m.membership.role == "leader"
-                    && m.membership.left_on.is_none()
-                    && m.membership.person_id != person_id
-            });
-        if leader_elsewhere {
-            summary.errors.push(row_error(
-                row.number,
-                Some("role"),
-                "leader_taken",
-                "the team already has a current leader",
-            ));
-            continue;
-        }
-        if current.is_none() && other_current && left_on.is_none() {
-            summary.errors.push(row_error(
-                row.number,
-                Some("joined_on"),
-                "already_member",
-                "this person is already a current member with another start date",
-            ));
-            continue;
-        }
         let planned = PlannedMembership {
-            id: current.map_or_else(Uuid::now_v7, |m| m.membership.id),
+            id: existing_membership
+                .as_ref()
+                .map_or_else(Uuid::now_v7, |(id, _, _)| *id),
             team_id: team.id,
-            person_id,
+            person_id: person.id,
             role: role.clone(),
             joined_on,
             left_on,
         };
-        if person_changed && let Some(person) = &existing_person {
-            person_updates.push((
-                person.id,
-                PersonFields {
-                    phone: fields.phone.clone().or(person.phone.clone()),
-                    ..fields.clone()
-                },
-            ));
-        }
-        match current {
-            Some(m) if m.membership.role == role && m.membership.left_on == left_on => {
-                if person_changed {
-                    summary.updated += 1
-                } else {
-                    summary.unchanged += 1
-                }
-            }
+        match &existing_membership {
+            Some((_, stored_role, stored_left))
+                if *stored_role == role && *stored_left == left_on => {}
             Some(_) => {
-                summary.updated += 1;
+                if !person_updates
+                    .last()
+                    .is_some_and(|(id, _)| *id == person.id)
+                {
+                    summary.updated += 1;
+                }
                 membership_updates.push(planned);
             }
             None => {
@@ -951,39 +943,26 @@ fn import_member_rows(
                 new_memberships.push(planned);
             }
         }
-        // Keep the in-memory picture current for the rows that follow.
-        let index = memberships.iter().position(|m| {
-            m.membership.team_id == team.id
-                && m.membership.person_id == person_id
-                && m.membership.joined_on == joined_on
-        });
-        let person = existing_person.clone().or_else(|| {
-            memberships
-                .iter()
-                .find(|m| m.person.id == person_id)
-                .map(|m| m.person.clone())
-        });
-        if let Some(person) = person {
-            let detail = person::MembershipDetail {
-                membership: person::Membership {
-                    id: Uuid::nil(),
-                    team_id: team.id,
-                    person_id,
-                    role,
-                    joined_on,
-                    left_on,
-                    version: 0,
-                    created_at: chrono::Utc::now(),
-                    updated_at: chrono::Utc::now(),
-                },
-                person,
-                team_code: team.code.clone(),
-                team_name: team.name.clone(),
-                unit_path: String::new(),
-            };
-            match index {
-                Some(index) => memberships[index] = detail,
-                None => memberships.push(detail),
+        memberships.insert(
+            (team.id, person.id, joined_on),
+            (Uuid::nil(), role.clone(), left_on),
+        );
+        match left_on {
+            None => {
+                current_members.insert((team.id, person.id), joined_on);
+                if role == "leader" {
+                    leaders.insert(team.id, person.id);
+                } else if leaders.get(&team.id) == Some(&person.id) {
+                    leaders.remove(&team.id);
+                }
+            }
+            Some(_) => {
+                if current_members.get(&(team.id, person.id)) == Some(&joined_on) {
+                    current_members.remove(&(team.id, person.id));
+                }
+                if leaders.get(&team.id) == Some(&person.id) {
+                    leaders.remove(&team.id);
+                }
             }
         }
     }
