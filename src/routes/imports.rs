@@ -667,6 +667,11 @@ fn folded(name: &str) -> String {
         .join(" ")
 }
 
+/// A membership's natural key: team, person, start date.
+type MembershipKey = (Uuid, Uuid, NaiveDate);
+/// What a membership holds: id, role, end date.
+type StoredMembership = (Uuid, String, Option<NaiveDate>);
+
 /// A membership as the import plans it.
 struct PlannedMembership {
     id: Uuid,
@@ -712,8 +717,7 @@ fn import_member_rows(
         .filter_map(|p| p.phone.clone().map(|phone| (phone, p)))
         .collect();
     let mut people_by_team_name: HashMap<(Uuid, String), Person> = HashMap::new();
-    let mut memberships: HashMap<(Uuid, Uuid, NaiveDate), (Uuid, String, Option<NaiveDate>)> =
-        HashMap::new();
+    let mut memberships: HashMap<MembershipKey, StoredMembership> = HashMap::new();
     let mut current_members: HashMap<(Uuid, Uuid), NaiveDate> = HashMap::new();
     let mut leaders: HashMap<Uuid, Uuid> = HashMap::new();
     for detail in person::memberships_of_teams(conn, &team_ids)? {
@@ -930,10 +934,7 @@ fn import_member_rows(
             Some((_, stored_role, stored_left))
                 if *stored_role == role && *stored_left == left_on => {}
             Some(_) => {
-                if !person_updates
-                    .last()
-                    .is_some_and(|(id, _)| *id == person.id)
-                {
+                if person_updates.last().is_none_or(|(id, _)| *id != person.id) {
                     summary.updated += 1;
                 }
                 membership_updates.push(planned);
