@@ -52,6 +52,9 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// `LOGIN_RATE_LIMIT_PER_MINUTE`: login attempts one client IP may make per minute.
     pub login_rate_limit_per_minute: u32,
+    /// `REPORTING_LOCK_DAYS`: days after a month's end during which team leaders may still log or change
+    /// that month's sessions.
+    pub reporting_lock_days: u32,
     /// `PG_BINDIR`: directory of the PostgreSQL server binaries for the embedded database; looked up
     /// when unset.
     pub pg_bindir: Option<PathBuf>,
@@ -185,6 +188,7 @@ impl Settings {
         };
 
         let pg_bindir = get("PG_BINDIR").map(PathBuf::from);
+        let reporting_lock_days = parse_number(&get, "REPORTING_LOCK_DAYS", 45, 0, 3650)?;
         let access_token_ttl = parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?;
         let refresh_token_ttl_days = parse_number(&get, "REFRESH_TOKEN_TTL_DAYS", 30, 1, 365)?;
         let memory_kib = parse_number(&get, "PASSWORD_HASH_MEMORY_KIB", 19_456, 1_024, 1_048_576)?;
@@ -211,6 +215,7 @@ impl Settings {
             },
             rate_limit_per_minute: u32::try_from(rate_limit_per_minute).unwrap_or(600),
             login_rate_limit_per_minute: u32::try_from(login_rate_limit_per_minute).unwrap_or(30),
+            reporting_lock_days: u32::try_from(reporting_lock_days).unwrap_or(45),
             pg_bindir,
         })
     }

@@ -137,6 +137,10 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A request with this `Idempotency-Key` is still being processed.
     IdempotencyInProgress,
+    /// The reporting period of this record is closed for this role.
+    PeriodLocked,
+    /// A verified session is frozen (except for admins).
+    SessionVerified,
     /// The database cannot be reached or every connection is busy; retry after `Retry-After`.
     DatabaseUnavailable,
     /// The service is running but not ready to serve (database down or migrations pending).
@@ -147,7 +151,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 26] = [
         Self::MalformedJson,
         Self::InvalidQuery,
         Self::InvalidPath,
@@ -169,6 +173,8 @@ impl ErrorCode {
         Self::RefreshTokenReused,
         Self::IdempotencyKeyReused,
         Self::IdempotencyInProgress,
+        Self::PeriodLocked,
+        Self::SessionVerified,
         Self::DatabaseUnavailable,
         Self::NotReady,
         Self::Internal,
@@ -198,6 +204,8 @@ impl ErrorCode {
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyInProgress => "idempotency_in_progress",
+            Self::PeriodLocked => "period_locked",
+            Self::SessionVerified => "session_verified",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
@@ -215,7 +223,9 @@ impl ErrorCode {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::IdempotencyInProgress => StatusCode::CONFLICT,
+            Self::IdempotencyInProgress | Self::PeriodLocked | Self::SessionVerified => {
+                StatusCode::CONFLICT
+            }
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -284,6 +294,11 @@ impl ErrorCode {
             Self::IdempotencyInProgress => (
                 "A request with this Idempotency-Key is still in progress",
                 "Yêu cầu với Idempotency-Key này đang được xử lý",
+            ),
+            Self::PeriodLocked => ("The reporting period is locked", "Kỳ báo cáo đã khoá"),
+            Self::SessionVerified => (
+                "The session is verified and frozen",
+                "Buổi đã được xác nhận, không thể sửa",
             ),
             Self::DatabaseUnavailable => (
                 "Service temporarily unavailable",
@@ -736,6 +751,8 @@ mod tests {
                 "refresh_token_reused",
                 "idempotency_key_reused",
                 "idempotency_in_progress",
+                "period_locked",
+                "session_verified",
                 "database_unavailable",
                 "not_ready",
                 "internal_error",

@@ -171,6 +171,209 @@ pub const USER_ROLES: [Label; 4] = [
     label("viewer", "Người xem", "Viewer"),
 ];
 
+/// Kinds of session.
+pub const SESSION_KINDS: [Label; 2] = [
+    label("training", "Tập huấn", "Training"),
+    label("outreach", "Tuyên truyền", "Outreach"),
+];
+
+/// How a session was held.
+pub const SESSION_FORMATS: [Label; 4] = [
+    label("in_person", "Trực tiếp", "In person"),
+    label("door_to_door", "Đến từng hộ", "Door to door"),
+    label("online", "Trực tuyến", "Online"),
+    label("mixed", "Kết hợp", "Mixed"),
+];
+
+/// What a session covered: the 5 basic digital skills and the national platforms.
+pub const SESSION_TOPICS: [Label; 9] = [
+    label(
+        "online_public_services",
+        "Dịch vụ công trực tuyến",
+        "Online public services",
+    ),
+    label("online_shopping", "Mua sắm trực tuyến", "Online shopping"),
+    label("online_payment", "Thanh toán trực tuyến", "Online payment"),
+    label(
+        "cyber_safety",
+        "Tự bảo vệ trên không gian mạng",
+        "Self-protection in cyberspace",
+    ),
+    label(
+        "local_platforms",
+        "Nền tảng số địa phương",
+        "Local digital platforms",
+    ),
+    label("vneid", "Ứng dụng VNeID", "VNeID app"),
+    label("digital_signature", "Chữ ký số", "Digital signature"),
+    label(
+        "fraud_prevention",
+        "Phòng chống lừa đảo trực tuyến",
+        "Online fraud prevention",
+    ),
+    label("other", "Khác", "Other"),
+];
+
+/// Channels a campaign reaches people through.
+pub const REACH_CHANNELS: [Label; 10] = [
+    label("loudspeaker", "Đài truyền thanh xã", "Commune loudspeaker"),
+    label("mobile_loudspeaker", "Loa lưu động", "Mobile loudspeaker"),
+    label("zalo_group", "Nhóm Zalo", "Zalo group"),
+    label("social_media", "Mạng xã hội", "Social media"),
+    label("meeting", "Họp thôn, bản", "Village meeting"),
+    label("door_to_door", "Đến từng hộ", "Door to door"),
+    label("leaflet", "Tờ rơi, cẩm nang", "Leaflets and handbooks"),
+    label("video", "Video clip", "Video clips"),
+    label("online_course", "Khoá học trực tuyến", "Online course"),
+    label("other", "Khác", "Other"),
+];
+
+/// How a reach figure was counted.
+pub const COUNTING_METHODS: [Label; 6] = [
+    label("headcount", "Đếm trực tiếp", "Headcount"),
+    label(
+        "attendance_sheet",
+        "Danh sách điểm danh",
+        "Attendance sheet",
+    ),
+    label(
+        "group_member_count",
+        "Số thành viên nhóm",
+        "Group member count",
+    ),
+    label(
+        "coverage_estimate",
+        "Ước tính vùng phủ sóng",
+        "Coverage estimate",
+    ),
+    label(
+        "platform_analytics",
+        "Số liệu nền tảng",
+        "Platform analytics",
+    ),
+    label("other", "Khác", "Other"),
+];
+
+/// How sure a figure is.
+pub const CONFIDENCE_LEVELS: [Label; 3] = [
+    label("low", "Thấp", "Low"),
+    label("medium", "Trung bình", "Medium"),
+    label("high", "Cao", "High"),
+];
+
+/// The 5 skill groups of the anti-fraud handbook.
+pub const SKILL_GROUPS: [Label; 5] = [
+    label("recognise", "Nhận diện", "Recognise"),
+    label("detect", "Phát hiện", "Detect"),
+    label("handle", "Xử lý", "Handle"),
+    label("avoid", "Phòng tránh", "Avoid"),
+    label("protect", "Bảo vệ", "Protect"),
+];
+
+/// Online fraud types (after the 24 of the 2023 campaign edition).
+pub const FRAUD_TYPES: [Label; 24] = [
+    label(
+        "impersonating_authorities",
+        "Giả danh cơ quan chức năng (công an, viện kiểm sát, toà án)",
+        "Impersonating the authorities",
+    ),
+    label(
+        "impersonating_relatives",
+        "Giả danh người thân, bạn bè",
+        "Impersonating relatives or friends",
+    ),
+    label(
+        "fake_investment",
+        "Đầu tư tài chính, tiền ảo lợi nhuận cao",
+        "High-return investment and crypto",
+    ),
+    label(
+        "job_offers",
+        "Tuyển dụng việc nhẹ lương cao",
+        "Easy jobs with high pay",
+    ),
+    label(
+        "online_tasks",
+        "Làm nhiệm vụ, cộng tác viên online",
+        "Paid online tasks",
+    ),
+    label("loan_apps", "Cho vay qua ứng dụng", "Loan apps"),
+    label(
+        "lottery_prizes",
+        "Trúng thưởng, quà tặng",
+        "Lottery prizes and gifts",
+    ),
+    label(
+        "account_takeover",
+        "Chiếm đoạt tài khoản mạng xã hội",
+        "Social media account takeover",
+    ),
+    label(
+        "fake_bank_messages",
+        "Tin nhắn giả mạo ngân hàng",
+        "Fake bank messages",
+    ),
+    label(
+        "phishing_links",
+        "Đường link, trang web giả mạo",
+        "Phishing links and websites",
+    ),
+    label(
+        "fake_apps",
+        "Cài ứng dụng giả mạo (VNeID, dịch vụ công)",
+        "Fake apps (VNeID, public services)",
+    ),
+    label("sim_upgrade", "Nâng cấp SIM 4G", "4G SIM upgrade"),
+    label(
+        "fake_shopping",
+        "Mua bán hàng online giả",
+        "Fake online shops",
+    ),
+    label(
+        "parcel_delivery",
+        "Giao hàng thu tiền hộ",
+        "Parcel delivery scams",
+    ),
+    label("romance", "Làm quen, hẹn hò qua mạng", "Romance scams"),
+    label("fake_charity", "Kêu gọi từ thiện giả", "Fake charity"),
+    label(
+        "travel_tickets",
+        "Bán vé máy bay, tour du lịch giả",
+        "Fake tickets and tours",
+    ),
+    label(
+        "fund_recovery",
+        "Hứa lấy lại tiền đã bị lừa",
+        "Recovering lost money",
+    ),
+    label(
+        "deepfake_calls",
+        "Cuộc gọi video deepfake",
+        "Deepfake video calls",
+    ),
+    label(
+        "utility_bills",
+        "Giả danh điện lực, viễn thông báo nợ cước",
+        "Fake utility bills",
+    ),
+    label(
+        "school_fees",
+        "Giả danh nhà trường thu học phí",
+        "Fake school fees",
+    ),
+    label(
+        "hospital_emergency",
+        "Báo người thân cấp cứu",
+        "Relative in hospital",
+    ),
+    label(
+        "identity_data",
+        "Thu thập thông tin cá nhân, căn cước",
+        "Identity data harvesting",
+    ),
+    label("other", "Hình thức khác", "Other"),
+];
+
 /// True when `code` is one of `labels`.
 pub fn is_one_of(labels: &[Label], code: &str) -> bool {
     labels.iter().any(|label| label.code == code)

@@ -71,6 +71,7 @@ impl Application {
         let db = web::Data::new(db);
         let spec = web::Data::new(ApiSpec::build());
         let auth = web::Data::new(AuthState::from_settings(settings)?);
+        let shared_settings = web::Data::new(settings.clone());
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
 
         let server = HttpServer::new(move || {
@@ -85,6 +86,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(spec.clone())
                 .app_data(auth.clone())
+                .app_data(shared_settings.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)
                 .into_app()

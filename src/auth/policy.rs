@@ -132,6 +132,13 @@ operations! {
     ListPersonalDataReads => "list_personal_data_reads", Access::Roles(ADMIN);
     ImportTeams => "import_teams", Access::Roles(MANAGERS);
     ImportMembers => "import_members", Access::Roles(MANAGERS);
+    ListTrainingSessions => "list_training_sessions", Access::SignedIn;
+    FindTrainingSession => "find_training_session", Access::SignedIn;
+    CreateTrainingSession => "create_training_session", Access::Roles(MEMBER_MANAGERS);
+    UpdateTrainingSession => "update_training_session", Access::Roles(MEMBER_MANAGERS);
+    DeleteTrainingSession => "delete_training_session", Access::Roles(MEMBER_MANAGERS);
+    VerifyTrainingSession => "verify_training_session", Access::Roles(MANAGERS);
+    RejectTrainingSession => "reject_training_session", Access::Roles(MANAGERS);
 }
 
 impl AuthUser {

@@ -143,6 +143,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    training_sessions (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        org_unit_id -> Uuid,
+        kind -> Text,
+        held_on -> Date,
+        start_time -> Nullable<Time>,
+        duration_minutes -> Int4,
+        format -> Text,
+        venue -> Nullable<Text>,
+        topics -> Array<Nullable<Text>>,
+        participants_total -> Int4,
+        participants_female -> Int4,
+        participants_ethnic_minority -> Int4,
+        participants_elderly -> Int4,
+        households_reached -> Int4,
+        vneid_activations -> Int4,
+        payment_accounts_opened -> Int4,
+        public_service_accounts_created -> Int4,
+        online_dossiers_submitted -> Int4,
+        apps_installed -> Int4,
+        trainers -> Array<Nullable<Uuid>>,
+        notes -> Nullable<Text>,
+        recorded_at -> Nullable<Timestamptz>,
+        status -> Text,
+        reviewed_by -> Nullable<Uuid>,
+        reviewed_at -> Nullable<Timestamptz>,
+        rejection_reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        deleted_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         username -> Text,
@@ -174,6 +211,8 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(team_units -> org_units (org_unit_id));
 diesel::joinable!(team_units -> teams (team_id));
 diesel::joinable!(teams -> org_units (org_unit_id));
+diesel::joinable!(training_sessions -> org_units (org_unit_id));
+diesel::joinable!(training_sessions -> teams (team_id));
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(users -> people (person_id));
 diesel::joinable!(users -> teams (team_id));
@@ -189,5 +228,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     team_units,
     teams,
+    training_sessions,
     users,
 );

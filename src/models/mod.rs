@@ -7,6 +7,7 @@ pub mod org_unit;
 pub mod person;
 pub mod refresh_token;
 pub mod team;
+pub mod training_session;
 pub mod user;
 
 diesel::define_sql_function! {

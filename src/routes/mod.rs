@@ -20,6 +20,7 @@ pub mod org_units;
 pub mod people;
 pub mod reference;
 pub mod teams;
+pub mod training_sessions;
 pub mod users;
 pub mod validation;
 
@@ -72,7 +73,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(people::erase_personal_data)
                 .service(people::list_personal_data_reads)
                 .service(imports::import_teams)
-                .service(imports::import_members),
+                .service(imports::import_members)
+                .service(training_sessions::list_training_sessions)
+                .service(training_sessions::find_training_session)
+                .service(training_sessions::create_training_session)
+                .service(training_sessions::update_training_session)
+                .service(training_sessions::delete_training_session)
+                .service(training_sessions::verify_training_session)
+                .service(training_sessions::reject_training_session),
         );
 }
 

@@ -18,6 +18,15 @@ pub struct ReferenceResponse {
     pub team_statuses: Vec<Label>,
     pub org_unit_levels: Vec<Label>,
     pub user_roles: Vec<Label>,
+    pub session_kinds: Vec<Label>,
+    pub session_formats: Vec<Label>,
+    pub session_topics: Vec<Label>,
+    pub reach_channels: Vec<Label>,
+    pub counting_methods: Vec<Label>,
+    pub confidence_levels: Vec<Label>,
+    /// The 5 skill groups of the anti-fraud handbook.
+    pub skill_groups: Vec<Label>,
+    pub fraud_types: Vec<Label>,
 }
 
 fn reference_document() -> (String, Vec<u8>) {
@@ -30,6 +39,14 @@ fn reference_document() -> (String, Vec<u8>) {
         team_statuses: reference::TEAM_STATUSES.to_vec(),
         org_unit_levels: reference::ORG_UNIT_LEVELS.to_vec(),
         user_roles: reference::USER_ROLES.to_vec(),
+        session_kinds: reference::SESSION_KINDS.to_vec(),
+        session_formats: reference::SESSION_FORMATS.to_vec(),
+        session_topics: reference::SESSION_TOPICS.to_vec(),
+        reach_channels: reference::REACH_CHANNELS.to_vec(),
+        counting_methods: reference::COUNTING_METHODS.to_vec(),
+        confidence_levels: reference::CONFIDENCE_LEVELS.to_vec(),
+        skill_groups: reference::SKILL_GROUPS.to_vec(),
+        fraud_types: reference::FRAUD_TYPES.to_vec(),
     };
     let content = serde_json::to_vec(&document).unwrap_or_default();
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&content));
@@ -41,7 +58,9 @@ fn reference_document() -> (String, Vec<u8>) {
 /// Reference data.
 ///
 /// Every enumeration the clients need, each value with Vietnamese and English labels: Vietnam's 54 ethnic
-/// groups, genders, affiliations, membership roles, team statuses, org-unit levels and user roles. Send
+/// groups, genders, affiliations, membership roles, team statuses, org-unit levels, user roles, session
+/// kinds, formats and topics, reach channels, counting methods, confidence levels, the 5 anti-fraud skill
+/// groups and the fraud types. Send
 /// `If-None-Match` with the `ETag` you cached to get 304 when nothing changed.
 #[utoipa::path(
     tag = "reference",

@@ -126,6 +126,34 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/imports/members?dry_run=true",
             Some(json!([])),
         ),
+        "list_training_sessions" => (Method::GET, "/api/v1/training-sessions", None),
+        "find_training_session" => (Method::GET, "/api/v1/training-sessions/{session}", None),
+        "create_training_session" => (
+            Method::POST,
+            "/api/v1/training-sessions",
+            Some(
+                json!({"team_id": "{team}", "kind": "outreach", "held_on": "{yesterday}", "duration_minutes": 60,
+                        "format": "door_to_door", "topics": ["fraud_prevention"], "participants_total": 12,
+                        "participants_female": 6, "participants_ethnic_minority": 10, "participants_elderly": 2,
+                        "households_reached": 8}),
+            ),
+        ),
+        "update_training_session" => (
+            Method::PATCH,
+            "/api/v1/training-sessions/{session}",
+            Some(json!({"venue": "Sân bản"})),
+        ),
+        "delete_training_session" => (Method::DELETE, "/api/v1/training-sessions/{session}", None),
+        "verify_training_session" => (
+            Method::POST,
+            "/api/v1/training-sessions/{session}/verify",
+            None,
+        ),
+        "reject_training_session" => (
+            Method::POST,
+            "/api/v1/training-sessions/{session}/reject",
+            Some(json!({"reason": "Thiếu danh sách điểm danh"})),
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -153,7 +181,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
 
 /// Operations on one record, which outside the caller's scope must read as missing.
 fn scoped_path(path: &str, id: &str) -> bool {
-    ["{user}", "{team}", "{person}", "{spare}"]
+    ["{user}", "{team}", "{person}", "{spare}", "{session}"]
         .iter()
         .any(|p| path.contains(p))
         || id == "update_org_unit"
@@ -191,7 +219,14 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         .collect();
     app.create_user("admin", "admin", None);
     app.create_user("officer", "officer", Some(inside));
-    app.create_team_leader("team_leader", team_inside);
+    let leader_id = app.create_team_leader("team_leader", team_inside);
+    let sessions_inside: Vec<_> = (0..60)
+        .map(|_| app.create_session(team_inside, leader_id))
+        .collect();
+    let sessions_outside: Vec<_> = (0..60)
+        .map(|_| app.create_session(team_outside, leader_id))
+        .collect();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
     app.create_user("viewer", "viewer", Some(inside));
     let user_inside = app.create_user("target.inside", "viewer", Some(inside));
     let user_outside = app.create_user("target.outside", "viewer", Some(outside));
@@ -252,6 +287,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         tokens.insert(role, app.token(role).await);
     }
     let mut counter = 0;
+    let mut session_counter = 0;
     for id in &operations {
         let operation = Operation::from_id(id).unwrap();
         let (method, path, body) = request_for(id).unwrap();
@@ -273,6 +309,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     person_inside,
                     former[0],
                     &spare_inside,
+                    &sessions_inside,
                 ),
                 (
                     "outside",
@@ -283,10 +320,17 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     person_outside,
                     former[1],
                     &spare_outside,
+                    &sessions_outside,
                 ),
             ];
-            for (scope, unit, user, team, membership, person, former_person, spare) in scopes {
+            for (scope, unit, user, team, membership, person, former_person, spare, sessions) in
+                scopes
+            {
                 counter += 1;
+                // Every case on one session gets a fresh one: earlier cases may have deleted or verified theirs.
+                if path.contains("{session}") {
+                    session_counter += 1;
+                }
                 let fill = |text: &str| {
                     text.replace("{unit}", &unit.to_string())
                         .replace("{village}", &villages[counter % villages.len()].to_string())
@@ -296,6 +340,11 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                         .replace("{person}", &person.to_string())
                         .replace("{former}", &former_person.to_string())
                         .replace("{spare}", &spare[counter % spare.len()].to_string())
+                        .replace(
+                            "{session}",
+                            &sessions[session_counter % sessions.len()].to_string(),
+                        )
+                        .replace("{yesterday}", &yesterday)
                         .replace("{n}", &counter.to_string())
                 };
                 let mut request = app.request(method.clone(), &fill(path));

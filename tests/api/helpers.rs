@@ -166,6 +166,28 @@ impl TestApp {
         (membership.id, person.id)
     }
 
+    /// Inserts a submitted session of `team`, held yesterday, with 20 participants.
+    pub fn create_session(&self, team: uuid::Uuid, created_by: uuid::Uuid) -> uuid::Uuid {
+        let mut conn = self.database.connect();
+        let unit = cdt_api::models::team::find(&mut conn, team)
+            .expect("team")
+            .org_unit_id;
+        let fields = session_fields(
+            team,
+            unit,
+            chrono::Utc::now().date_naive() - chrono::Duration::days(1),
+        );
+        cdt_api::models::training_session::insert(
+            &mut conn,
+            uuid::Uuid::now_v7(),
+            &fields,
+            created_by,
+        )
+        .expect("insert session")
+        .expect("new session")
+        .id
+    }
+
     fn create_user_in_team(
         &self,
         username: &str,
@@ -296,4 +318,36 @@ async fn probe_internal() -> Result<HttpResponse, AppError> {
     Err(AppError::internal(anyhow::anyhow!(
         "connection string postgres://cdt:hunter2@db/cdt"
     )))
+}
+
+/// Plausible session fields.
+pub fn session_fields(
+    team: uuid::Uuid,
+    unit: uuid::Uuid,
+    held_on: chrono::NaiveDate,
+) -> cdt_api::models::training_session::SessionFields {
+    cdt_api::models::training_session::SessionFields {
+        team_id: team,
+        org_unit_id: unit,
+        kind: "training".to_owned(),
+        held_on,
+        start_time: None,
+        duration_minutes: 90,
+        format: "in_person".to_owned(),
+        venue: Some("Nhà văn hoá bản".to_owned()),
+        topics: vec!["vneid".to_owned()],
+        participants_total: 20,
+        participants_female: 10,
+        participants_ethnic_minority: 18,
+        participants_elderly: 3,
+        households_reached: 15,
+        vneid_activations: 5,
+        payment_accounts_opened: 2,
+        public_service_accounts_created: 3,
+        online_dossiers_submitted: 1,
+        apps_installed: 6,
+        trainers: Vec::new(),
+        notes: None,
+        recorded_at: None,
+    }
 }

@@ -22,3 +22,4 @@ mod org_unit_writes;
 mod org_units;
 mod teams;
 mod test_db;
+mod training_sessions;
