@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
-    error::{AppError, ErrorCode, Problem, Text},
+    error::{AppError, Problem},
     models::audit::{self, AuditEvent, AuditFilter},
-    routes::conditional::{decode_cursor, next_cursor, page_limit},
+    routes::conditional::{decode_keyset, next_cursor, page_limit},
 };
 
 /// One recorded action.
@@ -83,14 +83,6 @@ pub struct AuditEventListQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_position(position: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (at, id) = position.split_once('|')?;
-    Some((
-        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        Uuid::parse_str(id).ok()?,
-    ))
-}
-
 /// List audit events.
 ///
 /// Who did what, when and from where, newest first. Admins read everything; officers read the events of
@@ -118,13 +110,7 @@ pub async fn list_audit_events(
     actor.authorize(Operation::ListAuditEvents)?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let before = match decode_cursor(query.cursor.as_deref())? {
-        Some(position) => Some(parse_position(&position).ok_or_else(|| {
-            AppError::new(ErrorCode::InvalidQuery)
-                .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-        })?),
-        None => None,
-    };
+    let before = decode_keyset::<DateTime<Utc>>(query.cursor.as_deref())?;
     let filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id,

@@ -82,6 +82,30 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, AppError> {
         .transpose()
 }
 
+/// A cursor for a two-part keyset position (`held_on` or `at`, then the id as a tie-breaker).
+pub fn encode_keyset(first: &str, id: uuid::Uuid) -> String {
+    encode_cursor(&format!("{first}|{id}"))
+}
+
+/// The two-part keyset position in a cursor made by [`encode_keyset`]; 400 `invalid_query` otherwise.
+pub fn decode_keyset<T: std::str::FromStr>(
+    cursor: Option<&str>,
+) -> Result<Option<(T, uuid::Uuid)>, AppError> {
+    decode_cursor(cursor)?
+        .map(|position| {
+            position
+                .split_once('|')
+                .and_then(|(first, id)| {
+                    Some((first.parse::<T>().ok()?, uuid::Uuid::parse_str(id).ok()?))
+                })
+                .ok_or_else(|| {
+                    AppError::new(ErrorCode::InvalidQuery)
+                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
+                })
+        })
+        .transpose()
+}
+
 /// The cursor for the page after `items`, when the page was full.
 pub fn next_cursor<T>(items: &[T], limit: i64, position: impl Fn(&T) -> String) -> Option<String> {
     if items.len() as i64 == limit {

@@ -299,6 +299,29 @@ fn content_type(req: &HttpRequest) -> String {
         .to_ascii_lowercase()
 }
 
+/// Plans the rows of one import.
+type ImportRows =
+    fn(&mut PgConnection, &AuthUser, &[Row], bool, bool) -> Result<ImportSummary, AppError>;
+
+/// Reads, parses and imports a body with `rows` (shared by the team and member imports).
+async fn import(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: ImportQuery,
+    payload: web::Payload,
+    db: &Db,
+    rows: ImportRows,
+) -> Result<HttpResponse, AppError> {
+    let (dry_run, atomic) = options(&query)?;
+    let content_type = content_type(&req);
+    let body = read_body(payload).await?;
+    let parsed = parse_rows(&content_type, &body)?;
+    let summary = db
+        .run(move |conn| run_import(conn, |conn| rows(conn, &actor, &parsed, dry_run, atomic)))
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
 /// Runs `work` in a transaction that is kept only when `commit` says so afterwards.
 fn run_import(
     conn: &mut PgConnection,
@@ -361,18 +384,15 @@ pub async fn import_teams(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ImportTeams)?;
-    let (dry_run, atomic) = options(&query)?;
-    let content_type = content_type(&req);
-    let body = read_body(payload).await?;
-    let rows = parse_rows(&content_type, &body)?;
-    let summary = db
-        .run(move |conn| {
-            run_import(conn, |conn| {
-                import_team_rows(conn, &actor, &rows, dry_run, atomic)
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(summary))
+    import(
+        req,
+        actor,
+        query.into_inner(),
+        payload,
+        &db,
+        import_team_rows,
+    )
+    .await
 }
 
 fn import_team_rows(
@@ -645,18 +665,15 @@ pub async fn import_members(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ImportMembers)?;
-    let (dry_run, atomic) = options(&query)?;
-    let content_type = content_type(&req);
-    let body = read_body(payload).await?;
-    let rows = parse_rows(&content_type, &body)?;
-    let summary = db
-        .run(move |conn| {
-            run_import(conn, |conn| {
-                import_member_rows(conn, &actor, &rows, dry_run, atomic)
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(summary))
+    import(
+        req,
+        actor,
+        query.into_inner(),
+        payload,
+        &db,
+        import_member_rows,
+    )
+    .await
 }
 
 fn folded(name: &str) -> String {

@@ -16,7 +16,7 @@ use crate::{
         person::{self, Person, PersonFilter},
     },
     routes::{
-        conditional::{decode_cursor, encode_cursor, next_cursor, page_limit},
+        conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
         members::mask_phone,
     },
 };
@@ -363,23 +363,7 @@ pub async fn list_personal_data_reads(
     actor.authorize(Operation::ListPersonalDataReads)?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let before = match decode_cursor(query.cursor.as_deref())? {
-        Some(position) => Some(
-            position
-                .split_once('|')
-                .and_then(|(at, id)| {
-                    Some((
-                        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-                        Uuid::parse_str(id).ok()?,
-                    ))
-                })
-                .ok_or_else(|| {
-                    AppError::new(ErrorCode::InvalidQuery)
-                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-                })?,
-        ),
-        None => None,
-    };
+    let before = decode_keyset::<DateTime<Utc>>(query.cursor.as_deref())?;
     let reads = db
         .run(move |conn| {
             Ok(person::list_reads(
@@ -394,7 +378,7 @@ pub async fn list_personal_data_reads(
     let next = if reads.len() as i64 == limit {
         reads
             .last()
-            .map(|r| encode_cursor(&format!("{}|{}", r.at.to_rfc3339(), r.id)))
+            .map(|r| encode_keyset(&r.at.to_rfc3339(), r.id))
     } else {
         None
     };

@@ -22,7 +22,7 @@ use crate::{
     reference,
     routes::{
         conditional::{
-            check_if_match, decode_cursor, double_option, encode_cursor, etag, if_match, page_limit,
+            check_if_match, decode_keyset, double_option, encode_keyset, etag, if_match, page_limit,
         },
         csv_export::{cell, csv_response, to_csv, wants_csv},
         org_units::today_in_vietnam,
@@ -702,23 +702,7 @@ pub async fn list_training_sessions(
     actor.authorize(Operation::ListTrainingSessions)?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let after = match decode_cursor(query.cursor.as_deref())? {
-        Some(position) => Some(
-            position
-                .split_once('|')
-                .and_then(|(day, id)| {
-                    Some((
-                        NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?,
-                        Uuid::parse_str(id).ok()?,
-                    ))
-                })
-                .ok_or_else(|| {
-                    AppError::new(ErrorCode::InvalidQuery)
-                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-                })?,
-        ),
-        None => None,
-    };
+    let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
     let mut errors = FieldErrors::new();
     if let Some(kind) = &query.kind
         && !reference::is_one_of(&reference::SESSION_KINDS, kind)
@@ -786,7 +770,7 @@ pub async fn list_training_sessions(
         .await?;
     let next = if rows.len() as i64 == limit {
         rows.last()
-            .map(|(s, _, _)| encode_cursor(&format!("{}|{}", s.held_on, s.id)))
+            .map(|(s, _, _)| encode_keyset(&s.held_on.to_string(), s.id))
     } else {
         None
     };
