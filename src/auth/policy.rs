@@ -139,6 +139,18 @@ operations! {
     DeleteTrainingSession => "delete_training_session", Access::Roles(MEMBER_MANAGERS);
     VerifyTrainingSession => "verify_training_session", Access::Roles(MANAGERS);
     RejectTrainingSession => "reject_training_session", Access::Roles(MANAGERS);
+    ListCampaigns => "list_campaigns", Access::SignedIn;
+    FindCampaign => "find_campaign", Access::SignedIn;
+    CreateCampaign => "create_campaign", Access::Roles(ADMIN);
+    UpdateCampaign => "update_campaign", Access::Roles(ADMIN);
+    ListReachActivities => "list_reach_activities", Access::SignedIn;
+    FindReachActivity => "find_reach_activity", Access::SignedIn;
+    CreateReachActivity => "create_reach_activity", Access::Roles(MEMBER_MANAGERS);
+    UpdateReachActivity => "update_reach_activity", Access::Roles(MEMBER_MANAGERS);
+    DeleteReachActivity => "delete_reach_activity", Access::Roles(MEMBER_MANAGERS);
+    VerifyReachActivity => "verify_reach_activity", Access::Roles(MANAGERS);
+    RejectReachActivity => "reject_reach_activity", Access::Roles(MANAGERS);
+    GetReachSummary => "get_reach_summary", Access::SignedIn;
 }
 
 impl AuthUser {

@@ -17,6 +17,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    campaigns (id) {
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        name_en -> Nullable<Text>,
+        owner -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        description -> Nullable<Text>,
+        skill_groups -> Array<Nullable<Text>>,
+        fraud_types -> Array<Nullable<Text>>,
+        status -> Text,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Uuid,
         key -> Text,
@@ -97,6 +116,38 @@ diesel::table! {
         person_id -> Uuid,
         fields -> Text,
         request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reach_activities (id) {
+        id -> Uuid,
+        campaign_id -> Uuid,
+        team_id -> Uuid,
+        org_unit_id -> Uuid,
+        channel -> Text,
+        occurred_on -> Date,
+        contacts -> Int4,
+        unique_people -> Nullable<Int4>,
+        households_reached -> Int4,
+        estimated_audience -> Nullable<Int4>,
+        method -> Text,
+        confidence -> Text,
+        skill_groups -> Array<Nullable<Text>>,
+        fraud_types -> Array<Nullable<Text>>,
+        materials_distributed -> Int4,
+        session_id -> Nullable<Uuid>,
+        notes -> Nullable<Text>,
+        recorded_at -> Nullable<Timestamptz>,
+        status -> Text,
+        reviewed_by -> Nullable<Uuid>,
+        reviewed_at -> Nullable<Timestamptz>,
+        rejection_reason -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        deleted_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -207,6 +258,10 @@ diesel::joinable!(memberships -> people (person_id));
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(personal_data_reads -> people (person_id));
 diesel::joinable!(personal_data_reads -> users (reader_id));
+diesel::joinable!(reach_activities -> campaigns (campaign_id));
+diesel::joinable!(reach_activities -> org_units (org_unit_id));
+diesel::joinable!(reach_activities -> teams (team_id));
+diesel::joinable!(reach_activities -> training_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(team_units -> org_units (org_unit_id));
 diesel::joinable!(team_units -> teams (team_id));
@@ -219,12 +274,14 @@ diesel::joinable!(users -> teams (team_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    campaigns,
     idempotency_keys,
     memberships,
     org_unit_successions,
     org_units,
     people,
     personal_data_reads,
+    reach_activities,
     refresh_tokens,
     team_units,
     teams,

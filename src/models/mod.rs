@@ -2,9 +2,11 @@
 //! No actix type appears here.
 
 pub mod audit;
+pub mod campaign;
 pub mod idempotency;
 pub mod org_unit;
 pub mod person;
+pub mod reach_activity;
 pub mod refresh_token;
 pub mod team;
 pub mod training_session;
@@ -26,4 +28,14 @@ pub fn escape_like(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// A PostgreSQL array as diesel maps it (elements nullable) from a plain list.
+pub fn to_array<T: Clone>(items: &[T]) -> Vec<Option<T>> {
+    items.iter().cloned().map(Some).collect()
+}
+
+/// A plain list from a PostgreSQL array whose elements are never null.
+pub fn from_array<T: Clone>(items: &[Option<T>]) -> Vec<T> {
+    items.iter().flatten().cloned().collect()
 }

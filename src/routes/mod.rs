@@ -7,6 +7,7 @@
 
 pub mod audit_events;
 pub mod auth;
+pub mod campaigns;
 pub mod conditional;
 pub mod csv_export;
 pub mod docs;
@@ -18,11 +19,14 @@ pub mod meta;
 pub mod org_unit_writes;
 pub mod org_units;
 pub mod people;
+pub mod reach_activities;
+pub mod reach_summary;
 pub mod reference;
 pub mod teams;
 pub mod training_sessions;
 pub mod users;
 pub mod validation;
+pub mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -80,7 +84,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(training_sessions::update_training_session)
                 .service(training_sessions::delete_training_session)
                 .service(training_sessions::verify_training_session)
-                .service(training_sessions::reject_training_session),
+                .service(training_sessions::reject_training_session)
+                .service(campaigns::list_campaigns)
+                .service(campaigns::find_campaign)
+                .service(campaigns::create_campaign)
+                .service(campaigns::update_campaign)
+                .service(reach_activities::list_reach_activities)
+                .service(reach_activities::create_reach_activity)
+                .service(reach_activities::find_reach_activity)
+                .service(reach_activities::update_reach_activity)
+                .service(reach_activities::delete_reach_activity)
+                .service(reach_activities::verify_reach_activity)
+                .service(reach_activities::reject_reach_activity)
+                .service(reach_summary::get_reach_summary),
         );
 }
 

@@ -63,7 +63,7 @@ impl From<&OrgUnit> for OrgUnitResponse {
 }
 
 /// Another unit, briefly.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrgUnitRef {
     pub id: Uuid,
     pub code: String,

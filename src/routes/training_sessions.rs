@@ -2,14 +2,14 @@
 //! reject them, and a reporting lock keeps closed months stable.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
+    auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
     error::{AppError, ErrorCode, Problem, Text},
@@ -27,6 +27,10 @@ use crate::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         org_units::today_in_vietnam,
         validation::{FieldErrors, normalized},
+        workflow::{
+            check_editable, check_lock, check_reviewer, client_id_reused, commune_path,
+            status_after_edit,
+        },
     },
 };
 
@@ -202,39 +206,6 @@ impl CreateSessionRequest {
             recorded_at: self.recorded_at,
         }
     }
-}
-
-/// The last day a team leader may still create or change a session held on `held_on`.
-pub fn lock_date(held_on: NaiveDate, lock_days: u32) -> NaiveDate {
-    let (year, month) = if held_on.month() == 12 {
-        (held_on.year() + 1, 1)
-    } else {
-        (held_on.year(), held_on.month() + 1)
-    };
-    let month_end = NaiveDate::from_ymd_opt(year, month, 1)
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(held_on);
-    month_end + chrono::Duration::days(i64::from(lock_days))
-}
-
-fn check_lock(actor: &AuthUser, held_on: NaiveDate, lock_days: u32) -> Result<(), AppError> {
-    if actor.role == Role::TeamLeader && today_in_vietnam() > lock_date(held_on, lock_days) {
-        return Err(
-            AppError::new(ErrorCode::PeriodLocked).with_detail(Text::new(
-                format!(
-                    "Sessions of {} closed for team leaders on {}; ask a commune officer",
-                    held_on.format("%Y-%m"),
-                    lock_date(held_on, lock_days)
-                ),
-                format!(
-                    "Số liệu tháng {} đã khoá với tổ trưởng từ {}; hãy liên hệ cán bộ xã",
-                    held_on.format("%m/%Y"),
-                    lock_date(held_on, lock_days)
-                ),
-            )),
-        );
-    }
-    Ok(())
 }
 
 /// Every rule of a session, as field errors (all at once).
@@ -427,16 +398,7 @@ fn validate(
         );
     }
     // Where: the team's unit or a unit below the same commune.
-    let commune_path = if team_unit.level == "village" {
-        team_unit
-            .path
-            .rsplitn(3, '/')
-            .nth(2)
-            .map(|prefix| format!("{prefix}/"))
-            .unwrap_or_default()
-    } else {
-        team_unit.path.clone()
-    };
+    let commune_path = commune_path(team_unit);
     match org_unit::find(conn, fields.org_unit_id).optional_app()? {
         Some(unit) if unit.path.starts_with(&commune_path) => {}
         _ => errors.add(
@@ -535,10 +497,7 @@ fn replay_or_conflict(
     if SessionFields::of(&existing) == *fields && existing.deleted_at.is_none() {
         Ok((200, existing))
     } else {
-        Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
-            "This session id is already used with other content",
-            "Mã buổi này đã được dùng với nội dung khác",
-        )))
+        Err(client_id_reused())
     }
 }
 
@@ -934,27 +893,6 @@ impl UpdateSessionRequest {
     }
 }
 
-/// May the actor change this session? Team leaders (own team) and officers in scope while it is
-/// submitted or rejected; verified sessions only by admins; team leaders not once the month is locked.
-fn check_editable(
-    actor: &AuthUser,
-    found: &training_session::ScopedSession,
-    lock_days: u32,
-) -> Result<(), AppError> {
-    if !actor.manages_members_of(found.session.team_id, &found.team_unit_path) {
-        return Err(forbidden());
-    }
-    if found.session.status == "verified" && actor.role != Role::Admin {
-        return Err(
-            AppError::new(ErrorCode::SessionVerified).with_detail(Text::new(
-                "A verified session is frozen; ask an administrator",
-                "Buổi đã xác nhận không thể sửa; hãy liên hệ quản trị",
-            )),
-        );
-    }
-    check_lock(actor, found.session.held_on, lock_days)
-}
-
 /// Update a session.
 ///
 /// By the team's leader or an officer in scope while `submitted` or `rejected` (an edit returns it to
@@ -996,19 +934,21 @@ pub async fn update_training_session(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let found = load_visible(conn, &actor, id)?;
-                check_editable(&actor, &found, lock_days)?;
+                check_editable(
+                    &actor,
+                    found.session.team_id,
+                    &found.team_unit_path,
+                    &found.session.status,
+                    found.session.held_on,
+                    lock_days,
+                )?;
                 let version = check_if_match(if_match.as_deref(), found.session.version)?;
                 let fields = body.apply(SessionFields::of(&found.session));
                 let team = team::find(conn, found.session.team_id)?;
                 let unit = org_unit::find(conn, team.org_unit_id)?;
                 validate(conn, &fields, &team, &unit)?;
                 check_lock(&actor, fields.held_on, lock_days)?;
-                // An admin's correction keeps a verified session verified; any other edit needs review again.
-                let status = if found.session.status == "verified" {
-                    "verified"
-                } else {
-                    "submitted"
-                };
+                let status = status_after_edit(&found.session.status);
                 let updated = training_session::update(conn, id, version, &fields, status)?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
                 record(
@@ -1064,7 +1004,14 @@ pub async fn delete_training_session(
     db.run(move |conn| {
         conn.transaction(|conn| {
             let found = load_visible(conn, &actor, id)?;
-            check_editable(&actor, &found, lock_days)?;
+            check_editable(
+                &actor,
+                found.session.team_id,
+                &found.team_unit_path,
+                &found.session.status,
+                found.session.held_on,
+                lock_days,
+            )?;
             let version = check_if_match(if_match.as_deref(), found.session.version)?;
             let deleted = training_session::soft_delete(conn, id, version)?
                 .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -1103,11 +1050,7 @@ async fn review(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let found = load_visible(conn, &actor, id)?;
-                if !(actor.role == Role::Admin
-                    || (actor.role == Role::Officer && actor.sees_path(&found.team_unit_path)))
-                {
-                    return Err(forbidden());
-                }
+                check_reviewer(&actor, &found.team_unit_path)?;
                 let version = check_if_match(if_match.as_deref(), found.session.version)?;
                 if found.session.status == status {
                     return Ok(found.session);

@@ -154,6 +154,56 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/training-sessions/{session}/reject",
             Some(json!({"reason": "Thiếu danh sách điểm danh"})),
         ),
+        "list_campaigns" => (Method::GET, "/api/v1/campaigns", None),
+        "find_campaign" => (Method::GET, "/api/v1/campaigns/{campaign}", None),
+        "create_campaign" => (
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(
+                json!({"code": "campaign-{n}", "name": "Chiến dịch", "owner": "Sở KH&CN", "starts_on": "2025-01-01",
+                        "ends_on": "2030-12-31"}),
+            ),
+        ),
+        "update_campaign" => (
+            Method::PATCH,
+            "/api/v1/campaigns/{campaign}",
+            Some(json!({"status": "active"})),
+        ),
+        "list_reach_activities" => (
+            Method::GET,
+            "/api/v1/campaigns/{campaign}/reach-activities",
+            None,
+        ),
+        "create_reach_activity" => (
+            Method::POST,
+            "/api/v1/campaigns/{campaign}/reach-activities",
+            Some(
+                json!({"team_id": "{team}", "channel": "meeting", "occurred_on": "{yesterday}", "contacts": 10,
+                        "households_reached": 5, "method": "headcount", "confidence": "high"}),
+            ),
+        ),
+        "find_reach_activity" => (Method::GET, "/api/v1/reach-activities/{activity}", None),
+        "update_reach_activity" => (
+            Method::PATCH,
+            "/api/v1/reach-activities/{activity}",
+            Some(json!({"contacts": 12})),
+        ),
+        "delete_reach_activity" => (Method::DELETE, "/api/v1/reach-activities/{activity}", None),
+        "verify_reach_activity" => (
+            Method::POST,
+            "/api/v1/reach-activities/{activity}/verify",
+            None,
+        ),
+        "reject_reach_activity" => (
+            Method::POST,
+            "/api/v1/reach-activities/{activity}/reject",
+            Some(json!({"reason": "Thiếu biên bản"})),
+        ),
+        "get_reach_summary" => (
+            Method::GET,
+            "/api/v1/campaigns/{campaign}/reach-summary?org_unit_id={unit}",
+            None,
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -181,9 +231,16 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
 
 /// Operations on one record, which outside the caller's scope must read as missing.
 fn scoped_path(path: &str, id: &str) -> bool {
-    ["{user}", "{team}", "{person}", "{spare}", "{session}"]
-        .iter()
-        .any(|p| path.contains(p))
+    [
+        "{user}",
+        "{team}",
+        "{person}",
+        "{spare}",
+        "{session}",
+        "{activity}",
+    ]
+    .iter()
+    .any(|p| path.contains(p))
         || id == "update_org_unit"
 }
 
@@ -227,6 +284,13 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         .map(|_| app.create_session(team_outside, leader_id))
         .collect();
     let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let campaign = create_campaign(&app);
+    let activities_inside: Vec<_> = (0..60)
+        .map(|_| create_activity(&app, campaign, team_inside, leader_id))
+        .collect();
+    let activities_outside: Vec<_> = (0..60)
+        .map(|_| create_activity(&app, campaign, team_outside, leader_id))
+        .collect();
     app.create_user("viewer", "viewer", Some(inside));
     let user_inside = app.create_user("target.inside", "viewer", Some(inside));
     let user_outside = app.create_user("target.outside", "viewer", Some(outside));
@@ -310,6 +374,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     former[0],
                     &spare_inside,
                     &sessions_inside,
+                    &activities_inside,
                 ),
                 (
                     "outside",
@@ -321,14 +386,25 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     former[1],
                     &spare_outside,
                     &sessions_outside,
+                    &activities_outside,
                 ),
             ];
-            for (scope, unit, user, team, membership, person, former_person, spare, sessions) in
-                scopes
+            for (
+                scope,
+                unit,
+                user,
+                team,
+                membership,
+                person,
+                former_person,
+                spare,
+                sessions,
+                activities,
+            ) in scopes
             {
                 counter += 1;
                 // Every case on one session gets a fresh one: earlier cases may have deleted or verified theirs.
-                if path.contains("{session}") {
+                if path.contains("{session}") || path.contains("{activity}") {
                     session_counter += 1;
                 }
                 let fill = |text: &str| {
@@ -344,6 +420,11 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                             "{session}",
                             &sessions[session_counter % sessions.len()].to_string(),
                         )
+                        .replace(
+                            "{activity}",
+                            &activities[session_counter % activities.len()].to_string(),
+                        )
+                        .replace("{campaign}", &campaign.to_string())
                         .replace("{yesterday}", &yesterday)
                         .replace("{n}", &counter.to_string())
                 };
@@ -366,6 +447,13 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     (Access::SignedIn, Some(role)) if role != "admin" && hidden => {
                         assert_eq!(status, 404, "{case}: outside the scope reads as missing")
                     }
+                    // A summary of another subtree: officers and viewers cannot see it; team leaders see their
+                    // own team's part of any subtree.
+                    (Access::SignedIn, Some("officer" | "viewer"))
+                        if id == "get_reach_summary" && scope == "outside" =>
+                    {
+                        assert_eq!(status, 404, "{case}")
+                    }
                     (Access::SignedIn, Some(_)) => assert!(status < 400 || status == 422, "{case}"),
                     (Access::Roles(roles), Some(role)) => {
                         let allowed = roles.iter().any(|r| r.as_str() == role);
@@ -386,4 +474,58 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
             }
         }
     }
+}
+
+fn create_campaign(app: &TestApp) -> uuid::Uuid {
+    let today = chrono::Utc::now().date_naive();
+    let fields = cdt_api::models::campaign::CampaignFields {
+        code: "matrix-campaign".to_owned(),
+        name: "Chiến dịch".to_owned(),
+        name_en: None,
+        owner: "Sở KH&CN".to_owned(),
+        starts_on: today - chrono::Duration::days(30),
+        ends_on: today + chrono::Duration::days(30),
+        description: None,
+        skill_groups: Vec::new(),
+        fraud_types: Vec::new(),
+        status: "active".to_owned(),
+    };
+    cdt_api::models::campaign::insert(&mut app.database.connect(), uuid::Uuid::now_v7(), &fields)
+        .unwrap()
+        .id
+}
+
+fn create_activity(
+    app: &TestApp,
+    campaign: uuid::Uuid,
+    team: uuid::Uuid,
+    by: uuid::Uuid,
+) -> uuid::Uuid {
+    let mut conn = app.database.connect();
+    let unit = cdt_api::models::team::find(&mut conn, team)
+        .unwrap()
+        .org_unit_id;
+    let fields = cdt_api::models::reach_activity::ActivityFields {
+        campaign_id: campaign,
+        team_id: team,
+        org_unit_id: unit,
+        channel: "meeting".to_owned(),
+        occurred_on: chrono::Utc::now().date_naive() - chrono::Duration::days(1),
+        contacts: 10,
+        unique_people: Some(9),
+        households_reached: 5,
+        estimated_audience: None,
+        method: "headcount".to_owned(),
+        confidence: "high".to_owned(),
+        skill_groups: Vec::new(),
+        fraud_types: Vec::new(),
+        materials_distributed: 0,
+        session_id: None,
+        notes: None,
+        recorded_at: None,
+    };
+    cdt_api::models::reach_activity::insert(&mut conn, uuid::Uuid::now_v7(), &fields, by)
+        .unwrap()
+        .unwrap()
+        .id
 }

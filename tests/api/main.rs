@@ -9,6 +9,7 @@ mod audit_events;
 mod auth;
 mod authorization;
 mod binary;
+mod campaigns;
 mod database;
 mod demo;
 mod docs;

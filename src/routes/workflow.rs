@@ -1,0 +1,114 @@
+//! The review workflow shared by everything teams report (training sessions, reach activities): who may
+//! change a record while `submitted` or `rejected`, who reviews it, the reporting lock, client-made ids.
+
+use chrono::{Datelike, NaiveDate};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, Role, policy::forbidden},
+    error::{AppError, ErrorCode, Text},
+    routes::org_units::today_in_vietnam,
+};
+
+/// The last day a team leader may still create or change a record dated `day`: the end of its month plus
+/// `lock_days`.
+pub fn lock_date(day: NaiveDate, lock_days: u32) -> NaiveDate {
+    let (year, month) = if day.month() == 12 {
+        (day.year() + 1, 1)
+    } else {
+        (day.year(), day.month() + 1)
+    };
+    let month_end = NaiveDate::from_ymd_opt(year, month, 1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(day);
+    month_end + chrono::Duration::days(i64::from(lock_days))
+}
+
+/// 409 `period_locked` for a team leader once the month of `day` is locked; officers and admins pass.
+pub fn check_lock(actor: &AuthUser, day: NaiveDate, lock_days: u32) -> Result<(), AppError> {
+    if actor.role == Role::TeamLeader && today_in_vietnam() > lock_date(day, lock_days) {
+        return Err(
+            AppError::new(ErrorCode::PeriodLocked).with_detail(Text::new(
+                format!(
+                    "Records of {} closed for team leaders on {}; ask a commune officer",
+                    day.format("%Y-%m"),
+                    lock_date(day, lock_days)
+                ),
+                format!(
+                    "Số liệu tháng {} đã khoá với tổ trưởng từ {}; hãy liên hệ cán bộ xã",
+                    day.format("%m/%Y"),
+                    lock_date(day, lock_days)
+                ),
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// May `actor` change a record of `team_id` (unit at `team_unit_path`) in `status`, dated `day`? The
+/// team's leader and officers in scope while it is not verified; verified records only admins; team
+/// leaders not once the month is locked.
+pub fn check_editable(
+    actor: &AuthUser,
+    team_id: Uuid,
+    team_unit_path: &str,
+    status: &str,
+    day: NaiveDate,
+    lock_days: u32,
+) -> Result<(), AppError> {
+    if !actor.manages_members_of(team_id, team_unit_path) {
+        return Err(forbidden());
+    }
+    if status == "verified" && actor.role != Role::Admin {
+        return Err(
+            AppError::new(ErrorCode::SessionVerified).with_detail(Text::new(
+                "A verified record is frozen; ask an administrator",
+                "Số liệu đã xác nhận không thể sửa; hãy liên hệ quản trị",
+            )),
+        );
+    }
+    check_lock(actor, day, lock_days)
+}
+
+/// May `actor` verify or reject a record of a team whose unit is at `team_unit_path`? Officers in scope
+/// and admins.
+pub fn check_reviewer(actor: &AuthUser, team_unit_path: &str) -> Result<(), AppError> {
+    if actor.role == Role::Admin || (actor.role == Role::Officer && actor.sees_path(team_unit_path))
+    {
+        Ok(())
+    } else {
+        Err(forbidden())
+    }
+}
+
+/// 409 for a client-made id sent again with other content.
+pub fn client_id_reused() -> AppError {
+    AppError::new(ErrorCode::Conflict).with_detail(Text::new(
+        "This id is already used with other content",
+        "Mã này đã được dùng với nội dung khác",
+    ))
+}
+
+/// Status after an edit: an admin's correction keeps a verified record verified; anything else goes back
+/// to `submitted` for review.
+pub fn status_after_edit(current: &str) -> &'static str {
+    if current == "verified" {
+        "verified"
+    } else {
+        "submitted"
+    }
+}
+
+/// The path of the commune a team's unit belongs to (the unit itself for a commune-level team).
+pub fn commune_path(team_unit: &crate::models::org_unit::OrgUnit) -> String {
+    if team_unit.level == "village" {
+        team_unit
+            .path
+            .rsplitn(3, '/')
+            .nth(2)
+            .map(|prefix| format!("{prefix}/"))
+            .unwrap_or_default()
+    } else {
+        team_unit.path.clone()
+    }
+}
