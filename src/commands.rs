@@ -60,8 +60,13 @@ pub fn seed_demo(settings: &Settings) -> anyhow::Result<seed::demo::DemoReport> 
 pub fn print_demo_report(report: &seed::demo::DemoReport) {
     if report.created {
         eprintln!(
-            "demo data loaded: {} villages, {} teams, {} members, {} users",
-            report.villages, report.teams, report.people, report.users
+            "demo data loaded: {} villages, {} teams, {} members, {} users, {} campaigns, {} reach activities",
+            report.villages,
+            report.teams,
+            report.people,
+            report.users,
+            report.campaigns,
+            report.reach_activities
         );
     } else {
         eprintln!("demo data was loaded already; nothing changed");

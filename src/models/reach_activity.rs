@@ -129,6 +129,30 @@ pub fn insert(
         .optional()
 }
 
+/// Inserts many activities (demo data) with their status, in batches.
+pub fn insert_many(
+    conn: &mut PgConnection,
+    rows: &[(Uuid, ActivityFields, String)],
+) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, fields, status)| {
+                (
+                    reach_activities::id.eq(*id),
+                    fields.clone(),
+                    reach_activities::status.eq(status.clone()),
+                )
+            })
+            .collect();
+        inserted += diesel::insert_into(reach_activities::table)
+            .values(&values)
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
 /// Replaces the reported fields at `expected_version`, with `status`.
 pub fn update(
     conn: &mut PgConnection,

@@ -42,6 +42,8 @@ pub struct DemoReport {
     pub teams: usize,
     pub people: usize,
     pub users: usize,
+    pub campaigns: usize,
+    pub reach_activities: usize,
     /// False when the demo data was there already.
     pub created: bool,
 }
@@ -348,6 +350,10 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         person::insert_memberships(conn, &memberships)?;
         report.people = people.len();
 
+        let (campaigns, activities) = campaigns_and_reach(conn, &mut sequence, &teams, &villages)?;
+        report.campaigns = campaigns;
+        report.reach_activities = activities;
+
         let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
         let first_commune = communes.first().map(|c| c.id);
         for (username, role) in DEMO_USERS {
@@ -381,4 +387,171 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         }
         Ok(report)
     })
+}
+
+/// The 2024 national edition and a 2025 provincial one, with reach activities from about three in four
+/// teams (channels, counts, methods and confidence in plausible mixes).
+fn campaigns_and_reach(
+    conn: &mut PgConnection,
+    sequence: &mut Sequence,
+    teams: &[(Uuid, TeamFields)],
+    villages: &[NewOrgUnit],
+) -> Result<(usize, usize), AppError> {
+    use crate::models::{
+        campaign::{self, CampaignFields},
+        reach_activity::{self, ActivityFields},
+        to_array,
+    };
+    let all_skills: Vec<String> = ["recognise", "detect", "handle", "avoid", "protect"]
+        .map(str::to_owned)
+        .to_vec();
+    let editions = [
+        (
+            "anti-fraud-2024",
+            "Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến 2024",
+            "Skills to identify and prevent online fraud 2024",
+            "Cục An toàn thông tin, Bộ Thông tin và Truyền thông",
+            date(2024, 10, 10)?,
+            date(2024, 11, 20)?,
+            vec![
+                "impersonating_authorities",
+                "fake_investment",
+                "job_offers",
+                "online_tasks",
+                "loan_apps",
+                "lottery_prizes",
+                "account_takeover",
+                "fake_bank_messages",
+                "phishing_links",
+                "sim_upgrade",
+                "fake_shopping",
+                "romance",
+            ],
+        ),
+        (
+            "anti-fraud-2025-son-la",
+            "Chiến dịch phòng chống lừa đảo trực tuyến tỉnh Sơn La 2025",
+            "Sơn La online fraud prevention campaign 2025",
+            "Sở Khoa học và Công nghệ tỉnh Sơn La",
+            date(2025, 9, 1)?,
+            date(2025, 12, 31)?,
+            vec![
+                "impersonating_authorities",
+                "fake_apps",
+                "identity_data",
+                "deepfake_calls",
+                "parcel_delivery",
+                "utility_bills",
+            ],
+        ),
+    ];
+    let households: std::collections::HashMap<Uuid, i32> = villages
+        .iter()
+        .filter_map(|v| v.households.map(|h| (v.id, h)))
+        .collect();
+    let mut created = 0;
+    let mut rows = Vec::new();
+    for (code, name, name_en, owner, starts_on, ends_on, frauds) in editions {
+        let frauds: Vec<String> = frauds.into_iter().map(str::to_owned).collect();
+        let edition = campaign::insert(
+            conn,
+            Uuid::now_v7(),
+            &CampaignFields {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                name_en: Some(name_en.to_owned()),
+                owner: owner.to_owned(),
+                starts_on,
+                ends_on,
+                description: None,
+                skill_groups: to_array(&all_skills),
+                fraud_types: to_array(&frauds),
+                status: "closed".to_owned(),
+            },
+        )?;
+        created += 1;
+        let days = (ends_on - starts_on).num_days().max(1);
+        for (team_id, fields) in teams {
+            if sequence.below(100) >= 75 || fields.status != "active" {
+                continue;
+            }
+            for _ in 0..sequence.between(1, 4) {
+                let channel = *sequence.weighted(&[
+                    ("meeting", 30),
+                    ("door_to_door", 20),
+                    ("zalo_group", 20),
+                    ("loudspeaker", 15),
+                    ("leaflet", 10),
+                    ("social_media", 5),
+                ]);
+                let broadcast = matches!(channel, "zalo_group" | "loudspeaker" | "social_media");
+                let village_households =
+                    households.get(&fields.org_unit_id).copied().unwrap_or(150);
+                let contacts = if broadcast {
+                    0
+                } else {
+                    i32::try_from(sequence.between(8, 90)).unwrap_or(20)
+                };
+                let reached = if broadcast {
+                    0
+                } else {
+                    (contacts * 3 / 4)
+                        .min(i32::try_from(sequence.between(5, 80)).unwrap_or(20))
+                        .min(village_households)
+                };
+                let audience = match channel {
+                    "zalo_group" => fields.zalo_group_members.or(Some(60)),
+                    "loudspeaker" => Some(village_households * 4),
+                    "social_media" => {
+                        Some(i32::try_from(sequence.between(100, 2000)).unwrap_or(300))
+                    }
+                    _ => None,
+                };
+                let (method, confidence) = match channel {
+                    "meeting" => (*sequence.pick(&["attendance_sheet", "headcount"]), "high"),
+                    "door_to_door" => ("headcount", "high"),
+                    "zalo_group" => ("group_member_count", "medium"),
+                    "social_media" => ("platform_analytics", "medium"),
+                    "loudspeaker" => ("coverage_estimate", "low"),
+                    _ => ("headcount", "medium"),
+                };
+                let skills = vec![sequence.pick(&all_skills).clone()];
+                let fraud = vec![sequence.pick(&frauds).clone()];
+                rows.push((
+                    Uuid::now_v7(),
+                    ActivityFields {
+                        campaign_id: edition.id,
+                        team_id: *team_id,
+                        org_unit_id: fields.org_unit_id,
+                        channel: channel.to_owned(),
+                        occurred_on: starts_on
+                            + chrono::Duration::days(
+                                i64::try_from(sequence.below(usize::try_from(days).unwrap_or(1)))
+                                    .unwrap_or(0),
+                            ),
+                        contacts,
+                        unique_people: (!broadcast).then(|| contacts * 9 / 10),
+                        households_reached: reached,
+                        estimated_audience: audience,
+                        method: method.to_owned(),
+                        confidence: confidence.to_owned(),
+                        skill_groups: to_array(&skills),
+                        fraud_types: to_array(&fraud),
+                        materials_distributed: if channel == "leaflet" { contacts } else { 0 },
+                        session_id: None,
+                        notes: None,
+                        recorded_at: None,
+                    },
+                    if sequence.below(10) < 8 {
+                        "verified"
+                    } else {
+                        "submitted"
+                    }
+                    .to_owned(),
+                ));
+            }
+        }
+    }
+    reach_activity::insert_many(conn, &rows)?;
+    Ok((created, rows.len()))
 }
