@@ -176,6 +176,29 @@ async fn campaigns_are_created_by_admins_with_valid_dates_and_lists() {
     )
     .await;
     assert_eq!(problem(denied, 403).await["code"], "forbidden");
+
+    // A draft takes no activities yet.
+    let draft = send(
+        &w,
+        &w.admin,
+        Method::PATCH,
+        &path,
+        Some(json!({"status": "draft"})),
+    )
+    .await;
+    assert_eq!(draft.status(), 200);
+    let logged = send(
+        &w,
+        &w.leader,
+        Method::POST,
+        &format!("{path}/reach-activities"),
+        Some(meeting(w.team, 5)),
+    )
+    .await;
+    assert_eq!(
+        problem(logged, 422).await["errors"][0]["code"],
+        "campaign_not_open"
+    );
 }
 
 #[actix_web::test]
