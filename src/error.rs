@@ -565,6 +565,16 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Self::database_unavailable(error),
+            // A race lost to a concurrent write of the same record: the client may reload and retry.
+            Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+                _,
+            ) => Self::new(ErrorCode::Conflict)
+                .with_detail(Text::new(
+                    "This conflicts with an existing record or a concurrent change; reload and retry",
+                    "Trùng với dữ liệu đã có hoặc thay đổi đồng thời; hãy tải lại và thử lại",
+                ))
+                .with_source(error),
             other => Self::internal(other),
         }
     }

@@ -41,6 +41,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "imports", description = "Bulk loading of teams and members from spreadsheets (CSV) or JSON arrays."),
         (name = "training-sessions", description = "Training and outreach sessions: logged by teams, verified by officers, locked after the reporting period."),
         (name = "campaigns", description = "Anti-fraud campaign editions, their reach activities and what they reached."),
+        (name = "targets", description = "Targets (chỉ tiêu) assigned down the hierarchy, and indicator values from national systems."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

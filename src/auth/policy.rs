@@ -151,6 +151,13 @@ operations! {
     VerifyReachActivity => "verify_reach_activity", Access::Roles(MANAGERS);
     RejectReachActivity => "reject_reach_activity", Access::Roles(MANAGERS);
     GetReachSummary => "get_reach_summary", Access::SignedIn;
+    ListTargets => "list_targets", Access::SignedIn;
+    FindTarget => "find_target", Access::SignedIn;
+    CreateTarget => "create_target", Access::Roles(MANAGERS);
+    UpdateTarget => "update_target", Access::Roles(MANAGERS);
+    DeleteTarget => "delete_target", Access::Roles(MANAGERS);
+    ImportIndicatorValues => "import_indicator_values", Access::Roles(MANAGERS);
+    ListIndicatorValues => "list_indicator_values", Access::SignedIn;
 }
 
 impl AuthUser {

@@ -50,6 +50,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    indicator_values (id) {
+        id -> Uuid,
+        org_unit_id -> Uuid,
+        indicator -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        value -> Float8,
+        source -> Text,
+        as_of -> Date,
+        recorded_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         team_id -> Uuid,
@@ -165,6 +182,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    targets (id) {
+        id -> Uuid,
+        org_unit_id -> Nullable<Uuid>,
+        team_id -> Nullable<Uuid>,
+        indicator -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        value -> Float8,
+        campaign_id -> Nullable<Uuid>,
+        set_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     team_units (team_id, valid_from) {
         team_id -> Uuid,
         org_unit_id -> Uuid,
@@ -254,6 +288,8 @@ diesel::table! {
 
 diesel::joinable!(audit_events -> users (actor_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(indicator_values -> org_units (org_unit_id));
+diesel::joinable!(indicator_values -> users (recorded_by));
 diesel::joinable!(memberships -> people (person_id));
 diesel::joinable!(memberships -> teams (team_id));
 diesel::joinable!(personal_data_reads -> people (person_id));
@@ -263,6 +299,10 @@ diesel::joinable!(reach_activities -> org_units (org_unit_id));
 diesel::joinable!(reach_activities -> teams (team_id));
 diesel::joinable!(reach_activities -> training_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(targets -> campaigns (campaign_id));
+diesel::joinable!(targets -> org_units (org_unit_id));
+diesel::joinable!(targets -> teams (team_id));
+diesel::joinable!(targets -> users (set_by));
 diesel::joinable!(team_units -> org_units (org_unit_id));
 diesel::joinable!(team_units -> teams (team_id));
 diesel::joinable!(teams -> org_units (org_unit_id));
@@ -276,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     campaigns,
     idempotency_keys,
+    indicator_values,
     memberships,
     org_unit_successions,
     org_units,
@@ -283,6 +324,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     personal_data_reads,
     reach_activities,
     refresh_tokens,
+    targets,
     team_units,
     teams,
     training_sessions,

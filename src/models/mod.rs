@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod campaign;
 pub mod idempotency;
+pub mod indicator_value;
 pub mod org_unit;
 pub mod person;
 pub mod reach_activity;
 pub mod refresh_token;
+pub mod target;
 pub mod team;
 pub mod training_session;
 pub mod user;

@@ -81,7 +81,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn get(&self, column: &str) -> Option<&str> {
+    pub(crate) fn get(&self, column: &str) -> Option<&str> {
         self.cells
             .get(column)
             .map(String::as_str)
@@ -226,7 +226,7 @@ fn row_errors(row: usize, errors: FieldErrors) -> Vec<ImportRowError> {
     }
 }
 
-fn row_error(
+pub(crate) fn row_error(
     row: usize,
     column: Option<&str>,
     code: &str,
@@ -240,7 +240,11 @@ fn row_error(
     }
 }
 
-fn parse_date(row: &Row, column: &str, errors: &mut Vec<ImportRowError>) -> Option<NaiveDate> {
+pub(crate) fn parse_date(
+    row: &Row,
+    column: &str,
+    errors: &mut Vec<ImportRowError>,
+) -> Option<NaiveDate> {
     let value = row.get(column)?;
     match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         Ok(date) => Some(date),
@@ -304,7 +308,7 @@ type ImportRows =
     fn(&mut PgConnection, &AuthUser, &[Row], bool, bool) -> Result<ImportSummary, AppError>;
 
 /// Reads, parses and imports a body with `rows` (shared by the team and member imports).
-async fn import(
+pub(crate) async fn import(
     req: HttpRequest,
     actor: AuthUser,
     query: ImportQuery,

@@ -13,6 +13,7 @@ pub mod csv_export;
 pub mod docs;
 pub mod health;
 pub mod imports;
+pub mod indicator_values;
 pub mod me;
 pub mod members;
 pub mod meta;
@@ -22,6 +23,7 @@ pub mod people;
 pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
+pub mod targets;
 pub mod teams;
 pub mod training_sessions;
 pub mod users;
@@ -96,7 +98,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(reach_activities::delete_reach_activity)
                 .service(reach_activities::verify_reach_activity)
                 .service(reach_activities::reject_reach_activity)
-                .service(reach_summary::get_reach_summary),
+                .service(reach_summary::get_reach_summary)
+                .service(targets::list_targets)
+                .service(targets::find_target)
+                .service(targets::create_target)
+                .service(targets::update_target)
+                .service(targets::delete_target)
+                .service(indicator_values::import_indicator_values)
+                .service(indicator_values::list_indicator_values),
         );
 }
 

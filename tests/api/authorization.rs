@@ -204,6 +204,28 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/campaigns/{campaign}/reach-summary?org_unit_id={unit}",
             None,
         ),
+        "list_targets" => (Method::GET, "/api/v1/targets", None),
+        "find_target" => (Method::GET, "/api/v1/targets/{target}", None),
+        "create_target" => (
+            Method::POST,
+            "/api/v1/targets",
+            Some(
+                json!({"org_unit_id": "{target_unit}", "indicator": "people_trained", "period_start": "2031-01-01",
+                        "period_end": "{day}", "value": 100}),
+            ),
+        ),
+        "update_target" => (
+            Method::PATCH,
+            "/api/v1/targets/{target}",
+            Some(json!({"value": 150})),
+        ),
+        "delete_target" => (Method::DELETE, "/api/v1/targets/{target}", None),
+        "import_indicator_values" => (
+            Method::POST,
+            "/api/v1/indicator-values?dry_run=true",
+            Some(json!([])),
+        ),
+        "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -238,6 +260,7 @@ fn scoped_path(path: &str, id: &str) -> bool {
         "{spare}",
         "{session}",
         "{activity}",
+        "{target}",
     ]
     .iter()
     .any(|p| path.contains(p))
@@ -285,6 +308,14 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         .collect();
     let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
     let campaign = create_campaign(&app);
+    let target_unit_inside = create_village(&app, inside, "son-la.xa-van-ho.to-targets");
+    let target_unit_outside = create_village(&app, outside, "son-la.phuong-to-hieu.to-1");
+    let targets_inside: Vec<_> = (0..60)
+        .map(|i| create_target(&app, target_unit_inside, i, leader_id))
+        .collect();
+    let targets_outside: Vec<_> = (0..60)
+        .map(|i| create_target(&app, target_unit_outside, i, leader_id))
+        .collect();
     let activities_inside: Vec<_> = (0..60)
         .map(|_| create_activity(&app, campaign, team_inside, leader_id))
         .collect();
@@ -375,6 +406,8 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &spare_inside,
                     &sessions_inside,
                     &activities_inside,
+                    &targets_inside,
+                    target_unit_inside,
                 ),
                 (
                     "outside",
@@ -387,6 +420,8 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &spare_outside,
                     &sessions_outside,
                     &activities_outside,
+                    &targets_outside,
+                    target_unit_outside,
                 ),
             ];
             for (
@@ -400,11 +435,16 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 spare,
                 sessions,
                 activities,
+                targets,
+                target_unit,
             ) in scopes
             {
                 counter += 1;
                 // Every case on one session gets a fresh one: earlier cases may have deleted or verified theirs.
-                if path.contains("{session}") || path.contains("{activity}") {
+                if path.contains("{session}")
+                    || path.contains("{activity}")
+                    || path.contains("{target}")
+                {
                     session_counter += 1;
                 }
                 let fill = |text: &str| {
@@ -425,6 +465,17 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                             &activities[session_counter % activities.len()].to_string(),
                         )
                         .replace("{campaign}", &campaign.to_string())
+                        .replace("{target_unit}", &target_unit.to_string())
+                        .replace(
+                            "{target}",
+                            &targets[session_counter % targets.len()].to_string(),
+                        )
+                        .replace(
+                            "{day}",
+                            &(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()
+                                + chrono::Duration::days(counter as i64))
+                            .to_string(),
+                        )
                         .replace("{yesterday}", &yesterday)
                         .replace("{n}", &counter.to_string())
                 };
@@ -463,7 +514,10 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                             assert_eq!(status, 404, "{case}: outside the scope reads as missing");
                         } else if role == "officer"
                             && scope == "outside"
-                            && matches!(id.as_str(), "create_user" | "create_team")
+                            && matches!(
+                                id.as_str(),
+                                "create_user" | "create_team" | "create_target"
+                            )
                         {
                             assert_eq!(status, 403, "{case}: may not create outside the scope");
                         } else {
@@ -528,4 +582,49 @@ fn create_activity(
         .unwrap()
         .unwrap()
         .id
+}
+
+fn create_village(app: &TestApp, commune: uuid::Uuid, code: &str) -> uuid::Uuid {
+    let mut conn = app.database.connect();
+    let parent = cdt_api::models::org_unit::find(&mut conn, commune).unwrap();
+    let village = cdt_api::models::org_unit::NewOrgUnit {
+        id: uuid::Uuid::now_v7(),
+        code: code.to_owned(),
+        name: "Tổ dân phố 1".to_owned(),
+        level: "village".to_owned(),
+        kind: "to_dan_pho".to_owned(),
+        parent_id: None,
+        path: String::new(),
+        depth: 0,
+        valid_from: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+        valid_to: None,
+        households: None,
+        population: None,
+    }
+    .placed_under(Some(&parent));
+    cdt_api::models::org_unit::insert(&mut conn, &village)
+        .unwrap()
+        .id
+}
+
+fn create_target(app: &TestApp, unit: uuid::Uuid, index: i64, by: uuid::Uuid) -> uuid::Uuid {
+    let start =
+        chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap() + chrono::Duration::days(index);
+    let fields = cdt_api::models::target::TargetFields {
+        org_unit_id: Some(unit),
+        team_id: None,
+        indicator: "sessions_held".to_owned(),
+        period_start: start,
+        period_end: start,
+        value: 10.0,
+        campaign_id: None,
+    };
+    cdt_api::models::target::insert(
+        &mut app.database.connect(),
+        uuid::Uuid::now_v7(),
+        &fields,
+        by,
+    )
+    .map(|t| t.id)
+    .unwrap()
 }
