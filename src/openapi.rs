@@ -42,6 +42,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "training-sessions", description = "Training and outreach sessions: logged by teams, verified by officers, locked after the reporting period."),
         (name = "campaigns", description = "Anti-fraud campaign editions, their reach activities and what they reached."),
         (name = "targets", description = "Targets (chỉ tiêu) assigned down the hierarchy, and indicator values from national systems."),
+        (name = "reports", description = "What officials read: reports scoped to the caller, all with CSV."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

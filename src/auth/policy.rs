@@ -158,6 +158,7 @@ operations! {
     DeleteTarget => "delete_target", Access::Roles(MANAGERS);
     ImportIndicatorValues => "import_indicator_values", Access::Roles(MANAGERS);
     ListIndicatorValues => "list_indicator_values", Access::SignedIn;
+    ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
 }
 
 impl AuthUser {

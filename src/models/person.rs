@@ -515,3 +515,17 @@ pub fn list_reads(
         .limit(limit)
         .load(conn)
 }
+
+/// The current leaders of these teams: (team, person).
+pub fn current_leaders(
+    conn: &mut PgConnection,
+    teams_: &[Uuid],
+) -> QueryResult<Vec<(Uuid, Person)>> {
+    memberships::table
+        .inner_join(people::table)
+        .filter(memberships::team_id.eq_any(teams_))
+        .filter(memberships::role.eq("leader"))
+        .filter(memberships::left_on.is_null())
+        .select((memberships::team_id, Person::as_select()))
+        .load(conn)
+}

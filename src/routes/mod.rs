@@ -23,6 +23,7 @@ pub mod people;
 pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
+pub mod reports;
 pub mod targets;
 pub mod teams;
 pub mod training_sessions;
@@ -105,7 +106,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(targets::update_target)
                 .service(targets::delete_target)
                 .service(indicator_values::import_indicator_values)
-                .service(indicator_values::list_indicator_values),
+                .service(indicator_values::list_indicator_values)
+                .service(reports::report_dormant_teams),
         );
 }
 

@@ -226,6 +226,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             Some(json!([])),
         ),
         "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
+        "report_dormant_teams" => (Method::GET, "/api/v1/reports/dormant-teams?days=30", None),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),

@@ -21,6 +21,7 @@ mod imports;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
+mod reports;
 mod targets;
 mod teams;
 mod test_db;

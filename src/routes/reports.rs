@@ -1,0 +1,208 @@
+//! Reports for officials, scoped to the caller, all with `Accept: text/csv`.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, Operation, OptionalApp, Role},
+    db::Db,
+    error::{AppError, Problem},
+    models::{
+        org_unit, person, reach_activity,
+        team::{self, TeamFilter},
+        training_session,
+    },
+    routes::{
+        csv_export::{cell, csv_response, to_csv, wants_csv},
+        members::mask_phone,
+        org_units::today_in_vietnam,
+        validation::FieldErrors,
+    },
+};
+
+/// Options of the dormant-teams report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DormantTeamsQuery {
+    /// Teams of this unit's subtree (default: your scope).
+    pub org_unit_id: Option<Uuid>,
+    /// Days without a session or reach activity (1-3650, default 30).
+    pub days: Option<i64>,
+}
+
+/// A team that has been quiet.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"team_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "team_code": "SL-01-004",
+    "team_name": "Tổ công nghệ số cộng đồng bản Nà Pát", "org_unit_id": "0193a0f4-7b1e-7c53-a8e1-000000000001",
+    "org_unit_name": "Bản Nà Pát", "last_activity_on": "2025-08-14", "days_since": 107, "leader_name": "Lò Văn Minh",
+    "leader_phone": "09******78", "leader_phone_masked": true}))]
+pub struct DormantTeam {
+    pub team_id: Uuid,
+    pub team_code: String,
+    pub team_name: String,
+    pub org_unit_id: Uuid,
+    pub org_unit_name: String,
+    /// The last session or reach activity (`null`: never).
+    pub last_activity_on: Option<NaiveDate>,
+    /// Days since then (`null`: never).
+    pub days_since: Option<i64>,
+    pub leader_name: Option<String>,
+    /// In full for admins, officers in scope and the team's leader; masked otherwise.
+    pub leader_phone: Option<String>,
+    pub leader_phone_masked: bool,
+}
+
+/// Dormant teams.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DormantTeamsResponse {
+    pub days: i64,
+    /// Quietest first (never active first).
+    pub items: Vec<DormantTeam>,
+}
+
+/// Dormant teams.
+///
+/// Active teams in your scope with no session or reach activity for `days` days, with their last
+/// activity date and leader (phone masked per the personal-data rules; full numbers shown are logged).
+/// `Accept: text/csv` returns the same rows.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "report_dormant_teams",
+    params(DormantTeamsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The dormant teams (JSON, or CSV with `Accept: text/csv`).",
+         content((DormantTeamsResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`org_unit_id` does not exist.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid options.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/dormant-teams")]
+pub async fn report_dormant_teams(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: web::Query<DormantTeamsQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ReportDormantTeams)?;
+    let query = query.into_inner();
+    let days = query.days.unwrap_or(30);
+    let mut errors = FieldErrors::new();
+    if !(1..=3650).contains(&days) {
+        errors.add(
+            "days",
+            "out_of_range",
+            "must be from 1 to 3650",
+            "phải từ 1 đến 3650",
+        );
+    }
+    errors.finish()?;
+    let items = db
+        .run(move |conn| {
+            let mut filter = TeamFilter {
+                within_path: actor
+                    .scope_filter()
+                    .filter(|_| actor.role != Role::TeamLeader),
+                only_team: (actor.role == Role::TeamLeader)
+                    .then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
+                status: Some("active".to_owned()),
+                ..TeamFilter::default()
+            };
+            if let Some(root) = query.org_unit_id {
+                let unit = org_unit::find(conn, root)
+                    .optional_app()?
+                    .ok_or_else(|| AppError::not_found("org unit"))?;
+                filter.within_path = match filter.within_path {
+                    Some(scope) if !unit.path.starts_with(&scope) => Some("-".to_owned()),
+                    _ => Some(unit.path),
+                };
+            }
+            let teams = team::list(conn, &filter, None, 1_000_000)?;
+            let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
+            for (team, day) in training_session::last_held_by_team(conn)?
+                .into_iter()
+                .chain(reach_activity::last_by_team(conn)?)
+            {
+                if let Some(day) = day {
+                    let entry = last.entry(team).or_insert(day);
+                    *entry = (*entry).max(day);
+                }
+            }
+            let today = today_in_vietnam();
+            let cutoff = today - chrono::Duration::days(days);
+            let dormant: Vec<_> = teams
+                .into_iter()
+                .filter(|t| last.get(&t.team.id).is_none_or(|day| *day < cutoff))
+                .collect();
+            let ids: Vec<Uuid> = dormant.iter().map(|t| t.team.id).collect();
+            let leaders: HashMap<Uuid, person::Person> =
+                person::current_leaders(conn, &ids)?.into_iter().collect();
+            let mut shown = Vec::new();
+            let mut items: Vec<DormantTeam> = dormant
+                .iter()
+                .map(|t| {
+                    let leader = leaders.get(&t.team.id);
+                    let full = actor.sees_phones_of(t.team.id, &t.unit_path);
+                    let phone = leader.and_then(|p| p.phone.clone());
+                    if full && phone.is_some() {
+                        shown.extend(leader.map(|p| p.id));
+                    }
+                    let last_activity_on = last.get(&t.team.id).copied();
+                    DormantTeam {
+                        team_id: t.team.id,
+                        team_code: t.team.code.clone(),
+                        team_name: t.team.name.clone(),
+                        org_unit_id: t.team.org_unit_id,
+                        org_unit_name: t.unit_name.clone(),
+                        last_activity_on,
+                        days_since: last_activity_on.map(|day| (today - day).num_days()),
+                        leader_name: leader.and_then(|p| p.full_name.clone()),
+                        leader_phone_masked: !full && phone.is_some(),
+                        leader_phone: phone.map(|p| if full { p } else { mask_phone(&p) }),
+                    }
+                })
+                .collect();
+            person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
+            items.sort_by(|a, b| {
+                a.last_activity_on
+                    .cmp(&b.last_activity_on)
+                    .then_with(|| a.team_code.cmp(&b.team_code))
+            });
+            Ok(items)
+        })
+        .await?;
+    if wants_csv(&req) {
+        let body = to_csv(
+            &[
+                "team_code",
+                "team_name",
+                "org_unit_name",
+                "last_activity_on",
+                "days_since",
+                "leader_name",
+                "leader_phone",
+            ],
+            items.iter().map(|t| {
+                vec![
+                    t.team_code.clone(),
+                    t.team_name.clone(),
+                    t.org_unit_name.clone(),
+                    cell(t.last_activity_on),
+                    cell(t.days_since),
+                    cell(t.leader_name.clone()),
+                    cell(t.leader_phone.clone()),
+                ]
+            }),
+        )?;
+        return Ok(csv_response("dormant-teams.csv", body, None));
+    }
+    Ok(HttpResponse::Ok().json(DormantTeamsResponse { days, items }))
+}
