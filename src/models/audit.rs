@@ -66,6 +66,39 @@ pub fn record(
         .map(|_| ())
 }
 
+/// Records `action` on an entity with the fields that changed between two snapshots of its API
+/// representation (`before` is `None` for a creation).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one flat call per audited write reads better than a builder"
+)]
+pub fn record_change<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    context: &AuditContext,
+    action: &str,
+    entity_type: &str,
+    entity_id: Uuid,
+    org_unit_path: Option<String>,
+    before: Option<&T>,
+    after: &T,
+) -> QueryResult<()> {
+    let snapshot = |value: &T| serde_json::to_value(value).unwrap_or_default();
+    let before = before
+        .map(snapshot)
+        .unwrap_or_else(|| serde_json::json!({}));
+    record(
+        conn,
+        context,
+        NewAuditEvent {
+            action,
+            entity_type,
+            entity_id: Some(entity_id),
+            org_unit_path,
+            changes: diff(&before, &snapshot(after)),
+        },
+    )
+}
+
 /// `{"field": {"from": a, "to": b}}` for each field whose value differs.
 pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
     let mut changes = serde_json::Map::new();

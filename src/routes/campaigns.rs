@@ -12,7 +12,7 @@ use crate::{
     db::Db,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
-        audit::{self, NewAuditEvent},
+        audit,
         campaign::{self, Campaign, CampaignFields},
         from_array, to_array,
     },
@@ -302,16 +302,15 @@ pub async fn create_campaign(
                     )));
                 }
                 let created = campaign::insert(conn, Uuid::now_v7(), &fields)?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "campaign_created",
-                        entity_type: "campaign",
-                        entity_id: Some(created.id),
-                        org_unit_path: None,
-                        changes: audit::diff(&serde_json::json!({}), &snapshot(&created)),
-                    },
+                    "campaign_created",
+                    "campaign",
+                    created.id,
+                    None,
+                    None,
+                    &snapshot(&created),
                 )?;
                 Ok(created)
             })
@@ -409,16 +408,15 @@ pub async fn update_campaign(
                 }
                 let updated = campaign::update(conn, id, version, &fields)?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "campaign_updated",
-                        entity_type: "campaign",
-                        entity_id: Some(id),
-                        org_unit_path: None,
-                        changes: audit::diff(&snapshot(&current), &snapshot(&updated)),
-                    },
+                    "campaign_updated",
+                    "campaign",
+                    id,
+                    None,
+                    Some(&snapshot(&current)),
+                    &snapshot(&updated),
                 )?;
                 Ok(updated)
             })

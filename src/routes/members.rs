@@ -708,16 +708,15 @@ pub async fn update_team_member(
                 let snapshot = |d: &MembershipDetail| {
                     serde_json::to_value(member_response(d, true)).unwrap_or_default()
                 };
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "member_updated",
-                        entity_type: "membership",
-                        entity_id: Some(updated.membership.id),
-                        org_unit_path: Some(unit.path.clone()),
-                        changes: audit::diff(&snapshot(&current), &snapshot(&updated)),
-                    },
+                    "member_updated",
+                    "membership",
+                    updated.membership.id,
+                    Some(unit.path.clone()),
+                    Some(&snapshot(&current)),
+                    &snapshot(&updated),
                 )?;
                 Ok(member_responses(conn, &actor, &team, &unit.path, &[updated])?.remove(0))
             })

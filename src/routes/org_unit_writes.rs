@@ -241,16 +241,15 @@ pub async fn create_org_unit(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let unit = insert_unit(conn, &body, valid_from, "")?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "org_unit_created",
-                        entity_type: "org_unit",
-                        entity_id: Some(unit.id),
-                        org_unit_path: Some(unit.path.clone()),
-                        changes: audit::diff(&serde_json::json!({}), &snapshot(&unit)),
-                    },
+                    "org_unit_created",
+                    "org_unit",
+                    unit.id,
+                    Some(unit.path.clone()),
+                    None,
+                    &snapshot(&unit),
                 )?;
                 load_detail(conn, unit.id)
             })
@@ -398,16 +397,15 @@ pub async fn update_org_unit(
                 };
                 let updated = org_unit::update(conn, id, version, &changes)?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "org_unit_updated",
-                        entity_type: "org_unit",
-                        entity_id: Some(id),
-                        org_unit_path: Some(updated.path.clone()),
-                        changes: audit::diff(&snapshot(&current), &snapshot(&updated)),
-                    },
+                    "org_unit_updated",
+                    "org_unit",
+                    id,
+                    Some(updated.path.clone()),
+                    Some(&snapshot(&current)),
+                    &snapshot(&updated),
                 )?;
                 load_detail(conn, id)
             })
@@ -557,16 +555,15 @@ pub async fn reorganize_org_units(
                 for predecessor in &predecessors {
                     let closed = org_unit::close(conn, predecessor.id, day_before)?;
                     org_unit::link_succession(conn, predecessor.id, created.id, effective_on)?;
-                    audit::record(
+                    audit::record_change(
                         conn,
                         &context,
-                        NewAuditEvent {
-                            action: "org_unit_closed",
-                            entity_type: "org_unit",
-                            entity_id: Some(closed.id),
-                            org_unit_path: Some(closed.path.clone()),
-                            changes: audit::diff(&snapshot(predecessor), &snapshot(&closed)),
-                        },
+                        "org_unit_closed",
+                        "org_unit",
+                        closed.id,
+                        Some(closed.path.clone()),
+                        Some(&snapshot(predecessor)),
+                        &snapshot(&closed),
                     )?;
                 }
                 let predecessor_ids: Vec<Uuid> = predecessors.iter().map(|p| p.id).collect();

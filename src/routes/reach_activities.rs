@@ -12,9 +12,9 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
-    error::{AppError, ErrorCode, FieldError, Problem, Text},
+    error::{AppError, ErrorCode, Problem},
     models::{
-        audit::{self, NewAuditEvent},
+        audit,
         campaign::{self, Campaign},
         from_array, org_unit,
         reach_activity::{self, ActivityFields, ActivityFilter, ReachActivity},
@@ -30,8 +30,8 @@ use crate::{
         org_units::today_in_vietnam,
         validation::{FieldErrors, normalized},
         workflow::{
-            check_editable, check_lock, check_reviewer, client_id_reused, commune_path,
-            status_after_edit,
+            check_editable, check_lock, client_id_reused, commune_path, load_reporting_team,
+            review_guard, status_after_edit,
         },
     },
 };
@@ -297,18 +297,7 @@ fn validate(
             );
         }
     }
-    if fields
-        .notes
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 2000)
-    {
-        errors.add(
-            "notes",
-            "length",
-            "must be at most 2000 characters",
-            "tối đa 2000 ký tự",
-        );
-    }
+    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
     match org_unit::find(conn, fields.org_unit_id).optional_app()? {
         Some(unit) if unit.path.starts_with(&commune_path(team_unit)) => {}
         _ => errors.add(
@@ -334,32 +323,6 @@ fn validate(
     errors.finish()
 }
 
-fn load_team(
-    conn: &mut PgConnection,
-    actor: &AuthUser,
-    team_id: Uuid,
-) -> Result<(Team, org_unit::OrgUnit), AppError> {
-    let not_found = || {
-        AppError::validation(vec![FieldError::new(
-            "team_id",
-            "not_found",
-            Text::new(
-                "no such team in your scope",
-                "không có tổ này trong phạm vi của bạn",
-            ),
-        )])
-    };
-    let team = team::find(conn, team_id)
-        .optional_app()?
-        .ok_or_else(not_found)?;
-    let unit = org_unit::find(conn, team.org_unit_id)?;
-    if actor.manages_members_of(team.id, &unit.path) {
-        Ok((team, unit))
-    } else {
-        Err(not_found())
-    }
-}
-
 fn load_campaign(conn: &mut PgConnection, id: Uuid) -> Result<Campaign, AppError> {
     campaign::find(conn, id)
         .optional_app()?
@@ -374,25 +337,16 @@ fn record(
     after: &ReachActivity,
     path: &str,
 ) -> Result<(), AppError> {
-    let snapshot =
-        |a: &ReachActivity| serde_json::to_value(ActivityResponse::from(a)).unwrap_or_default();
-    audit::record(
+    Ok(audit::record_change(
         conn,
         &actor.audit_context(),
-        NewAuditEvent {
-            action,
-            entity_type: "reach_activity",
-            entity_id: Some(after.id),
-            org_unit_path: Some(path.to_owned()),
-            changes: audit::diff(
-                &before
-                    .map(snapshot)
-                    .unwrap_or_else(|| serde_json::json!({})),
-                &snapshot(after),
-            ),
-        },
-    )?;
-    Ok(())
+        action,
+        "reach_activity",
+        after.id,
+        Some(path.to_owned()),
+        before.map(ActivityResponse::from).as_ref(),
+        &ActivityResponse::from(after),
+    )?)
 }
 
 /// Log a reach activity.
@@ -433,7 +387,7 @@ pub async fn create_reach_activity(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let campaign = load_campaign(conn, campaign_id)?;
-                let (team, unit) = load_team(conn, &actor, body.team_id)?;
+                let (team, unit) = load_reporting_team(conn, &actor, body.team_id)?;
                 let fields = ActivityFields {
                     campaign_id,
                     team_id: team.id,
@@ -919,14 +873,17 @@ async fn review(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let found = load_visible(conn, &actor, id)?;
-                check_reviewer(&actor, &found.team_unit_path)?;
-                let version = check_if_match(if_match.as_deref(), found.activity.version)?;
-                if found.activity.status == status {
+                let Some(version) = review_guard(
+                    &actor,
+                    &found.team_unit_path,
+                    &found.activity.status,
+                    found.activity.version,
+                    if_match.as_deref(),
+                    status,
+                )?
+                else {
                     return Ok(found.activity);
-                }
-                if found.activity.status == "verified" && actor.role != Role::Admin {
-                    return Err(AppError::new(ErrorCode::SessionVerified));
-                }
+                };
                 let updated =
                     reach_activity::review(conn, id, version, status, actor.id, reason.as_deref())?
                         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;

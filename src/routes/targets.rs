@@ -326,24 +326,16 @@ fn record(
     after: &Target,
     path: &str,
 ) -> Result<(), AppError> {
-    let snapshot = |t: &Target| serde_json::to_value(TargetResponse::from(t)).unwrap_or_default();
-    audit::record(
+    Ok(audit::record_change(
         conn,
         &actor.audit_context(),
-        NewAuditEvent {
-            action,
-            entity_type: "target",
-            entity_id: Some(after.id),
-            org_unit_path: Some(path.to_owned()),
-            changes: audit::diff(
-                &before
-                    .map(snapshot)
-                    .unwrap_or_else(|| serde_json::json!({})),
-                &snapshot(after),
-            ),
-        },
-    )?;
-    Ok(())
+        action,
+        "target",
+        after.id,
+        Some(path.to_owned()),
+        before.map(TargetResponse::from).as_ref(),
+        &TargetResponse::from(after),
+    )?)
 }
 
 /// List targets.

@@ -421,30 +421,12 @@ pub(crate) fn validate_team(fields: &TeamFields, errors: &mut FieldErrors) {
             "phải là active hoặc inactive (giải thể bằng POST /teams/{id}/dissolve)",
         );
     }
-    if fields
-        .establishment_decision
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 200)
-    {
-        errors.add(
-            "establishment_decision",
-            "length",
-            "must be at most 200 characters",
-            "tối đa 200 ký tự",
-        );
-    }
-    if fields
-        .notes
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 2000)
-    {
-        errors.add(
-            "notes",
-            "length",
-            "must be at most 2000 characters",
-            "tối đa 2000 ký tự",
-        );
-    }
+    errors.check_max_length(
+        "establishment_decision",
+        fields.establishment_decision.as_deref(),
+        200,
+    );
+    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
     errors.check_not_negative("zalo_group_members", fields.zalo_group_members);
     if fields.zalo_group_members.is_some() != fields.zalo_group_members_as_of.is_some() {
         errors.add(
@@ -562,16 +544,15 @@ pub async fn create_team(
                 }
                 let since = fields.founded_on.unwrap_or_else(today_in_vietnam);
                 let created = team::insert(conn, Uuid::now_v7(), &fields, since)?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "team_created",
-                        entity_type: "team",
-                        entity_id: Some(created.id),
-                        org_unit_path: Some(unit.path),
-                        changes: audit::diff(&serde_json::json!({}), &team_snapshot(&created)),
-                    },
+                    "team_created",
+                    "team",
+                    created.id,
+                    Some(unit.path),
+                    None,
+                    &team_snapshot(&created),
                 )?;
                 load_detail(conn, &actor, created.id)
             })
@@ -710,16 +691,15 @@ pub async fn update_team(
                 }
                 let updated = team::update(conn, &current, version, &fields, today_in_vietnam())?
                     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "team_updated",
-                        entity_type: "team",
-                        entity_id: Some(updated.id),
-                        org_unit_path: Some(unit.path),
-                        changes: audit::diff(&team_snapshot(&current), &team_snapshot(&updated)),
-                    },
+                    "team_updated",
+                    "team",
+                    updated.id,
+                    Some(unit.path),
+                    Some(&team_snapshot(&current)),
+                    &team_snapshot(&updated),
                 )?;
                 load_detail(conn, &actor, id)
             })

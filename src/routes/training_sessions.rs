@@ -12,10 +12,9 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
-    error::{AppError, ErrorCode, Problem, Text},
+    error::{AppError, ErrorCode, Problem},
     models::{
-        audit::{self, NewAuditEvent},
-        org_unit, person,
+        audit, org_unit, person,
         team::{self, Team},
         training_session::{self, SessionFields, SessionFilter, TrainingSession},
     },
@@ -28,8 +27,8 @@ use crate::{
         org_units::today_in_vietnam,
         validation::{FieldErrors, normalized},
         workflow::{
-            check_editable, check_lock, check_reviewer, client_id_reused, commune_path,
-            status_after_edit,
+            check_editable, check_lock, client_id_reused, commune_path, load_reporting_team,
+            review_guard, status_after_edit,
         },
     },
 };
@@ -373,30 +372,8 @@ fn validate(
             );
         }
     }
-    if fields
-        .venue
-        .as_ref()
-        .is_some_and(|v| v.chars().count() > 200)
-    {
-        errors.add(
-            "venue",
-            "length",
-            "must be at most 200 characters",
-            "tối đa 200 ký tự",
-        );
-    }
-    if fields
-        .notes
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > 2000)
-    {
-        errors.add(
-            "notes",
-            "length",
-            "must be at most 2000 characters",
-            "tối đa 2000 ký tự",
-        );
-    }
+    errors.check_max_length("venue", fields.venue.as_deref(), 200);
+    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
     // Where: the team's unit or a unit below the same commune.
     let commune_path = commune_path(team_unit);
     match org_unit::find(conn, fields.org_unit_id).optional_app()? {
@@ -428,42 +405,6 @@ fn validate(
     errors.finish()
 }
 
-/// The team of a session, checked against the actor: team leaders log for their own team, officers for
-/// teams in scope. Anything else reads as missing.
-fn load_team(
-    conn: &mut PgConnection,
-    actor: &AuthUser,
-    team_id: Uuid,
-) -> Result<(Team, org_unit::OrgUnit), AppError> {
-    let found = team::find(conn, team_id).optional_app()?;
-    let Some(team) = found else {
-        return Err(AppError::validation(vec![crate::error::FieldError::new(
-            "team_id",
-            "not_found",
-            Text::new(
-                "no such team in your scope",
-                "không có tổ này trong phạm vi của bạn",
-            ),
-        )]));
-    };
-    let unit = org_unit::find(conn, team.org_unit_id)?;
-    if !actor.manages_members_of(team.id, &unit.path) {
-        return Err(AppError::validation(vec![crate::error::FieldError::new(
-            "team_id",
-            "not_found",
-            Text::new(
-                "no such team in your scope",
-                "không có tổ này trong phạm vi của bạn",
-            ),
-        )]));
-    }
-    Ok((team, unit))
-}
-
-fn snapshot(session: &TrainingSession) -> serde_json::Value {
-    serde_json::to_value(SessionResponse::from(session)).unwrap_or_default()
-}
-
 fn record(
     conn: &mut PgConnection,
     actor: &AuthUser,
@@ -472,21 +413,16 @@ fn record(
     after: &TrainingSession,
     path: &str,
 ) -> Result<(), AppError> {
-    let before = before
-        .map(snapshot)
-        .unwrap_or_else(|| serde_json::json!({}));
-    audit::record(
+    Ok(audit::record_change(
         conn,
         &actor.audit_context(),
-        NewAuditEvent {
-            action,
-            entity_type: "training_session",
-            entity_id: Some(after.id),
-            org_unit_path: Some(path.to_owned()),
-            changes: audit::diff(&before, &snapshot(after)),
-        },
-    )?;
-    Ok(())
+        action,
+        "training_session",
+        after.id,
+        Some(path.to_owned()),
+        before.map(SessionResponse::from).as_ref(),
+        &SessionResponse::from(after),
+    )?)
 }
 
 /// The stored session when a client id is sent again with the same content; 409 otherwise.
@@ -535,7 +471,7 @@ pub async fn create_training_session(
     let (status, session) = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let (team, unit) = load_team(conn, &actor, body.team_id)?;
+                let (team, unit) = load_reporting_team(conn, &actor, body.team_id)?;
                 let fields = body.fields(team.org_unit_id);
                 let id = body.id.unwrap_or_else(Uuid::now_v7);
                 if let Some(existing) = training_session::find(conn, id).optional_app()? {
@@ -1050,14 +986,17 @@ async fn review(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let found = load_visible(conn, &actor, id)?;
-                check_reviewer(&actor, &found.team_unit_path)?;
-                let version = check_if_match(if_match.as_deref(), found.session.version)?;
-                if found.session.status == status {
+                let Some(version) = review_guard(
+                    &actor,
+                    &found.team_unit_path,
+                    &found.session.status,
+                    found.session.version,
+                    if_match.as_deref(),
+                    status,
+                )?
+                else {
                     return Ok(found.session);
-                }
-                if found.session.status == "verified" && actor.role != Role::Admin {
-                    return Err(AppError::new(ErrorCode::SessionVerified));
-                }
+                };
                 let updated = training_session::review(
                     conn,
                     id,

@@ -425,16 +425,15 @@ pub async fn create_user(
                 )?;
                 let shown = serde_json::to_value(UserResponse::from_user(&created, false))
                     .unwrap_or_default();
-                audit::record(
+                audit::record_change(
                     conn,
                     &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "user_created",
-                        entity_type: "user",
-                        entity_id: Some(created.id),
-                        org_unit_path: unit.map(|u| u.path),
-                        changes: audit::diff(&serde_json::json!({}), &shown),
-                    },
+                    "user_created",
+                    "user",
+                    created.id,
+                    unit.map(|u| u.path),
+                    None,
+                    &shown,
                 )?;
                 Ok(created)
             })
@@ -610,20 +609,16 @@ pub(crate) fn audit_user_update(
     after: &User,
     org_unit_path: Option<String>,
 ) -> Result<(), AppError> {
-    let snapshot =
-        |user: &User| serde_json::to_value(UserResponse::from_user(user, true)).unwrap_or_default();
-    audit::record(
+    Ok(audit::record_change(
         conn,
         &actor.audit_context(),
-        NewAuditEvent {
-            action: "user_updated",
-            entity_type: "user",
-            entity_id: Some(after.id),
-            org_unit_path,
-            changes: audit::diff(&snapshot(before), &snapshot(after)),
-        },
-    )?;
-    Ok(())
+        "user_updated",
+        "user",
+        after.id,
+        org_unit_path,
+        Some(&UserResponse::from_user(before, true)),
+        &UserResponse::from_user(after, true),
+    )?)
 }
 
 /// Replaces a password, ends every session of the user, and audits it.

@@ -40,6 +40,18 @@ impl FieldErrors {
         }
     }
 
+    /// Checks that optional text has at most `max` characters.
+    pub fn check_max_length(&mut self, field: &'static str, value: Option<&str>, max: usize) {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            self.add(
+                field,
+                "length",
+                format!("must be at most {max} characters"),
+                format!("tối đa {max} ký tự"),
+            );
+        }
+    }
+
     /// Checks that an optional count is not negative.
     pub fn check_not_negative(&mut self, field: &'static str, value: Option<i32>) {
         if value.is_some_and(|v| v < 0) {

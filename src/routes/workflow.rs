@@ -81,6 +81,28 @@ pub fn check_reviewer(actor: &AuthUser, team_unit_path: &str) -> Result<(), AppE
     }
 }
 
+/// The checks before a review moves a record from `current` to `target` status: the actor may review
+/// it, `If-Match` holds, and a verified record changes only by an admin. `Ok(None)`: it is in that status
+/// already (nothing to write); `Ok(Some(version))`: write at that version.
+pub fn review_guard(
+    actor: &AuthUser,
+    team_unit_path: &str,
+    current: &str,
+    version: i32,
+    if_match: Option<&str>,
+    target: &str,
+) -> Result<Option<i32>, AppError> {
+    check_reviewer(actor, team_unit_path)?;
+    let version = crate::routes::conditional::check_if_match(if_match, version)?;
+    if current == target {
+        return Ok(None);
+    }
+    if current == "verified" && actor.role != Role::Admin {
+        return Err(AppError::new(ErrorCode::SessionVerified));
+    }
+    Ok(Some(version))
+}
+
 /// 409 for a client-made id sent again with other content.
 pub fn client_id_reused() -> AppError {
     AppError::new(ErrorCode::Conflict).with_detail(Text::new(
@@ -110,5 +132,34 @@ pub fn commune_path(team_unit: &crate::models::org_unit::OrgUnit) -> String {
             .unwrap_or_default()
     } else {
         team_unit.path.clone()
+    }
+}
+
+/// The team a record is reported for, checked against the actor: team leaders report for their own team,
+/// officers for teams in scope, admins for any. Anything else reads as an unknown `team_id` (422).
+pub fn load_reporting_team(
+    conn: &mut diesel::PgConnection,
+    actor: &AuthUser,
+    team_id: Uuid,
+) -> Result<(crate::models::team::Team, crate::models::org_unit::OrgUnit), AppError> {
+    use crate::auth::OptionalApp;
+    let not_found = || {
+        AppError::validation(vec![crate::error::FieldError::new(
+            "team_id",
+            "not_found",
+            Text::new(
+                "no such team in your scope",
+                "không có tổ này trong phạm vi của bạn",
+            ),
+        )])
+    };
+    let team = crate::models::team::find(conn, team_id)
+        .optional_app()?
+        .ok_or_else(not_found)?;
+    let unit = crate::models::org_unit::find(conn, team.org_unit_id)?;
+    if actor.manages_members_of(team.id, &unit.path) {
+        Ok((team, unit))
+    } else {
+        Err(not_found())
     }
 }
