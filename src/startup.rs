@@ -72,6 +72,7 @@ impl Application {
         let spec = web::Data::new(ApiSpec::build());
         let auth = web::Data::new(AuthState::from_settings(settings)?);
         let shared_settings = web::Data::new(settings.clone());
+        let unit_graph = web::Data::new(crate::models::stats::GraphCache::default());
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
 
         let server = HttpServer::new(move || {
@@ -87,6 +88,7 @@ impl Application {
                 .app_data(spec.clone())
                 .app_data(auth.clone())
                 .app_data(shared_settings.clone())
+                .app_data(unit_graph.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)
                 .into_app()

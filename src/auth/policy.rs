@@ -158,6 +158,9 @@ operations! {
     DeleteTarget => "delete_target", Access::Roles(MANAGERS);
     ImportIndicatorValues => "import_indicator_values", Access::Roles(MANAGERS);
     ListIndicatorValues => "list_indicator_values", Access::SignedIn;
+    ReportSummary => "report_summary", Access::SignedIn;
+    ReportBreakdown => "report_breakdown", Access::SignedIn;
+    ReportTargets => "report_targets", Access::SignedIn;
     ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
 }
 

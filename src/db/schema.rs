@@ -81,6 +81,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_structure_version (id) {
+        id -> Bool,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     org_unit_successions (predecessor_id, successor_id) {
         predecessor_id -> Uuid,
         successor_id -> Uuid,
@@ -178,6 +185,110 @@ diesel::table! {
         expires_at -> Timestamptz,
         rotated_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    stat_commune_days (commune_id, dim, day, status, key) {
+        commune_id -> Uuid,
+        day -> Date,
+        status -> Text,
+        dim -> Text,
+        key -> Text,
+        sessions -> Int8,
+        sessions_training -> Int8,
+        sessions_outreach -> Int8,
+        duration_minutes -> Int8,
+        participants_total -> Int8,
+        participants_female -> Int8,
+        participants_ethnic_minority -> Int8,
+        participants_elderly -> Int8,
+        trained_total -> Int8,
+        trained_female -> Int8,
+        trained_ethnic_minority -> Int8,
+        households_reached -> Int8,
+        vneid_activations -> Int8,
+        payment_accounts_opened -> Int8,
+        public_service_accounts_created -> Int8,
+        online_dossiers_submitted -> Int8,
+        apps_installed -> Int8,
+        topic_mentions -> Int8,
+        reach_activities -> Int8,
+        contacts -> Int8,
+        unique_people -> Int8,
+        reach_households -> Int8,
+        estimated_audience -> Int8,
+        materials_distributed -> Int8,
+    }
+}
+
+diesel::table! {
+    stat_commune_months (commune_id, dim, month, status, key) {
+        commune_id -> Uuid,
+        month -> Date,
+        status -> Text,
+        dim -> Text,
+        key -> Text,
+        sessions -> Int8,
+        sessions_training -> Int8,
+        sessions_outreach -> Int8,
+        duration_minutes -> Int8,
+        participants_total -> Int8,
+        participants_female -> Int8,
+        participants_ethnic_minority -> Int8,
+        participants_elderly -> Int8,
+        trained_total -> Int8,
+        trained_female -> Int8,
+        trained_ethnic_minority -> Int8,
+        households_reached -> Int8,
+        vneid_activations -> Int8,
+        payment_accounts_opened -> Int8,
+        public_service_accounts_created -> Int8,
+        online_dossiers_submitted -> Int8,
+        apps_installed -> Int8,
+        topic_mentions -> Int8,
+        reach_activities -> Int8,
+        contacts -> Int8,
+        unique_people -> Int8,
+        reach_households -> Int8,
+        estimated_audience -> Int8,
+        materials_distributed -> Int8,
+    }
+}
+
+diesel::table! {
+    stat_team_days (team_id, day, status, dim, key) {
+        team_id -> Uuid,
+        day -> Date,
+        status -> Text,
+        dim -> Text,
+        key -> Text,
+        unit_id -> Uuid,
+        commune_id -> Uuid,
+        sessions -> Int8,
+        sessions_training -> Int8,
+        sessions_outreach -> Int8,
+        duration_minutes -> Int8,
+        participants_total -> Int8,
+        participants_female -> Int8,
+        participants_ethnic_minority -> Int8,
+        participants_elderly -> Int8,
+        trained_total -> Int8,
+        trained_female -> Int8,
+        trained_ethnic_minority -> Int8,
+        households_reached -> Int8,
+        vneid_activations -> Int8,
+        payment_accounts_opened -> Int8,
+        public_service_accounts_created -> Int8,
+        online_dossiers_submitted -> Int8,
+        apps_installed -> Int8,
+        topic_mentions -> Int8,
+        reach_activities -> Int8,
+        contacts -> Int8,
+        unique_people -> Int8,
+        reach_households -> Int8,
+        estimated_audience -> Int8,
+        materials_distributed -> Int8,
     }
 }
 
@@ -318,12 +429,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     indicator_values,
     memberships,
+    org_structure_version,
     org_unit_successions,
     org_units,
     people,
     personal_data_reads,
     reach_activities,
     refresh_tokens,
+    stat_commune_days,
+    stat_commune_months,
+    stat_team_days,
     targets,
     team_units,
     teams,

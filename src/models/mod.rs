@@ -9,6 +9,7 @@ pub mod org_unit;
 pub mod person;
 pub mod reach_activity;
 pub mod refresh_token;
+pub mod stats;
 pub mod target;
 pub mod team;
 pub mod training_session;

@@ -317,6 +317,9 @@ pub fn move_unit(
     unit: Uuid,
     since: NaiveDate,
 ) -> QueryResult<()> {
+    // Activity after `since` now belongs to the new unit: take the team's figures out of the aggregates
+    // under the old history and put them back under the new one.
+    crate::models::stats::reattribute_team(conn, team, -1)?;
     let day_before = since.pred_opt().unwrap_or(since);
     // A period that would end before it starts (moved twice on one day) is replaced instead.
     diesel::delete(
@@ -333,7 +336,8 @@ pub fn move_unit(
     )
     .set(team_units::valid_to.eq(Some(day_before)))
     .execute(conn)?;
-    open_unit_period(conn, team, unit, since).map(|_| ())
+    open_unit_period(conn, team, unit, since)?;
+    crate::models::stats::reattribute_team(conn, team, 1)
 }
 
 /// Moves every team of the `from` units to `to` from `since` (a reorganisation). Returns the teams moved.

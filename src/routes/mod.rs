@@ -23,6 +23,8 @@ pub mod people;
 pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
+pub mod report_figures;
+pub mod report_targets;
 pub mod reports;
 pub mod targets;
 pub mod teams;
@@ -107,6 +109,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(targets::delete_target)
                 .service(indicator_values::import_indicator_values)
                 .service(indicator_values::list_indicator_values)
+                .service(report_figures::report_summary)
+                .service(report_figures::report_breakdown)
+                .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams),
         );
 }

@@ -281,7 +281,8 @@ pub async fn get_reach_summary(
     Ok(HttpResponse::Ok().json(summary))
 }
 
-fn summarize(
+/// The reach summary of a campaign under a unit, for `actor`.
+pub fn summarize(
     conn: &mut PgConnection,
     actor: &AuthUser,
     campaign_id: Uuid,

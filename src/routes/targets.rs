@@ -303,7 +303,7 @@ fn warnings(
     Ok(found)
 }
 
-fn visible(actor: &AuthUser, scoped: &ScopedTarget) -> bool {
+pub fn visible(actor: &AuthUser, scoped: &ScopedTarget) -> bool {
     match actor.role {
         Role::Admin => true,
         // A team leader sees their team's targets and those of the units above and below their team's unit.

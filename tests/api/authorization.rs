@@ -227,6 +227,21 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         ),
         "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
         "report_dormant_teams" => (Method::GET, "/api/v1/reports/dormant-teams?days=30", None),
+        "report_summary" => (
+            Method::GET,
+            "/api/v1/reports/summary?org_unit_id={unit}",
+            None,
+        ),
+        "report_breakdown" => (
+            Method::GET,
+            "/api/v1/reports/breakdown?by=child_unit&org_unit_id={unit}",
+            None,
+        ),
+        "report_targets" => (
+            Method::GET,
+            "/api/v1/reports/targets?org_unit_id={unit}&from=2030-01-01&to=2030-12-31",
+            None,
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -502,7 +517,13 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     // A summary of another subtree: officers and viewers cannot see it; team leaders see their
                     // own team's part of any subtree.
                     (Access::SignedIn, Some("officer" | "viewer"))
-                        if id == "get_reach_summary" && scope == "outside" =>
+                        if matches!(
+                            id.as_str(),
+                            "get_reach_summary"
+                                | "report_summary"
+                                | "report_breakdown"
+                                | "report_targets"
+                        ) && scope == "outside" =>
                     {
                         assert_eq!(status, 404, "{case}")
                     }

@@ -21,6 +21,7 @@ mod imports;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
+mod report_figures;
 mod reports;
 mod targets;
 mod teams;

@@ -1,0 +1,494 @@
+//! The targets report: each target in scope with its actual, achievement and pro-rated expectation.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, Operation, Role},
+    db::{
+        Db,
+        schema::{indicator_values, org_units, teams},
+    },
+    error::{AppError, Problem},
+    models::{
+        indicator_value::IndicatorValue,
+        org_unit,
+        stats::{self, Bucket, Cut, GraphCache, TeamGroup, UnitGraph},
+        target::{self, ScopedTarget},
+    },
+    routes::{
+        csv_export::{cell, csv_response, to_csv, wants_csv},
+        org_units::{OrgUnitRef, today_in_vietnam},
+        reach_summary::{self, ReachSummaryQuery},
+        report_figures::{self, PeriodOptions, ReportScope},
+        targets::{EXTERNAL_INDICATORS, visible},
+        validation::FieldErrors,
+    },
+};
+
+/// Options of the targets report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsReportQuery {
+    /// Targets of this unit and the units and teams below it (default: your scope root, or the province).
+    pub org_unit_id: Option<Uuid>,
+    /// Targets whose period ends on or after this day (default: 1 January of `to`'s year).
+    pub from: Option<NaiveDate>,
+    /// Targets whose period starts on or before this day (default: today, Vietnam time).
+    pub to: Option<NaiveDate>,
+    /// Read the administrative structure of this day for each unit's actual (default: the day evaluated,
+    /// or the last day the unit existed).
+    pub as_of: Option<NaiveDate>,
+    /// One indicator only.
+    pub indicator: Option<String>,
+}
+
+/// A target's holder.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TargetHolder {
+    /// `org_unit` or `team`.
+    pub kind: String,
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+}
+
+/// Progress against one target.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TargetProgress {
+    pub target_id: Uuid,
+    pub indicator: String,
+    pub holder: TargetHolder,
+    pub campaign_id: Option<Uuid>,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// The target value.
+    pub value: f64,
+    /// Counts (sessions, people, accounts...) accumulate over the period and are pro-rated; rates and
+    /// scores are compared as they stand.
+    pub cumulative: bool,
+    /// What was achieved from the period's start to `evaluated_on` (`null`: no value known yet, e.g. no
+    /// external value recorded).
+    pub actual: Option<f64>,
+    /// `actual / value` in percent.
+    pub achievement_pct: Option<f64>,
+    /// Cumulative targets: the share of the period elapsed by `evaluated_on`, in percent (what "on track"
+    /// is measured against). Rates and scores: 100.
+    pub expected_pct: f64,
+    /// `value * expected_pct / 100`.
+    pub expected_value: f64,
+    /// `achieved` (actual >= value), `on_track` (actual >= expected value), `behind`, or `not_started`
+    /// (the period has not begun, or nothing has been recorded against it yet).
+    pub status: String,
+    /// The last day counted: today, or the period's end when it is over.
+    pub evaluated_on: NaiveDate,
+    /// External indicators: where the value came from and how current it is.
+    pub source: Option<String>,
+    pub source_as_of: Option<NaiveDate>,
+}
+
+/// The targets report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"org_unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la",
+    "name": "Tỉnh Sơn La", "level": "province"}, "from": "2026-01-01", "to": "2026-11-29", "today": "2026-11-29",
+    "items": [{"target_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "indicator": "people_trained",
+    "holder": {"kind": "org_unit", "id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la", "name": "Tỉnh Sơn La"},
+    "campaign_id": null, "period_start": "2026-01-01", "period_end": "2026-12-31", "value": 120000.0,
+    "cumulative": true, "actual": 98000.0, "achievement_pct": 81.67, "expected_pct": 90.96,
+    "expected_value": 109150.68, "status": "behind", "evaluated_on": "2026-11-29", "source": null,
+    "source_as_of": null}]}))]
+pub struct TargetsReportResponse {
+    pub org_unit: OrgUnitRef,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub today: NaiveDate,
+    /// By indicator, then holder code, then period.
+    pub items: Vec<TargetProgress>,
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// The share of `[start, end]` elapsed by `day` (inclusive), from 0 to 1.
+pub fn elapsed_share(start: NaiveDate, end: NaiveDate, day: NaiveDate) -> f64 {
+    if day < start {
+        return 0.0;
+    }
+    let total = (end - start).num_days() + 1;
+    let done = ((day.min(end) - start).num_days() + 1).min(total);
+    done as f64 / total as f64
+}
+
+/// Status of a target from its figures.
+pub fn status_of(
+    value: f64,
+    actual: Option<f64>,
+    expected_value: f64,
+    started: bool,
+) -> &'static str {
+    match actual {
+        _ if !started => "not_started",
+        None => "not_started",
+        Some(actual) if actual >= value => "achieved",
+        Some(actual) if actual <= 0.0 => "not_started",
+        Some(actual) if actual >= expected_value => "on_track",
+        Some(_) => "behind",
+    }
+}
+
+/// The actual of a computed indicator for a scope over `[scope.from, scope.to]`.
+fn computed_actual(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    scope: &ReportScope,
+    t: &target::Target,
+) -> Result<Option<f64>, AppError> {
+    let indicator = t.indicator.as_str();
+    if indicator == "active_teams_pct" {
+        let counts =
+            report_figures::team_counts(&stats::teams(conn, &scope.rows, scope.from, scope.to)?);
+        return Ok((counts.total > 0).then(|| counts.active as f64 * 100.0 / counts.total as f64));
+    }
+    if indicator == "campaign_household_coverage_pct" {
+        let Some(campaign) = t.campaign_id else {
+            return Ok(None);
+        };
+        let Some(unit) = t.org_unit_id else {
+            return Ok(None);
+        };
+        let summary = reach_summary::summarize(
+            conn,
+            actor,
+            campaign,
+            ReachSummaryQuery {
+                org_unit_id: Some(unit),
+                group_by: None,
+                status: None,
+            },
+            vec!["submitted".to_owned(), "verified".to_owned()],
+        )?;
+        return Ok(summary.household_coverage_pct);
+    }
+    let (dim, key) = match (indicator, t.campaign_id) {
+        ("campaign_contacts", Some(campaign)) => ("campaign", Some(campaign.to_string())),
+        _ => ("all", None),
+    };
+    let cut = Cut {
+        dim,
+        from: scope.from,
+        to: scope.to,
+        bucket: Bucket::None,
+    };
+    let rows = if scope.narrowed() {
+        stats::by_team(conn, &scope.rows, TeamGroup::None, cut)?
+    } else {
+        let communes: Vec<(Uuid, String)> = scope
+            .communes
+            .iter()
+            .map(|(commune, _)| (*commune, String::new()))
+            .collect();
+        stats::by_commune(conn, &communes, cut)?
+    };
+    let mut sum = stats::Figures::default();
+    for row in rows {
+        if scope.counts(&row.status) && key.as_ref().is_none_or(|k| *k == row.key) {
+            sum += row.figures;
+        }
+    }
+    let actual = match indicator {
+        "sessions_held" => sum.sessions,
+        "people_trained" => sum.trained_total,
+        "female_trained" => sum.trained_female,
+        "ethnic_minority_trained" => sum.trained_ethnic_minority,
+        "households_reached" => sum.households_reached,
+        "vneid_activations" => sum.vneid_activations,
+        "payment_accounts_opened" => sum.payment_accounts_opened,
+        "online_dossiers_submitted" => sum.online_dossiers_submitted,
+        "campaign_contacts" => sum.contacts,
+        _ => return Ok(None),
+    };
+    Ok(Some(actual as f64))
+}
+
+/// The latest external value for a unit and indicator whose period overlaps the target's.
+fn external_actual(
+    conn: &mut PgConnection,
+    t: &target::Target,
+) -> QueryResult<Option<IndicatorValue>> {
+    let Some(unit) = t.org_unit_id else {
+        return Ok(None);
+    };
+    indicator_values::table
+        .filter(indicator_values::org_unit_id.eq(unit))
+        .filter(indicator_values::indicator.eq(&t.indicator))
+        .filter(indicator_values::period_start.le(t.period_end))
+        .filter(indicator_values::period_end.ge(t.period_start))
+        .order((
+            indicator_values::as_of.desc(),
+            indicator_values::period_end.desc(),
+            indicator_values::source.asc(),
+        ))
+        .select(IndicatorValue::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn progress(
+    conn: &mut PgConnection,
+    graph: &UnitGraph,
+    actor: &AuthUser,
+    scoped: &ScopedTarget,
+    holder: TargetHolder,
+    as_of: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<TargetProgress, AppError> {
+    let t = &scoped.target;
+    let evaluated_on = today.min(t.period_end);
+    let started = today >= t.period_start;
+    let external = EXTERNAL_INDICATORS.contains(&t.indicator.as_str());
+    let cumulative = !external && !t.indicator.ends_with("_pct");
+    let (actual, source, source_as_of) = if external {
+        let value = external_actual(conn, t)?;
+        (
+            value.as_ref().map(|v| v.value),
+            value.as_ref().map(|v| v.source.clone()),
+            value.map(|v| v.as_of),
+        )
+    } else if !started {
+        (None, None, None)
+    } else {
+        // The holder's actual: a unit (under the structure of `as_of` when it existed then, else of the day
+        // evaluated), or one team wherever its activity was attributed.
+        let unit_id = match (t.org_unit_id, t.team_id) {
+            (Some(unit), _) => unit,
+            (None, team) => teams::table
+                .find(team.unwrap_or_else(Uuid::nil))
+                .select(teams::org_unit_id)
+                .first(conn)?,
+        };
+        let unit = org_unit::find(conn, unit_id)?;
+        let as_of = as_of
+            .filter(|day| unit.valid_from <= *day && unit.valid_to.is_none_or(|end| end >= *day));
+        let mut scope = report_figures::resolve_scope(
+            graph,
+            &unit,
+            as_of,
+            t.period_start,
+            evaluated_on,
+            t.team_id,
+            false,
+        )?;
+        if t.team_id.is_some() {
+            scope.rows.communes = graph.communes().map(|c| c.id).collect();
+            scope.rows.unit = None;
+        }
+        (computed_actual(conn, actor, &scope, t)?, None, None)
+    };
+    let expected_pct = if cumulative {
+        elapsed_share(t.period_start, t.period_end, evaluated_on) * 100.0
+    } else {
+        100.0
+    };
+    let expected_value = t.value * expected_pct / 100.0;
+    Ok(TargetProgress {
+        target_id: t.id,
+        indicator: t.indicator.clone(),
+        holder,
+        campaign_id: t.campaign_id,
+        period_start: t.period_start,
+        period_end: t.period_end,
+        value: t.value,
+        cumulative,
+        actual: actual.map(round2),
+        achievement_pct: actual
+            .filter(|_| t.value > 0.0)
+            .map(|a| round2(a * 100.0 / t.value)),
+        expected_pct: round2(expected_pct),
+        expected_value: round2(expected_value),
+        status: status_of(t.value, actual, expected_value, started).to_owned(),
+        evaluated_on,
+        source,
+        source_as_of,
+    })
+}
+
+/// Targets report.
+///
+/// Every target of the unit (default: your scope root) and of the units and teams below it whose period
+/// overlaps `from`..`to`: its actual so far (from the report aggregates; campaign coverage from the
+/// campaign's reach summary; external indicators from the latest recorded value), `achievement_pct`, the
+/// share expected by today (pro-rated over the period for counts) and a status: `achieved`, `on_track`,
+/// `behind` or `not_started`. Team leaders see their own team's targets. `Accept: text/csv` returns the rows.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "report_targets",
+    params(TargetsReportQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Progress per target (JSON, or CSV with `Accept: text/csv`).",
+         content((TargetsReportResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid period or indicator.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/targets")]
+pub async fn report_targets(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: web::Query<TargetsReportQuery>,
+    db: web::Data<Db>,
+    cache: web::Data<GraphCache>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ReportTargets)?;
+    let query = query.into_inner();
+    let options = PeriodOptions {
+        org_unit_id: query.org_unit_id,
+        from: query.from,
+        to: query.to,
+        as_of: None,
+        verified_only: None,
+    };
+    let mut errors = FieldErrors::new();
+    let (from, to) = report_figures::check_period(&options, &mut errors);
+    if let Some(indicator) = &query.indicator
+        && !crate::routes::targets::COMPUTED_INDICATORS.contains(&indicator.as_str())
+        && !EXTERNAL_INDICATORS.contains(&indicator.as_str())
+    {
+        errors.add(
+            "indicator",
+            "invalid_choice",
+            "is not a known indicator",
+            "chỉ tiêu không hợp lệ",
+        );
+    }
+    errors.finish()?;
+    let as_of = query.as_of;
+    let report = db
+        .run(move |conn| {
+            let (graph, scope) = report_figures::prepare(conn, &cache, &actor, &options, from, to)?;
+            let today = today_in_vietnam();
+            let chosen: Vec<ScopedTarget> = target::all(conn, query.indicator.as_deref())?
+                .into_iter()
+                .filter(|t| visible(&actor, t))
+                .filter(|t| actor.role != Role::TeamLeader || t.target.team_id == actor.team_id)
+                .filter(|t| t.holder_path.starts_with(&scope.root.path))
+                .filter(|t| t.target.period_end >= from && t.target.period_start <= to)
+                .collect();
+            let unit_ids: Vec<Uuid> = chosen.iter().filter_map(|t| t.target.org_unit_id).collect();
+            let team_ids: Vec<Uuid> = chosen.iter().filter_map(|t| t.target.team_id).collect();
+            let units: HashMap<Uuid, (String, String)> = org_units::table
+                .filter(org_units::id.eq_any(&unit_ids))
+                .select((org_units::id, org_units::code, org_units::name))
+                .load::<(Uuid, String, String)>(conn)?
+                .into_iter()
+                .map(|(id, code, name)| (id, (code, name)))
+                .collect();
+            let named_teams: HashMap<Uuid, (String, String)> = teams::table
+                .filter(teams::id.eq_any(&team_ids))
+                .select((teams::id, teams::code, teams::name))
+                .load::<(Uuid, String, String)>(conn)?
+                .into_iter()
+                .map(|(id, code, name)| (id, (code, name)))
+                .collect();
+            let mut items = Vec::with_capacity(chosen.len());
+            for scoped in &chosen {
+                let holder = match (scoped.target.org_unit_id, scoped.target.team_id) {
+                    (Some(id), _) => {
+                        let (code, name) = units.get(&id).cloned().unwrap_or_default();
+                        TargetHolder {
+                            kind: "org_unit".to_owned(),
+                            id,
+                            code,
+                            name,
+                        }
+                    }
+                    (None, Some(id)) => {
+                        let (code, name) = named_teams.get(&id).cloned().unwrap_or_default();
+                        TargetHolder {
+                            kind: "team".to_owned(),
+                            id,
+                            code,
+                            name,
+                        }
+                    }
+                    (None, None) => continue,
+                };
+                items.push(progress(
+                    conn, &graph, &actor, scoped, holder, as_of, today,
+                )?);
+            }
+            items.sort_by(|a, b| {
+                a.indicator
+                    .cmp(&b.indicator)
+                    .then_with(|| a.holder.code.cmp(&b.holder.code))
+                    .then_with(|| a.period_start.cmp(&b.period_start))
+            });
+            Ok(TargetsReportResponse {
+                org_unit: OrgUnitRef {
+                    id: scope.root.id,
+                    code: scope.root.code.clone(),
+                    name: scope.root.name.clone(),
+                    level: scope.root.level.clone(),
+                },
+                from,
+                to,
+                today,
+                items,
+            })
+        })
+        .await?;
+    if wants_csv(&req) {
+        let body = to_csv(
+            &[
+                "indicator",
+                "holder_kind",
+                "holder_code",
+                "holder_name",
+                "campaign_id",
+                "period_start",
+                "period_end",
+                "value",
+                "actual",
+                "achievement_pct",
+                "expected_pct",
+                "expected_value",
+                "status",
+                "evaluated_on",
+                "source",
+                "source_as_of",
+            ],
+            report.items.iter().map(|p| {
+                vec![
+                    p.indicator.clone(),
+                    p.holder.kind.clone(),
+                    p.holder.code.clone(),
+                    p.holder.name.clone(),
+                    cell(p.campaign_id),
+                    p.period_start.to_string(),
+                    p.period_end.to_string(),
+                    p.value.to_string(),
+                    cell(p.actual),
+                    cell(p.achievement_pct),
+                    p.expected_pct.to_string(),
+                    p.expected_value.to_string(),
+                    p.status.clone(),
+                    p.evaluated_on.to_string(),
+                    cell(p.source.clone()),
+                    cell(p.source_as_of),
+                ]
+            }),
+        )?;
+        return Ok(csv_response("targets.csv", body, None));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
