@@ -72,7 +72,7 @@ impl Application {
         let spec = web::Data::new(ApiSpec::build());
         let auth = web::Data::new(AuthState::from_settings(settings)?);
         let shared_settings = web::Data::new(settings.clone());
-        let unit_graph = web::Data::new(crate::models::stats::GraphCache::default());
+        let unit_graph = web::Data::new(crate::models::stats::ReportCache::default());
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
 
         let server = HttpServer::new(move || {

@@ -36,6 +36,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    cdt_versions (name) {
+        name -> Text,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Uuid,
         key -> Text,
@@ -77,13 +84,6 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    org_structure_version (id) {
-        id -> Bool,
-        version -> Int8,
     }
 }
 
@@ -257,6 +257,74 @@ diesel::table! {
 }
 
 diesel::table! {
+    stat_root_days (root_id, dim, day, status, key) {
+        root_id -> Uuid,
+        day -> Date,
+        status -> Text,
+        dim -> Text,
+        key -> Text,
+        sessions -> Int8,
+        sessions_training -> Int8,
+        sessions_outreach -> Int8,
+        duration_minutes -> Int8,
+        participants_total -> Int8,
+        participants_female -> Int8,
+        participants_ethnic_minority -> Int8,
+        participants_elderly -> Int8,
+        trained_total -> Int8,
+        trained_female -> Int8,
+        trained_ethnic_minority -> Int8,
+        households_reached -> Int8,
+        vneid_activations -> Int8,
+        payment_accounts_opened -> Int8,
+        public_service_accounts_created -> Int8,
+        online_dossiers_submitted -> Int8,
+        apps_installed -> Int8,
+        topic_mentions -> Int8,
+        reach_activities -> Int8,
+        contacts -> Int8,
+        unique_people -> Int8,
+        reach_households -> Int8,
+        estimated_audience -> Int8,
+        materials_distributed -> Int8,
+    }
+}
+
+diesel::table! {
+    stat_root_months (root_id, dim, month, status, key) {
+        root_id -> Uuid,
+        month -> Date,
+        status -> Text,
+        dim -> Text,
+        key -> Text,
+        sessions -> Int8,
+        sessions_training -> Int8,
+        sessions_outreach -> Int8,
+        duration_minutes -> Int8,
+        participants_total -> Int8,
+        participants_female -> Int8,
+        participants_ethnic_minority -> Int8,
+        participants_elderly -> Int8,
+        trained_total -> Int8,
+        trained_female -> Int8,
+        trained_ethnic_minority -> Int8,
+        households_reached -> Int8,
+        vneid_activations -> Int8,
+        payment_accounts_opened -> Int8,
+        public_service_accounts_created -> Int8,
+        online_dossiers_submitted -> Int8,
+        apps_installed -> Int8,
+        topic_mentions -> Int8,
+        reach_activities -> Int8,
+        contacts -> Int8,
+        unique_people -> Int8,
+        reach_households -> Int8,
+        estimated_audience -> Int8,
+        materials_distributed -> Int8,
+    }
+}
+
+diesel::table! {
     stat_team_days (team_id, day, status, dim, key) {
         team_id -> Uuid,
         day -> Date,
@@ -289,6 +357,15 @@ diesel::table! {
         reach_households -> Int8,
         estimated_audience -> Int8,
         materials_distributed -> Int8,
+    }
+}
+
+diesel::table! {
+    stat_team_years (team_id, year) {
+        team_id -> Uuid,
+        year -> Int4,
+        #[max_length = 366]
+        days -> Bit,
     }
 }
 
@@ -426,10 +503,10 @@ diesel::joinable!(users -> teams (team_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     campaigns,
+    cdt_versions,
     idempotency_keys,
     indicator_values,
     memberships,
-    org_structure_version,
     org_unit_successions,
     org_units,
     people,
@@ -438,7 +515,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     stat_commune_days,
     stat_commune_months,
+    stat_root_days,
+    stat_root_months,
     stat_team_days,
+    stat_team_years,
     targets,
     team_units,
     teams,

@@ -335,15 +335,3 @@ pub fn list(
                 .collect()
         })
 }
-
-/// The last day each team logged a (live) reach activity.
-pub fn last_by_team(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, Option<NaiveDate>)>> {
-    reach_activities::table
-        .filter(reach_activities::deleted_at.is_null())
-        .group_by(reach_activities::team_id)
-        .select((
-            reach_activities::team_id,
-            diesel::dsl::max(reach_activities::occurred_on),
-        ))
-        .load(conn)
-}

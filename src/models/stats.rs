@@ -3,7 +3,7 @@
 //! This module reads them, and maps units across reorganisations ([`UnitGraph`]).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     ops::AddAssign,
     sync::{Arc, Mutex},
 };
@@ -11,15 +11,13 @@ use std::{
 use chrono::{Datelike, NaiveDate};
 use diesel::{
     prelude::*,
-    sql_types::{Array, Date, Nullable, Text, Uuid as SqlUuid},
+    sql_types::{Array, Date, Integer, Nullable, Text, Uuid as SqlUuid},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::schema::{
-    org_structure_version, org_unit_successions, org_units, stat_commune_days,
-};
+use crate::db::schema::{org_unit_successions, org_units, stat_commune_days};
 
 /// Every figure the aggregates hold, summed over a selection.
 #[derive(
@@ -235,49 +233,70 @@ fn next_month(day: NaiveDate) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, 1)
 }
 
-/// Sums the commune-level aggregates of `communes` (each with its group key) over a cut, by group, bucket,
-/// status and key. Whole months come from the monthly grain, the edges from the daily one.
+/// What a commune-level read covers: whole roots (every commune-level unit of a tree, read from the root
+/// grain, ungrouped) and single commune-level units, each with its group key.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub roots: Vec<Uuid>,
+    pub communes: Vec<(Uuid, String)>,
+}
+
+/// Sums the commune-level (and root-level) aggregates of a selection over a cut, by group, bucket, status and
+/// key. Whole months come from the monthly grains, the edges from the daily ones; each commune-level unit is
+/// read through its own index range (a lateral join), so the cost follows the scope, not the table.
 pub fn by_commune(
     conn: &mut PgConnection,
-    communes: &[(Uuid, String)],
+    selection: &Selection,
     cut: Cut<'_>,
 ) -> QueryResult<Vec<FigureRow>> {
     let months = match cut.bucket {
         Bucket::Week => None,
         _ => whole_months(cut.from, cut.to),
     };
-    // Without whole months the day range is the whole period and the month range is empty.
-    let (month_from, month_end) = months.unwrap_or((cut.to, cut.to));
-    let sql = format!(
-        "WITH g (commune_id, grp) AS (SELECT * FROM unnest($1::uuid[], $2::text[])) \
-         SELECT g.grp, {bucket} AS bucket, f.status, f.key, {sums} FROM g JOIN ( \
-           SELECT commune_id, day AS at, status, key, {measures} FROM stat_commune_days \
-           WHERE dim = $3 AND ((day >= $4 AND day < $5) OR (day >= $6 AND day <= $7)) \
-           UNION ALL \
-           SELECT commune_id, month, status, key, {measures} FROM stat_commune_months \
-           WHERE dim = $3 AND month >= $5 AND month < $6 \
-         ) f USING (commune_id) GROUP BY 1, 2, 3, 4",
-        bucket = cut.bucket.sql("f.at"),
-        sums = sums(),
-        measures = MEASURES.join(", "),
-    );
-    let (ids, groups): (Vec<Uuid>, Vec<String>) = communes.iter().cloned().unzip();
-    let (day_end, day_restart) = if months.is_some() {
-        (month_from, month_end)
-    } else {
-        (
-            cut.to.succ_opt().unwrap_or(cut.to),
-            cut.to.succ_opt().unwrap_or(cut.to),
+    let after = cut.to.succ_opt().unwrap_or(cut.to);
+    // Months [m1, m2), days [from, d1) and [d2, to]; with no whole month the days cover the period.
+    let (m1, m2, d1, d2) = match months {
+        Some((first, end)) => (first, end, first, end),
+        None => (after, after, after, after),
+    };
+    let measures = MEASURES.join(", ");
+    let parts = |table_days: &str, table_months: &str, filter: &str| {
+        format!(
+            "SELECT month AS at, status, key, {measures} FROM {table_months} \
+             WHERE {filter} AND dim = $3 AND month >= $4 AND month < $5 \
+             UNION ALL SELECT day, status, key, {measures} FROM {table_days} \
+             WHERE {filter} AND dim = $3 AND day >= $6 AND day < $7 \
+             UNION ALL SELECT day, status, key, {measures} FROM {table_days} \
+             WHERE {filter} AND dim = $3 AND day >= $8 AND day <= $9"
         )
     };
+    let sql = format!(
+        "SELECT g.grp, {bucket} AS bucket, f.status, f.key, {sums} \
+         FROM unnest($1::uuid[], $2::text[]) AS g (commune_id, grp) \
+         CROSS JOIN LATERAL ({communes}) f GROUP BY 1, 2, 3, 4 \
+         UNION ALL \
+         SELECT '', {bucket}, f.status, f.key, {sums} FROM ({roots}) f GROUP BY 1, 2, 3, 4",
+        bucket = cut.bucket.sql("f.at"),
+        sums = sums(),
+        communes = parts(
+            "stat_commune_days",
+            "stat_commune_months",
+            "commune_id = g.commune_id"
+        ),
+        roots = parts("stat_root_days", "stat_root_months", "root_id = ANY($10)"),
+    );
+    let (ids, groups): (Vec<Uuid>, Vec<String>) = selection.communes.iter().cloned().unzip();
     diesel::sql_query(sql)
         .bind::<Array<SqlUuid>, _>(ids)
         .bind::<Array<Text>, _>(groups)
         .bind::<Text, _>(cut.dim)
+        .bind::<Date, _>(m1)
+        .bind::<Date, _>(m2)
         .bind::<Date, _>(cut.from)
-        .bind::<Date, _>(day_end)
-        .bind::<Date, _>(day_restart)
+        .bind::<Date, _>(d1)
+        .bind::<Date, _>(d2)
         .bind::<Date, _>(cut.to)
+        .bind::<Array<SqlUuid>, _>(&selection.roots)
         .load(conn)
 }
 
@@ -330,41 +349,52 @@ pub fn by_team(
         .load(conn)
 }
 
-/// A team counted by a report: the unit it served on the reference day and whether it had any (not rejected)
-/// session or reach activity in the period.
+/// A team counted by a report: the unit it served on the reference day and its members then.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct CountedTeam {
+pub struct RegistryTeam {
     #[diesel(sql_type = SqlUuid)]
     pub team_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub unit_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     pub commune_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub active: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub members: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub leaders: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub female_members: i64,
 }
 
 /// The teams that existed during `[from, to]` and served, on `to`, a unit of `rows.communes` (the commune or
-/// one of its villages), with whether they were active in the period.
-pub fn teams(
+/// one of its villages), with their members on `to`. One statement; the unit list is joined through
+/// `unnest`, which keeps planning cheap.
+pub fn registry_teams(
     conn: &mut PgConnection,
     rows: &TeamRows,
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<CountedTeam>> {
+) -> QueryResult<Vec<RegistryTeam>> {
     diesel::sql_query(
-        "WITH u AS ( \
-           SELECT id, CASE WHEN level = 'village' THEN parent_id ELSE id END AS commune_id FROM org_units \
-           WHERE id = ANY($1) OR parent_id = ANY($1)) \
-         SELECT tu.team_id, tu.org_unit_id AS unit_id, u.commune_id, EXISTS ( \
-           SELECT 1 FROM stat_team_days s WHERE s.team_id = tu.team_id AND s.dim = 'all' \
-             AND s.day >= $2 AND s.day <= $3 AND s.status <> 'rejected') AS active \
-         FROM u JOIN team_units tu ON tu.org_unit_id = u.id \
-           AND tu.valid_from <= $3 AND (tu.valid_to IS NULL OR tu.valid_to >= $3) \
-         JOIN teams t ON t.id = tu.team_id \
-         WHERE u.commune_id = ANY($1) AND (t.founded_on IS NULL OR t.founded_on <= $3) \
-           AND (t.dissolved_on IS NULL OR t.dissolved_on >= $2) \
-           AND ($4::uuid IS NULL OR t.id = $4) AND ($5::uuid IS NULL OR tu.org_unit_id = $5)",
+        "WITH c AS (SELECT DISTINCT unnest($1::uuid[]) AS commune_id), \
+         u AS (SELECT o.id, o.id AS commune_id FROM c JOIN org_units o ON o.id = c.commune_id \
+               UNION ALL SELECT o.id, o.parent_id FROM c JOIN org_units o ON o.parent_id = c.commune_id \
+               WHERE o.level = 'village'), \
+         counted AS ( \
+           SELECT tu.team_id, tu.org_unit_id AS unit_id, u.commune_id FROM u \
+           JOIN team_units tu ON tu.org_unit_id = u.id \
+             AND tu.valid_from <= $3 AND (tu.valid_to IS NULL OR tu.valid_to >= $3) \
+           JOIN teams t ON t.id = tu.team_id \
+           WHERE (t.founded_on IS NULL OR t.founded_on <= $3) AND (t.dissolved_on IS NULL OR t.dissolved_on >= $2) \
+             AND ($4::uuid IS NULL OR t.id = $4) AND ($5::uuid IS NULL OR tu.org_unit_id = $5)), \
+         members AS ( \
+           SELECT m.team_id, count(*) AS total, count(*) FILTER (WHERE m.role = 'leader') AS leaders, \
+                  count(*) FILTER (WHERE p.gender = 'female') AS female \
+           FROM counted JOIN memberships m USING (team_id) JOIN people p ON p.id = m.person_id \
+           WHERE m.joined_on <= $3 AND (m.left_on IS NULL OR m.left_on > $3) GROUP BY m.team_id) \
+         SELECT c.team_id, c.unit_id, c.commune_id, coalesce(mb.total, 0) AS members, \
+                coalesce(mb.leaders, 0) AS leaders, coalesce(mb.female, 0) AS female_members \
+         FROM counted c LEFT JOIN members mb USING (team_id)",
     )
     .bind::<Array<SqlUuid>, _>(&rows.communes)
     .bind::<Date, _>(from)
@@ -374,32 +404,82 @@ pub fn teams(
     .load(conn)
 }
 
+#[derive(QueryableByName)]
+struct TeamId {
+    #[diesel(sql_type = SqlUuid)]
+    team_id: Uuid,
+}
+
+/// Which of `teams` had a counted (submitted or verified) session or reach activity in `[from, to]`, from the
+/// activity bits of `stat_team_years`.
+pub fn active_teams(
+    conn: &mut PgConnection,
+    teams: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<HashSet<Uuid>> {
+    let rows: Vec<TeamId> = diesel::sql_query(
+        "SELECT DISTINCT y.team_id FROM unnest($1::uuid[]) AS t (team_id) \
+         JOIN stat_team_years y ON y.team_id = t.team_id AND y.year BETWEEN $2 AND $3 \
+         WHERE position(B'1' IN substring(y.days FROM \
+                 (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) \
+                 FOR (CASE WHEN y.year = $3 THEN $5 ELSE 366 END) \
+                     - (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) + 1)) > 0",
+    )
+    .bind::<Array<SqlUuid>, _>(teams)
+    .bind::<Integer, _>(from.year())
+    .bind::<Integer, _>(to.year())
+    .bind::<Integer, _>(i32::try_from(from.ordinal()).unwrap_or(1))
+    .bind::<Integer, _>(i32::try_from(to.ordinal()).unwrap_or(366))
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.team_id).collect())
+}
+
+/// A counted team with its activity flag.
+#[derive(Debug, Clone)]
+pub struct CountedTeam {
+    pub team: RegistryTeam,
+    pub active: bool,
+}
+
+/// The last day with a counted (submitted or verified) session or reach activity of each of `teams` that
+/// has one.
+pub fn last_active(conn: &mut PgConnection, teams: &[Uuid]) -> QueryResult<Vec<LastActive>> {
+    diesel::sql_query(
+        "SELECT DISTINCT ON (team_id) team_id, \
+                make_date(year, 1, 1) + length(rtrim(days::text, '0')) - 1 AS day \
+         FROM stat_team_years WHERE team_id = ANY($1) ORDER BY team_id, year DESC",
+    )
+    .bind::<Array<SqlUuid>, _>(teams)
+    .load(conn)
+}
+
+/// A team's last active day.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct LastActive {
+    #[diesel(sql_type = SqlUuid)]
+    pub team_id: Uuid,
+    #[diesel(sql_type = Date)]
+    pub day: NaiveDate,
+}
+
 /// Members of teams on a day.
-#[derive(Debug, Clone, Copy, Default, QueryableByName, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
 pub struct MemberCounts {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub total: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub leaders: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub female: i64,
 }
 
-/// The memberships of `teams` current on `day`.
-pub fn members(
-    conn: &mut PgConnection,
-    teams: &[Uuid],
-    day: NaiveDate,
-) -> QueryResult<MemberCounts> {
-    diesel::sql_query(
-        "SELECT count(*) AS total, count(*) FILTER (WHERE m.role = 'leader') AS leaders, \
-                count(*) FILTER (WHERE p.gender = 'female') AS female \
-         FROM memberships m JOIN people p ON p.id = m.person_id \
-         WHERE m.team_id = ANY($1) AND m.joined_on <= $2 AND (m.left_on IS NULL OR m.left_on > $2)",
-    )
-    .bind::<Array<SqlUuid>, _>(teams)
-    .bind::<Date, _>(day)
-    .get_result(conn)
+impl MemberCounts {
+    /// The members of counted teams.
+    pub fn of(teams: &[CountedTeam]) -> Self {
+        teams.iter().fold(Self::default(), |sum, t| Self {
+            total: sum.total + t.team.members,
+            leaders: sum.leaders + t.team.leaders,
+            female: sum.female + t.team.female_members,
+        })
+    }
 }
 
 /// A province, district or commune-level unit as the reports map it.
@@ -417,6 +497,11 @@ pub struct UnitNode {
 }
 
 impl UnitNode {
+    /// The root of the unit's tree (the first id of its path).
+    pub fn root(&self) -> Option<Uuid> {
+        self.path.split('/').next().and_then(|id| id.parse().ok())
+    }
+
     /// In force on `day`.
     pub fn valid_on(&self, day: NaiveDate) -> bool {
         self.valid_from <= day && self.valid_to.is_none_or(|to| to >= day)
@@ -520,27 +605,117 @@ impl UnitGraph {
     }
 }
 
-/// The process's copy of the [`UnitGraph`], reloaded when `org_structure_version` moves.
+/// What a report server keeps between requests, each part valid while its version in `cdt_versions` stands:
+/// the [`UnitGraph`] (`org_structure`) and recent team lists with their member counts (`registry`).
 #[derive(Debug, Default)]
-pub struct GraphCache(Mutex<Option<Arc<UnitGraph>>>);
+pub struct ReportCache {
+    graph: Mutex<Option<Arc<UnitGraph>>>,
+    teams: Mutex<TeamLists>,
+}
 
-impl GraphCache {
-    /// The current graph: one indexed read of the version, and a reload only when the tree changed.
-    pub fn current(&self, conn: &mut PgConnection) -> QueryResult<Arc<UnitGraph>> {
-        let version: i64 = org_structure_version::table
-            .select(org_structure_version::version)
-            .first(conn)?;
-        if let Ok(cached) = self.0.lock()
+/// Team lists by scope and period, for one pair of versions.
+#[derive(Debug, Default)]
+struct TeamLists {
+    versions: (i64, i64),
+    lists: HashMap<TeamListKey, Arc<Vec<RegistryTeam>>>,
+}
+
+/// What a team list depends on: the commune-level units (root and structure day), one team or unit, period.
+type TeamListKey = (
+    Uuid,
+    NaiveDate,
+    Option<Uuid>,
+    Option<Uuid>,
+    NaiveDate,
+    NaiveDate,
+);
+
+/// Team lists kept per pair of versions (a few scopes and periods are read again and again).
+const TEAM_LISTS_KEPT: usize = 256;
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
+}
+
+/// The versions of what the cache holds: (org structure, registry).
+fn versions(conn: &mut PgConnection) -> QueryResult<(i64, i64)> {
+    let rows: Vec<Version> =
+        diesel::sql_query("SELECT name, version FROM cdt_versions").load(conn)?;
+    let of = |name: &str| {
+        rows.iter()
+            .find(|v| v.name == name)
+            .map_or(0, |v| v.version)
+    };
+    Ok((of("org_structure"), of("registry")))
+}
+
+impl ReportCache {
+    /// The current graph and the registry version: one read of `cdt_versions`, and a reload only when the
+    /// tree changed.
+    pub fn current(&self, conn: &mut PgConnection) -> QueryResult<(Arc<UnitGraph>, (i64, i64))> {
+        let versions = versions(conn)?;
+        if let Ok(cached) = self.graph.lock()
             && let Some(graph) = cached.as_ref()
-            && graph.version == version
+            && graph.version == versions.0
         {
-            return Ok(Arc::clone(graph));
+            return Ok((Arc::clone(graph), versions));
         }
-        let graph = Arc::new(UnitGraph::load(conn, version)?);
-        if let Ok(mut cached) = self.0.lock() {
+        let graph = Arc::new(UnitGraph::load(conn, versions.0)?);
+        if let Ok(mut cached) = self.graph.lock() {
             *cached = Some(Arc::clone(&graph));
         }
-        Ok(graph)
+        Ok((graph, versions))
+    }
+
+    /// The teams a report counts (see [`registry_teams`]) with their activity in the period: the list from
+    /// the cache while the registry and the tree are unchanged, the activity always fresh.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the key of a team list and what it is read with"
+    )]
+    pub fn teams(
+        &self,
+        conn: &mut PgConnection,
+        versions: (i64, i64),
+        root: Uuid,
+        as_of: NaiveDate,
+        rows: &TeamRows,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> QueryResult<Vec<CountedTeam>> {
+        let key = (root, as_of, rows.team, rows.unit, from, to);
+        let cached = self.teams.lock().ok().and_then(|lists| {
+            (lists.versions == versions)
+                .then(|| lists.lists.get(&key).cloned())
+                .flatten()
+        });
+        let list = match cached {
+            Some(list) => list,
+            None => {
+                let list = Arc::new(registry_teams(conn, rows, from, to)?);
+                if let Ok(mut lists) = self.teams.lock() {
+                    if lists.versions != versions || lists.lists.len() >= TEAM_LISTS_KEPT {
+                        lists.versions = versions;
+                        lists.lists.clear();
+                    }
+                    lists.lists.insert(key, Arc::clone(&list));
+                }
+                list
+            }
+        };
+        let ids: Vec<Uuid> = list.iter().map(|t| t.team_id).collect();
+        let active = active_teams(conn, &ids, from, to)?;
+        Ok(list
+            .iter()
+            .map(|team| CountedTeam {
+                active: active.contains(&team.team_id),
+                team: team.clone(),
+            })
+            .collect())
     }
 }
 

@@ -371,15 +371,3 @@ pub fn list(
         .limit(limit)
         .load(conn)
 }
-
-/// The last day each team held a (live) session.
-pub fn last_held_by_team(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, Option<NaiveDate>)>> {
-    training_sessions::table
-        .filter(training_sessions::deleted_at.is_null())
-        .group_by(training_sessions::team_id)
-        .select((
-            training_sessions::team_id,
-            diesel::dsl::max(training_sessions::held_on),
-        ))
-        .load(conn)
-}

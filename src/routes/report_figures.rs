@@ -20,8 +20,8 @@ use crate::{
     models::{
         org_unit::{self, OrgUnitFilter},
         stats::{
-            self, Bucket, CountedTeam, Cut, FigureRow, Figures, GraphCache, MEASURES, MemberCounts,
-            TeamGroup, TeamRows, UnitGraph, UnitNode,
+            self, Bucket, CountedTeam, Cut, FigureRow, Figures, MEASURES, MemberCounts,
+            ReportCache, Selection, TeamGroup, TeamRows, UnitGraph, UnitNode,
         },
     },
     reference,
@@ -42,6 +42,9 @@ pub struct ReportScope {
     /// Every commune-level unit whose activity falls under `root` on `as_of`, with the child of `root` it
     /// falls under (or `root` itself).
     pub communes: Vec<(Uuid, Uuid)>,
+    /// The roots (provinces) all of whose commune-level units are in `communes`: ungrouped reads take their
+    /// figures from the root grain.
+    pub whole_roots: Vec<Uuid>,
     /// The same selection for team-level reads, narrowed to the caller's team (team leaders) or to a village.
     pub rows: TeamRows,
     /// Verified records only (else verified and submitted).
@@ -59,11 +62,57 @@ impl ReportScope {
         self.rows.team.is_some() || self.rows.unit.is_some()
     }
 
-    fn commune_groups(&self) -> Vec<(Uuid, String)> {
-        self.communes
-            .iter()
-            .map(|(commune, child)| (*commune, child.to_string()))
-            .collect()
+    /// The selection grouped by child unit.
+    fn by_child(&self) -> Selection {
+        Selection {
+            roots: Vec::new(),
+            communes: self
+                .communes
+                .iter()
+                .map(|(commune, child)| (*commune, child.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The ungrouped selection: whole roots from the root grain, the other units one by one.
+    fn whole(&self, graph: &UnitGraph) -> Selection {
+        Selection {
+            roots: self.whole_roots.clone(),
+            communes: self
+                .communes
+                .iter()
+                .filter(|(commune, _)| {
+                    graph
+                        .units
+                        .get(commune)
+                        .and_then(UnitNode::root)
+                        .is_none_or(|root| !self.whole_roots.contains(&root))
+                })
+                .map(|(commune, _)| (*commune, String::new()))
+                .collect(),
+        }
+    }
+
+    /// The scope's figures for one dimension, ungrouped (by status and key, and by time bucket if asked):
+    /// from the team grain for a team or a village, else from the root and commune grains.
+    pub fn figures(
+        &self,
+        conn: &mut PgConnection,
+        graph: &UnitGraph,
+        dim: &str,
+        bucket: Bucket,
+    ) -> QueryResult<Vec<FigureRow>> {
+        let cut = Cut {
+            dim,
+            from: self.from,
+            to: self.to,
+            bucket,
+        };
+        if self.narrowed() {
+            stats::by_team(conn, &self.rows, TeamGroup::None, cut)
+        } else {
+            stats::by_commune(conn, &self.whole(graph), cut)
+        }
     }
 }
 
@@ -218,6 +267,21 @@ pub fn resolve_scope(
             communes.push((commune.id, child));
         }
     }
+    // A root is whole when every commune-level unit of its tree is in the scope.
+    let mut in_scope: HashMap<Uuid, usize> = HashMap::new();
+    for (commune, _) in &communes {
+        if let Some(root) = graph.units.get(commune).and_then(UnitNode::root) {
+            *in_scope.entry(root).or_default() += 1;
+        }
+    }
+    let mut whole_roots: Vec<Uuid> = in_scope
+        .into_iter()
+        .filter(|(root, count)| {
+            graph.communes().filter(|c| c.root() == Some(*root)).count() == *count
+        })
+        .map(|(root, _)| root)
+        .collect();
+    whole_roots.sort();
     let rows = TeamRows {
         communes: communes.iter().map(|(commune, _)| *commune).collect(),
         team,
@@ -229,33 +293,10 @@ pub fn resolve_scope(
         to,
         as_of,
         communes,
+        whole_roots,
         rows,
         verified_only,
     })
-}
-
-/// Figures by status for a cut: from the commune grain, or the team grain when the scope is narrowed.
-fn figures_by_status(
-    conn: &mut PgConnection,
-    scope: &ReportScope,
-    dim: &str,
-) -> QueryResult<Vec<FigureRow>> {
-    let cut = Cut {
-        dim,
-        from: scope.from,
-        to: scope.to,
-        bucket: Bucket::None,
-    };
-    if scope.narrowed() {
-        stats::by_team(conn, &scope.rows, TeamGroup::None, cut)
-    } else {
-        let communes: Vec<(Uuid, String)> = scope
-            .communes
-            .iter()
-            .map(|(commune, _)| (*commune, String::new()))
-            .collect();
-        stats::by_commune(conn, &communes, cut)
-    }
 }
 
 /// Options of the summary report.
@@ -398,11 +439,12 @@ pub fn team_counts(teams: &[CountedTeam]) -> TeamCounts {
 /// Computes the summary of a scope.
 pub fn summarize(
     conn: &mut PgConnection,
+    reader: &Reader<'_>,
     scope: &ReportScope,
 ) -> Result<SummaryResponse, AppError> {
     let mut figures = Figures::default();
     let (mut verified, mut pending, mut rejected) = (0, 0, 0);
-    for row in figures_by_status(conn, scope, "all")? {
+    for row in scope.figures(conn, &reader.graph, "all", Bucket::None)? {
         match row.status.as_str() {
             "verified" => verified += row.figures.records(),
             "submitted" => pending += row.figures.records(),
@@ -412,9 +454,8 @@ pub fn summarize(
             figures += row.figures;
         }
     }
-    let teams = stats::teams(conn, &scope.rows, scope.from, scope.to)?;
-    let team_ids: Vec<Uuid> = teams.iter().map(|t| t.team_id).collect();
-    let members = stats::members(conn, &team_ids, scope.to)?;
+    let teams = reader.teams(conn, scope)?;
+    let members = MemberCounts::of(&teams);
     Ok(SummaryResponse {
         org_unit: unit_ref(&scope.root),
         team_id: scope.rows.team,
@@ -464,16 +505,43 @@ pub fn summarize(
     })
 }
 
-/// Reads the graph and resolves the scope in one go (what every figure report starts with).
-pub fn prepare(
+/// What a report reads besides the aggregates: the cache, and the graph and versions it stands at.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    pub cache: &'a ReportCache,
+    pub graph: std::sync::Arc<UnitGraph>,
+    pub versions: (i64, i64),
+}
+
+impl Reader<'_> {
+    /// The teams a scope counts, with their activity in its period.
+    pub fn teams(
+        &self,
+        conn: &mut PgConnection,
+        scope: &ReportScope,
+    ) -> QueryResult<Vec<CountedTeam>> {
+        self.cache.teams(
+            conn,
+            self.versions,
+            scope.root.id,
+            scope.as_of,
+            &scope.rows,
+            scope.from,
+            scope.to,
+        )
+    }
+}
+
+/// Reads the graph and resolves the caller's scope in one go (what every figure report starts with).
+pub fn prepare<'a>(
     conn: &mut PgConnection,
-    cache: &GraphCache,
+    cache: &'a ReportCache,
     actor: &AuthUser,
     options: &PeriodOptions,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<(std::sync::Arc<UnitGraph>, ReportScope), AppError> {
-    let graph = cache.current(conn)?;
+) -> Result<(Reader<'a>, ReportScope), AppError> {
+    let (graph, versions) = cache.current(conn)?;
     let unit = root_unit(conn, actor, options.org_unit_id)?;
     // Team leaders read their own team's part.
     let team = (actor.role == Role::TeamLeader).then(|| actor.team_id.unwrap_or_else(Uuid::nil));
@@ -486,7 +554,14 @@ pub fn prepare(
         team,
         options.verified_only.unwrap_or(false),
     )?;
-    Ok((graph, scope))
+    Ok((
+        Reader {
+            cache,
+            graph,
+            versions,
+        },
+        scope,
+    ))
 }
 
 /// Summary report.
@@ -518,7 +593,7 @@ pub async fn report_summary(
     actor: AuthUser,
     query: web::Query<SummaryQuery>,
     db: web::Data<Db>,
-    cache: web::Data<GraphCache>,
+    cache: web::Data<ReportCache>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportSummary)?;
     let query = query.into_inner();
@@ -534,8 +609,8 @@ pub async fn report_summary(
     errors.finish()?;
     let summary = db
         .run(move |conn| {
-            let (_, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
-            summarize(conn, &scope)
+            let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
+            summarize(conn, &reader, &scope)
         })
         .await?;
     if wants_csv(&req) {
@@ -714,6 +789,7 @@ const BREAKDOWNS: [&str; 7] = [
 /// Builds a breakdown of a scope.
 pub fn break_down(
     conn: &mut PgConnection,
+    reader: &Reader<'_>,
     scope: &ReportScope,
     by: &str,
 ) -> Result<BreakdownResponse, AppError> {
@@ -779,9 +855,10 @@ pub fn break_down(
             );
         }
         "child_unit" => {
-            let groups = scope.commune_groups();
+            let groups = scope.by_child();
             let rows = if scope.narrowed() {
                 let by_commune: HashMap<String, String> = groups
+                    .communes
                     .iter()
                     .map(|(c, g)| (c.to_string(), g.clone()))
                     .collect();
@@ -822,8 +899,8 @@ pub fn break_down(
             for row in stats::by_team(conn, &scope.rows, TeamGroup::Team, cut)? {
                 add(row.grp, &row.status, row.figures);
             }
-            let counted = stats::teams(conn, &scope.rows, scope.from, scope.to)?;
-            let mut ids: Vec<Uuid> = counted.iter().map(|t| t.team_id).collect();
+            let counted = reader.teams(conn, scope)?;
+            let mut ids: Vec<Uuid> = counted.iter().map(|t| t.team.team_id).collect();
             ids.extend(sums.keys().filter_map(|k| k.parse::<Uuid>().ok()));
             ids.sort();
             ids.dedup();
@@ -839,7 +916,7 @@ pub fn break_down(
             );
         }
         "topic" | "channel" | "campaign" => {
-            for row in figures_by_status(conn, scope, dim)? {
+            for row in scope.figures(conn, &reader.graph, dim, Bucket::None)? {
                 add(row.key, &row.status, row.figures);
             }
             match by {
@@ -869,17 +946,7 @@ pub fn break_down(
             }
         }
         _ => {
-            let rows = if scope.narrowed() {
-                stats::by_team(conn, &scope.rows, TeamGroup::None, cut)?
-            } else {
-                let communes: Vec<(Uuid, String)> = scope
-                    .communes
-                    .iter()
-                    .map(|(commune, _)| (*commune, String::new()))
-                    .collect();
-                stats::by_commune(conn, &communes, cut)?
-            };
-            for row in rows {
+            for row in scope.figures(conn, &reader.graph, dim, bucket)? {
                 add(row.bucket, &row.status, row.figures);
             }
             let mut day = scope.from;
@@ -973,7 +1040,7 @@ pub async fn report_breakdown(
     actor: AuthUser,
     query: web::Query<BreakdownQuery>,
     db: web::Data<Db>,
-    cache: web::Data<GraphCache>,
+    cache: web::Data<ReportCache>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportBreakdown)?;
     let query = query.into_inner();
@@ -1006,8 +1073,8 @@ pub async fn report_breakdown(
     let by = query.by;
     let breakdown = db
         .run(move |conn| {
-            let (_, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
-            break_down(conn, &scope, &by)
+            let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
+            break_down(conn, &reader, &scope, &by)
         })
         .await?;
     if wants_csv(&req) {

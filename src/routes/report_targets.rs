@@ -19,14 +19,14 @@ use crate::{
     models::{
         indicator_value::IndicatorValue,
         org_unit,
-        stats::{self, Bucket, Cut, GraphCache, TeamGroup, UnitGraph},
+        stats::{self, Bucket, ReportCache},
         target::{self, ScopedTarget},
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         org_units::{OrgUnitRef, today_in_vietnam},
         reach_summary::{self, ReachSummaryQuery},
-        report_figures::{self, PeriodOptions, ReportScope},
+        report_figures::{self, PeriodOptions, Reader, ReportScope},
         targets::{EXTERNAL_INDICATORS, visible},
         validation::FieldErrors,
     },
@@ -146,14 +146,14 @@ pub fn status_of(
 /// The actual of a computed indicator for a scope over `[scope.from, scope.to]`.
 fn computed_actual(
     conn: &mut PgConnection,
+    reader: &Reader<'_>,
     actor: &AuthUser,
     scope: &ReportScope,
     t: &target::Target,
 ) -> Result<Option<f64>, AppError> {
     let indicator = t.indicator.as_str();
     if indicator == "active_teams_pct" {
-        let counts =
-            report_figures::team_counts(&stats::teams(conn, &scope.rows, scope.from, scope.to)?);
+        let counts = report_figures::team_counts(&reader.teams(conn, scope)?);
         return Ok((counts.total > 0).then(|| counts.active as f64 * 100.0 / counts.total as f64));
     }
     if indicator == "campaign_household_coverage_pct" {
@@ -180,22 +180,7 @@ fn computed_actual(
         ("campaign_contacts", Some(campaign)) => ("campaign", Some(campaign.to_string())),
         _ => ("all", None),
     };
-    let cut = Cut {
-        dim,
-        from: scope.from,
-        to: scope.to,
-        bucket: Bucket::None,
-    };
-    let rows = if scope.narrowed() {
-        stats::by_team(conn, &scope.rows, TeamGroup::None, cut)?
-    } else {
-        let communes: Vec<(Uuid, String)> = scope
-            .communes
-            .iter()
-            .map(|(commune, _)| (*commune, String::new()))
-            .collect();
-        stats::by_commune(conn, &communes, cut)?
-    };
+    let rows = scope.figures(conn, &reader.graph, dim, Bucket::None)?;
     let mut sum = stats::Figures::default();
     for row in rows {
         if scope.counts(&row.status) && key.as_ref().is_none_or(|k| *k == row.key) {
@@ -242,7 +227,7 @@ fn external_actual(
 
 fn progress(
     conn: &mut PgConnection,
-    graph: &UnitGraph,
+    reader: &Reader<'_>,
     actor: &AuthUser,
     scoped: &ScopedTarget,
     holder: TargetHolder,
@@ -277,7 +262,7 @@ fn progress(
         let as_of = as_of
             .filter(|day| unit.valid_from <= *day && unit.valid_to.is_none_or(|end| end >= *day));
         let mut scope = report_figures::resolve_scope(
-            graph,
+            &reader.graph,
             &unit,
             as_of,
             t.period_start,
@@ -286,10 +271,10 @@ fn progress(
             false,
         )?;
         if t.team_id.is_some() {
-            scope.rows.communes = graph.communes().map(|c| c.id).collect();
+            scope.rows.communes = reader.graph.communes().map(|c| c.id).collect();
             scope.rows.unit = None;
         }
-        (computed_actual(conn, actor, &scope, t)?, None, None)
+        (computed_actual(conn, reader, actor, &scope, t)?, None, None)
     };
     let expected_pct = if cumulative {
         elapsed_share(t.period_start, t.period_end, evaluated_on) * 100.0
@@ -347,7 +332,7 @@ pub async fn report_targets(
     actor: AuthUser,
     query: web::Query<TargetsReportQuery>,
     db: web::Data<Db>,
-    cache: web::Data<GraphCache>,
+    cache: web::Data<ReportCache>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportTargets)?;
     let query = query.into_inner();
@@ -375,7 +360,8 @@ pub async fn report_targets(
     let as_of = query.as_of;
     let report = db
         .run(move |conn| {
-            let (graph, scope) = report_figures::prepare(conn, &cache, &actor, &options, from, to)?;
+            let (reader, scope) =
+                report_figures::prepare(conn, &cache, &actor, &options, from, to)?;
             let today = today_in_vietnam();
             let chosen: Vec<ScopedTarget> = target::all(conn, query.indicator.as_deref())?
                 .into_iter()
@@ -424,7 +410,7 @@ pub async fn report_targets(
                     (None, None) => continue,
                 };
                 items.push(progress(
-                    conn, &graph, &actor, scoped, holder, as_of, today,
+                    conn, &reader, &actor, scoped, holder, as_of, today,
                 )?);
             }
             items.sort_by(|a, b| {

@@ -13,9 +13,8 @@ use crate::{
     db::Db,
     error::{AppError, Problem},
     models::{
-        org_unit, person, reach_activity,
+        org_unit, person, stats,
         team::{self, TeamFilter},
-        training_session,
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
@@ -126,16 +125,11 @@ pub async fn report_dormant_teams(
                 };
             }
             let teams = team::list(conn, &filter, None, 1_000_000)?;
-            let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
-            for (team, day) in training_session::last_held_by_team(conn)?
+            let ids: Vec<Uuid> = teams.iter().map(|t| t.team.id).collect();
+            let last: HashMap<Uuid, NaiveDate> = stats::last_active(conn, &ids)?
                 .into_iter()
-                .chain(reach_activity::last_by_team(conn)?)
-            {
-                if let Some(day) = day {
-                    let entry = last.entry(team).or_insert(day);
-                    *entry = (*entry).max(day);
-                }
-            }
+                .map(|l| (l.team_id, l.day))
+                .collect();
             let today = today_in_vietnam();
             let cutoff = today - chrono::Duration::days(days);
             let dormant: Vec<_> = teams

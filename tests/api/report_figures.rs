@@ -23,6 +23,14 @@ const TOPICS: [&str; 4] = [
     "online_payment",
     "fraud_prevention",
 ];
+const STAT_TABLES: [&str; 6] = [
+    "stat_team_days",
+    "stat_commune_days",
+    "stat_commune_months",
+    "stat_root_days",
+    "stat_root_months",
+    "stat_team_years",
+];
 const CHANNELS: [&str; 3] = ["meeting", "door_to_door", "zalo_group"];
 
 /// A small deterministic generator (xorshift64*).
@@ -464,7 +472,7 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
     // The incremental aggregates equal a bulk rebuild from the raw rows, row for row.
     {
         let mut conn = app.database.connect();
-        for table in ["stat_team_days", "stat_commune_days", "stat_commune_months"] {
+        for table in STAT_TABLES {
             sql_query(format!(
                 "CREATE TABLE incremental_{table} AS SELECT * FROM {table}"
             ))
@@ -472,7 +480,7 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
             .unwrap();
         }
         cdt_api::models::stats::rebuild(&mut conn).unwrap();
-        for table in ["stat_team_days", "stat_commune_days", "stat_commune_months"] {
+        for table in STAT_TABLES {
             let differing = sql_query(format!(
                 "SELECT 1 FROM ((TABLE incremental_{table} EXCEPT TABLE {table}) \
                  UNION ALL (TABLE {table} EXCEPT TABLE incremental_{table})) d"
