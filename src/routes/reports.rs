@@ -1,6 +1,6 @@
 //! Reports for officials, scoped to the caller, all with `Accept: text/csv`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
@@ -9,17 +9,19 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    auth::{AuthUser, Operation, OptionalApp, Role},
+    auth::{AuthUser, Operation, Role},
     db::Db,
     error::{AppError, Problem},
     models::{
-        org_unit, person, stats,
+        person,
+        stats::{self, ReportCache},
         team::{self, TeamFilter},
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         members::mask_phone,
         org_units::today_in_vietnam,
+        report_figures::{PeriodOptions, prepare},
         validation::FieldErrors,
     },
 };
@@ -32,6 +34,9 @@ pub struct DormantTeamsQuery {
     pub org_unit_id: Option<Uuid>,
     /// Days without a session or reach activity (1-3650, default 30).
     pub days: Option<i64>,
+    /// Read `org_unit_id` under the administrative structure of this day (default: today, or the last day
+    /// the unit existed): `as_of=2025-06-30` with an old district lists today's teams of its area.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// A team that has been quiet.
@@ -68,6 +73,8 @@ pub struct DormantTeamsResponse {
 ///
 /// Active teams in your scope with no session or reach activity for `days` days, with their last
 /// activity date and leader (phone masked per the personal-data rules; full numbers shown are logged).
+/// `as_of` reads `org_unit_id` under the structure of that day (an old district lists today's teams of its
+/// area).
 /// `Accept: text/csv` returns the same rows.
 #[utoipa::path(
     tag = "reports",
@@ -79,8 +86,8 @@ pub struct DormantTeamsResponse {
          content((DormantTeamsResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`org_unit_id` does not exist.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid options.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid options, or the unit was not in force on `as_of`.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -90,6 +97,7 @@ pub async fn report_dormant_teams(
     actor: AuthUser,
     query: web::Query<DormantTeamsQuery>,
     db: web::Data<Db>,
+    cache: web::Data<ReportCache>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportDormantTeams)?;
     let query = query.into_inner();
@@ -106,7 +114,20 @@ pub async fn report_dormant_teams(
     errors.finish()?;
     let items = db
         .run(move |conn| {
-            let mut filter = TeamFilter {
+            // The teams serving the unit's area today, read as the other reports read it.
+            let today = today_in_vietnam();
+            let options = PeriodOptions {
+                org_unit_id: query.org_unit_id,
+                as_of: query.as_of,
+                ..PeriodOptions::default()
+            };
+            let (reader, scope) = prepare(conn, &cache, &actor, &options, today, today)?;
+            let in_scope: HashSet<Uuid> = reader
+                .teams(conn, &scope)?
+                .into_iter()
+                .map(|t| t.team.team_id)
+                .collect();
+            let filter = TeamFilter {
                 within_path: actor
                     .scope_filter()
                     .filter(|_| actor.role != Role::TeamLeader),
@@ -115,22 +136,15 @@ pub async fn report_dormant_teams(
                 status: Some("active".to_owned()),
                 ..TeamFilter::default()
             };
-            if let Some(root) = query.org_unit_id {
-                let unit = org_unit::find(conn, root)
-                    .optional_app()?
-                    .ok_or_else(|| AppError::not_found("org unit"))?;
-                filter.within_path = match filter.within_path {
-                    Some(scope) if !unit.path.starts_with(&scope) => Some("-".to_owned()),
-                    _ => Some(unit.path),
-                };
-            }
-            let teams = team::list(conn, &filter, None, 1_000_000)?;
+            let teams: Vec<_> = team::list(conn, &filter, None, 1_000_000)?
+                .into_iter()
+                .filter(|t| in_scope.contains(&t.team.id))
+                .collect();
             let ids: Vec<Uuid> = teams.iter().map(|t| t.team.id).collect();
             let last: HashMap<Uuid, NaiveDate> = stats::last_active(conn, &ids)?
                 .into_iter()
                 .map(|l| (l.team_id, l.day))
                 .collect();
-            let today = today_in_vietnam();
             let cutoff = today - chrono::Duration::days(days);
             let dormant: Vec<_> = teams
                 .into_iter()

@@ -981,4 +981,28 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     assert!(lines[0].starts_with("key,label,code,sessions,sessions_training"));
     assert_eq!(lines.len(), 4);
     assert!(lines.iter().any(|l| l.contains(",FAR,4,")));
+
+    // Dormant teams of an old district, read under the 2025 structure: today's teams of its area.
+    let quiet = app.create_team("QUIET", van_ho);
+    let district = app.unit_id("son-la.huyen-van-ho");
+    let dormant = get_json(
+        &app,
+        &admin,
+        &format!("/api/v1/reports/dormant-teams?org_unit_id={district}&as_of=2025-06-30&days=1"),
+    )
+    .await;
+    let ids: Vec<&str> = dormant["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["team_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [quiet.to_string()]);
+    let elsewhere = get_json(
+        &app,
+        &admin,
+        &format!("/api/v1/reports/dormant-teams?org_unit_id={to_hieu}&days=1"),
+    )
+    .await;
+    assert!(elsewhere["items"].as_array().unwrap().is_empty());
 }
