@@ -162,6 +162,7 @@ operations! {
     ReportBreakdown => "report_breakdown", Access::SignedIn;
     ReportTargets => "report_targets", Access::SignedIn;
     ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
+    SyncPull => "sync_pull", Access::SignedIn;
 }
 
 impl AuthUser {

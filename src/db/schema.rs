@@ -43,6 +43,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    changes (entity, record_id) {
+        entity -> Text,
+        record_id -> Uuid,
+        txid -> Int8,
+        seq -> Int8,
+        team_id -> Nullable<Uuid>,
+        unit_path -> Text,
+        deleted -> Bool,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, key) {
         user_id -> Uuid,
         key -> Text,
@@ -504,6 +516,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     campaigns,
     cdt_versions,
+    changes,
     idempotency_keys,
     indicator_values,
     memberships,

@@ -10,6 +10,7 @@ pub mod person;
 pub mod reach_activity;
 pub mod refresh_token;
 pub mod stats;
+pub mod sync;
 pub mod target;
 pub mod team;
 pub mod training_session;

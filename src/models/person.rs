@@ -373,6 +373,28 @@ pub fn find_membership(conn: &mut PgConnection, id: Uuid) -> QueryResult<Members
         .map(into_detail)
 }
 
+/// Several memberships with their person, team and unit path.
+pub fn find_memberships(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<MembershipDetail>> {
+    memberships::table
+        .inner_join(people::table)
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(memberships::id.eq_any(ids))
+        .select((
+            Membership::as_select(),
+            Person::as_select(),
+            teams::code,
+            teams::name,
+            org_units::path,
+        ))
+        .load::<DetailRow>(conn)
+        .map(|rows| rows.into_iter().map(into_detail).collect())
+}
+
 /// What `list_people` filters on.
 #[derive(Debug, Clone, Default)]
 pub struct PersonFilter {

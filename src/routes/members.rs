@@ -73,7 +73,7 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 4))
 }
 
-fn member_response(detail: &MembershipDetail, full_phone: bool) -> MemberResponse {
+pub(crate) fn member_response(detail: &MembershipDetail, full_phone: bool) -> MemberResponse {
     let person = &detail.person;
     MemberResponse {
         id: detail.membership.id,

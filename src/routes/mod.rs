@@ -26,6 +26,7 @@ pub mod reference;
 pub mod report_figures;
 pub mod report_targets;
 pub mod reports;
+pub mod sync;
 pub mod targets;
 pub mod teams;
 pub mod training_sessions;
@@ -112,7 +113,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(report_figures::report_summary)
                 .service(report_figures::report_breakdown)
                 .service(report_targets::report_targets)
-                .service(reports::report_dormant_teams),
+                .service(reports::report_dormant_teams)
+                .service(sync::sync_pull),
         );
 }
 

@@ -64,7 +64,7 @@ pub struct TeamResponse {
 }
 
 impl TeamResponse {
-    fn new(team: &Team, unit_name: &str, level: &str, leader_name: Option<String>) -> Self {
+    pub fn new(team: &Team, unit_name: &str, level: &str, leader_name: Option<String>) -> Self {
         Self {
             id: team.id,
             code: team.code.clone(),

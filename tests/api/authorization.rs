@@ -227,6 +227,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         ),
         "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
         "report_dormant_teams" => (Method::GET, "/api/v1/reports/dormant-teams?days=30", None),
+        "sync_pull" => (Method::GET, "/api/v1/sync/pull?limit=50", None),
         "report_summary" => (
             Method::GET,
             "/api/v1/reports/summary?org_unit_id={unit}",

@@ -66,6 +66,9 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .no_gzip()
             .timeout(Duration::from_secs(20))
+            // The server closes idle connections after 5 s (actix's keep-alive); a test that pauses longer
+            // (slow CI) must not reuse one the server is closing, so idle connections go after 2 s.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("http client");
         Self {

@@ -23,6 +23,7 @@ mod org_unit_writes;
 mod org_units;
 mod report_figures;
 mod reports;
+mod sync;
 mod targets;
 mod teams;
 mod test_db;

@@ -1,0 +1,18 @@
+DROP TRIGGER reach_activities_change ON reach_activities;
+DROP TRIGGER training_sessions_change ON training_sessions;
+DROP TRIGGER people_change ON people;
+DROP TRIGGER memberships_change ON memberships;
+DROP TRIGGER teams_change ON teams;
+DROP TRIGGER campaigns_change ON campaigns;
+DROP TRIGGER org_units_change ON org_units;
+DROP FUNCTION cdt_change_reach();
+DROP FUNCTION cdt_change_session();
+DROP FUNCTION cdt_change_person();
+DROP FUNCTION cdt_change_membership();
+DROP FUNCTION cdt_change_team();
+DROP FUNCTION cdt_change_campaign();
+DROP FUNCTION cdt_change_org_unit();
+DROP FUNCTION cdt_team_path(uuid);
+DROP FUNCTION cdt_record_change(text, uuid, uuid, text, boolean);
+DROP TABLE changes;
+DROP SEQUENCE cdt_change_seq;

@@ -1,0 +1,125 @@
+//! The change feed (`changes`, the `sync_changes` migration): one row per synced record, rewritten by every
+//! change to it, read in (txid, seq) order below the oldest running transaction.
+
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Nullable, Text, Uuid as SqlUuid},
+};
+use uuid::Uuid;
+
+/// A position in the feed: after this transaction id and sequence number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub txid: i64,
+    pub seq: i64,
+}
+
+/// One changed record.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Change {
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub record_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    pub txid: i64,
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = Bool)]
+    pub deleted: bool,
+}
+
+impl Change {
+    /// Its position in the feed.
+    pub fn position(&self) -> Position {
+        Position {
+            txid: self.txid,
+            seq: self.seq,
+        }
+    }
+}
+
+/// Whose records a reader sees.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Everything (admins).
+    All,
+    /// Team records under this path, org units under it or above it, every campaign (officers, viewers).
+    Subtree(String),
+    /// One team's records, the org units above its unit and under its commune, every campaign (team leaders).
+    Team {
+        team: Uuid,
+        team_path: String,
+        commune_path: String,
+    },
+}
+
+#[derive(QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = BigInt)]
+    xmin: i64,
+}
+
+/// The changes after `after` that `audience` sees, oldest first, at most `limit`, only from transactions
+/// older than every transaction still running (those rows come in a later read, never skipped).
+pub fn read(
+    conn: &mut PgConnection,
+    audience: &Audience,
+    after: Position,
+    limit: i64,
+) -> QueryResult<Vec<Change>> {
+    let horizon: Horizon =
+        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
+            .get_result(conn)?;
+    let window = "(c.txid, c.seq) > ($1, $2) AND c.txid < $3";
+    let columns = "c.entity, c.record_id, c.txid, c.seq, c.deleted";
+    let (team_part, shared_part) = match audience {
+        Audience::All => ("TRUE".to_owned(), None),
+        Audience::Subtree(_) => (
+            "c.team_id IS NOT NULL AND c.unit_path LIKE $5 || '%'".to_owned(),
+            Some(
+                "c.entity = 'campaign' OR (c.entity = 'org_unit' AND (c.unit_path LIKE $5 || '%' \
+                 OR $5 LIKE c.unit_path || '%'))",
+            ),
+        ),
+        Audience::Team { .. } => (
+            "c.team_id = $6".to_owned(),
+            Some(
+                "c.entity = 'campaign' OR (c.entity = 'org_unit' AND ($7 LIKE c.unit_path || '%' \
+                 OR c.unit_path LIKE $5 || '%'))",
+            ),
+        ),
+    };
+    let sql = match shared_part {
+        None => format!(
+            "SELECT {columns} FROM changes c WHERE {window} ORDER BY c.txid, c.seq LIMIT $4"
+        ),
+        Some(shared) => format!(
+            "SELECT * FROM ( \
+               (SELECT {columns} FROM changes c WHERE {team_part} AND {window} \
+                ORDER BY c.txid, c.seq LIMIT $4) \
+               UNION ALL \
+               (SELECT {columns} FROM changes c WHERE c.team_id IS NULL AND ({shared}) AND {window} \
+                ORDER BY c.txid, c.seq LIMIT $4) \
+             ) x ORDER BY txid, seq LIMIT $4"
+        ),
+    };
+    let (path, team, team_path) = match audience {
+        Audience::All => (String::new(), None, String::new()),
+        Audience::Subtree(path) => (path.clone(), None, String::new()),
+        Audience::Team {
+            team,
+            team_path,
+            commune_path,
+        } => (commune_path.clone(), Some(*team), team_path.clone()),
+    };
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(after.txid)
+        .bind::<BigInt, _>(after.seq)
+        .bind::<BigInt, _>(horizon.xmin)
+        .bind::<BigInt, _>(limit)
+        .bind::<Text, _>(path)
+        .bind::<Nullable<SqlUuid>, _>(team)
+        .bind::<Text, _>(team_path)
+        .load(conn)
+}

@@ -1,0 +1,319 @@
+//! Offline sync: the change feed.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use diesel::{Connection, RunQueryDsl};
+use reqwest::Method;
+use serde_json::Value;
+use uuid::Uuid;
+
+use cdt_api::{models::training_session, routes::org_units::today_in_vietnam};
+
+use crate::helpers::{TestApp, problem, session_fields};
+
+async fn pull(app: &TestApp, token: &str, cursor: &str, limit: u32) -> Value {
+    let response = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/sync/pull?cursor={cursor}&limit={limit}"),
+        )
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.json().await.unwrap()
+}
+
+/// Every page from `cursor` to the end: (items, last cursor).
+async fn pull_all(app: &TestApp, token: &str, cursor: &str, limit: u32) -> (Vec<Value>, String) {
+    let mut cursor = cursor.to_owned();
+    let mut items = Vec::new();
+    loop {
+        let page = pull(app, token, &cursor, limit).await;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        if !page["has_more"].as_bool().unwrap() {
+            return (items, cursor);
+        }
+    }
+}
+
+fn ids_of(items: &[Value], kind: &str) -> HashSet<String> {
+    items
+        .iter()
+        .filter(|i| i["type"] == kind)
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn insert_session(conn: &mut diesel::PgConnection, team: Uuid, by: Uuid) -> Uuid {
+    let unit = cdt_api::models::team::find(conn, team).unwrap().org_unit_id;
+    training_session::insert(
+        conn,
+        Uuid::now_v7(),
+        &session_fields(team, unit, today_in_vietnam() - Duration::days(1)),
+        by,
+    )
+    .unwrap()
+    .unwrap()
+    .id
+}
+
+#[actix_web::test]
+async fn a_team_leader_bootstraps_then_gets_exactly_the_changes_since_the_cursor() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let to_hieu = app.unit_id("son-la.phuong-to-hieu");
+    let province = app.unit_id("son-la");
+    let team = app.create_team("VH-1", van_ho);
+    let other = app.create_team("TH-1", to_hieu);
+    let (membership, _) = app.add_member(team, "Lò Thị Xuân", Some("+84912345678"), "leader");
+    app.add_member(other, "Cầm Văn Đức", Some("+84987654321"), "leader");
+    let admin_id = app.create_user("admin", "admin", None);
+    app.create_user("officer", "officer", Some(van_ho));
+    let leader_id = app.create_team_leader("leader", team);
+    let mut conn = app.database.connect();
+    let mine: Vec<Uuid> = (0..5)
+        .map(|_| insert_session(&mut conn, team, leader_id))
+        .collect();
+    let theirs = insert_session(&mut conn, other, admin_id);
+    let leader = app.token("leader").await;
+    let officer = app.token("officer").await;
+    let admin = app.token("admin").await;
+
+    // The bootstrap: their team, its members and sessions, the units above and inside their commune.
+    let (items, cursor) = pull_all(&app, &leader, "", 1000).await;
+    assert_eq!(ids_of(&items, "team"), HashSet::from([team.to_string()]));
+    assert_eq!(
+        ids_of(&items, "membership"),
+        HashSet::from([membership.to_string()])
+    );
+    let sessions = ids_of(&items, "training_session");
+    assert_eq!(sessions.len(), 5);
+    assert!(!sessions.contains(&theirs.to_string()));
+    let units = ids_of(&items, "org_unit");
+    assert!(units.contains(&province.to_string()) && units.contains(&van_ho.to_string()));
+    assert!(!units.contains(&to_hieu.to_string()));
+    // Their own team's phone numbers in full.
+    let member = items.iter().find(|i| i["type"] == "membership").unwrap();
+    assert_eq!(member["data"]["phone"], "+84912345678");
+    assert_eq!(member["op"], "upsert");
+    assert_eq!(member["version"], 1);
+
+    // Paging returns the same items in the same order.
+    let (paged, paged_cursor) = pull_all(&app, &leader, "", 3).await;
+    assert_eq!(paged, items);
+    assert_eq!(paged_cursor, cursor);
+
+    // Nothing new: nothing returned, same cursor.
+    let quiet = pull(&app, &leader, &cursor, 100).await;
+    assert_eq!(quiet["items"], serde_json::json!([]));
+    assert_eq!(quiet["next_cursor"], cursor);
+    assert_eq!(quiet["has_more"], false);
+
+    // An officer edits one session, an admin deletes another, another team logs one.
+    let edited = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/training-sessions/{}", mine[0]),
+        )
+        .bearer_auth(&officer)
+        .header("If-Match", "\"1\"")
+        .json(&serde_json::json!({"participants_total": 30, "participants_female": 12}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200);
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/training-sessions/{}", mine[1]),
+        )
+        .bearer_auth(&admin)
+        .header("If-Match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    insert_session(&mut conn, other, admin_id);
+
+    let (changes, _) = pull_all(&app, &leader, &cursor, 100).await;
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0]["id"], mine[0].to_string());
+    assert_eq!(changes[0]["op"], "upsert");
+    assert_eq!(changes[0]["version"], 2);
+    assert_eq!(changes[0]["data"]["participants_total"], 30);
+    assert_eq!(changes[1]["id"], mine[1].to_string());
+    assert_eq!(changes[1]["op"], "delete");
+    assert!(changes[1]["data"].is_null());
+
+    // A bad cursor or limit is refused with the rule named.
+    problem(
+        app.request(Method::GET, "/api/v1/sync/pull?cursor=!!!")
+            .bearer_auth(&leader)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    let body = problem(
+        app.request(Method::GET, "/api/v1/sync/pull?limit=0")
+            .bearer_auth(&leader)
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "limit");
+}
+
+#[actix_web::test]
+async fn a_pull_never_skips_a_transaction_that_began_earlier_and_commits_later() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("VH-1", van_ho);
+    let leader_id = app.create_team_leader("leader", team);
+    let leader = app.token("leader").await;
+    let (_, cursor) = pull_all(&app, &leader, "", 1000).await;
+
+    // A slow transaction writes first and commits last; a quick one (a new member: it touches none of the
+    // rows the slow one holds) commits in between.
+    let mut slow = app.database.connect();
+    diesel::sql_query("BEGIN").execute(&mut slow).unwrap();
+    let late = insert_session(&mut slow, team, leader_id);
+    let (early, _) = app.add_member(team, "Lò Văn Nhanh", None, "member");
+
+    // The quick one's change waits behind the running one: nothing is handed out yet.
+    let waiting = pull(&app, &leader, &cursor, 100).await;
+    assert_eq!(
+        waiting["items"],
+        serde_json::json!([]),
+        "withheld while the slow transaction runs"
+    );
+    let cursor_while_waiting = waiting["next_cursor"].as_str().unwrap().to_owned();
+
+    diesel::sql_query("COMMIT").execute(&mut slow).unwrap();
+    let (after, _) = pull_all(&app, &leader, &cursor_while_waiting, 100).await;
+    assert_eq!(
+        ids_of(&after, "training_session"),
+        HashSet::from([late.to_string()])
+    );
+    assert_eq!(
+        ids_of(&after, "membership"),
+        HashSet::from([early.to_string()])
+    );
+}
+
+#[actix_web::test]
+async fn a_team_leaders_five_year_bootstrap_is_small_when_compressed() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("VH-1", van_ho);
+    for (i, name) in [
+        "Lò Văn Minh",
+        "Quàng Thị Hoa",
+        "Cầm Văn Sơn",
+        "Lường Thị Mai",
+        "Tòng Văn Bình",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let role = if i == 0 { "leader" } else { "member" };
+        app.add_member(team, name, Some(&format!("+8491234567{i}")), role);
+    }
+    let leader_id = app.create_team_leader("leader", team);
+    // Five years of a busy village team: ~250 sessions and ~600 reach activities.
+    let today = today_in_vietnam();
+    let campaign = {
+        let fields = cdt_api::models::campaign::CampaignFields {
+            code: "campaign-5y".to_owned(),
+            name: "Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến".to_owned(),
+            name_en: None,
+            owner: "Sở KH&CN".to_owned(),
+            starts_on: today - Duration::days(5 * 365),
+            ends_on: today,
+            description: None,
+            skill_groups: Vec::new(),
+            fraud_types: Vec::new(),
+            status: "active".to_owned(),
+        };
+        cdt_api::models::campaign::insert(&mut app.database.connect(), Uuid::now_v7(), &fields)
+            .unwrap()
+            .id
+    };
+    let mut conn = app.database.connect();
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        for i in 0..250 {
+            let mut fields = session_fields(team, van_ho, today - Duration::days(i * 7));
+            fields.notes = Some(format!(
+                "Buổi {i}: hướng dẫn cài đặt VNeID mức 2 cho bà con trong bản"
+            ));
+            training_session::insert(conn, Uuid::now_v7(), &fields, leader_id)?;
+        }
+        for i in 0..600 {
+            let fields = cdt_api::models::reach_activity::ActivityFields {
+                campaign_id: campaign,
+                team_id: team,
+                org_unit_id: van_ho,
+                channel: "zalo_group".to_owned(),
+                occurred_on: today - Duration::days(i * 3),
+                contacts: 40 + (i % 30) as i32,
+                unique_people: Some(35),
+                households_reached: 20,
+                estimated_audience: None,
+                method: "group_member_count".to_owned(),
+                confidence: "medium".to_owned(),
+                skill_groups: Vec::new(),
+                fraud_types: Vec::new(),
+                materials_distributed: 0,
+                session_id: None,
+                notes: None,
+                recorded_at: None,
+            };
+            cdt_api::models::reach_activity::insert(conn, Uuid::now_v7(), &fields, leader_id)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let leader = app.token("leader").await;
+    let (mut cursor, mut compressed, mut items) = (String::new(), 0usize, 0usize);
+    loop {
+        let response = app
+            .request(
+                Method::GET,
+                &format!("/api/v1/sync/pull?cursor={cursor}&limit=1000"),
+            )
+            .bearer_auth(&leader)
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        let bytes = response.bytes().await.unwrap();
+        compressed += bytes.len();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        let page: Value = serde_json::from_str(&text).unwrap();
+        items += page["items"].as_array().unwrap().len();
+        cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    eprintln!("team leader bootstrap: {items} items, {compressed} bytes gzip-compressed");
+    assert!(items >= 850, "{items} items");
+    assert!(
+        compressed < 200 * 1024,
+        "bootstrap is {compressed} bytes compressed"
+    );
+}
