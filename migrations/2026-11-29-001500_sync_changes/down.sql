@@ -1,3 +1,4 @@
+DROP TABLE sync_conflicts;
 DROP TRIGGER reach_activities_change ON reach_activities;
 DROP TRIGGER training_sessions_change ON training_sessions;
 DROP TRIGGER people_change ON people;

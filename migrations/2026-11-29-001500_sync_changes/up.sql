@@ -117,3 +117,27 @@ UNION ALL SELECT 'training_session', s.id, s.team_id, u.path, s.deleted_at IS NO
     FROM training_sessions s JOIN teams t ON t.id = s.team_id JOIN org_units u ON u.id = t.org_unit_id
 UNION ALL SELECT 'reach_activity', r.id, r.team_id, u.path, r.deleted_at IS NOT NULL
     FROM reach_activities r JOIN teams t ON t.id = r.team_id JOIN org_units u ON u.id = t.org_unit_id;
+
+-- Pushed edits that met a newer server version: kept with both sides until someone resolves them.
+CREATE TABLE sync_conflicts (
+    id              uuid PRIMARY KEY,
+    entity          text NOT NULL CHECK (entity IN ('training_session', 'reach_activity', 'membership')),
+    record_id       uuid NOT NULL,
+    op              text NOT NULL CHECK (op IN ('upsert', 'delete')),
+    team_id         uuid NOT NULL REFERENCES teams (id),
+    unit_path       text NOT NULL,
+    pushed_by       uuid NOT NULL REFERENCES users (id),
+    base_version    integer,
+    server_version  integer NOT NULL,
+    client_data     jsonb,
+    server_data     jsonb NOT NULL,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+    resolution      text CHECK (resolution IN ('keep_server', 'take_client', 'merged')),
+    resolved_by     uuid REFERENCES users (id),
+    resolved_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK ((status = 'resolved') = (resolution IS NOT NULL))
+);
+CREATE INDEX sync_conflicts_team_idx ON sync_conflicts (team_id, created_at DESC);
+CREATE INDEX sync_conflicts_path_idx ON sync_conflicts (unit_path text_pattern_ops);
+CREATE INDEX sync_conflicts_record_idx ON sync_conflicts (entity, record_id) WHERE status = 'open';

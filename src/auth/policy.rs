@@ -163,6 +163,9 @@ operations! {
     ReportTargets => "report_targets", Access::SignedIn;
     ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
     SyncPull => "sync_pull", Access::SignedIn;
+    SyncPush => "sync_push", Access::Roles(MEMBER_MANAGERS);
+    ListSyncConflicts => "list_sync_conflicts", Access::Roles(MEMBER_MANAGERS);
+    ResolveSyncConflict => "resolve_sync_conflict", Access::Roles(MEMBER_MANAGERS);
 }
 
 impl AuthUser {

@@ -382,6 +382,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_conflicts (id) {
+        id -> Uuid,
+        entity -> Text,
+        record_id -> Uuid,
+        op -> Text,
+        team_id -> Uuid,
+        unit_path -> Text,
+        pushed_by -> Uuid,
+        base_version -> Nullable<Int4>,
+        server_version -> Int4,
+        client_data -> Nullable<Jsonb>,
+        server_data -> Jsonb,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Uuid>,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     targets (id) {
         id -> Uuid,
         org_unit_id -> Nullable<Uuid>,
@@ -499,6 +520,7 @@ diesel::joinable!(reach_activities -> org_units (org_unit_id));
 diesel::joinable!(reach_activities -> teams (team_id));
 diesel::joinable!(reach_activities -> training_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(sync_conflicts -> teams (team_id));
 diesel::joinable!(targets -> campaigns (campaign_id));
 diesel::joinable!(targets -> org_units (org_unit_id));
 diesel::joinable!(targets -> teams (team_id));
@@ -532,6 +554,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stat_root_months,
     stat_team_days,
     stat_team_years,
+    sync_conflicts,
     targets,
     team_units,
     teams,

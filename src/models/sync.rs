@@ -1,11 +1,14 @@
 //! The change feed (`changes`, the `sync_changes` migration): one row per synced record, rewritten by every
 //! change to it, read in (txid, seq) order below the oldest running transaction.
 
+use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
     sql_types::{BigInt, Bool, Nullable, Text, Uuid as SqlUuid},
 };
 use uuid::Uuid;
+
+use crate::db::schema::sync_conflicts;
 
 /// A position in the feed: after this transaction id and sequence number.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,4 +125,126 @@ pub fn read(
         .bind::<Nullable<SqlUuid>, _>(team)
         .bind::<Text, _>(team_path)
         .load(conn)
+}
+
+/// A pushed edit that met a newer server version.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = sync_conflicts, check_for_backend(diesel::pg::Pg))]
+pub struct Conflict {
+    pub id: Uuid,
+    pub entity: String,
+    pub record_id: Uuid,
+    pub op: String,
+    pub team_id: Uuid,
+    pub unit_path: String,
+    pub pushed_by: Uuid,
+    pub base_version: Option<i32>,
+    pub server_version: i32,
+    pub client_data: Option<serde_json::Value>,
+    pub server_data: serde_json::Value,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<Uuid>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new conflict.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sync_conflicts)]
+pub struct NewConflict {
+    pub id: Uuid,
+    pub entity: String,
+    pub record_id: Uuid,
+    pub op: String,
+    pub team_id: Uuid,
+    pub unit_path: String,
+    pub pushed_by: Uuid,
+    pub base_version: Option<i32>,
+    pub server_version: i32,
+    pub client_data: Option<serde_json::Value>,
+    pub server_data: serde_json::Value,
+}
+
+/// Stores a conflict, or returns the open one the same user already has for the same push (a retried batch
+/// records nothing twice).
+pub fn record_conflict(conn: &mut PgConnection, new: &NewConflict) -> QueryResult<Conflict> {
+    let open: Vec<Conflict> = sync_conflicts::table
+        .filter(sync_conflicts::entity.eq(&new.entity))
+        .filter(sync_conflicts::record_id.eq(new.record_id))
+        .filter(sync_conflicts::status.eq("open"))
+        .filter(sync_conflicts::pushed_by.eq(new.pushed_by))
+        .filter(sync_conflicts::op.eq(&new.op))
+        .select(Conflict::as_select())
+        .load(conn)?;
+    if let Some(same) = open
+        .into_iter()
+        .find(|c| c.base_version == new.base_version && c.client_data == new.client_data)
+    {
+        return Ok(same);
+    }
+    diesel::insert_into(sync_conflicts::table)
+        .values(new)
+        .returning(Conflict::as_returning())
+        .get_result(conn)
+}
+
+/// One conflict.
+pub fn find_conflict(conn: &mut PgConnection, id: Uuid) -> QueryResult<Conflict> {
+    sync_conflicts::table
+        .find(id)
+        .select(Conflict::as_select())
+        .first(conn)
+}
+
+/// Conflicts of one team, or of the teams under a path, newest first (`status`: `open`, `resolved`, or
+/// both when `None`).
+pub fn list_conflicts(
+    conn: &mut PgConnection,
+    team: Option<Uuid>,
+    within_path: Option<&str>,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Conflict>> {
+    let mut query = sync_conflicts::table
+        .select(Conflict::as_select())
+        .into_boxed();
+    if let Some(team) = team {
+        query = query.filter(sync_conflicts::team_id.eq(team));
+    }
+    if let Some(path) = within_path {
+        query = query.filter(
+            sync_conflicts::unit_path.like(format!("{}%", crate::models::escape_like(path))),
+        );
+    }
+    if let Some(status) = status {
+        query = query.filter(sync_conflicts::status.eq(status.to_owned()));
+    }
+    query
+        .order((sync_conflicts::created_at.desc(), sync_conflicts::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Marks a conflict resolved; `None` when it was resolved already.
+pub fn resolve_conflict(
+    conn: &mut PgConnection,
+    id: Uuid,
+    resolution: &str,
+    by: Uuid,
+) -> QueryResult<Option<Conflict>> {
+    diesel::update(
+        sync_conflicts::table
+            .filter(sync_conflicts::id.eq(id))
+            .filter(sync_conflicts::status.eq("open")),
+    )
+    .set((
+        sync_conflicts::status.eq("resolved"),
+        sync_conflicts::resolution.eq(Some(resolution)),
+        sync_conflicts::resolved_by.eq(Some(by)),
+        sync_conflicts::resolved_at.eq(Some(Utc::now())),
+    ))
+    .returning(Conflict::as_returning())
+    .get_result(conn)
+    .optional()
 }

@@ -27,6 +27,7 @@ pub mod report_figures;
 pub mod report_targets;
 pub mod reports;
 pub mod sync;
+pub mod sync_push;
 pub mod targets;
 pub mod teams;
 pub mod training_sessions;
@@ -114,7 +115,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(report_figures::report_breakdown)
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
-                .service(sync::sync_pull),
+                .service(sync::sync_pull)
+                .service(sync_push::sync_push)
+                .service(sync_push::list_sync_conflicts)
+                .service(sync_push::resolve_sync_conflict),
         );
 }
 

@@ -171,7 +171,8 @@ pub struct CreateSessionRequest {
 }
 
 impl CreateSessionRequest {
-    fn fields(&self, default_unit: Uuid) -> SessionFields {
+    /// The stored fields this request makes for a team serving `default_unit`.
+    pub fn fields(&self, default_unit: Uuid) -> SessionFields {
         SessionFields {
             team_id: self.team_id,
             org_unit_id: self.org_unit_id.unwrap_or(default_unit),
@@ -437,6 +438,120 @@ fn replay_or_conflict(
     }
 }
 
+/// Creates session `id` from `body` (call inside a transaction): 201 and the session, or 200 and the stored
+/// one when the same id came with the same content before; every rule of the endpoint applies.
+pub fn create_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    body: &CreateSessionRequest,
+    lock_days: u32,
+) -> Result<(u16, TrainingSession), AppError> {
+    let (team, unit) = load_reporting_team(conn, actor, body.team_id)?;
+    let fields = body.fields(team.org_unit_id);
+    if let Some(existing) = training_session::find(conn, id).optional_app()? {
+        return replay_or_conflict(existing.session, &fields);
+    }
+    validate(conn, &fields, &team, &unit)?;
+    check_lock(actor, fields.held_on, lock_days)?;
+    match training_session::insert(conn, id, &fields, actor.id)? {
+        Some(session) => {
+            record(
+                conn,
+                actor,
+                "training_session_created",
+                None,
+                &session,
+                &unit.path,
+            )?;
+            Ok((201, session))
+        }
+        // A twin request with the same client id committed first.
+        None => replay_or_conflict(training_session::find(conn, id)?.session, &fields),
+    }
+}
+
+/// Changes session `id` at `version` (`None`: whatever is current) to the fields `change` makes of the stored
+/// ones (call inside a transaction); every rule of the endpoint applies.
+pub fn update_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    change: impl FnOnce(SessionFields) -> SessionFields,
+    lock_days: u32,
+) -> Result<TrainingSession, AppError> {
+    let found = load_visible(conn, actor, id)?;
+    check_editable(
+        actor,
+        found.session.team_id,
+        &found.team_unit_path,
+        &found.session.status,
+        found.session.held_on,
+        lock_days,
+    )?;
+    let version = match version {
+        Some(version) if version != found.session.version => {
+            return Err(AppError::new(ErrorCode::PreconditionFailed));
+        }
+        _ => found.session.version,
+    };
+    let fields = change(SessionFields::of(&found.session));
+    let team = team::find(conn, found.session.team_id)?;
+    let unit = org_unit::find(conn, team.org_unit_id)?;
+    validate(conn, &fields, &team, &unit)?;
+    check_lock(actor, fields.held_on, lock_days)?;
+    let status = status_after_edit(&found.session.status);
+    let updated = training_session::update(conn, id, version, &fields, status)?
+        .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    record(
+        conn,
+        actor,
+        "training_session_updated",
+        Some(&found.session),
+        &updated,
+        &unit.path,
+    )?;
+    Ok(updated)
+}
+
+/// Deletes session `id` at `version` (`None`: whatever is current), leaving a tombstone (call inside a
+/// transaction); every rule of the endpoint applies.
+pub fn delete_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    lock_days: u32,
+) -> Result<TrainingSession, AppError> {
+    let found = load_visible(conn, actor, id)?;
+    check_editable(
+        actor,
+        found.session.team_id,
+        &found.team_unit_path,
+        &found.session.status,
+        found.session.held_on,
+        lock_days,
+    )?;
+    let version = match version {
+        Some(version) if version != found.session.version => {
+            return Err(AppError::new(ErrorCode::PreconditionFailed));
+        }
+        _ => found.session.version,
+    };
+    let deleted = training_session::soft_delete(conn, id, version)?
+        .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    record(
+        conn,
+        actor,
+        "training_session_deleted",
+        Some(&found.session),
+        &deleted,
+        &found.team_unit_path,
+    )?;
+    Ok(deleted)
+}
+
 /// Log a session.
 ///
 /// Records a training or outreach session (the team's leader for their team, officers for teams in
@@ -470,31 +585,8 @@ pub async fn create_training_session(
     let lock_days = settings.reporting_lock_days;
     let (status, session) = db
         .run(move |conn| {
-            conn.transaction(|conn| {
-                let (team, unit) = load_reporting_team(conn, &actor, body.team_id)?;
-                let fields = body.fields(team.org_unit_id);
-                let id = body.id.unwrap_or_else(Uuid::now_v7);
-                if let Some(existing) = training_session::find(conn, id).optional_app()? {
-                    return replay_or_conflict(existing.session, &fields);
-                }
-                validate(conn, &fields, &team, &unit)?;
-                check_lock(&actor, fields.held_on, lock_days)?;
-                match training_session::insert(conn, id, &fields, actor.id)? {
-                    Some(session) => {
-                        record(
-                            conn,
-                            &actor,
-                            "training_session_created",
-                            None,
-                            &session,
-                            &unit.path,
-                        )?;
-                        Ok((201, session))
-                    }
-                    // A twin request with the same client id committed first.
-                    None => replay_or_conflict(training_session::find(conn, id)?.session, &fields),
-                }
-            })
+            let id = body.id.unwrap_or_else(Uuid::now_v7);
+            conn.transaction(|conn| create_in(conn, &actor, id, &body, lock_days))
         })
         .await?;
     let mut response = if status == 201 {
@@ -869,33 +961,16 @@ pub async fn update_training_session(
     let session = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let found = load_visible(conn, &actor, id)?;
-                check_editable(
-                    &actor,
-                    found.session.team_id,
-                    &found.team_unit_path,
-                    &found.session.status,
-                    found.session.held_on,
-                    lock_days,
-                )?;
-                let version = check_if_match(if_match.as_deref(), found.session.version)?;
-                let fields = body.apply(SessionFields::of(&found.session));
-                let team = team::find(conn, found.session.team_id)?;
-                let unit = org_unit::find(conn, team.org_unit_id)?;
-                validate(conn, &fields, &team, &unit)?;
-                check_lock(&actor, fields.held_on, lock_days)?;
-                let status = status_after_edit(&found.session.status);
-                let updated = training_session::update(conn, id, version, &fields, status)?
-                    .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                record(
+                let current = load_visible(conn, &actor, id)?.session.version;
+                let version = check_if_match(if_match.as_deref(), current)?;
+                update_in(
                     conn,
                     &actor,
-                    "training_session_updated",
-                    Some(&found.session),
-                    &updated,
-                    &unit.path,
-                )?;
-                Ok(updated)
+                    id,
+                    Some(version),
+                    |f| body.apply(f),
+                    lock_days,
+                )
             })
         })
         .await?;
@@ -939,26 +1014,9 @@ pub async fn delete_training_session(
     let lock_days = settings.reporting_lock_days;
     db.run(move |conn| {
         conn.transaction(|conn| {
-            let found = load_visible(conn, &actor, id)?;
-            check_editable(
-                &actor,
-                found.session.team_id,
-                &found.team_unit_path,
-                &found.session.status,
-                found.session.held_on,
-                lock_days,
-            )?;
-            let version = check_if_match(if_match.as_deref(), found.session.version)?;
-            let deleted = training_session::soft_delete(conn, id, version)?
-                .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-            record(
-                conn,
-                &actor,
-                "training_session_deleted",
-                Some(&found.session),
-                &deleted,
-                &found.team_unit_path,
-            )
+            let current = load_visible(conn, &actor, id)?.session.version;
+            let version = check_if_match(if_match.as_deref(), current)?;
+            delete_in(conn, &actor, id, Some(version), lock_days).map(|_| ())
         })
     })
     .await?;

@@ -228,6 +228,19 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
         "report_dormant_teams" => (Method::GET, "/api/v1/reports/dormant-teams?days=30", None),
         "sync_pull" => (Method::GET, "/api/v1/sync/pull?limit=50", None),
+        "sync_push" => (
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(
+                json!({"items": [{"type": "training_session", "op": "delete", "id": "{session}", "base_version": 999}]}),
+            ),
+        ),
+        "list_sync_conflicts" => (Method::GET, "/api/v1/sync/conflicts", None),
+        "resolve_sync_conflict" => (
+            Method::POST,
+            "/api/v1/sync/conflicts/{conflict}/resolve",
+            Some(json!({"resolution": "keep_server"})),
+        ),
         "report_summary" => (
             Method::GET,
             "/api/v1/reports/summary?org_unit_id={unit}",
@@ -278,6 +291,7 @@ fn scoped_path(path: &str, id: &str) -> bool {
         "{session}",
         "{activity}",
         "{target}",
+        "{conflict}",
     ]
     .iter()
     .any(|p| path.contains(p))
@@ -332,6 +346,12 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         .collect();
     let targets_outside: Vec<_> = (0..60)
         .map(|i| create_target(&app, target_unit_outside, i, leader_id))
+        .collect();
+    let conflicts_inside: Vec<_> = (0..60)
+        .map(|i| create_conflict(&app, team_inside, sessions_inside[0], leader_id, i))
+        .collect();
+    let conflicts_outside: Vec<_> = (0..60)
+        .map(|i| create_conflict(&app, team_outside, sessions_outside[0], leader_id, i))
         .collect();
     let activities_inside: Vec<_> = (0..60)
         .map(|_| create_activity(&app, campaign, team_inside, leader_id))
@@ -425,6 +445,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &activities_inside,
                     &targets_inside,
                     target_unit_inside,
+                    &conflicts_inside,
                 ),
                 (
                     "outside",
@@ -439,6 +460,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &activities_outside,
                     &targets_outside,
                     target_unit_outside,
+                    &conflicts_outside,
                 ),
             ];
             for (
@@ -454,6 +476,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 activities,
                 targets,
                 target_unit,
+                conflicts,
             ) in scopes
             {
                 counter += 1;
@@ -461,6 +484,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 if path.contains("{session}")
                     || path.contains("{activity}")
                     || path.contains("{target}")
+                    || path.contains("{conflict}")
                 {
                     session_counter += 1;
                 }
@@ -483,6 +507,10 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                         )
                         .replace("{campaign}", &campaign.to_string())
                         .replace("{target_unit}", &target_unit.to_string())
+                        .replace(
+                            "{conflict}",
+                            &conflicts[session_counter % conflicts.len()].to_string(),
+                        )
                         .replace(
                             "{target}",
                             &targets[session_counter % targets.len()].to_string(),
@@ -650,4 +678,38 @@ fn create_target(app: &TestApp, unit: uuid::Uuid, index: i64, by: uuid::Uuid) ->
     )
     .map(|t| t.id)
     .unwrap()
+}
+
+fn create_conflict(
+    app: &TestApp,
+    team: uuid::Uuid,
+    session: uuid::Uuid,
+    by: uuid::Uuid,
+    index: i64,
+) -> uuid::Uuid {
+    let mut conn = app.database.connect();
+    let unit = cdt_api::models::team::find(&mut conn, team)
+        .unwrap()
+        .org_unit_id;
+    let path = cdt_api::models::org_unit::find(&mut conn, unit)
+        .unwrap()
+        .path;
+    cdt_api::models::sync::record_conflict(
+        &mut conn,
+        &cdt_api::models::sync::NewConflict {
+            id: uuid::Uuid::now_v7(),
+            entity: "training_session".to_owned(),
+            record_id: session,
+            op: "upsert".to_owned(),
+            team_id: team,
+            unit_path: path,
+            pushed_by: by,
+            base_version: Some(0),
+            server_version: 1,
+            client_data: Some(json!({"index": index})),
+            server_data: json!({}),
+        },
+    )
+    .unwrap()
+    .id
 }

@@ -317,3 +317,283 @@ async fn a_team_leaders_five_year_bootstrap_is_small_when_compressed() {
         "bootstrap is {compressed} bytes compressed"
     );
 }
+
+fn session_data(team: Uuid, day: chrono::NaiveDate, participants: i32) -> Value {
+    serde_json::json!({
+        "team_id": team, "kind": "training", "held_on": day, "duration_minutes": 90, "format": "in_person",
+        "topics": ["vneid"], "participants_total": participants, "participants_female": participants / 2,
+        "participants_ethnic_minority": participants / 2, "participants_elderly": 1, "households_reached": 5
+    })
+}
+
+async fn push(app: &TestApp, token: &str, items: &Value) -> Value {
+    let response = app
+        .request(Method::POST, "/api/v1/sync/push")
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "items": items }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn statuses(results: &Value) -> Vec<String> {
+    results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn count_sessions(app: &TestApp, team: Uuid) -> i64 {
+    diesel::sql_query("SELECT 1 FROM training_sessions WHERE team_id = $1 AND deleted_at IS NULL")
+        .bind::<diesel::sql_types::Uuid, _>(team)
+        .execute(&mut app.database.connect())
+        .unwrap() as i64
+}
+
+#[actix_web::test]
+async fn a_phone_a_week_offline_pushes_retries_conflicts_resolves_and_catches_up() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let to_hieu = app.unit_id("son-la.phuong-to-hieu");
+    let team = app.create_team("VH-1", van_ho);
+    let other = app.create_team("TH-1", to_hieu);
+    let admin_id = app.create_user("admin", "admin", None);
+    app.create_user("officer", "officer", Some(van_ho));
+    app.create_team_leader("leader", team);
+    let theirs = insert_session(&mut app.database.connect(), other, admin_id);
+    let leader = app.token("leader").await;
+    let officer = app.token("officer").await;
+    let today = today_in_vietnam();
+
+    // A week offline: 200 sessions made on the phone, pushed in one batch.
+    let made: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+    let batch: Value = made
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            serde_json::json!({"type": "training_session", "op": "upsert", "id": id, "base_version": null,
+                "data": session_data(team, today - Duration::days(1 + (i as i64 % 7)), 10 + i as i32 % 20)})
+        })
+        .collect();
+    let first = push(&app, &leader, &batch).await;
+    assert!(statuses(&first).iter().all(|s| s == "created"), "{first}");
+    assert_eq!(first["results"][199]["index"], 199);
+    assert_eq!(first["results"][0]["version"], 1);
+    assert_eq!(count_sessions(&app, team), 200);
+    // The reply was lost: the same batch again changes nothing.
+    let again = push(&app, &leader, &batch).await;
+    assert!(statuses(&again).iter().all(|s| s == "unchanged"), "{again}");
+    assert_eq!(count_sessions(&app, team), 200);
+    let (_, cursor) = pull_all(&app, &leader, "", 1000).await;
+
+    // The officer corrects one session while the phone, still on version 1, edits it too.
+    let contested = made[0];
+    let corrected = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/training-sessions/{contested}"),
+        )
+        .bearer_auth(&officer)
+        .header("If-Match", "\"1\"")
+        .json(&serde_json::json!({"participants_total": 25, "participants_female": 12}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(corrected.status(), 200);
+    let phone_edit = serde_json::json!([{"type": "training_session", "op": "upsert", "id": contested,
+        "base_version": 1, "data": session_data(team, today - Duration::days(1), 33)}]);
+    let conflicted = push(&app, &leader, &phone_edit).await;
+    assert_eq!(statuses(&conflicted), ["conflict"]);
+    assert_eq!(conflicted["results"][0]["version"], 2);
+    let conflict_id = conflicted["results"][0]["conflict_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stored = get_session(&app, &officer, contested).await;
+    assert_eq!(
+        stored["participants_total"], 25,
+        "a conflicting edit is not applied"
+    );
+    // Pushed again (another timeout): the same conflict, not a second one.
+    let repeated = push(&app, &leader, &phone_edit).await;
+    assert_eq!(repeated["results"][0]["conflict_id"], conflict_id.as_str());
+
+    // The inbox shows both sides to the leader and to the officer.
+    for token in [&leader, &officer] {
+        let inbox = app
+            .request(Method::GET, "/api/v1/sync/conflicts")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(inbox["items"].as_array().unwrap().len(), 1);
+        assert_eq!(inbox["items"][0]["id"], conflict_id.as_str());
+        assert_eq!(inbox["items"][0]["client_data"]["participants_total"], 33);
+        assert_eq!(inbox["items"][0]["server_data"]["participants_total"], 25);
+        assert_eq!(inbox["items"][0]["base_version"], 1);
+        assert_eq!(inbox["items"][0]["server_version"], 2);
+    }
+    // The leader takes the phone's version: applied as a normal write.
+    let resolved = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/sync/conflicts/{conflict_id}/resolve"),
+        )
+        .bearer_auth(&leader)
+        .json(&serde_json::json!({"resolution": "take_client"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let resolved: Value = resolved.json().await.unwrap();
+    assert_eq!(resolved["conflict"]["status"], "resolved");
+    assert_eq!(resolved["conflict"]["resolution"], "take_client");
+    assert_eq!(resolved["record"]["participants_total"], 33);
+    assert_eq!(resolved["record"]["version"], 3);
+    problem(
+        app.request(
+            Method::POST,
+            &format!("/api/v1/sync/conflicts/{conflict_id}/resolve"),
+        )
+        .bearer_auth(&leader)
+        .json(&serde_json::json!({"resolution": "keep_server"}))
+        .send()
+        .await
+        .unwrap(),
+        409,
+    )
+    .await;
+
+    // A deletion from the phone, and one item per kind of refusal in the same batch.
+    let mixed = serde_json::json!([
+        {"type": "training_session", "op": "delete", "id": made[1], "base_version": 1},
+        {"type": "training_session", "op": "upsert", "id": theirs, "base_version": 1,
+         "data": session_data(other, today - Duration::days(1), 10)},
+        {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+         "data": session_data(other, today - Duration::days(1), 10)},
+        {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+         "data": {"team_id": team, "kind": "training", "held_on": today - Duration::days(1),
+                  "duration_minutes": 90, "format": "in_person", "topics": ["vneid"], "participants_total": 5,
+                  "participants_female": 9, "participants_ethnic_minority": 1, "participants_elderly": 0,
+                  "households_reached": 2}},
+        {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+         "data": session_data(team, today - Duration::days(400), 10)},
+        {"type": "poster", "op": "upsert", "id": Uuid::now_v7(), "base_version": null, "data": {}}
+    ]);
+    let outcome = push(&app, &leader, &mixed).await;
+    assert_eq!(
+        statuses(&outcome),
+        [
+            "updated",
+            "forbidden",
+            "forbidden",
+            "rejected",
+            "rejected",
+            "rejected"
+        ]
+    );
+    assert_eq!(outcome["results"][0]["version"], 2);
+    assert_eq!(
+        outcome["results"][3]["problem"]["errors"][0]["field"],
+        "participants_female"
+    );
+    assert_eq!(
+        outcome["results"][3]["problem"]["errors"][0]["code"],
+        "exceeds_total"
+    );
+    assert_eq!(outcome["results"][4]["problem"]["code"], "period_locked");
+    assert_eq!(
+        outcome["results"][5]["problem"]["errors"][0]["field"],
+        "type"
+    );
+    assert_eq!(
+        count_sessions(&app, team),
+        199,
+        "one deleted, nothing half-written"
+    );
+    assert_eq!(count_sessions(&app, other), 1);
+
+    // Catching up: exactly the officer's correction (resolved) and the deletion since the last cursor.
+    let (changes, _) = pull_all(&app, &leader, &cursor, 100).await;
+    let got: Vec<(String, String)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["op"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (contested.to_string(), "upsert".to_owned()),
+            (made[1].to_string(), "delete".to_owned())
+        ]
+    );
+    assert_eq!(changes[0]["version"], 3);
+}
+
+async fn get_session(app: &TestApp, token: &str, id: Uuid) -> Value {
+    app.request(Method::GET, &format!("/api/v1/training-sessions/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn two_phones_of_one_team_pushing_at_once_store_each_record_once() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("VH-1", van_ho);
+    app.create_team_leader("leader", team);
+    app.create_user("officer", "officer", Some(van_ho));
+    let leader = app.token("leader").await;
+    let officer = app.token("officer").await;
+    let today = today_in_vietnam();
+    let shared: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+    let item = |id: &Uuid, i: usize| {
+        serde_json::json!({"type": "training_session", "op": "upsert", "id": id, "base_version": null,
+            "data": session_data(team, today - Duration::days(1 + (i as i64 % 5)), 12)})
+    };
+    let mut first: Vec<Value> = shared
+        .iter()
+        .enumerate()
+        .map(|(i, id)| item(id, i))
+        .collect();
+    let mut second = first.clone();
+    first.extend((0..20).map(|i| item(&Uuid::now_v7(), i)));
+    second.extend((0..25).map(|i| item(&Uuid::now_v7(), i)));
+    second.reverse();
+    let (a, b) = futures_util::future::join(
+        push(&app, &leader, &Value::Array(first)),
+        push(&app, &officer, &Value::Array(second)),
+    )
+    .await;
+    let created = statuses(&a)
+        .iter()
+        .chain(statuses(&b).iter())
+        .filter(|s| *s == "created")
+        .count();
+    let unchanged = statuses(&a)
+        .iter()
+        .chain(statuses(&b).iter())
+        .filter(|s| *s == "unchanged")
+        .count();
+    assert_eq!(created, 30 + 20 + 25, "{a} {b}");
+    assert_eq!(unchanged, 30);
+    assert_eq!(count_sessions(&app, team), 75);
+}
