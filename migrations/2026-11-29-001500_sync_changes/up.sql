@@ -1,7 +1,7 @@
 -- The change feed offline phones pull: one row per synced record, rewritten by every change to it, ordered by
 -- (txid, seq). `txid` is the writing transaction's id; a reader only takes rows of transactions older than
--- the oldest one still running (`pg_snapshot_xmin`), so a transaction that began earlier but commits later
--- can never be skipped: its rows are withheld until it ends, and every later reader starts below it.
+-- the oldest one of this database still running, so a transaction that began earlier but commits later can
+-- never be skipped: its rows are withheld until it ends, and every later reader starts below it.
 CREATE SEQUENCE cdt_change_seq;
 CREATE TABLE changes (
     entity     text NOT NULL CHECK (entity IN ('org_unit', 'campaign', 'team', 'membership', 'training_session',

@@ -71,9 +71,20 @@ pub fn read(
     after: Position,
     limit: i64,
 ) -> QueryResult<Vec<Change>> {
-    let horizon: Horizon =
-        diesel::sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin")
-            .get_result(conn)?;
+    // The horizon: the oldest transaction of this database still running (its 32-bit id matched against
+    // the snapshot's in-progress list), else the snapshot's xmax. Transactions of other databases on the
+    // same server do not hold the feed back.
+    let horizon: Horizon = diesel::sql_query(
+        "WITH s AS (SELECT pg_current_snapshot() AS snap), \
+         ours AS (SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity \
+                  WHERE datname = current_database() AND backend_xid IS NOT NULL \
+                    AND pid <> pg_backend_pid()) \
+         SELECT coalesce( \
+           (SELECT min(x::text::bigint) FROM s, pg_snapshot_xip(s.snap) AS x \
+            WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM ours)), \
+           (SELECT pg_snapshot_xmax(snap)::text::bigint FROM s)) AS xmin",
+    )
+    .get_result(conn)?;
     let window = "(c.txid, c.seq) > ($1, $2) AND c.txid < $3";
     let columns = "c.entity, c.record_id, c.txid, c.seq, c.deleted";
     let (team_part, shared_part) = match audience {

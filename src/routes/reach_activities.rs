@@ -349,6 +349,154 @@ fn record(
     )?)
 }
 
+impl CreateActivityRequest {
+    /// The stored fields this request makes for `campaign_id` and a team serving `default_unit`.
+    pub fn fields(&self, campaign_id: Uuid, default_unit: Uuid) -> ActivityFields {
+        ActivityFields {
+            campaign_id,
+            team_id: self.team_id,
+            org_unit_id: self.org_unit_id.unwrap_or(default_unit),
+            channel: self.channel.clone(),
+            occurred_on: self.occurred_on,
+            contacts: self.contacts,
+            unique_people: self.unique_people,
+            households_reached: self.households_reached,
+            estimated_audience: self.estimated_audience,
+            method: self.method.clone(),
+            confidence: self.confidence.clone(),
+            skill_groups: to_array(&self.skill_groups),
+            fraud_types: to_array(&self.fraud_types),
+            materials_distributed: self.materials_distributed,
+            session_id: self.session_id,
+            notes: self
+                .notes
+                .as_deref()
+                .map(normalized)
+                .filter(|n| !n.is_empty()),
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
+/// Creates activity `id` of `campaign_id` from `body` (call inside a transaction): 201 and the activity, or
+/// 200 and the stored one when the same id came with the same content before; every rule applies.
+pub fn create_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    campaign_id: Uuid,
+    id: Uuid,
+    body: &CreateActivityRequest,
+    lock_days: u32,
+) -> Result<(u16, ReachActivity), AppError> {
+    let campaign = load_campaign(conn, campaign_id)?;
+    let (team, unit) = load_reporting_team(conn, actor, body.team_id)?;
+    let fields = body.fields(campaign_id, team.org_unit_id);
+    let replay = |existing: ReachActivity| {
+        if ActivityFields::of(&existing) == fields && existing.deleted_at.is_none() {
+            Ok((200, existing))
+        } else {
+            Err(client_id_reused())
+        }
+    };
+    if let Some(existing) = reach_activity::find(conn, id).optional_app()? {
+        return replay(existing.activity);
+    }
+    validate(conn, &fields, &campaign, &team, &unit)?;
+    check_lock(actor, fields.occurred_on, lock_days)?;
+    match reach_activity::insert(conn, id, &fields, actor.id)? {
+        Some(activity) => {
+            record(
+                conn,
+                actor,
+                "reach_activity_created",
+                None,
+                &activity,
+                &unit.path,
+            )?;
+            Ok((201, activity))
+        }
+        None => replay(reach_activity::find(conn, id)?.activity),
+    }
+}
+
+/// Changes activity `id` at `version` (`None`: whatever is current) to the fields `change` makes of the
+/// stored ones (call inside a transaction); every rule of the endpoint applies.
+pub fn update_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    change: impl FnOnce(ActivityFields) -> ActivityFields,
+    lock_days: u32,
+) -> Result<ReachActivity, AppError> {
+    let found = load_visible(conn, actor, id)?;
+    let a = &found.activity;
+    check_editable(
+        actor,
+        a.team_id,
+        &found.team_unit_path,
+        &a.status,
+        a.occurred_on,
+        lock_days,
+    )?;
+    if version.is_some_and(|v| v != a.version) {
+        return Err(AppError::new(ErrorCode::PreconditionFailed));
+    }
+    let fields = change(ActivityFields::of(a));
+    let campaign = load_campaign(conn, a.campaign_id)?;
+    let team = team::find(conn, a.team_id)?;
+    let unit = org_unit::find(conn, team.org_unit_id)?;
+    validate(conn, &fields, &campaign, &team, &unit)?;
+    check_lock(actor, fields.occurred_on, lock_days)?;
+    let updated =
+        reach_activity::update(conn, id, a.version, &fields, status_after_edit(&a.status))?
+            .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    record(
+        conn,
+        actor,
+        "reach_activity_updated",
+        Some(a),
+        &updated,
+        &unit.path,
+    )?;
+    Ok(updated)
+}
+
+/// Deletes activity `id` at `version` (`None`: whatever is current), leaving a tombstone (call inside a
+/// transaction); every rule of the endpoint applies.
+pub fn delete_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    lock_days: u32,
+) -> Result<ReachActivity, AppError> {
+    let found = load_visible(conn, actor, id)?;
+    let a = &found.activity;
+    check_editable(
+        actor,
+        a.team_id,
+        &found.team_unit_path,
+        &a.status,
+        a.occurred_on,
+        lock_days,
+    )?;
+    if version.is_some_and(|v| v != a.version) {
+        return Err(AppError::new(ErrorCode::PreconditionFailed));
+    }
+    let deleted = reach_activity::soft_delete(conn, id, a.version)?
+        .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    record(
+        conn,
+        actor,
+        "reach_activity_deleted",
+        Some(a),
+        &deleted,
+        &found.team_unit_path,
+    )?;
+    Ok(deleted)
+}
+
 /// Log a reach activity.
 ///
 /// Records what a team did for a campaign (the team's leader, or an officer in scope). Safe to retry with
@@ -385,60 +533,8 @@ pub async fn create_reach_activity(
     let lock_days = settings.reporting_lock_days;
     let (status, activity) = db
         .run(move |conn| {
-            conn.transaction(|conn| {
-                let campaign = load_campaign(conn, campaign_id)?;
-                let (team, unit) = load_reporting_team(conn, &actor, body.team_id)?;
-                let fields = ActivityFields {
-                    campaign_id,
-                    team_id: team.id,
-                    org_unit_id: body.org_unit_id.unwrap_or(team.org_unit_id),
-                    channel: body.channel.clone(),
-                    occurred_on: body.occurred_on,
-                    contacts: body.contacts,
-                    unique_people: body.unique_people,
-                    households_reached: body.households_reached,
-                    estimated_audience: body.estimated_audience,
-                    method: body.method.clone(),
-                    confidence: body.confidence.clone(),
-                    skill_groups: to_array(&body.skill_groups),
-                    fraud_types: to_array(&body.fraud_types),
-                    materials_distributed: body.materials_distributed,
-                    session_id: body.session_id,
-                    notes: body
-                        .notes
-                        .as_deref()
-                        .map(normalized)
-                        .filter(|n| !n.is_empty()),
-                    recorded_at: body.recorded_at,
-                };
-                let id = body.id.unwrap_or_else(Uuid::now_v7);
-                let replay = |existing: ReachActivity| {
-                    if ActivityFields::of(&existing) == fields && existing.deleted_at.is_none() {
-                        Ok((200, existing))
-                    } else {
-                        Err(client_id_reused())
-                    }
-                };
-                if let Some(existing) = reach_activity::find(conn, id).optional_app()? {
-                    return replay(existing.activity);
-                }
-                validate(conn, &fields, &campaign, &team, &unit)?;
-                check_lock(&actor, fields.occurred_on, lock_days)?;
-                match reach_activity::insert(conn, id, &fields, actor.id)? {
-                    Some(activity) => {
-                        record(
-                            conn,
-                            &actor,
-                            "reach_activity_created",
-                            None,
-                            &activity,
-                            &unit.path,
-                        )?;
-                        Ok((201, activity))
-                    }
-                    None => replay(reach_activity::find(conn, id)?.activity),
-                }
-            })
+            let id = body.id.unwrap_or_else(Uuid::now_v7);
+            conn.transaction(|conn| create_in(conn, &actor, campaign_id, id, &body, lock_days))
         })
         .await?;
     let mut response = if status == 201 {
@@ -749,40 +845,16 @@ pub async fn update_reach_activity(
     let activity = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let found = load_visible(conn, &actor, id)?;
-                let a = &found.activity;
-                check_editable(
-                    &actor,
-                    a.team_id,
-                    &found.team_unit_path,
-                    &a.status,
-                    a.occurred_on,
-                    lock_days,
-                )?;
-                let version = check_if_match(if_match.as_deref(), a.version)?;
-                let fields = body.apply(ActivityFields::of(a));
-                let campaign = load_campaign(conn, a.campaign_id)?;
-                let team = team::find(conn, a.team_id)?;
-                let unit = org_unit::find(conn, team.org_unit_id)?;
-                validate(conn, &fields, &campaign, &team, &unit)?;
-                check_lock(&actor, fields.occurred_on, lock_days)?;
-                let updated = reach_activity::update(
+                let current = load_visible(conn, &actor, id)?.activity.version;
+                let version = check_if_match(if_match.as_deref(), current)?;
+                update_in(
                     conn,
+                    &actor,
                     id,
-                    version,
-                    &fields,
-                    status_after_edit(&a.status),
-                )?
-                .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                record(
-                    conn,
-                    &actor,
-                    "reach_activity_updated",
-                    Some(a),
-                    &updated,
-                    &unit.path,
-                )?;
-                Ok(updated)
+                    Some(version),
+                    |f| body.apply(f),
+                    lock_days,
+                )
             })
         })
         .await?;
@@ -825,27 +897,9 @@ pub async fn delete_reach_activity(
     let lock_days = settings.reporting_lock_days;
     db.run(move |conn| {
         conn.transaction(|conn| {
-            let found = load_visible(conn, &actor, id)?;
-            let a = &found.activity;
-            check_editable(
-                &actor,
-                a.team_id,
-                &found.team_unit_path,
-                &a.status,
-                a.occurred_on,
-                lock_days,
-            )?;
-            let version = check_if_match(if_match.as_deref(), a.version)?;
-            let deleted = reach_activity::soft_delete(conn, id, version)?
-                .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-            record(
-                conn,
-                &actor,
-                "reach_activity_deleted",
-                Some(a),
-                &deleted,
-                &found.team_unit_path,
-            )
+            let current = load_visible(conn, &actor, id)?.activity.version;
+            let version = check_if_match(if_match.as_deref(), current)?;
+            delete_in(conn, &actor, id, Some(version), lock_days).map(|_| ())
         })
     })
     .await?;

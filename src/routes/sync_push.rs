@@ -14,11 +14,13 @@ use crate::{
     db::Db,
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text},
     models::{
+        reach_activity::{self, ActivityFields},
         sync::{self, Conflict, NewConflict},
         team,
         training_session::{self, SessionFields},
     },
     routes::{
+        reach_activities::{self, ActivityResponse, CreateActivityRequest},
         training_sessions::{self, CreateSessionRequest, SessionResponse},
         validation::FieldErrors,
     },
@@ -31,7 +33,7 @@ pub const MAX_PUSH_ITEMS: usize = 500;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushItem {
-    /// `training_session`.
+    /// `training_session` or `reach_activity`.
     #[serde(rename = "type")]
     pub entity: String,
     /// `upsert` (create, or replace with `data`) or `delete`.
@@ -40,7 +42,7 @@ pub struct PushItem {
     pub id: Uuid,
     /// The server version the phone's copy was based on (`null` for a record new on the phone).
     pub base_version: Option<i32>,
-    /// For upserts: the whole record, as its create endpoint takes it.
+    /// For upserts: the whole record, as its create endpoint takes it (reach activities add `campaign_id`).
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
 }
@@ -103,20 +105,79 @@ fn rejected(
     AppError::validation(vec![FieldError::new(field, code, Text::new(en, vi))])
 }
 
-/// The session a pushed `data` describes (same shape and rules as `POST /training-sessions`).
-fn session_request(item: &PushItem) -> Result<CreateSessionRequest, AppError> {
-    let data = item
-        .data
-        .clone()
-        .ok_or_else(|| rejected("data", "required", "an upsert needs data", "cần có dữ liệu"))?;
-    let request: CreateSessionRequest = serde_json::from_value(data).map_err(|error| {
-        AppError::validation(vec![FieldError::new(
-            "data",
-            "invalid",
-            Text::new(error.to_string(), error.to_string()),
-        )])
-    })?;
-    if request.id.is_some_and(|id| id != item.id) {
+/// A stored record a push item meets.
+struct Existing {
+    team_id: Uuid,
+    unit_path: String,
+    version: i32,
+    deleted: bool,
+    /// The record as its endpoint returns it, with `deleted`.
+    server_data: Value,
+}
+
+/// What sync needs of a record type: the single-record endpoints' own operations.
+trait Kind: Sync {
+    fn existing(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Existing>, AppError>;
+    /// True when `data` describes exactly the stored record (an error: the data is invalid).
+    fn same(&self, conn: &mut PgConnection, item: &PushItem) -> Result<bool, AppError>;
+    /// Creates the record: (201 or 200 for a replay, version).
+    fn create(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        item: &PushItem,
+        lock_days: u32,
+    ) -> Result<(u16, i32), AppError>;
+    /// Replaces the record with `data` at `version` (`None`: the current one).
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        data: Option<Value>,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError>;
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError>;
+}
+
+fn kind_of(entity: &str) -> Option<&'static dyn Kind> {
+    match entity {
+        "training_session" => Some(&Sessions),
+        "reach_activity" => Some(&Activities),
+        _ => None,
+    }
+}
+
+fn with_deleted(value: impl Serialize, deleted: bool) -> Value {
+    let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("deleted".to_owned(), Value::Bool(deleted));
+    }
+    value
+}
+
+fn required_data(data: Option<Value>) -> Result<Value, AppError> {
+    data.ok_or_else(|| rejected("data", "required", "an upsert needs data", "cần có dữ liệu"))
+}
+
+fn invalid_data(error: &serde_json::Error) -> AppError {
+    AppError::validation(vec![FieldError::new(
+        "data",
+        "invalid",
+        Text::new(error.to_string(), error.to_string()),
+    )])
+}
+
+fn check_id(id: Option<Uuid>, item_id: Uuid) -> Result<(), AppError> {
+    if id.is_some_and(|id| id != item_id) {
         return Err(rejected(
             "data.id",
             "mismatch",
@@ -124,50 +185,249 @@ fn session_request(item: &PushItem) -> Result<CreateSessionRequest, AppError> {
             "phải trùng với id của mục",
         ));
     }
+    Ok(())
+}
+
+fn immutable(field: &'static str) -> AppError {
+    rejected(
+        field,
+        "immutable",
+        "cannot change once recorded",
+        "không thể thay đổi sau khi đã ghi",
+    )
+}
+
+/// Sessions (`POST /training-sessions` shape).
+struct Sessions;
+
+fn session_request(id: Uuid, data: Option<Value>) -> Result<CreateSessionRequest, AppError> {
+    let request: CreateSessionRequest =
+        serde_json::from_value(required_data(data)?).map_err(|e| invalid_data(&e))?;
+    check_id(request.id, id)?;
     Ok(request)
 }
 
-fn server_copy(session: &training_session::TrainingSession) -> Value {
-    let mut value = serde_json::to_value(SessionResponse::from(session)).unwrap_or(Value::Null);
-    if let Some(object) = value.as_object_mut() {
-        object.insert(
-            "deleted".to_owned(),
-            Value::Bool(session.deleted_at.is_some()),
-        );
+impl Sessions {
+    /// The fields `data` makes for the stored session `id`.
+    fn fields_for(
+        conn: &mut PgConnection,
+        id: Uuid,
+        data: Option<Value>,
+    ) -> Result<SessionFields, AppError> {
+        let stored = training_session::find(conn, id)?.session;
+        let request = session_request(id, data)?;
+        if request.team_id != stored.team_id {
+            return Err(immutable("data.team_id"));
+        }
+        let team = team::find(conn, stored.team_id)?;
+        Ok(request.fields(team.org_unit_id))
     }
-    value
 }
 
-/// Applies one session item inside its own transaction.
-fn push_session(
+impl Kind for Sessions {
+    fn existing(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Existing>, AppError> {
+        Ok(training_session::find(conn, id)
+            .optional_app()?
+            .map(|found| Existing {
+                team_id: found.session.team_id,
+                version: found.session.version,
+                deleted: found.session.deleted_at.is_some(),
+                server_data: with_deleted(
+                    SessionResponse::from(&found.session),
+                    found.session.deleted_at.is_some(),
+                ),
+                unit_path: found.team_unit_path,
+            }))
+    }
+
+    fn same(&self, conn: &mut PgConnection, item: &PushItem) -> Result<bool, AppError> {
+        let stored = training_session::find(conn, item.id)?.session;
+        let fields = Self::fields_for(conn, item.id, item.data.clone())?;
+        Ok(SessionFields::of(&stored) == fields)
+    }
+
+    fn create(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        item: &PushItem,
+        lock_days: u32,
+    ) -> Result<(u16, i32), AppError> {
+        let request = session_request(item.id, item.data.clone())?;
+        training_sessions::create_in(conn, actor, item.id, &request, lock_days)
+            .map(|(status, session)| (status, session.version))
+    }
+
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        data: Option<Value>,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError> {
+        let fields = Self::fields_for(conn, id, data)?;
+        training_sessions::update_in(conn, actor, id, version, |_| fields, lock_days)
+            .map(|session| session.version)
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError> {
+        training_sessions::delete_in(conn, actor, id, version, lock_days).map(|s| s.version)
+    }
+}
+
+/// Reach activities (`POST /campaigns/{id}/reach-activities` shape, plus `campaign_id`).
+struct Activities;
+
+fn activity_request(
+    id: Uuid,
+    data: Option<Value>,
+) -> Result<(Uuid, CreateActivityRequest), AppError> {
+    let mut data = required_data(data)?;
+    let campaign = data
+        .as_object_mut()
+        .and_then(|object| object.remove("campaign_id"))
+        .and_then(|value| value.as_str().and_then(|text| text.parse::<Uuid>().ok()))
+        .ok_or_else(|| {
+            rejected(
+                "data.campaign_id",
+                "required",
+                "the campaign's id is required",
+                "cần id của chiến dịch",
+            )
+        })?;
+    let request: CreateActivityRequest =
+        serde_json::from_value(data).map_err(|e| invalid_data(&e))?;
+    check_id(request.id, id)?;
+    Ok((campaign, request))
+}
+
+impl Activities {
+    /// The fields `data` makes for the stored activity `id`.
+    fn fields_for(
+        conn: &mut PgConnection,
+        id: Uuid,
+        data: Option<Value>,
+    ) -> Result<ActivityFields, AppError> {
+        let stored = reach_activity::find(conn, id)?.activity;
+        let (campaign, request) = activity_request(id, data)?;
+        if campaign != stored.campaign_id {
+            return Err(immutable("data.campaign_id"));
+        }
+        if request.team_id != stored.team_id {
+            return Err(immutable("data.team_id"));
+        }
+        let team = team::find(conn, stored.team_id)?;
+        Ok(request.fields(campaign, team.org_unit_id))
+    }
+}
+
+impl Kind for Activities {
+    fn existing(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Existing>, AppError> {
+        Ok(reach_activity::find(conn, id)
+            .optional_app()?
+            .map(|found| Existing {
+                team_id: found.activity.team_id,
+                version: found.activity.version,
+                deleted: found.activity.deleted_at.is_some(),
+                server_data: with_deleted(
+                    ActivityResponse::from(&found.activity),
+                    found.activity.deleted_at.is_some(),
+                ),
+                unit_path: found.team_unit_path,
+            }))
+    }
+
+    fn same(&self, conn: &mut PgConnection, item: &PushItem) -> Result<bool, AppError> {
+        let stored = reach_activity::find(conn, item.id)?.activity;
+        let fields = Self::fields_for(conn, item.id, item.data.clone())?;
+        Ok(ActivityFields::of(&stored) == fields)
+    }
+
+    fn create(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        item: &PushItem,
+        lock_days: u32,
+    ) -> Result<(u16, i32), AppError> {
+        let (campaign, request) = activity_request(item.id, item.data.clone())?;
+        reach_activities::create_in(conn, actor, campaign, item.id, &request, lock_days)
+            .map(|(status, activity)| (status, activity.version))
+    }
+
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        data: Option<Value>,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError> {
+        let fields = Self::fields_for(conn, id, data)?;
+        reach_activities::update_in(conn, actor, id, version, |_| fields, lock_days)
+            .map(|activity| activity.version)
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        version: Option<i32>,
+        lock_days: u32,
+    ) -> Result<i32, AppError> {
+        reach_activities::delete_in(conn, actor, id, version, lock_days).map(|a| a.version)
+    }
+}
+
+/// Applies one item inside its own transaction.
+fn push_one(
     conn: &mut PgConnection,
     actor: &AuthUser,
+    kind: &dyn Kind,
     item: &PushItem,
     lock_days: u32,
 ) -> Result<Outcome, AppError> {
-    let found = training_session::find(conn, item.id).optional_app()?;
-    let Some(found) = found else {
+    let Some(existing) = kind.existing(conn, item.id)? else {
         return match item.op.as_str() {
             // Nothing to delete: the server never had it.
             "delete" => Ok(Outcome::Unchanged(None)),
-            _ => {
-                let request = session_request(item)?;
-                let (status, session) =
-                    training_sessions::create_in(conn, actor, item.id, &request, lock_days)?;
-                Ok(if status == 201 {
-                    Outcome::Created(session.version)
-                } else {
-                    Outcome::Unchanged(Some(session.version))
-                })
-            }
+            _ => kind
+                .create(conn, actor, item, lock_days)
+                .map(|(status, version)| {
+                    if status == 201 {
+                        Outcome::Created(version)
+                    } else {
+                        Outcome::Unchanged(Some(version))
+                    }
+                }),
         };
     };
-    let session = &found.session;
-    if !actor.manages_members_of(session.team_id, &found.team_unit_path) {
+    if !actor.manages_members_of(existing.team_id, &existing.unit_path) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
-    let deleted = session.deleted_at.is_some();
-    let conflict = |conn: &mut PgConnection| -> Result<Outcome, AppError> {
+    let current = Some(existing.version);
+    let apply = match item.op.as_str() {
+        "delete" if existing.deleted => return Ok(Outcome::Unchanged(current)),
+        "delete" => item.base_version == current,
+        _ => {
+            if !existing.deleted && kind.same(conn, item)? {
+                return Ok(Outcome::Unchanged(current));
+            }
+            !existing.deleted && item.base_version == current
+        }
+    };
+    if !apply {
         let stored = sync::record_conflict(
             conn,
             &NewConflict {
@@ -175,63 +435,29 @@ fn push_session(
                 entity: item.entity.clone(),
                 record_id: item.id,
                 op: item.op.clone(),
-                team_id: session.team_id,
-                unit_path: found.team_unit_path.clone(),
+                team_id: existing.team_id,
+                unit_path: existing.unit_path,
                 pushed_by: actor.id,
                 base_version: item.base_version,
-                server_version: session.version,
+                server_version: existing.version,
                 client_data: item.data.clone(),
-                server_data: server_copy(session),
+                server_data: existing.server_data,
             },
         )?;
-        Ok(Outcome::Conflict(stored.id, session.version))
-    };
-    match item.op.as_str() {
-        "delete" => {
-            if deleted {
-                Ok(Outcome::Unchanged(Some(session.version)))
-            } else if item.base_version == Some(session.version) {
-                let gone = training_sessions::delete_in(
-                    conn,
-                    actor,
-                    item.id,
-                    item.base_version,
-                    lock_days,
-                )?;
-                Ok(Outcome::Updated(gone.version))
-            } else {
-                conflict(conn)
-            }
-        }
-        _ => {
-            let request = session_request(item)?;
-            let team = team::find(conn, session.team_id)?;
-            let fields: SessionFields = request.fields(team.org_unit_id);
-            if !deleted && SessionFields::of(session) == fields {
-                return Ok(Outcome::Unchanged(Some(session.version)));
-            }
-            if request.team_id != session.team_id {
-                return Err(rejected(
-                    "data.team_id",
-                    "immutable",
-                    "a session cannot move to another team",
-                    "không thể chuyển buổi sang tổ khác",
-                ));
-            }
-            if deleted || item.base_version != Some(session.version) {
-                return conflict(conn);
-            }
-            let updated = training_sessions::update_in(
-                conn,
-                actor,
-                item.id,
-                item.base_version,
-                |_| fields,
-                lock_days,
-            )?;
-            Ok(Outcome::Updated(updated.version))
-        }
+        return Ok(Outcome::Conflict(stored.id, existing.version));
     }
+    let version = match item.op.as_str() {
+        "delete" => kind.delete(conn, actor, item.id, item.base_version, lock_days)?,
+        _ => kind.replace(
+            conn,
+            actor,
+            item.id,
+            item.data.clone(),
+            item.base_version,
+            lock_days,
+        )?,
+    };
+    Ok(Outcome::Updated(version))
 }
 
 /// True when an error only says the team or record is outside the caller's reach.
@@ -259,7 +485,7 @@ fn lang_of(req: &HttpRequest) -> Lang {
 
 /// Push changes.
 ///
-/// Up to 500 records made or changed offline (`training_session`), each `{type, op: upsert|delete, id,
+/// Up to 500 records made or changed offline (`training_session`, `reach_activity`), each `{type, op: upsert|delete, id,
 /// base_version, data}`. The batch is not all-or-nothing: every item is applied on its own, with exactly the
 /// permissions, rules, reporting lock and audit of the single-record endpoints, and gets one result, in
 /// order: `created`, `updated`, `unchanged` (the server already holds this: pushing the same batch again
@@ -307,20 +533,20 @@ pub async fn sync_push(
         .run(move |conn| {
             let mut results = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                let outcome = match (item.entity.as_str(), item.op.as_str()) {
+                let outcome = match (kind_of(&item.entity), item.op.as_str()) {
                     (_, op) if op != "upsert" && op != "delete" => Err(rejected(
                         "op",
                         "invalid_choice",
                         "must be upsert or delete",
                         "phải là upsert hoặc delete",
                     )),
-                    ("training_session", _) => {
-                        conn.transaction(|conn| push_session(conn, &actor, item, lock_days))
+                    (Some(kind), _) => {
+                        conn.transaction(|conn| push_one(conn, &actor, kind, item, lock_days))
                     }
-                    _ => Err(rejected(
+                    (None, _) => Err(rejected(
                         "type",
                         "invalid_choice",
-                        "must be training_session",
+                        "must be training_session or reach_activity",
                         "loại bản ghi không hợp lệ",
                     )),
                 };
@@ -601,21 +827,25 @@ pub async fn resolve_sync_conflict(
                         "Xung đột này đã được giải quyết",
                     )));
                 }
+                let kind = kind_of(&conflict.entity).ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!(
+                        "conflict of unknown type {}",
+                        conflict.entity
+                    ))
+                })?;
                 let data = match body.resolution.as_str() {
                     "merged" => body.data.clone(),
                     _ => conflict.client_data.clone(),
                 };
                 if body.resolution != "keep_server" {
-                    apply_resolution(conn, &actor, &conflict, data, lock_days)?;
+                    apply_resolution(conn, &actor, kind, &conflict, data, lock_days)?;
                 }
                 let resolved = sync::resolve_conflict(conn, id, &body.resolution, actor.id)?
                     .ok_or_else(|| AppError::new(ErrorCode::Conflict))?;
-                let record = training_session::find(conn, conflict.record_id)
-                    .optional_app()?
-                    .filter(|found| found.session.deleted_at.is_none())
-                    .map(|found| serde_json::to_value(SessionResponse::from(&found.session)))
-                    .transpose()
-                    .map_err(AppError::internal)?;
+                let record = kind
+                    .existing(conn, conflict.record_id)?
+                    .filter(|e| !e.deleted)
+                    .map(|e| e.server_data);
                 Ok(ResolveConflictResponse {
                     conflict: ConflictResponse::from(&resolved),
                     record,
@@ -630,39 +860,24 @@ pub async fn resolve_sync_conflict(
 fn apply_resolution(
     conn: &mut PgConnection,
     actor: &AuthUser,
+    kind: &dyn Kind,
     conflict: &Conflict,
     data: Option<Value>,
     lock_days: u32,
 ) -> Result<(), AppError> {
-    let current = training_session::find(conn, conflict.record_id)?;
-    if current.session.deleted_at.is_some() {
+    let deleted = kind
+        .existing(conn, conflict.record_id)?
+        .is_none_or(|e| e.deleted);
+    if deleted {
         return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
             "The record was deleted on the server; keep the server's side or push it as a new record",
             "Bản ghi đã bị xoá trên máy chủ; hãy giữ bản của máy chủ hoặc gửi thành bản ghi mới",
         )));
     }
     if conflict.op == "delete" {
-        training_sessions::delete_in(conn, actor, conflict.record_id, None, lock_days)?;
-        return Ok(());
+        kind.delete(conn, actor, conflict.record_id, None, lock_days)?;
+    } else {
+        kind.replace(conn, actor, conflict.record_id, data, None, lock_days)?;
     }
-    let item = PushItem {
-        entity: conflict.entity.clone(),
-        op: conflict.op.clone(),
-        id: conflict.record_id,
-        base_version: None,
-        data,
-    };
-    let request = session_request(&item)?;
-    if request.team_id != current.session.team_id {
-        return Err(rejected(
-            "data.team_id",
-            "immutable",
-            "a session cannot move to another team",
-            "không thể chuyển buổi sang tổ khác",
-        ));
-    }
-    let team = team::find(conn, current.session.team_id)?;
-    let fields = request.fields(team.org_unit_id);
-    training_sessions::update_in(conn, actor, conflict.record_id, None, |_| fields, lock_days)?;
     Ok(())
 }

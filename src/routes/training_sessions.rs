@@ -490,12 +490,10 @@ pub fn update_in(
         found.session.held_on,
         lock_days,
     )?;
-    let version = match version {
-        Some(version) if version != found.session.version => {
-            return Err(AppError::new(ErrorCode::PreconditionFailed));
-        }
-        _ => found.session.version,
-    };
+    if version.is_some_and(|v| v != found.session.version) {
+        return Err(AppError::new(ErrorCode::PreconditionFailed));
+    }
+    let version = found.session.version;
     let fields = change(SessionFields::of(&found.session));
     let team = team::find(conn, found.session.team_id)?;
     let unit = org_unit::find(conn, team.org_unit_id)?;
@@ -533,12 +531,10 @@ pub fn delete_in(
         found.session.held_on,
         lock_days,
     )?;
-    let version = match version {
-        Some(version) if version != found.session.version => {
-            return Err(AppError::new(ErrorCode::PreconditionFailed));
-        }
-        _ => found.session.version,
-    };
+    if version.is_some_and(|v| v != found.session.version) {
+        return Err(AppError::new(ErrorCode::PreconditionFailed));
+    }
+    let version = found.session.version;
     let deleted = training_session::soft_delete(conn, id, version)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
     record(

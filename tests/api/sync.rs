@@ -597,3 +597,110 @@ async fn two_phones_of_one_team_pushing_at_once_store_each_record_once() {
     assert_eq!(unchanged, 30);
     assert_eq!(count_sessions(&app, team), 75);
 }
+
+#[actix_web::test]
+async fn reach_activities_push_like_sessions_with_their_campaign() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("VH-1", van_ho);
+    app.create_team_leader("leader", team);
+    app.create_user("officer", "officer", Some(van_ho));
+    let leader = app.token("leader").await;
+    let officer = app.token("officer").await;
+    let today = today_in_vietnam();
+    let campaign = {
+        let fields = cdt_api::models::campaign::CampaignFields {
+            code: "campaign-now".to_owned(),
+            name: "Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến".to_owned(),
+            name_en: None,
+            owner: "Sở KH&CN".to_owned(),
+            starts_on: today - Duration::days(30),
+            ends_on: today + Duration::days(30),
+            description: None,
+            skill_groups: Vec::new(),
+            fraud_types: Vec::new(),
+            status: "active".to_owned(),
+        };
+        cdt_api::models::campaign::insert(&mut app.database.connect(), Uuid::now_v7(), &fields)
+            .unwrap()
+            .id
+    };
+    let id = Uuid::now_v7();
+    let data = |contacts: i32| {
+        serde_json::json!({"campaign_id": campaign, "team_id": team, "channel": "meeting",
+            "occurred_on": today - Duration::days(2), "contacts": contacts, "unique_people": contacts - 2,
+            "households_reached": 10, "method": "headcount", "confidence": "high"})
+    };
+    let created = push(
+        &app,
+        &leader,
+        &serde_json::json!([{"type": "reach_activity", "op": "upsert", "id": id, "base_version": null,
+            "data": data(40)}]),
+    )
+    .await;
+    assert_eq!(statuses(&created), ["created"]);
+    let retried = push(
+        &app,
+        &leader,
+        &serde_json::json!([{"type": "reach_activity", "op": "upsert", "id": id, "base_version": null,
+            "data": data(40)}]),
+    )
+    .await;
+    assert_eq!(statuses(&retried), ["unchanged"]);
+    // An edit on the current version applies; one on a stale version waits in the inbox.
+    let edited = push(
+        &app,
+        &leader,
+        &serde_json::json!([{"type": "reach_activity", "op": "upsert", "id": id, "base_version": 1,
+            "data": data(45)}]),
+    )
+    .await;
+    assert_eq!(statuses(&edited), ["updated"]);
+    assert_eq!(edited["results"][0]["version"], 2);
+    let stale = push(
+        &app,
+        &leader,
+        &serde_json::json!([{"type": "reach_activity", "op": "upsert", "id": id, "base_version": 1,
+            "data": data(50)}]),
+    )
+    .await;
+    assert_eq!(statuses(&stale), ["conflict"]);
+    // The officer merges both sides.
+    let conflict = stale["results"][0]["conflict_id"].as_str().unwrap();
+    let merged = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/sync/conflicts/{conflict}/resolve"),
+        )
+        .bearer_auth(&officer)
+        .json(&serde_json::json!({"resolution": "merged", "data": data(48)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), 200);
+    let merged: Value = merged.json().await.unwrap();
+    assert_eq!(merged["record"]["contacts"], 48);
+    assert_eq!(merged["conflict"]["resolution"], "merged");
+    // A missing campaign or a changed one is refused; a delete on the current version applies.
+    let mut without = data(40);
+    without.as_object_mut().unwrap().remove("campaign_id");
+    let refused = push(
+        &app,
+        &leader,
+        &serde_json::json!([
+            {"type": "reach_activity", "op": "upsert", "id": Uuid::now_v7(), "base_version": null, "data": without},
+            {"type": "reach_activity", "op": "delete", "id": id, "base_version": 3}
+        ]),
+    )
+    .await;
+    assert_eq!(statuses(&refused), ["rejected", "updated"]);
+    assert_eq!(
+        refused["results"][0]["problem"]["errors"][0]["field"],
+        "data.campaign_id"
+    );
+    let live: i64 = diesel::sql_query("SELECT 1 FROM reach_activities WHERE deleted_at IS NULL")
+        .execute(&mut app.database.connect())
+        .unwrap() as i64;
+    assert_eq!(live, 0);
+}
