@@ -374,6 +374,7 @@ fn check_role(role: &str, errors: &mut FieldErrors) {
     "person": {"full_name": "Lò Thị Xuân", "phone": "0912 345 678", "gender": "female", "birth_year": 1994,
                "ethnicity": "thai", "affiliation": "youth_union"},
     "role": "deputy", "joined_on": "2025-07-01"}))]
+#[derive(Clone)]
 pub struct AddMemberRequest {
     /// A client-made membership id (offline phones): sending the same id and content again returns the
     /// stored membership (200); the same id with other content is 409.
@@ -411,6 +412,108 @@ fn load_managed(
     Ok((team, unit))
 }
 
+/// Adds a member to team `team_id` (call inside a transaction): 201 and the member, or 200 and the stored
+/// one when the same client id came with the same content; every rule of the endpoint applies.
+pub(crate) fn add_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    team_id: Uuid,
+    body: &AddMemberRequest,
+) -> Result<(u16, MemberResponse), AppError> {
+    let mut errors = FieldErrors::new();
+    check_role(&body.role, &mut errors);
+    let fields = match (&body.person_id, &body.person) {
+        (Some(_), None) => None,
+        (None, Some(request)) => Some(person_fields(request, "person.", &mut errors)),
+        _ => {
+            errors.add(
+                "person",
+                "exactly_one",
+                "give exactly one of person_id and person",
+                "chỉ gửi một trong person_id và person",
+            );
+            None
+        }
+    };
+    let joined_on = body.joined_on.unwrap_or_else(today_in_vietnam);
+    if joined_on > today_in_vietnam() {
+        errors.add(
+            "joined_on",
+            "in_future",
+            "must not be in the future",
+            "không được ở tương lai",
+        );
+    }
+    errors.finish()?;
+    let (team, unit) = load_managed(conn, actor, team_id)?;
+    if let Some(client_id) = body.id
+        && let Some(existing) = person::find_membership(conn, client_id).optional_app()?
+    {
+        let same = existing.membership.team_id == team_id
+            && existing.membership.role == body.role
+            && existing.membership.joined_on == joined_on
+            && body.person_id.is_none_or(|p| p == existing.person.id);
+        if !same {
+            return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
+                "This membership id is already used with other content",
+                "Mã thành viên này đã được dùng với nội dung khác",
+            )));
+        }
+        return Ok((
+            200,
+            member_responses(conn, actor, &team, &unit.path, &[existing])?.remove(0),
+        ));
+    }
+    let person = match (&body.person_id, &fields) {
+        (Some(person_id), _) => person::find_person(conn, *person_id)
+            .optional_app()?
+            .ok_or_else(|| {
+                AppError::validation(vec![crate::error::FieldError::new(
+                    "person_id",
+                    "not_found",
+                    Text::new("no such person", "không có người này"),
+                )])
+            })?,
+        (None, Some(fields)) => resolve_person(conn, fields, "person.phone")?,
+        (None, None) => return Err(AppError::internal(anyhow::anyhow!("validated above"))),
+    };
+    let current = person::team_memberships(conn, team_id, false)?;
+    if current.iter().any(|m| m.person.id == person.id) {
+        return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
+            "This person is already a current member",
+            "Người này đã là thành viên",
+        )));
+    }
+    if body.role == "leader" && current.iter().any(|m| m.membership.role == "leader") {
+        return Err(leader_taken());
+    }
+    let membership = person::insert_membership_with_id(
+        conn,
+        body.id.unwrap_or_else(Uuid::now_v7),
+        team_id,
+        person.id,
+        &body.role,
+        joined_on,
+    )?;
+    audit::record(
+        conn,
+        &actor.audit_context(),
+        NewAuditEvent {
+            action: "member_added",
+            entity_type: "membership",
+            entity_id: Some(membership.id),
+            org_unit_path: Some(unit.path.clone()),
+            changes: serde_json::json!({"team_id": team_id, "person_id": person.id, "role": body.role,
+                                        "joined_on": joined_on}),
+        },
+    )?;
+    let detail = person::find_membership(conn, membership.id)?;
+    Ok((
+        201,
+        member_responses(conn, actor, &team, &unit.path, &[detail])?.remove(0),
+    ))
+}
+
 /// Add a member.
 ///
 /// Adds a person (new or existing) to a team. Admins, officers in scope and the team's own leader.
@@ -442,93 +545,8 @@ pub async fn add_team_member(
     actor.authorize(Operation::AddTeamMember)?;
     let team_id = id.into_inner();
     let body = body.into_inner();
-    let mut errors = FieldErrors::new();
-    check_role(&body.role, &mut errors);
-    let fields = match (&body.person_id, &body.person) {
-        (Some(_), None) => None,
-        (None, Some(request)) => Some(person_fields(request, "person.", &mut errors)),
-        _ => {
-            errors.add(
-                "person",
-                "exactly_one",
-                "give exactly one of person_id and person",
-                "chỉ gửi một trong person_id và person",
-            );
-            None
-        }
-    };
-    let joined_on = body.joined_on.unwrap_or_else(today_in_vietnam);
-    if joined_on > today_in_vietnam() {
-        errors.add(
-            "joined_on",
-            "in_future",
-            "must not be in the future",
-            "không được ở tương lai",
-        );
-    }
-    errors.finish()?;
     let (status, member) = db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let (team, unit) = load_managed(conn, &actor, team_id)?;
-                if let Some(client_id) = body.id
-                    && let Some(existing) = person::find_membership(conn, client_id).optional_app()?
-                {
-                    let same = existing.membership.team_id == team_id
-                        && existing.membership.role == body.role
-                        && existing.membership.joined_on == joined_on
-                        && body.person_id.is_none_or(|p| p == existing.person.id);
-                    if !same {
-                        return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
-                            "This membership id is already used with other content",
-                            "Mã thành viên này đã được dùng với nội dung khác",
-                        )));
-                    }
-                    return Ok((200, member_responses(conn, &actor, &team, &unit.path, &[existing])?.remove(0)));
-                }
-                let person = match (&body.person_id, &fields) {
-                    (Some(person_id), _) => person::find_person(conn, *person_id).optional_app()?.ok_or_else(|| {
-                        AppError::validation(vec![crate::error::FieldError::new(
-                            "person_id",
-                            "not_found",
-                            Text::new("no such person", "không có người này"),
-                        )])
-                    })?,
-                    (None, Some(fields)) => resolve_person(conn, fields, "person.phone")?,
-                    (None, None) => return Err(AppError::internal(anyhow::anyhow!("validated above"))),
-                };
-                let current = person::team_memberships(conn, team_id, false)?;
-                if current.iter().any(|m| m.person.id == person.id) {
-                    return Err(AppError::new(ErrorCode::Conflict)
-                        .with_detail(Text::new("This person is already a current member", "Người này đã là thành viên")));
-                }
-                if body.role == "leader" && current.iter().any(|m| m.membership.role == "leader") {
-                    return Err(leader_taken());
-                }
-                let membership = person::insert_membership_with_id(
-                    conn,
-                    body.id.unwrap_or_else(Uuid::now_v7),
-                    team_id,
-                    person.id,
-                    &body.role,
-                    joined_on,
-                )?;
-                audit::record(
-                    conn,
-                    &actor.audit_context(),
-                    NewAuditEvent {
-                        action: "member_added",
-                        entity_type: "membership",
-                        entity_id: Some(membership.id),
-                        org_unit_path: Some(unit.path.clone()),
-                        changes: serde_json::json!({"team_id": team_id, "person_id": person.id, "role": body.role,
-                                                    "joined_on": joined_on}),
-                    },
-                )?;
-                let detail = person::find_membership(conn, membership.id)?;
-                Ok((201, member_responses(conn, &actor, &team, &unit.path, &[detail])?.remove(0)))
-            })
-        })
+        .run(move |conn| conn.transaction(|conn| add_in(conn, &actor, team_id, &body)))
         .await?;
     let mut response = if status == 201 {
         HttpResponse::Created()
@@ -545,7 +563,7 @@ pub async fn add_team_member(
 }
 
 /// Changes to a membership and its person (fields left out stay as they are).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "leader"}))]
 pub struct UpdateMemberRequest {
@@ -570,7 +588,7 @@ pub struct UpdateMemberRequest {
 }
 
 /// Path of a membership.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 pub struct MembershipPath {
     /// Team id.
     pub id: Uuid,
@@ -589,6 +607,111 @@ fn load_membership(
         .filter(|d| d.membership.team_id == team.id)
         .ok_or_else(|| AppError::not_found("membership"))?;
     Ok((team, unit, detail))
+}
+
+/// Changes a membership and its person at `version` (`None`: whatever is current), fields left out staying
+/// as they are (call inside a transaction); every rule of the endpoint applies.
+pub(crate) fn update_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    path: &MembershipPath,
+    version: Option<i32>,
+    body: &UpdateMemberRequest,
+) -> Result<MemberResponse, AppError> {
+    let (team, unit, current) = load_membership(conn, actor, path)?;
+    if version.is_some_and(|v| v != current.membership.version) {
+        return Err(AppError::new(ErrorCode::PreconditionFailed));
+    }
+    let version = current.membership.version;
+    let role = body
+        .role
+        .clone()
+        .unwrap_or_else(|| current.membership.role.clone());
+    let joined_on = body.joined_on.unwrap_or(current.membership.joined_on);
+    let left_on = body.left_on.unwrap_or(current.membership.left_on);
+    let person_request = PersonRequest {
+        full_name: body
+            .full_name
+            .clone()
+            .or_else(|| current.person.full_name.clone())
+            .unwrap_or_default(),
+        phone: match &body.phone {
+            Some(phone) => phone.clone(),
+            None => current.person.phone.clone(),
+        },
+        gender: Some(
+            body.gender
+                .clone()
+                .unwrap_or_else(|| current.person.gender.clone()),
+        ),
+        birth_year: body.birth_year.unwrap_or(current.person.birth_year),
+        ethnicity: body
+            .ethnicity
+            .clone()
+            .unwrap_or_else(|| current.person.ethnicity.clone()),
+        affiliation: Some(
+            body.affiliation
+                .clone()
+                .unwrap_or_else(|| current.person.affiliation.clone()),
+        ),
+    };
+    let mut errors = FieldErrors::new();
+    check_role(&role, &mut errors);
+    let fields = person_fields(&person_request, "", &mut errors);
+    if left_on.is_some_and(|left| left < joined_on) {
+        errors.add(
+            "left_on",
+            "before_joined_on",
+            "must not be before joined_on",
+            "không được trước ngày tham gia",
+        );
+    }
+    errors.finish()?;
+    if role == "leader" && left_on.is_none() && current.membership.role != "leader" {
+        let others = person::team_memberships(conn, team.id, false)?;
+        if others
+            .iter()
+            .any(|m| m.membership.role == "leader" && m.membership.id != current.membership.id)
+        {
+            return Err(leader_taken());
+        }
+    }
+    let person_changed = fields != PersonFields::of(&current.person);
+    if person_changed {
+        if let Some(phone) = &fields.phone
+            && let Some(other) = person::find_by_phone(conn, phone)?
+            && other.id != current.person.id
+        {
+            return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
+                "phone: this number belongs to another person",
+                "phone: số điện thoại này thuộc về người khác",
+            )));
+        }
+        person::update_person(conn, current.person.id, &fields)?;
+    }
+    person::update_membership(
+        conn,
+        current.membership.id,
+        version,
+        &role,
+        joined_on,
+        left_on,
+    )?
+    .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    let updated = person::find_membership(conn, current.membership.id)?;
+    let snapshot =
+        |d: &MembershipDetail| serde_json::to_value(member_response(d, true)).unwrap_or_default();
+    audit::record_change(
+        conn,
+        &actor.audit_context(),
+        "member_updated",
+        "membership",
+        updated.membership.id,
+        Some(unit.path.clone()),
+        Some(&snapshot(&current)),
+        &snapshot(&updated),
+    )?;
+    Ok(member_responses(conn, actor, &team, &unit.path, &[updated])?.remove(0))
 }
 
 /// Update a member.
@@ -628,103 +751,48 @@ pub async fn update_team_member(
     let member = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let (team, unit, current) = load_membership(conn, &actor, &path)?;
-                let version = check_if_match(if_match.as_deref(), current.membership.version)?;
-                let role = body
-                    .role
-                    .clone()
-                    .unwrap_or_else(|| current.membership.role.clone());
-                let joined_on = body.joined_on.unwrap_or(current.membership.joined_on);
-                let left_on = body.left_on.unwrap_or(current.membership.left_on);
-                let person_request = PersonRequest {
-                    full_name: body
-                        .full_name
-                        .clone()
-                        .or_else(|| current.person.full_name.clone())
-                        .unwrap_or_default(),
-                    phone: match &body.phone {
-                        Some(phone) => phone.clone(),
-                        None => current.person.phone.clone(),
-                    },
-                    gender: Some(
-                        body.gender
-                            .clone()
-                            .unwrap_or_else(|| current.person.gender.clone()),
-                    ),
-                    birth_year: body.birth_year.unwrap_or(current.person.birth_year),
-                    ethnicity: body
-                        .ethnicity
-                        .clone()
-                        .unwrap_or_else(|| current.person.ethnicity.clone()),
-                    affiliation: Some(
-                        body.affiliation
-                            .clone()
-                            .unwrap_or_else(|| current.person.affiliation.clone()),
-                    ),
-                };
-                let mut errors = FieldErrors::new();
-                check_role(&role, &mut errors);
-                let fields = person_fields(&person_request, "", &mut errors);
-                if left_on.is_some_and(|left| left < joined_on) {
-                    errors.add(
-                        "left_on",
-                        "before_joined_on",
-                        "must not be before joined_on",
-                        "không được trước ngày tham gia",
-                    );
-                }
-                errors.finish()?;
-                if role == "leader" && left_on.is_none() && current.membership.role != "leader" {
-                    let others = person::team_memberships(conn, team.id, false)?;
-                    if others.iter().any(|m| {
-                        m.membership.role == "leader" && m.membership.id != current.membership.id
-                    }) {
-                        return Err(leader_taken());
-                    }
-                }
-                let person_changed = fields != PersonFields::of(&current.person);
-                if person_changed {
-                    if let Some(phone) = &fields.phone
-                        && let Some(other) = person::find_by_phone(conn, phone)?
-                        && other.id != current.person.id
-                    {
-                        return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
-                            "phone: this number belongs to another person",
-                            "phone: số điện thoại này thuộc về người khác",
-                        )));
-                    }
-                    person::update_person(conn, current.person.id, &fields)?;
-                }
-                person::update_membership(
-                    conn,
-                    current.membership.id,
-                    version,
-                    &role,
-                    joined_on,
-                    left_on,
-                )?
-                .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                let updated = person::find_membership(conn, current.membership.id)?;
-                let snapshot = |d: &MembershipDetail| {
-                    serde_json::to_value(member_response(d, true)).unwrap_or_default()
-                };
-                audit::record_change(
-                    conn,
-                    &actor.audit_context(),
-                    "member_updated",
-                    "membership",
-                    updated.membership.id,
-                    Some(unit.path.clone()),
-                    Some(&snapshot(&current)),
-                    &snapshot(&updated),
-                )?;
-                Ok(member_responses(conn, &actor, &team, &unit.path, &[updated])?.remove(0))
+                let current = load_membership(conn, &actor, &path)?.2.membership.version;
+                let version = check_if_match(if_match.as_deref(), current)?;
+                update_in(conn, &actor, &path, Some(version), &body)
             })
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(member.version)))
         .json(member))
+}
+
+/// Ends a membership today (call inside a transaction): false when it had ended already.
+pub(crate) fn end_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    path: &MembershipPath,
+) -> Result<bool, AppError> {
+    let (_, unit, current) = load_membership(conn, actor, path)?;
+    if current.membership.left_on.is_some() {
+        return Ok(false);
+    }
+    let today = today_in_vietnam().max(current.membership.joined_on);
+    person::update_membership(
+        conn,
+        current.membership.id,
+        current.membership.version,
+        &current.membership.role,
+        current.membership.joined_on,
+        Some(today),
+    )?;
+    audit::record(
+        conn,
+        &actor.audit_context(),
+        NewAuditEvent {
+            action: "member_ended",
+            entity_type: "membership",
+            entity_id: Some(current.membership.id),
+            org_unit_path: Some(unit.path),
+            changes: serde_json::json!({"left_on": {"from": null, "to": today}}),
+        },
+    )?;
+    Ok(true)
 }
 
 /// End a membership.
@@ -753,35 +821,7 @@ pub async fn end_team_member(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::EndTeamMember)?;
     let path = path.into_inner();
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let (_, unit, current) = load_membership(conn, &actor, &path)?;
-            if current.membership.left_on.is_some() {
-                return Ok(());
-            }
-            let today = today_in_vietnam().max(current.membership.joined_on);
-            person::update_membership(
-                conn,
-                current.membership.id,
-                current.membership.version,
-                &current.membership.role,
-                current.membership.joined_on,
-                Some(today),
-            )?;
-            audit::record(
-                conn,
-                &actor.audit_context(),
-                NewAuditEvent {
-                    action: "member_ended",
-                    entity_type: "membership",
-                    entity_id: Some(current.membership.id),
-                    org_unit_path: Some(unit.path),
-                    changes: serde_json::json!({"left_on": {"from": null, "to": today}}),
-                },
-            )?;
-            Ok(())
-        })
-    })
-    .await?;
+    db.run(move |conn| conn.transaction(|conn| end_in(conn, &actor, &path).map(|_| ())))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,7 +1,7 @@
 //! Offline sync, the other way: batch upload with one result per item, and the conflict inbox.
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,12 +14,17 @@ use crate::{
     db::Db,
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text},
     models::{
+        person::{self, MembershipDetail, PersonFields},
         reach_activity::{self, ActivityFields},
         sync::{self, Conflict, NewConflict},
         team,
         training_session::{self, SessionFields},
     },
     routes::{
+        members::{
+            self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
+            member_response, person_fields,
+        },
         reach_activities::{self, ActivityResponse, CreateActivityRequest},
         training_sessions::{self, CreateSessionRequest, SessionResponse},
         validation::FieldErrors,
@@ -33,7 +38,7 @@ pub const MAX_PUSH_ITEMS: usize = 500;
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushItem {
-    /// `training_session` or `reach_activity`.
+    /// `training_session`, `reach_activity` or `membership`.
     #[serde(rename = "type")]
     pub entity: String,
     /// `upsert` (create, or replace with `data`) or `delete`.
@@ -110,7 +115,10 @@ struct Existing {
     team_id: Uuid,
     unit_path: String,
     version: i32,
+    /// A tombstone: upserts conflict with it.
     deleted: bool,
+    /// Nothing left to delete (deleted, or a membership that ended).
+    ended: bool,
     /// The record as its endpoint returns it, with `deleted`.
     server_data: Value,
 }
@@ -152,6 +160,7 @@ fn kind_of(entity: &str) -> Option<&'static dyn Kind> {
     match entity {
         "training_session" => Some(&Sessions),
         "reach_activity" => Some(&Activities),
+        "membership" => Some(&Memberships),
         _ => None,
     }
 }
@@ -232,6 +241,7 @@ impl Kind for Sessions {
                 team_id: found.session.team_id,
                 version: found.session.version,
                 deleted: found.session.deleted_at.is_some(),
+                ended: found.session.deleted_at.is_some(),
                 server_data: with_deleted(
                     SessionResponse::from(&found.session),
                     found.session.deleted_at.is_some(),
@@ -338,6 +348,7 @@ impl Kind for Activities {
                 team_id: found.activity.team_id,
                 version: found.activity.version,
                 deleted: found.activity.deleted_at.is_some(),
+                ended: found.activity.deleted_at.is_some(),
                 server_data: with_deleted(
                     ActivityResponse::from(&found.activity),
                     found.activity.deleted_at.is_some(),
@@ -390,6 +401,166 @@ impl Kind for Activities {
     }
 }
 
+/// Memberships: the team, the role and dates, and the person (`person_id` of someone known, or `person`
+/// with their details, as `POST /teams/{id}/members` takes them); `delete` ends the membership. Members
+/// have no reporting lock.
+struct Memberships;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembershipData {
+    team_id: Uuid,
+    id: Option<Uuid>,
+    person_id: Option<Uuid>,
+    person: Option<PersonRequest>,
+    role: String,
+    joined_on: Option<NaiveDate>,
+    left_on: Option<NaiveDate>,
+}
+
+fn membership_data(id: Uuid, data: Option<Value>) -> Result<MembershipData, AppError> {
+    let parsed: MembershipData =
+        serde_json::from_value(required_data(data)?).map_err(|e| invalid_data(&e))?;
+    check_id(parsed.id, id)?;
+    Ok(parsed)
+}
+
+impl Memberships {
+    /// The stored membership, checked against what the data may not change.
+    fn stored(
+        conn: &mut PgConnection,
+        id: Uuid,
+        data: &MembershipData,
+    ) -> Result<MembershipDetail, AppError> {
+        let detail = person::find_membership(conn, id)?;
+        if data.team_id != detail.membership.team_id {
+            return Err(immutable("data.team_id"));
+        }
+        if data.person_id.is_some_and(|p| p != detail.person.id) {
+            return Err(immutable("data.person_id"));
+        }
+        Ok(detail)
+    }
+}
+
+impl Kind for Memberships {
+    fn existing(&self, conn: &mut PgConnection, id: Uuid) -> Result<Option<Existing>, AppError> {
+        Ok(person::find_membership(conn, id)
+            .optional_app()?
+            .map(|detail| Existing {
+                team_id: detail.membership.team_id,
+                version: detail.membership.version,
+                deleted: false,
+                ended: detail.membership.left_on.is_some(),
+                server_data: with_deleted(member_response(&detail, true), false),
+                unit_path: detail.unit_path,
+            }))
+    }
+
+    fn same(&self, conn: &mut PgConnection, item: &PushItem) -> Result<bool, AppError> {
+        let data = membership_data(item.id, item.data.clone())?;
+        let detail = Self::stored(conn, item.id, &data)?;
+        let m = &detail.membership;
+        let person_same = match &data.person {
+            Some(request) => {
+                let mut ignored = FieldErrors::new();
+                person_fields(request, "", &mut ignored) == PersonFields::of(&detail.person)
+            }
+            None => true,
+        };
+        Ok(person_same
+            && data.role == m.role
+            && data.joined_on.is_none_or(|d| d == m.joined_on)
+            && data.left_on == m.left_on)
+    }
+
+    fn create(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        item: &PushItem,
+        _lock_days: u32,
+    ) -> Result<(u16, i32), AppError> {
+        let data = membership_data(item.id, item.data.clone())?;
+        let request = AddMemberRequest {
+            id: Some(item.id),
+            person_id: data.person_id,
+            person: data.person.clone(),
+            role: data.role.clone(),
+            joined_on: data.joined_on,
+        };
+        let (status, member) = members::add_in(conn, actor, data.team_id, &request)?;
+        if status == 201 && data.left_on.is_some() {
+            // Joined and left while offline.
+            let ended = members::update_in(
+                conn,
+                actor,
+                &MembershipPath {
+                    id: data.team_id,
+                    membership_id: item.id,
+                },
+                None,
+                &UpdateMemberRequest {
+                    left_on: Some(data.left_on),
+                    ..UpdateMemberRequest::default()
+                },
+            )?;
+            return Ok((status, ended.version));
+        }
+        Ok((status, member.version))
+    }
+
+    fn replace(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        data: Option<Value>,
+        version: Option<i32>,
+        _lock_days: u32,
+    ) -> Result<i32, AppError> {
+        let data = membership_data(id, data)?;
+        Self::stored(conn, id, &data)?;
+        let person = data.person.clone();
+        let request = UpdateMemberRequest {
+            role: Some(data.role.clone()),
+            joined_on: data.joined_on,
+            left_on: Some(data.left_on),
+            full_name: person.as_ref().map(|p| p.full_name.clone()),
+            phone: person.as_ref().map(|p| p.phone.clone()),
+            gender: person.as_ref().and_then(|p| p.gender.clone()),
+            birth_year: person.as_ref().map(|p| p.birth_year),
+            ethnicity: person.as_ref().map(|p| p.ethnicity.clone()),
+            affiliation: person.as_ref().and_then(|p| p.affiliation.clone()),
+        };
+        let path = MembershipPath {
+            id: data.team_id,
+            membership_id: id,
+        };
+        members::update_in(conn, actor, &path, version, &request).map(|m| m.version)
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        actor: &AuthUser,
+        id: Uuid,
+        version: Option<i32>,
+        _lock_days: u32,
+    ) -> Result<i32, AppError> {
+        let detail = person::find_membership(conn, id)?;
+        if version.is_some_and(|v| v != detail.membership.version) {
+            return Err(AppError::new(ErrorCode::PreconditionFailed));
+        }
+        let path = MembershipPath {
+            id: detail.membership.team_id,
+            membership_id: id,
+        };
+        members::end_in(conn, actor, &path)?;
+        Ok(person::find_membership(conn, id)?.membership.version)
+    }
+}
+
 /// Applies one item inside its own transaction.
 fn push_one(
     conn: &mut PgConnection,
@@ -418,7 +589,7 @@ fn push_one(
     }
     let current = Some(existing.version);
     let apply = match item.op.as_str() {
-        "delete" if existing.deleted => return Ok(Outcome::Unchanged(current)),
+        "delete" if existing.ended => return Ok(Outcome::Unchanged(current)),
         "delete" => item.base_version == current,
         _ => {
             if !existing.deleted && kind.same(conn, item)? {
@@ -485,7 +656,7 @@ fn lang_of(req: &HttpRequest) -> Lang {
 
 /// Push changes.
 ///
-/// Up to 500 records made or changed offline (`training_session`, `reach_activity`), each `{type, op: upsert|delete, id,
+/// Up to 500 records made or changed offline (`training_session`, `reach_activity`, `membership`), each `{type, op: upsert|delete, id,
 /// base_version, data}`. The batch is not all-or-nothing: every item is applied on its own, with exactly the
 /// permissions, rules, reporting lock and audit of the single-record endpoints, and gets one result, in
 /// order: `created`, `updated`, `unchanged` (the server already holds this: pushing the same batch again
@@ -546,7 +717,7 @@ pub async fn sync_push(
                     (None, _) => Err(rejected(
                         "type",
                         "invalid_choice",
-                        "must be training_session or reach_activity",
+                        "must be training_session, reach_activity or membership",
                         "loại bản ghi không hợp lệ",
                     )),
                 };

@@ -704,3 +704,76 @@ async fn reach_activities_push_like_sessions_with_their_campaign() {
         .unwrap() as i64;
     assert_eq!(live, 0);
 }
+
+#[actix_web::test]
+async fn memberships_push_create_change_and_end_with_the_member_rules() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let to_hieu = app.unit_id("son-la.phuong-to-hieu");
+    let team = app.create_team("VH-1", van_ho);
+    let other = app.create_team("TH-1", to_hieu);
+    app.add_member(team, "Lò Văn Minh", Some("+84912345670"), "leader");
+    let (theirs, _) = app.add_member(other, "Cầm Văn Đức", Some("+84987654321"), "member");
+    app.create_team_leader("leader", team);
+    let leader = app.token("leader").await;
+    let id = Uuid::now_v7();
+    let data = |role: &str| {
+        serde_json::json!({"team_id": team, "role": role, "joined_on": "2025-08-01",
+            "person": {"full_name": "Quàng Thị Hoa", "phone": "0912 345 671", "gender": "female",
+                       "birth_year": 1995, "ethnicity": "thai", "affiliation": "youth_union"}})
+    };
+    let item = |op: &str, base: Option<i32>, data: Option<Value>| serde_json::json!([{"type": "membership", "op": op, "id": id, "base_version": base, "data": data}]);
+    assert_eq!(
+        statuses(&push(&app, &leader, &item("upsert", None, Some(data("member")))).await),
+        ["created"]
+    );
+    assert_eq!(
+        statuses(&push(&app, &leader, &item("upsert", None, Some(data("member")))).await),
+        ["unchanged"]
+    );
+    let changed = push(
+        &app,
+        &leader,
+        &item("upsert", Some(1), Some(data("deputy"))),
+    )
+    .await;
+    assert_eq!(statuses(&changed), ["updated"]);
+    assert_eq!(changed["results"][0]["version"], 2);
+    // A second current leader breaks the team's rule: refused with the endpoint's problem.
+    let second_leader = push(
+        &app,
+        &leader,
+        &item("upsert", Some(2), Some(data("leader"))),
+    )
+    .await;
+    assert_eq!(statuses(&second_leader), ["rejected"]);
+    assert_eq!(second_leader["results"][0]["problem"]["status"], 409);
+    // Ending it, twice: the second time there is nothing left to end.
+    assert_eq!(
+        statuses(&push(&app, &leader, &item("delete", Some(2), None)).await),
+        ["updated"]
+    );
+    assert_eq!(
+        statuses(&push(&app, &leader, &item("delete", Some(3), None)).await),
+        ["unchanged"]
+    );
+    // Another team's member is out of reach.
+    let foreign = push(
+        &app,
+        &leader,
+        &serde_json::json!([{"type": "membership", "op": "delete", "id": theirs, "base_version": 1}]),
+    )
+    .await;
+    assert_eq!(statuses(&foreign), ["forbidden"]);
+    // The pull shows the ended membership with the full number (their own team).
+    let (items, _) = pull_all(&app, &leader, "", 1000).await;
+    let pulled = items.iter().find(|i| i["id"] == id.to_string()).unwrap();
+    assert_eq!(pulled["data"]["role"], "deputy");
+    assert!(pulled["data"]["left_on"].is_string());
+    assert_eq!(pulled["data"]["phone"], "+84912345671");
+    assert!(
+        ids_of(&items, "membership").len() == 2,
+        "leader and the new member only"
+    );
+}
