@@ -114,8 +114,13 @@ impl Application {
 }
 
 fn json_config() -> web::JsonConfig {
+    json_config_with(JSON_BODY_LIMIT)
+}
+
+/// JSON bodies up to `limit` bytes, errors as problem documents (routes with larger bodies use their own).
+pub fn json_config_with(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(JSON_BODY_LIMIT)
+        .limit(limit)
         .error_handler(|error, _req| AppError::from(error).into())
 }
 

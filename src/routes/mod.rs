@@ -115,10 +115,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(report_figures::report_breakdown)
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
-                .service(sync::sync_pull)
-                .service(sync_push::sync_push)
-                .service(sync_push::list_sync_conflicts)
-                .service(sync_push::resolve_sync_conflict),
+                .service(
+                    // A push carries up to 500 records: a larger body limit than the rest.
+                    scope::scope("/sync")
+                        .app_data(crate::startup::json_config_with(sync_push::PUSH_BODY_LIMIT))
+                        .service(sync::sync_pull)
+                        .service(sync_push::sync_push)
+                        .service(sync_push::list_sync_conflicts)
+                        .service(sync_push::resolve_sync_conflict),
+                ),
         );
 }
 

@@ -297,7 +297,7 @@ fn items(
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/sync/pull")]
+#[get("/pull")]
 pub async fn sync_pull(
     actor: AuthUser,
     query: web::Query<PullQuery>,

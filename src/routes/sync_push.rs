@@ -34,6 +34,9 @@ use crate::{
 /// Items per push.
 pub const MAX_PUSH_ITEMS: usize = 500;
 
+/// Bytes per push (500 records with long notes).
+pub const PUSH_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
 /// One record pushed by a phone.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -662,7 +665,7 @@ fn lang_of(req: &HttpRequest) -> Lang {
 /// order: `created`, `updated`, `unchanged` (the server already holds this: pushing the same batch again
 /// changes nothing), `conflict` (someone changed the record since `base_version`; kept in the conflict inbox
 /// with both versions, not applied), `rejected` (with the problem the single-record endpoint would answer) or
-/// `forbidden`.
+/// `forbidden`. The body may be up to 8 MiB.
 #[utoipa::path(
     tag = "sync",
     operation_id = "sync_push",
@@ -678,7 +681,7 @@ fn lang_of(req: &HttpRequest) -> Lang {
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/sync/push")]
+#[post("/push")]
 pub async fn sync_push(
     req: HttpRequest,
     actor: AuthUser,
@@ -856,7 +859,7 @@ pub struct ConflictListResponse {
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/sync/conflicts")]
+#[get("/conflicts")]
 pub async fn list_sync_conflicts(
     actor: AuthUser,
     query: web::Query<ConflictListQuery>,
@@ -955,7 +958,7 @@ pub struct ResolveConflictResponse {
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/sync/conflicts/{id}/resolve")]
+#[post("/conflicts/{id}/resolve")]
 pub async fn resolve_sync_conflict(
     actor: AuthUser,
     id: web::Path<Uuid>,

@@ -777,3 +777,57 @@ async fn memberships_push_create_change_and_end_with_the_member_rules() {
         "leader and the new member only"
     );
 }
+
+#[actix_web::test]
+async fn a_full_batch_with_long_notes_fits_and_more_is_refused() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("VH-1", van_ho);
+    app.create_team_leader("leader", team);
+    let leader = app.token("leader").await;
+    let today = today_in_vietnam();
+    let notes = "Hướng dẫn bà con cài đặt ứng dụng, kích hoạt định danh mức hai. ".repeat(30);
+    let batch = |count: usize, notes: &str| -> Value {
+        (0..count)
+            .map(|i| {
+                let mut data = session_data(team, today - Duration::days(1 + i as i64 % 5), 10);
+                data["notes"] = Value::String(notes.chars().take(2000).collect());
+                serde_json::json!({"type": "training_session", "op": "upsert", "id": Uuid::now_v7(),
+                    "base_version": null, "data": data})
+            })
+            .collect()
+    };
+    let full = batch(500, &notes);
+    // Larger than the 1 MiB other endpoints accept.
+    assert!(serde_json::to_vec(&full).unwrap().len() > 1024 * 1024);
+    let pushed = push(&app, &leader, &full).await;
+    assert!(statuses(&pushed).iter().all(|s| s == "created"));
+    assert_eq!(count_sessions(&app, team), 500);
+    // 501 items: refused as a whole, naming the rule.
+    let body = problem(
+        app.request(Method::POST, "/api/v1/sync/push")
+            .bearer_auth(&leader)
+            .json(&serde_json::json!({"items": batch(501, "")}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "items");
+    // Past 8 MiB: 413 before anything is read into records.
+    let huge = "x".repeat(9 * 1024 * 1024);
+    problem(
+        app.request(Method::POST, "/api/v1/sync/push")
+            .bearer_auth(&leader)
+            .header("Content-Type", "application/json")
+            .body(format!("{{\"items\": [], \"pad\": \"{huge}\"}}"))
+            .send()
+            .await
+            .unwrap(),
+        413,
+    )
+    .await;
+    assert_eq!(count_sessions(&app, team), 500);
+}
