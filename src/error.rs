@@ -575,6 +575,20 @@ impl From<diesel::result::Error> for AppError {
                     "Trùng với dữ liệu đã có hoặc thay đổi đồng thời; hãy tải lại và thử lại",
                 ))
                 .with_source(error),
+            // Transient: a deadlock victim or a statement over `statement_timeout` (diesel keeps no
+            // SQLSTATE for these; the server's messages are English, the cluster runs without a locale).
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().starts_with("deadlock detected")
+                    || info.message().starts_with("canceling statement due to statement timeout") =>
+            {
+                Self::new(ErrorCode::DatabaseUnavailable)
+                    .with_detail(Text::new(
+                        "The database was too busy to finish this request; retry after the indicated delay",
+                        "Cơ sở dữ liệu đang bận; vui lòng thử lại sau",
+                    ))
+                    .with_retry_after(1)
+                    .with_source(error)
+            }
             other => Self::internal(other),
         }
     }
@@ -732,6 +746,27 @@ pub struct ProblemFieldError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn deadlocks_and_statement_timeouts_are_retryable() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        for message in [
+            "deadlock detected",
+            "canceling statement due to statement timeout",
+        ] {
+            let error = AppError::from(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            ));
+            assert_eq!(error.code(), ErrorCode::DatabaseUnavailable, "{message}");
+            assert_eq!(error.status().as_u16(), 503);
+        }
+        let other = AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("division by zero".to_owned()),
+        ));
+        assert_eq!(other.code(), ErrorCode::Internal);
+    }
     use super::*;
 
     #[test]
