@@ -356,21 +356,9 @@ pub fn person_memberships(
 
 /// One membership with its person and team.
 pub fn find_membership(conn: &mut PgConnection, id: Uuid) -> QueryResult<MembershipDetail> {
-    memberships::table
-        .inner_join(people::table)
-        .inner_join(
-            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
-        )
-        .filter(memberships::id.eq(id))
-        .select((
-            Membership::as_select(),
-            Person::as_select(),
-            teams::code,
-            teams::name,
-            org_units::path,
-        ))
-        .first::<DetailRow>(conn)
-        .map(into_detail)
+    find_memberships(conn, &[id])?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
 }
 
 /// Several memberships with their person, team and unit path.

@@ -419,16 +419,14 @@ pub fn create_in(
     }
 }
 
-/// Changes activity `id` at `version` (`None`: whatever is current) to the fields `change` makes of the
-/// stored ones (call inside a transaction); every rule of the endpoint applies.
-pub fn update_in(
+/// A live activity the actor may edit, at `version` if given (412 otherwise).
+fn editable(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
     version: Option<i32>,
-    change: impl FnOnce(ActivityFields) -> ActivityFields,
     lock_days: u32,
-) -> Result<ReachActivity, AppError> {
+) -> Result<reach_activity::ScopedActivity, AppError> {
     let found = load_visible(conn, actor, id)?;
     let a = &found.activity;
     check_editable(
@@ -442,6 +440,21 @@ pub fn update_in(
     if version.is_some_and(|v| v != a.version) {
         return Err(AppError::new(ErrorCode::PreconditionFailed));
     }
+    Ok(found)
+}
+
+/// Changes activity `id` at `version` (`None`: whatever is current) to the fields `change` makes of the
+/// stored ones (call inside a transaction); every rule of the endpoint applies.
+pub fn update_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    change: impl FnOnce(ActivityFields) -> ActivityFields,
+    lock_days: u32,
+) -> Result<ReachActivity, AppError> {
+    let found = editable(conn, actor, id, version, lock_days)?;
+    let a = &found.activity;
     let fields = change(ActivityFields::of(a));
     let campaign = load_campaign(conn, a.campaign_id)?;
     let team = team::find(conn, a.team_id)?;
@@ -471,19 +484,8 @@ pub fn delete_in(
     version: Option<i32>,
     lock_days: u32,
 ) -> Result<ReachActivity, AppError> {
-    let found = load_visible(conn, actor, id)?;
+    let found = editable(conn, actor, id, version, lock_days)?;
     let a = &found.activity;
-    check_editable(
-        actor,
-        a.team_id,
-        &found.team_unit_path,
-        &a.status,
-        a.occurred_on,
-        lock_days,
-    )?;
-    if version.is_some_and(|v| v != a.version) {
-        return Err(AppError::new(ErrorCode::PreconditionFailed));
-    }
     let deleted = reach_activity::soft_delete(conn, id, a.version)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
     record(

@@ -292,31 +292,7 @@ pub fn summarize(
     campaign::find(conn, campaign_id)
         .optional_app()?
         .ok_or_else(|| AppError::not_found("campaign"))?;
-    // The root: asked for, else the caller's scope root, else the (single) top of the tree.
-    let root_id = match (query.org_unit_id, actor.org_unit_id) {
-        (Some(id), _) => id,
-        (None, Some(id)) if actor.role != Role::Admin => id,
-        _ => org_unit::list(
-            conn,
-            &OrgUnitFilter {
-                level: Some("province".to_owned()),
-                ..OrgUnitFilter::default()
-            },
-            None,
-            1,
-        )?
-        .first()
-        .map(|u| u.id)
-        .ok_or_else(|| AppError::not_found("org unit"))?,
-    };
-    let root = org_unit::find(conn, root_id)
-        .optional_app()?
-        .ok_or_else(|| AppError::not_found("org unit"))?;
-    let visible =
-        actor.role == Role::Admin || actor.role == Role::TeamLeader || actor.sees_path(&root.path);
-    if !visible {
-        return Err(AppError::not_found("org unit"));
-    }
+    let root = crate::routes::report_figures::root_unit(conn, actor, query.org_unit_id)?;
     let units = org_unit::list(
         conn,
         &OrgUnitFilter {

@@ -156,15 +156,17 @@ pub fn check_period(options: &PeriodOptions, errors: &mut FieldErrors) -> (Naive
     (from, to)
 }
 
-/// The report's root unit: asked for, else the caller's scope root, else the province.
-fn root_unit(
+/// The root unit of a report or summary: asked for, else the caller's own unit (their scope root, or their
+/// team's unit), else the province; 404 when officers or viewers ask outside their subtree (team leaders
+/// read their own team's part of any unit).
+pub fn root_unit(
     conn: &mut PgConnection,
     actor: &AuthUser,
     asked: Option<Uuid>,
 ) -> Result<org_unit::OrgUnit, AppError> {
     let root_id = match (asked, actor.org_unit_id) {
         (Some(id), _) => id,
-        (None, Some(id)) if actor.role != Role::Admin && actor.role != Role::TeamLeader => id,
+        (None, Some(id)) if actor.role != Role::Admin => id,
         _ => org_unit::list(
             conn,
             &OrgUnitFilter {

@@ -471,16 +471,14 @@ pub fn create_in(
     }
 }
 
-/// Changes session `id` at `version` (`None`: whatever is current) to the fields `change` makes of the stored
-/// ones (call inside a transaction); every rule of the endpoint applies.
-pub fn update_in(
+/// A live session the actor may edit, at `version` if given (412 otherwise).
+fn editable(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
     version: Option<i32>,
-    change: impl FnOnce(SessionFields) -> SessionFields,
     lock_days: u32,
-) -> Result<TrainingSession, AppError> {
+) -> Result<training_session::ScopedSession, AppError> {
     let found = load_visible(conn, actor, id)?;
     check_editable(
         actor,
@@ -493,6 +491,20 @@ pub fn update_in(
     if version.is_some_and(|v| v != found.session.version) {
         return Err(AppError::new(ErrorCode::PreconditionFailed));
     }
+    Ok(found)
+}
+
+/// Changes session `id` at `version` (`None`: whatever is current) to the fields `change` makes of the stored
+/// ones (call inside a transaction); every rule of the endpoint applies.
+pub fn update_in(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    version: Option<i32>,
+    change: impl FnOnce(SessionFields) -> SessionFields,
+    lock_days: u32,
+) -> Result<TrainingSession, AppError> {
+    let found = editable(conn, actor, id, version, lock_days)?;
     let version = found.session.version;
     let fields = change(SessionFields::of(&found.session));
     let team = team::find(conn, found.session.team_id)?;
@@ -522,18 +534,7 @@ pub fn delete_in(
     version: Option<i32>,
     lock_days: u32,
 ) -> Result<TrainingSession, AppError> {
-    let found = load_visible(conn, actor, id)?;
-    check_editable(
-        actor,
-        found.session.team_id,
-        &found.team_unit_path,
-        &found.session.status,
-        found.session.held_on,
-        lock_days,
-    )?;
-    if version.is_some_and(|v| v != found.session.version) {
-        return Err(AppError::new(ErrorCode::PreconditionFailed));
-    }
+    let found = editable(conn, actor, id, version, lock_days)?;
     let version = found.session.version;
     let deleted = training_session::soft_delete(conn, id, version)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
