@@ -66,7 +66,13 @@ pub struct SyncItem {
 
 /// A page of the change feed.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"items": [], "next_cursor": "MTIzNDU6Njc4", "has_more": false}))]
+#[schema(example = json!({"items": [
+    {"type": "training_session", "op": "upsert", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "version": 2,
+     "data": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "team_id": "0193a0f4-7b1e-7c53-a8e1-000000000001",
+              "kind": "training", "held_on": "2025-10-10", "participants_total": 42, "status": "verified", "version": 2}},
+    {"type": "reach_activity", "op": "delete", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9c", "version": null,
+     "data": null}],
+    "next_cursor": "MTIzNDU6Njc4", "has_more": false}))]
 pub struct PullResponse {
     /// Oldest change first.
     pub items: Vec<SyncItem>,

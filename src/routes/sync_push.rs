@@ -92,6 +92,16 @@ pub struct PushResult {
 
 /// The results of a push, one per item, in order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"results": [
+    {"index": 0, "type": "training_session", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "op": "upsert",
+     "status": "created", "version": 1, "conflict_id": null, "problem": null},
+    {"index": 1, "type": "training_session", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9b", "op": "upsert",
+     "status": "conflict", "version": 3, "conflict_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2c01", "problem": null},
+    {"index": 2, "type": "reach_activity", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9c", "op": "upsert",
+     "status": "rejected", "version": null, "conflict_id": null,
+     "problem": {"type": "/problems/validation_failed", "title": "Request body is invalid", "status": 422,
+                 "code": "validation_failed", "errors": [{"field": "contacts", "code": "negative",
+                 "message": "must not be negative"}]}}]}))]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
 }
@@ -837,6 +847,12 @@ pub struct ConflictListQuery {
 
 /// The conflict inbox.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"items": [{"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9b", "type": "training_session",
+    "record_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "op": "upsert", "team_id": "0193a0f4-7b1e-7c53-a8e1-000000000001",
+    "pushed_by": "0193a0f4-7b1e-7c53-a8e1-000000000002", "base_version": 1, "server_version": 2,
+    "client_data": {"participants_total": 40}, "server_data": {"participants_total": 42, "version": 2, "deleted": false},
+    "status": "open", "resolution": null, "resolved_by": null, "resolved_at": null,
+    "created_at": "2025-10-12T03:00:00Z"}]}))]
 pub struct ConflictListResponse {
     pub items: Vec<ConflictResponse>,
 }
@@ -928,6 +944,13 @@ pub struct ResolveConflictRequest {
 
 /// A settled conflict and the record as it stands now.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"conflict": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9b", "type": "training_session",
+    "record_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "op": "upsert", "team_id": "0193a0f4-7b1e-7c53-a8e1-000000000001",
+    "pushed_by": "0193a0f4-7b1e-7c53-a8e1-000000000002", "base_version": 1, "server_version": 2,
+    "client_data": {"participants_total": 40}, "server_data": {"participants_total": 42, "version": 2, "deleted": false},
+    "status": "resolved", "resolution": "take_client", "resolved_by": "0193a0f4-7b1e-7c53-a8e1-000000000002",
+    "resolved_at": "2025-10-12T04:00:00Z", "created_at": "2025-10-12T03:00:00Z"},
+    "record": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "participants_total": 40, "version": 3}}))]
 pub struct ResolveConflictResponse {
     pub conflict: ConflictResponse,
     /// The record after the resolution (`null` when deleted).
