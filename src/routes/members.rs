@@ -609,20 +609,17 @@ fn load_membership(
     Ok((team, unit, detail))
 }
 
-/// Changes a membership and its person at `version` (`None`: whatever is current), fields left out staying
+/// Changes a membership and its person, if it matches `if_match` (`None`: whatever is current), fields left out staying
 /// as they are (call inside a transaction); every rule of the endpoint applies.
 pub(crate) fn update_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     path: &MembershipPath,
-    version: Option<i32>,
+    if_match: Option<&str>,
     body: &UpdateMemberRequest,
 ) -> Result<MemberResponse, AppError> {
     let (team, unit, current) = load_membership(conn, actor, path)?;
-    if version.is_some_and(|v| v != current.membership.version) {
-        return Err(AppError::new(ErrorCode::PreconditionFailed));
-    }
-    let version = current.membership.version;
+    let version = check_if_match(if_match, current.membership.version)?;
     let role = body
         .role
         .clone()
@@ -750,11 +747,7 @@ pub async fn update_team_member(
     let if_match = if_match(&req);
     let member = db
         .run(move |conn| {
-            conn.transaction(|conn| {
-                let current = load_membership(conn, &actor, &path)?.2.membership.version;
-                let version = check_if_match(if_match.as_deref(), current)?;
-                update_in(conn, &actor, &path, Some(version), &body)
-            })
+            conn.transaction(|conn| update_in(conn, &actor, &path, if_match.as_deref(), &body))
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -424,7 +424,7 @@ fn editable(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     lock_days: u32,
 ) -> Result<reach_activity::ScopedActivity, AppError> {
     let found = load_visible(conn, actor, id)?;
@@ -437,9 +437,7 @@ fn editable(
         a.occurred_on,
         lock_days,
     )?;
-    if version.is_some_and(|v| v != a.version) {
-        return Err(AppError::new(ErrorCode::PreconditionFailed));
-    }
+    check_if_match(if_match, a.version)?;
     Ok(found)
 }
 
@@ -449,11 +447,11 @@ pub fn update_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     change: impl FnOnce(ActivityFields) -> ActivityFields,
     lock_days: u32,
 ) -> Result<ReachActivity, AppError> {
-    let found = editable(conn, actor, id, version, lock_days)?;
+    let found = editable(conn, actor, id, if_match, lock_days)?;
     let a = &found.activity;
     let fields = change(ActivityFields::of(a));
     let campaign = load_campaign(conn, a.campaign_id)?;
@@ -481,10 +479,10 @@ pub fn delete_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     lock_days: u32,
 ) -> Result<ReachActivity, AppError> {
-    let found = editable(conn, actor, id, version, lock_days)?;
+    let found = editable(conn, actor, id, if_match, lock_days)?;
     let a = &found.activity;
     let deleted = reach_activity::soft_delete(conn, id, a.version)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -847,13 +845,11 @@ pub async fn update_reach_activity(
     let activity = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let current = load_visible(conn, &actor, id)?.activity.version;
-                let version = check_if_match(if_match.as_deref(), current)?;
                 update_in(
                     conn,
                     &actor,
                     id,
-                    Some(version),
+                    if_match.as_deref(),
                     |f| body.apply(f),
                     lock_days,
                 )
@@ -899,9 +895,7 @@ pub async fn delete_reach_activity(
     let lock_days = settings.reporting_lock_days;
     db.run(move |conn| {
         conn.transaction(|conn| {
-            let current = load_visible(conn, &actor, id)?.activity.version;
-            let version = check_if_match(if_match.as_deref(), current)?;
-            delete_in(conn, &actor, id, Some(version), lock_days).map(|_| ())
+            delete_in(conn, &actor, id, if_match.as_deref(), lock_days).map(|_| ())
         })
     })
     .await?;

@@ -21,6 +21,7 @@ use crate::{
         training_session::{self, SessionFields},
     },
     routes::{
+        conditional::etag,
         members::{
             self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
             member_response, person_fields,
@@ -178,6 +179,11 @@ fn kind_of(entity: &str) -> Option<&'static dyn Kind> {
     }
 }
 
+/// A pushed item's `base_version` as the `If-Match` precondition the endpoints check.
+fn precondition(version: Option<i32>) -> Option<String> {
+    version.map(etag)
+}
+
 fn with_deleted(value: impl Serialize, deleted: bool) -> Value {
     let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
     if let Some(object) = value.as_object_mut() {
@@ -291,8 +297,15 @@ impl Kind for Sessions {
         lock_days: u32,
     ) -> Result<i32, AppError> {
         let fields = Self::fields_for(conn, id, data)?;
-        training_sessions::update_in(conn, actor, id, version, |_| fields, lock_days)
-            .map(|session| session.version)
+        training_sessions::update_in(
+            conn,
+            actor,
+            id,
+            precondition(version).as_deref(),
+            |_| fields,
+            lock_days,
+        )
+        .map(|session| session.version)
     }
 
     fn delete(
@@ -303,7 +316,8 @@ impl Kind for Sessions {
         version: Option<i32>,
         lock_days: u32,
     ) -> Result<i32, AppError> {
-        training_sessions::delete_in(conn, actor, id, version, lock_days).map(|s| s.version)
+        training_sessions::delete_in(conn, actor, id, precondition(version).as_deref(), lock_days)
+            .map(|s| s.version)
     }
 }
 
@@ -398,8 +412,15 @@ impl Kind for Activities {
         lock_days: u32,
     ) -> Result<i32, AppError> {
         let fields = Self::fields_for(conn, id, data)?;
-        reach_activities::update_in(conn, actor, id, version, |_| fields, lock_days)
-            .map(|activity| activity.version)
+        reach_activities::update_in(
+            conn,
+            actor,
+            id,
+            precondition(version).as_deref(),
+            |_| fields,
+            lock_days,
+        )
+        .map(|activity| activity.version)
     }
 
     fn delete(
@@ -410,7 +431,8 @@ impl Kind for Activities {
         version: Option<i32>,
         lock_days: u32,
     ) -> Result<i32, AppError> {
-        reach_activities::delete_in(conn, actor, id, version, lock_days).map(|a| a.version)
+        reach_activities::delete_in(conn, actor, id, precondition(version).as_deref(), lock_days)
+            .map(|a| a.version)
     }
 }
 
@@ -550,7 +572,14 @@ impl Kind for Memberships {
             id: data.team_id,
             membership_id: id,
         };
-        members::update_in(conn, actor, &path, version, &request).map(|m| m.version)
+        members::update_in(
+            conn,
+            actor,
+            &path,
+            precondition(version).as_deref(),
+            &request,
+        )
+        .map(|m| m.version)
     }
 
     fn delete(

@@ -471,12 +471,12 @@ pub fn create_in(
     }
 }
 
-/// A live session the actor may edit, at `version` if given (412 otherwise).
+/// A live session the actor may edit, matching `if_match` (an `If-Match` value: 412 when stale).
 fn editable(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     lock_days: u32,
 ) -> Result<training_session::ScopedSession, AppError> {
     let found = load_visible(conn, actor, id)?;
@@ -488,23 +488,21 @@ fn editable(
         found.session.held_on,
         lock_days,
     )?;
-    if version.is_some_and(|v| v != found.session.version) {
-        return Err(AppError::new(ErrorCode::PreconditionFailed));
-    }
+    check_if_match(if_match, found.session.version)?;
     Ok(found)
 }
 
-/// Changes session `id` at `version` (`None`: whatever is current) to the fields `change` makes of the stored
+/// Changes session `id`, if it matches `if_match` (`None`: whatever is current), to the fields `change` makes of the stored
 /// ones (call inside a transaction); every rule of the endpoint applies.
 pub fn update_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     change: impl FnOnce(SessionFields) -> SessionFields,
     lock_days: u32,
 ) -> Result<TrainingSession, AppError> {
-    let found = editable(conn, actor, id, version, lock_days)?;
+    let found = editable(conn, actor, id, if_match, lock_days)?;
     let version = found.session.version;
     let fields = change(SessionFields::of(&found.session));
     let team = team::find(conn, found.session.team_id)?;
@@ -525,16 +523,16 @@ pub fn update_in(
     Ok(updated)
 }
 
-/// Deletes session `id` at `version` (`None`: whatever is current), leaving a tombstone (call inside a
+/// Deletes session `id`, if it matches `if_match` (`None`: whatever is current), leaving a tombstone (call inside a
 /// transaction); every rule of the endpoint applies.
 pub fn delete_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    version: Option<i32>,
+    if_match: Option<&str>,
     lock_days: u32,
 ) -> Result<TrainingSession, AppError> {
-    let found = editable(conn, actor, id, version, lock_days)?;
+    let found = editable(conn, actor, id, if_match, lock_days)?;
     let version = found.session.version;
     let deleted = training_session::soft_delete(conn, id, version)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -958,13 +956,11 @@ pub async fn update_training_session(
     let session = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let current = load_visible(conn, &actor, id)?.session.version;
-                let version = check_if_match(if_match.as_deref(), current)?;
                 update_in(
                     conn,
                     &actor,
                     id,
-                    Some(version),
+                    if_match.as_deref(),
                     |f| body.apply(f),
                     lock_days,
                 )
@@ -1011,9 +1007,7 @@ pub async fn delete_training_session(
     let lock_days = settings.reporting_lock_days;
     db.run(move |conn| {
         conn.transaction(|conn| {
-            let current = load_visible(conn, &actor, id)?.session.version;
-            let version = check_if_match(if_match.as_deref(), current)?;
-            delete_in(conn, &actor, id, Some(version), lock_days).map(|_| ())
+            delete_in(conn, &actor, id, if_match.as_deref(), lock_days).map(|_| ())
         })
     })
     .await?;
