@@ -58,4 +58,30 @@ pub enum SeedDataset {
     /// Sơn La plus demo data: villages, exactly 2,448 teams with 3-9 members each, and one user per role
     /// (deterministic; does nothing when the demo is loaded already).
     Demo,
+    /// Benchmark data at province or national scale: Sơn La plus up to 33 generated provinces, villages,
+    /// teams with members, one campaign per year and every day's sessions and reach activities, streamed
+    /// with COPY (deterministic for a seed). Needs a database without teams; creates the demo logins.
+    Scale {
+        /// Teams in all (Sơn La: 2448; nationally about 80000).
+        #[arg(long, default_value_t = 2_448)]
+        teams: usize,
+        /// Years of activity, ending today.
+        #[arg(long, default_value_t = 5)]
+        years: u32,
+        /// Provinces (1 = Sơn La only, 34 = the whole country with 3,321 communes).
+        #[arg(long, default_value_t = 1)]
+        provinces: usize,
+        /// Seed of the pseudo-random sequence: the same seed and day give the same data.
+        #[arg(long, default_value_t = 2_448)]
+        seed: u64,
+        /// Sessions per active team and year, on average.
+        #[arg(long, default_value_t = 49)]
+        sessions_per_team_year: u32,
+        /// Reach activities per active team and year, on average.
+        #[arg(long, default_value_t = 122)]
+        reach_per_team_year: u32,
+        /// Last day with activity (default: today).
+        #[arg(long)]
+        end: Option<chrono::NaiveDate>,
+    },
 }

@@ -56,6 +56,40 @@ pub fn seed_demo(settings: &Settings) -> anyhow::Result<seed::demo::DemoReport> 
     })
 }
 
+/// `cdt-api seed scale`.
+pub fn seed_scale(
+    settings: &Settings,
+    options: &seed::scale::ScaleOptions,
+) -> anyhow::Result<seed::scale::ScaleReport> {
+    let hashing = password::PasswordHashing::new(settings.password_hash_cost)?;
+    with_database(settings, |conn| seed::scale::load(conn, &hashing, options))
+}
+
+/// What a scale seed loaded and how long each phase took.
+pub fn print_scale_report(report: &seed::scale::ScaleReport) {
+    eprintln!(
+        "scale data loaded: {} provinces, {} communes, {} villages, {} teams, {} members, {} campaigns, \
+         {} sessions, {} reach activities",
+        report.provinces,
+        report.communes,
+        report.villages,
+        report.teams,
+        report.people,
+        report.campaigns,
+        report.sessions,
+        report.reach_activities
+    );
+    for (phase, took) in &report.phases {
+        eprintln!("  {phase:<18} {:>8.1} s", took.as_secs_f64());
+    }
+    eprintln!("  {:<18} {:>8.1} s", "total", report.total().as_secs_f64());
+    eprintln!(
+        "logins: {} (password: {})",
+        seed::demo::DEMO_USERS.map(|(name, _)| name).join(", "),
+        seed::demo::DEMO_PASSWORD
+    );
+}
+
 /// Tells the user what the demo holds and how to sign in.
 pub fn print_demo_report(report: &seed::demo::DemoReport) {
     if report.created {

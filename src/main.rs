@@ -55,6 +55,31 @@ fn main() -> ExitCode {
         Command::Seed {
             dataset: SeedDataset::Demo,
         } => commands::seed_demo(&settings).map(|report| commands::print_demo_report(&report)),
+        Command::Seed {
+            dataset:
+                SeedDataset::Scale {
+                    teams,
+                    years,
+                    provinces,
+                    seed,
+                    sessions_per_team_year,
+                    reach_per_team_year,
+                    end,
+                },
+        } => commands::seed_scale(
+            &settings,
+            &cdt_api::seed::scale::ScaleOptions {
+                teams,
+                years,
+                provinces,
+                seed,
+                sessions_per_team_year,
+                reach_per_team_year,
+                end: end.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                progress: true,
+            },
+        )
+        .map(|report| commands::print_scale_report(&report)),
         Command::CreateAdmin {
             username,
             display_name,

@@ -49,10 +49,10 @@ pub struct DemoReport {
 }
 
 /// SplitMix64: a tiny, well-known generator; the same seed gives the same demo everywhere.
-struct Sequence(u64);
+pub(super) struct Sequence(pub(super) u64);
 
 impl Sequence {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -60,20 +60,20 @@ impl Sequence {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
     }
 
-    fn between(&mut self, low: usize, high: usize) -> usize {
+    pub(super) fn between(&mut self, low: usize, high: usize) -> usize {
         low + self.below(high - low + 1)
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 
     /// Picks by weight from `(item, weight)`.
-    fn weighted<'a, T>(&mut self, items: &'a [(T, usize)]) -> &'a T {
+    pub(super) fn weighted<'a, T>(&mut self, items: &'a [(T, usize)]) -> &'a T {
         let total: usize = items.iter().map(|(_, w)| w).sum();
         let mut roll = self.below(total);
         for (item, weight) in items {
@@ -86,17 +86,17 @@ impl Sequence {
     }
 }
 
-const PLACE_FIRST: [&str; 20] = [
+pub(super) const PLACE_FIRST: [&str; 20] = [
     "Nà", "Hua", "Huổi", "Pá", "Co", "Phiêng", "Nong", "Púng", "Kéo", "Lọng", "Bó", "Tà", "Xà",
     "Hát", "Pom", "Noong", "Cang", "Nậm", "Suối", "Bản",
 ];
-const PLACE_SECOND: [&str; 24] = [
+pub(super) const PLACE_SECOND: [&str; 24] = [
     "Pát", "Lay", "Khoang", "Mòn", "Sản", "Cướm", "Lìn", "Hịa", "Nưa", "Ngùa", "Cai", "Lả", "Cọ",
     "Mạ", "Sáy", "Hồng", "Luông", "Tạt", "Xá", "Nhàng", "Mường", "Phày", "Khúa", "Đông",
 ];
 
 /// (ethnic group, weight): Sơn La's population is about half Thái.
-const ETHNICITIES: [(&str, usize); 7] = [
+pub(super) const ETHNICITIES: [(&str, usize); 7] = [
     ("thai", 53),
     ("kinh", 17),
     ("hmong", 15),
@@ -139,7 +139,7 @@ fn given_names(female: bool, ethnicity: &str) -> &'static [&'static str] {
     }
 }
 
-fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
+pub(super) fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
     let family = sequence.pick(family_names(ethnicity));
     let given = sequence.pick(given_names(female, ethnicity));
     let middle = match (female, ethnicity) {
@@ -355,38 +355,58 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         report.reach_activities = activities;
 
         let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
-        let first_commune = communes.first().map(|c| c.id);
-        for (username, role) in DEMO_USERS {
-            if user::find_by_username(conn, username)?.is_some() {
-                continue;
-            }
-            let (org_unit_id, team_id, person_id) = match role {
-                "officer" => (first_commune, None, None),
-                "viewer" => (province, None, None),
-                "team_leader" => match leader_of_first_village {
-                    Some((team, unit, person)) => (Some(unit), Some(team), Some(person)),
-                    None => (first_commune, None, None),
-                },
-                _ => (None, None, None),
-            };
-            user::insert(
-                conn,
-                &NewUser {
-                    id: Uuid::now_v7(),
-                    username: username.to_owned(),
-                    display_name: format!("Demo {role}"),
-                    phone: None,
-                    password_hash: password_hash.clone(),
-                    role: role.to_owned(),
-                    org_unit_id,
-                    team_id,
-                    person_id,
-                },
-            )?;
-            report.users += 1;
-        }
+        report.users = create_users(
+            conn,
+            &password_hash,
+            province,
+            communes.first().map(|c| c.id),
+            leader_of_first_village,
+        )?;
         Ok(report)
     })
+}
+
+/// Creates the [`DEMO_USERS`] that do not exist yet, all with `password_hash`: the officer of `commune`,
+/// the viewer of `province`, the leader of `leader`'s team `(team, unit, person)`. Returns how many were
+/// created.
+pub(super) fn create_users(
+    conn: &mut PgConnection,
+    password_hash: &str,
+    province: Option<Uuid>,
+    commune: Option<Uuid>,
+    leader: Option<(Uuid, Uuid, Uuid)>,
+) -> Result<usize, AppError> {
+    let mut created = 0;
+    for (username, role) in DEMO_USERS {
+        if user::find_by_username(conn, username)?.is_some() {
+            continue;
+        }
+        let (org_unit_id, team_id, person_id) = match role {
+            "officer" => (commune, None, None),
+            "viewer" => (province, None, None),
+            "team_leader" => match leader {
+                Some((team, unit, person)) => (Some(unit), Some(team), Some(person)),
+                None => (commune, None, None),
+            },
+            _ => (None, None, None),
+        };
+        user::insert(
+            conn,
+            &NewUser {
+                id: Uuid::now_v7(),
+                username: username.to_owned(),
+                display_name: format!("Demo {role}"),
+                phone: None,
+                password_hash: password_hash.to_owned(),
+                role: role.to_owned(),
+                org_unit_id,
+                team_id,
+                person_id,
+            },
+        )?;
+        created += 1;
+    }
+    Ok(created)
 }
 
 /// The 2024 national edition and a 2025 provincial one, with reach activities from about three in four

@@ -7,6 +7,7 @@ use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
 pub mod demo;
+pub mod scale;
 
 use crate::{
     error::AppError,
@@ -78,6 +79,16 @@ fn ensure(
     Ok(org_unit::insert(conn, &unit.placed_under(parent))?)
 }
 
+/// The id of a reference unit: derived from its code, so every installation (and every `seed scale`
+/// data set) gives Sơn La's units the same ids.
+fn unit_id(code: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("cdt-api org unit {code}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 fn new_unit(
     code: String,
     name: &str,
@@ -87,7 +98,7 @@ fn new_unit(
     to: Option<NaiveDate>,
 ) -> NewOrgUnit {
     NewOrgUnit {
-        id: Uuid::now_v7(),
+        id: unit_id(&code),
         code,
         name: name.to_owned(),
         level: level.to_owned(),

@@ -1,0 +1,2 @@
+DROP FUNCTION cdt_versions_bump();
+DROP FUNCTION cdt_changes_backfill();
