@@ -50,7 +50,7 @@ pub fn seed_son_la(settings: &Settings) -> anyhow::Result<seed::SeedReport> {
 
 /// `cdt-api seed demo`.
 pub fn seed_demo(settings: &Settings) -> anyhow::Result<seed::demo::DemoReport> {
-    let hashing = password::PasswordHashing::new(settings.password_hash_cost)?;
+    let hashing = password::PasswordHashing::new(settings.password_hash_cost, 1)?;
     with_database(settings, |conn| {
         seed::demo::load(conn, &hashing).map_err(|error| anyhow::anyhow!("{error}"))
     })
@@ -61,7 +61,7 @@ pub fn seed_scale(
     settings: &Settings,
     options: &seed::scale::ScaleOptions,
 ) -> anyhow::Result<seed::scale::ScaleReport> {
-    let hashing = password::PasswordHashing::new(settings.password_hash_cost)?;
+    let hashing = password::PasswordHashing::new(settings.password_hash_cost, 1)?;
     with_database(settings, |conn| seed::scale::load(conn, &hashing, options))
 }
 
@@ -148,7 +148,7 @@ pub fn create_admin(
             anyhow::anyhow!("{}", reasons.join("; "))
         },
     )?;
-    let hashing = password::PasswordHashing::new(settings.password_hash_cost)?;
+    let hashing = password::PasswordHashing::new(settings.password_hash_cost, 1)?;
     let password_hash = hashing
         .hash(password)
         .map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -48,6 +48,13 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     /// `PASSWORD_HASH_MEMORY_KIB` and `PASSWORD_HASH_ITERATIONS`: argon2id cost.
     pub password_hash_cost: PasswordHashCost,
+    /// `PASSWORD_HASH_THREADS`: threads that hash and verify passwords for requests (default: one less
+    /// than the machine's cores, at least 1), so logins never take every core.
+    pub password_hash_threads: usize,
+    /// `READ_DATABASE_URL`: a streaming replica for reports and list reads. `None`: all on the primary.
+    pub read_database_url: Option<SecretString>,
+    /// `READ_YOUR_WRITES_SECONDS`: after a user writes, their reads stay on the primary this long.
+    pub read_your_writes: Duration,
     /// `RATE_LIMIT_PER_MINUTE`: requests one signed-in user may make per minute.
     pub rate_limit_per_minute: u32,
     /// `LOGIN_RATE_LIMIT_PER_MINUTE`: login attempts one client IP may make per minute.
@@ -196,6 +203,27 @@ impl Settings {
         let rate_limit_per_minute = parse_number(&get, "RATE_LIMIT_PER_MINUTE", 600, 1, 1_000_000)?;
         let login_rate_limit_per_minute =
             parse_number(&get, "LOGIN_RATE_LIMIT_PER_MINUTE", 30, 1, 100_000)?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let password_hash_threads = parse_number(
+            &get,
+            "PASSWORD_HASH_THREADS",
+            u64::try_from(cores.saturating_sub(1).max(1)).unwrap_or(1),
+            1,
+            256,
+        )?;
+        let read_database_url = get("READ_DATABASE_URL")
+            .map(|url| {
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                    Ok(SecretString::from(url))
+                } else {
+                    Err(ConfigError::new(
+                        "READ_DATABASE_URL",
+                        "must be a PostgreSQL URL like postgres://user:password@replica:5432/database",
+                    ))
+                }
+            })
+            .transpose()?;
+        let read_your_writes = parse_number(&get, "READ_YOUR_WRITES_SECONDS", 10, 0, 3_600)?;
 
         Ok(Self {
             database_url,
@@ -213,6 +241,9 @@ impl Settings {
                 memory_kib: u32::try_from(memory_kib).unwrap_or(19_456),
                 iterations: u32::try_from(iterations).unwrap_or(2),
             },
+            password_hash_threads: usize::try_from(password_hash_threads).unwrap_or(1),
+            read_database_url,
+            read_your_writes: Duration::from_secs(read_your_writes),
             rate_limit_per_minute: u32::try_from(rate_limit_per_minute).unwrap_or(600),
             login_rate_limit_per_minute: u32::try_from(login_rate_limit_per_minute).unwrap_or(30),
             reporting_lock_days: u32::try_from(reporting_lock_days).unwrap_or(45),

@@ -97,6 +97,9 @@ impl Application {
                 .default_service(web::to(routes::fallback))
         })
         .listen(listener)?
+        // Responses are written in pieces (headers, compressed chunks, the last chunk): without
+        // TCP_NODELAY, Nagle's algorithm holds the last piece for the client's delayed ACK (40 ms).
+        .tcp_nodelay(true)
         .shutdown_timeout(30)
         .run();
         Ok(Self { port, server })
@@ -141,6 +144,18 @@ pub fn pool_options(settings: &Settings) -> PoolOptions {
     }
 }
 
+/// The pools for the primary at `url` and, with `READ_DATABASE_URL`, the read replica.
+pub fn pools(url: &SecretString, settings: &Settings) -> Db {
+    let db = Db::new(url, &pool_options(settings));
+    match &settings.read_database_url {
+        Some(replica) => {
+            tracing::info!("reports and list reads go to the read replica (READ_DATABASE_URL)");
+            db.with_replica(replica, &pool_options(settings), settings.read_your_writes)
+        }
+        None => db,
+    }
+}
+
 /// The database the service uses: `DATABASE_URL`, or else an embedded PostgreSQL started now (returned
 /// so the caller stops it on shutdown). Waits up to 30 s for the database to answer.
 pub fn open_database(settings: &Settings) -> anyhow::Result<(Db, Option<EmbeddedPostgres>)> {
@@ -164,7 +179,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<(Db, Option<Embedded
             (embedded.database_url(), Some(embedded))
         }
     };
-    let db = Db::new(&url, &pool_options(settings));
+    let db = pools(&url, settings);
     db.wait_until_reachable(DATABASE_STARTUP_PATIENCE)?;
     Ok((db, embedded))
 }
@@ -187,7 +202,7 @@ pub fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let (db, mut embedded) = open_database(settings)?;
     migrate(&db)?;
     if demo {
-        let hashing = crate::auth::password::PasswordHashing::new(settings.password_hash_cost)?;
+        let hashing = crate::auth::password::PasswordHashing::new(settings.password_hash_cost, 1)?;
         let mut conn = db.blocking_connection()?;
         let report = crate::seed::demo::load(&mut conn, &hashing)
             .map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -47,7 +47,10 @@ impl AuthState {
                 settings.access_token_ttl,
                 settings.refresh_token_ttl,
             )?,
-            hashing: password::PasswordHashing::new(settings.password_hash_cost)?,
+            hashing: password::PasswordHashing::new(
+                settings.password_hash_cost,
+                settings.password_hash_threads,
+            )?,
             throttle: Arc::new(throttle::Throttle::new(
                 settings.rate_limit_per_minute,
                 settings.login_rate_limit_per_minute,
@@ -120,6 +123,7 @@ impl FromRequest for AuthUser {
         let state = req.app_data::<web::Data<AuthState>>().cloned();
         let db = req.app_data::<web::Data<Db>>().cloned();
         let context = anonymous_audit_context(req);
+        let writes = !req.method().is_safe();
         Box::pin(async move {
             let (Some(state), Some(db)) = (state, db) else {
                 return Err(AppError::internal(anyhow::anyhow!(
@@ -152,6 +156,10 @@ impl FromRequest for AuthUser {
                 AppError::internal(anyhow::anyhow!("unknown role {}", found.user.role))
             })?;
             state.throttle.check_user(found.user.id)?;
+            if writes {
+                // Read-your-writes: this user's reads stay on the primary for a while.
+                db.note_write(found.user.id);
+            }
             Ok(AuthUser {
                 id: found.user.id,
                 username: found.user.username,

@@ -1,15 +1,67 @@
 //! Password hashing (argon2id, PHC strings) and the password rules.
 //!
-//! Hashing is CPU-heavy by design, so callers run it on the blocking pool (inside `Db::run` or
-//! `web::block`), never on an async worker.
+//! Hashing is CPU- and memory-heavy by design (19 MiB per hash at the default cost). Request handlers
+//! use the `*_off_thread` methods: the work runs on a few dedicated threads (`PASSWORD_HASH_THREADS`,
+//! by default one core less than the machine has), so a storm of logins cannot take every core from the
+//! other requests, and memory stays at one argon2 block per thread instead of one per blocking-pool
+//! thread. When more than [`QUEUE_PER_THREAD`] hashes per thread are waiting, new ones are refused with
+//! 429 and `Retry-After` instead of queueing without bound. The CLI uses the synchronous methods.
+
+use std::sync::{
+    Arc, Mutex, OnceLock,
+    atomic::{AtomicUsize, Ordering},
+    mpsc,
+};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use std::sync::OnceLock;
 
 use crate::{
     config::PasswordHashCost,
-    error::{AppError, FieldError, Text},
+    error::{AppError, ErrorCode, FieldError, Text},
 };
+
+/// Hashes that may wait per hashing thread before new ones are refused.
+pub const QUEUE_PER_THREAD: usize = 32;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The dedicated hashing threads, started on first use.
+#[derive(Debug)]
+struct Workers {
+    threads: usize,
+    waiting: AtomicUsize,
+    sender: OnceLock<Mutex<mpsc::Sender<Job>>>,
+}
+
+impl Workers {
+    fn sender(&self) -> &Mutex<mpsc::Sender<Job>> {
+        self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel::<Job>();
+            let receiver = Arc::new(Mutex::new(receiver));
+            for number in 0..self.threads {
+                let receiver = Arc::clone(&receiver);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("password-hash-{number}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match receiver.lock() {
+                                Ok(receiver) => receiver.recv(),
+                                Err(_) => return,
+                            };
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "cannot start a password hashing thread");
+                }
+            }
+            Mutex::new(sender)
+        })
+    }
+}
 
 /// Shortest accepted password.
 pub const MIN_LENGTH: usize = 10;
@@ -20,18 +72,84 @@ pub const MAX_LENGTH: usize = 128;
 #[derive(Debug, Clone)]
 pub struct PasswordHashing {
     params: Params,
-    dummy_hash: std::sync::Arc<OnceLock<String>>,
+    dummy_hash: Arc<OnceLock<String>>,
+    workers: Arc<Workers>,
 }
 
 impl PasswordHashing {
-    /// A hasher with this cost.
-    pub fn new(cost: PasswordHashCost) -> anyhow::Result<Self> {
+    /// A hasher with this cost whose `*_off_thread` methods use `threads` dedicated threads.
+    pub fn new(cost: PasswordHashCost, threads: usize) -> anyhow::Result<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
             .map_err(|error| anyhow::anyhow!("invalid argon2 parameters: {error}"))?;
         Ok(Self {
             params,
-            dummy_hash: std::sync::Arc::new(OnceLock::new()),
+            dummy_hash: Arc::new(OnceLock::new()),
+            workers: Arc::new(Workers {
+                threads: threads.max(1),
+                waiting: AtomicUsize::new(0),
+                sender: OnceLock::new(),
+            }),
         })
+    }
+
+    /// Runs `work` on a hashing thread. 429 with `Retry-After` when the queue is full.
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let workers = Arc::clone(&self.workers);
+        let limit = workers.threads * QUEUE_PER_THREAD;
+        if workers.waiting.fetch_add(1, Ordering::AcqRel) >= limit {
+            workers.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::new(ErrorCode::RateLimited)
+                .with_detail(Text::new(
+                    "Too many sign-ins are being checked at once; retry in a moment",
+                    "Có quá nhiều lượt đăng nhập cùng lúc; vui lòng thử lại sau giây lát",
+                ))
+                .with_retry_after(1));
+        }
+        let (done, result) = tokio::sync::oneshot::channel();
+        let this = self.clone();
+        let job: Job = Box::new(move || {
+            let value = work(&this);
+            this.workers.waiting.fetch_sub(1, Ordering::AcqRel);
+            let _ = done.send(value);
+        });
+        let sent = workers
+            .sender()
+            .lock()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("password hashing queue poisoned")))?
+            .send(job);
+        if sent.is_err() {
+            workers.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::internal(anyhow::anyhow!(
+                "password hashing threads stopped"
+            )));
+        }
+        result
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("password hashing thread failed")))
+    }
+
+    /// [`Self::hash`] on a hashing thread.
+    pub async fn hash_off_thread(&self, password: String) -> Result<String, AppError> {
+        self.off_thread(move |this| this.hash(&password)).await?
+    }
+
+    /// [`Self::verify`] on a hashing thread.
+    pub async fn verify_off_thread(
+        &self,
+        password: String,
+        hash: String,
+    ) -> Result<bool, AppError> {
+        self.off_thread(move |this| this.verify(&password, &hash))
+            .await
+    }
+
+    /// [`Self::verify_dummy`] on a hashing thread.
+    pub async fn verify_dummy_off_thread(&self, password: String) -> Result<(), AppError> {
+        self.off_thread(move |this| this.verify_dummy(&password))
+            .await
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -129,10 +247,13 @@ mod tests {
     use super::*;
 
     fn hashing() -> PasswordHashing {
-        PasswordHashing::new(PasswordHashCost {
-            memory_kib: 1024,
-            iterations: 1,
-        })
+        PasswordHashing::new(
+            PasswordHashCost {
+                memory_kib: 1024,
+                iterations: 1,
+            },
+            1,
+        )
         .unwrap()
     }
 

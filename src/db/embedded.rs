@@ -91,6 +91,59 @@ impl EmbeddedPostgres {
         Ok(server)
     }
 
+    /// Starts a streaming standby of this cluster in `data_dir` (`pg_basebackup -R`, then the same
+    /// launcher on another free loopback port): a local read replica for trying `READ_DATABASE_URL`,
+    /// and for its tests. Ephemeral like this cluster when this cluster is.
+    pub fn start_standby(&self, data_dir: &Path) -> anyhow::Result<Self> {
+        let pgdata = data_dir.join("postgres");
+        prepare_directories(data_dir, &pgdata, self.run_as_postgres)?;
+        if !pgdata.join("PG_VERSION").exists() {
+            let output = self
+                .pg_command("pg_basebackup")
+                .arg("-D")
+                .arg(&pgdata)
+                .args([
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    SUPERUSER,
+                ])
+                .args(["-p", &self.port.to_string()])
+                .env("PGPASSWORD", &self.password)
+                .stdin(Stdio::null())
+                .output()
+                .context("running pg_basebackup")?;
+            if !output.status.success() {
+                bail!(
+                    "pg_basebackup failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            // The copy carries the primary's pid file and log; the standby starts clean.
+            let _ = fs::remove_file(pgdata.join("postmaster.pid"));
+            let _ = fs::remove_file(pgdata.join("server.log"));
+        }
+        let mut standby = Self {
+            bindir: self.bindir.clone(),
+            data_dir: data_dir.to_owned(),
+            pgdata,
+            port: 0,
+            password: self.password.clone(),
+            database: self.database.clone(),
+            run_as_postgres: self.run_as_postgres,
+            ephemeral: self.ephemeral,
+            watchdog: None,
+            running: false,
+        };
+        standby.launch()?;
+        Ok(standby)
+    }
+
     /// URL of the service's database, with the password.
     pub fn database_url(&self) -> SecretString {
         SecretString::from(self.url_for(&self.database))

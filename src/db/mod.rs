@@ -11,7 +11,11 @@ pub mod embedded;
 pub mod migrations;
 pub mod schema;
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use diesel::{
     Connection, PgConnection,
@@ -86,27 +90,117 @@ pub struct PoolOptions {
     pub statement_timeout: Duration,
 }
 
-/// Handle to the database, cloned into every worker.
+/// Handle to the database, cloned into every worker: the primary's pool and, with `READ_DATABASE_URL`,
+/// a streaming replica's pool for [`Db::read`].
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: PgPool,
+    replica: Option<PgPool>,
+    recent_writers: Arc<RecentWriters>,
+}
+
+/// Users who sent a write lately: their reads stay on the primary for a while (read-your-writes), since
+/// a replica may not have replayed the write yet.
+#[derive(Debug)]
+struct RecentWriters {
+    window: Duration,
+    last_write: Mutex<HashMap<uuid::Uuid, Instant>>,
+}
+
+impl RecentWriters {
+    fn note(&self, user: uuid::Uuid) {
+        if let Ok(mut map) = self.last_write.lock() {
+            let now = Instant::now();
+            if map.len() >= 10_000 {
+                map.retain(|_, at| now.duration_since(*at) < self.window);
+            }
+            map.insert(user, now);
+        }
+    }
+
+    fn wrote_recently(&self, user: uuid::Uuid) -> bool {
+        self.last_write
+            .lock()
+            .is_ok_and(|map| map.get(&user).is_some_and(|at| at.elapsed() < self.window))
+    }
+}
+
+fn build_pool(url: &SecretString, options: &PoolOptions) -> PgPool {
+    let manager = PgManager {
+        inner: ConnectionManager::new(url.expose_secret()),
+        statement_timeout_ms: options.statement_timeout.as_millis(),
+    };
+    Pool::builder()
+        .max_size(options.size)
+        .min_idle(Some(0))
+        .connection_timeout(options.checkout_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(manager)
 }
 
 impl Db {
     /// Builds the pool without connecting; connections are opened on demand (and re-opened after an
     /// outage).
     pub fn new(url: &SecretString, options: &PoolOptions) -> Self {
-        let manager = PgManager {
-            inner: ConnectionManager::new(url.expose_secret()),
-            statement_timeout_ms: options.statement_timeout.as_millis(),
-        };
-        let pool = Pool::builder()
-            .max_size(options.size)
-            .min_idle(Some(0))
-            .connection_timeout(options.checkout_timeout)
-            .test_on_check_out(false)
-            .build_unchecked(manager);
-        Self { pool }
+        Self {
+            pool: build_pool(url, options),
+            replica: None,
+            recent_writers: Arc::new(RecentWriters {
+                window: Duration::ZERO,
+                last_write: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Sends [`Db::read`]s to the replica at `url`, except those of users who wrote within
+    /// `read_your_writes`.
+    #[must_use]
+    pub fn with_replica(
+        mut self,
+        url: &SecretString,
+        options: &PoolOptions,
+        read_your_writes: Duration,
+    ) -> Self {
+        self.replica = Some(build_pool(url, options));
+        self.recent_writers = Arc::new(RecentWriters {
+            window: read_your_writes,
+            last_write: Mutex::new(HashMap::new()),
+        });
+        self
+    }
+
+    /// Whether a replica is configured.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// Records that `user` is writing: their [`Db::read`]s go to the primary for the configured window.
+    pub fn note_write(&self, user: uuid::Uuid) {
+        if self.replica.is_some() {
+            self.recent_writers.note(user);
+        }
+    }
+
+    /// Runs read-only `work` for `user` on the replica when one is configured and `user` has not written
+    /// lately; otherwise (and when the replica cannot be reached) on the primary. For reports and lists,
+    /// which may lag the primary by the replica's replay delay.
+    pub async fn read<T, F>(&self, user: uuid::Uuid, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.replica {
+            Some(replica) if !self.recent_writers.wrote_recently(user) => {
+                match Self::run_on(replica.clone(), work.clone()).await {
+                    Err(error) if error.code() == ErrorCode::DatabaseUnavailable => {
+                        tracing::warn!("the read replica is unavailable; reading from the primary");
+                        self.run(work).await
+                    }
+                    other => other,
+                }
+            }
+            _ => self.run(work).await,
+        }
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool, inside the caller's tracing
@@ -116,7 +210,14 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::run_on(self.pool.clone(), work).await
+    }
+
+    async fn run_on<T, F>(pool: PgPool, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
         let span = tracing::Span::current();
         actix_web::web::block(move || {
             let _entered = span.enter();

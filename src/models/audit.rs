@@ -151,8 +151,10 @@ pub fn list(
         query = query.filter(audit_events::at.lt(to));
     }
     if let Some(path) = &filter.within_path {
-        query = query
-            .filter(audit_events::org_unit_path.like(format!("{}%", super::escape_like(path))));
+        query = query.filter(super::in_subtree(
+            audit_events::org_unit_path.assume_not_null(),
+            path,
+        ));
     }
     if let Some((at, id)) = before {
         query = query.filter(

@@ -111,7 +111,7 @@ pub fn list(
         .select((IndicatorValue::as_select(), org_units::code))
         .into_boxed();
     if let Some(path) = &filter.within_path {
-        query = query.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+        query = query.filter(super::in_subtree(org_units::path, path));
     }
     if let Some(indicator) = &filter.indicator {
         query = query.filter(indicator_values::indicator.eq(indicator.clone()));

@@ -130,7 +130,7 @@ pub fn list(
         query = query.filter(org_units::parent_id.eq(parent_id));
     }
     if let Some(path) = &filter.within_path {
-        query = query.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+        query = query.filter(super::in_subtree(org_units::path, path));
     }
     if let Some(level) = &filter.level {
         query = query.filter(org_units::level.eq(level.clone()));

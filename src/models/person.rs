@@ -410,8 +410,7 @@ pub fn list_people(
             .select(memberships::person_id)
             .into_boxed();
         if let Some(path) = &filter.within_path {
-            visible =
-                visible.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+            visible = visible.filter(super::in_subtree(org_units::path, path));
         }
         if let Some(team) = filter.team {
             visible = visible.filter(memberships::team_id.eq(team));

@@ -224,9 +224,7 @@ pub fn list_conflicts(
         query = query.filter(sync_conflicts::team_id.eq(team));
     }
     if let Some(path) = within_path {
-        query = query.filter(
-            sync_conflicts::unit_path.like(format!("{}%", crate::models::escape_like(path))),
-        );
+        query = query.filter(crate::models::in_subtree(sync_conflicts::unit_path, path));
     }
     if let Some(status) = status {
         query = query.filter(sync_conflicts::status.eq(status.to_owned()));

@@ -116,7 +116,7 @@ pub fn list(
         ))
         .into_boxed();
     if let Some(path) = &filter.within_path {
-        query = query.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+        query = query.filter(super::in_subtree(org_units::path, path));
     }
     if let Some(team) = filter.only_team {
         query = query.filter(teams::id.eq(team));

@@ -323,18 +323,10 @@ pub fn list(
         ))
         .into_boxed();
     if let Some(path) = &filter.team_within_path {
-        query = query.filter(
-            team_units
-                .field(org_units::path)
-                .like(format!("{}%", super::escape_like(path))),
-        );
+        query = query.filter(super::in_subtree(team_units.field(org_units::path), path));
     }
     if let Some(path) = &filter.held_within_path {
-        query = query.filter(
-            held_units
-                .field(org_units::path)
-                .like(format!("{}%", super::escape_like(path))),
-        );
+        query = query.filter(super::in_subtree(held_units.field(org_units::path), path));
     }
     if let Some(team) = filter.team_id {
         query = query.filter(training_sessions::team_id.eq(team));

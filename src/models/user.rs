@@ -127,7 +127,7 @@ pub fn list(
         .select(User::as_select())
         .into_boxed();
     if let Some(path) = &filter.within_path {
-        query = query.filter(org_units::path.like(format!("{}%", super::escape_like(path))));
+        query = query.filter(super::in_subtree(org_units::path, path));
     }
     if let Some(roles) = &filter.roles {
         query = query.filter(users::role.eq_any(roles.clone()));

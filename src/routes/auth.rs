@@ -133,8 +133,7 @@ pub async fn login(
         if let Some(until) = state.throttle.unknown_username_locked_until(&username, now) {
             return Err(throttle::locked(until, now));
         }
-        let hashing = state.hashing.clone();
-        web::block(move || hashing.verify_dummy(&password)).await?;
+        state.hashing.verify_dummy_off_thread(password).await?;
         state
             .throttle
             .record_unknown_username_failure(&username, now);
@@ -160,9 +159,10 @@ pub async fn login(
     if let Some(until) = found.locked_until.filter(|until| *until > now) {
         return Err(throttle::locked(until, now));
     }
-    let hashing = state.hashing.clone();
-    let hash = found.password_hash.clone();
-    let password_ok = web::block(move || hashing.verify(&password, &hash)).await?;
+    let password_ok = state
+        .hashing
+        .verify_off_thread(password, found.password_hash.clone())
+        .await?;
     let active = found.status == "active";
 
     let state = state.into_inner();

@@ -178,9 +178,11 @@ pub async fn change_my_password(
         .run(move |conn| user::find_with_scope(conn, id).map_err(Into::into))
         .await?
         .user;
-    let hashing = state.hashing.clone();
-    let (given, hash) = (body.current_password.clone(), current.password_hash.clone());
-    if !web::block(move || hashing.verify(&given, &hash)).await? {
+    let matches = state
+        .hashing
+        .verify_off_thread(body.current_password.clone(), current.password_hash.clone())
+        .await?;
+    if !matches {
         return Err(AppError::validation(vec![FieldError::new(
             "current_password",
             "incorrect",
@@ -195,9 +197,7 @@ pub async fn change_my_password(
         &body.new_password,
         &[&current.username, &current.display_name],
     )?;
-    let hashing = state.hashing.clone();
-    let new_password = body.new_password;
-    let password_hash = web::block(move || hashing.hash(&new_password)).await??;
+    let password_hash = state.hashing.hash_off_thread(body.new_password).await?;
     let state = state.into_inner();
     let session = db
         .run(move |conn| {

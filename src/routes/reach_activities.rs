@@ -648,7 +648,7 @@ pub async fn list_reach_activities(
     }
     let root = query.org_unit_id;
     let rows = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             load_campaign(conn, campaign_id)?;
             if let Some(root) = root {
                 let unit = org_unit::find(conn, root)

@@ -610,7 +610,7 @@ pub async fn report_summary(
     let (from, to) = check_period(&options, &mut errors);
     errors.finish()?;
     let summary = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
             summarize(conn, &reader, &scope)
         })
@@ -1074,7 +1074,7 @@ pub async fn report_breakdown(
     errors.finish()?;
     let by = query.by;
     let breakdown = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
             break_down(conn, &reader, &scope, &by)
         })

@@ -359,7 +359,7 @@ pub async fn report_targets(
     errors.finish()?;
     let as_of = query.as_of;
     let report = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             let (reader, scope) =
                 report_figures::prepare(conn, &cache, &actor, &options, from, to)?;
             let today = today_in_vietnam();

@@ -113,7 +113,7 @@ pub async fn report_dormant_teams(
     }
     errors.finish()?;
     let items = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             // The teams serving the unit's area today, read as the other reports read it.
             let today = today_in_vietnam();
             let options = PeriodOptions {

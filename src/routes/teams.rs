@@ -208,7 +208,7 @@ pub async fn list_teams(
     }
     let root = query.org_unit_id;
     let rows = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             if let Some(root) = root {
                 let unit = org_unit::find(conn, root)
                     .optional_app()?

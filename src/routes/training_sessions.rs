@@ -740,7 +740,7 @@ pub async fn list_training_sessions(
     }
     let root = query.org_unit_id;
     let rows = db
-        .run(move |conn| {
+        .read(actor.id, move |conn| {
             if let Some(root) = root {
                 let unit = org_unit::find(conn, root)
                     .optional_app()?

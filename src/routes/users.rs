@@ -396,9 +396,7 @@ pub async fn create_user(
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    let hashing = state.hashing.clone();
-    let password = body.password.clone();
-    let password_hash = web::block(move || hashing.hash(&password)).await??;
+    let password_hash = state.hashing.hash_off_thread(body.password.clone()).await?;
     let created = db
         .run(move |conn| {
             conn.transaction(|conn| {
@@ -593,9 +591,8 @@ pub async fn reset_user_password(
         &body.new_password,
         &[&target.username, &target.display_name],
     )?;
-    let hashing = state.hashing.clone();
     let new_password = body.into_inner().new_password;
-    let password_hash = web::block(move || hashing.hash(&new_password)).await??;
+    let password_hash = state.hashing.hash_off_thread(new_password).await?;
     db.run(move |conn| set_password(conn, &actor, &target, password_hash, "password_reset"))
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -155,6 +155,8 @@ pub fn load(
     if !(1..=20).contains(&options.years) {
         bail!("--years must be between 1 and 20");
     }
+    // A bulk load runs for minutes; the service's per-statement limit is for requests.
+    sql_query("SET statement_timeout = 0").execute(conn)?;
     super::son_la(conn).map_err(|error| anyhow::anyhow!("{error}"))?;
     let existing: i64 = diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM teams)"))
         .get_result(conn)?;

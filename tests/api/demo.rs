@@ -8,12 +8,14 @@ use crate::helpers::TestApp;
 #[actix_web::test]
 async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
     let app = TestApp::spawn().await;
-    let hashing =
-        cdt_api::auth::password::PasswordHashing::new(cdt_api::config::PasswordHashCost {
+    let hashing = cdt_api::auth::password::PasswordHashing::new(
+        cdt_api::config::PasswordHashCost {
             memory_kib: 1024,
             iterations: 1,
-        })
-        .unwrap();
+        },
+        1,
+    )
+    .unwrap();
     let mut conn = app.database.connect();
     let report = cdt_api::seed::demo::load(&mut conn, &hashing).unwrap();
     assert!(report.created);

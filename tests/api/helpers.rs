@@ -3,12 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use cdt_api::{
-    config::Settings,
-    db::Db,
-    error::AppError,
-    startup::{Application, pool_options},
-};
+use cdt_api::{config::Settings, error::AppError, startup::Application};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -57,7 +52,7 @@ impl TestApp {
     /// A server with these settings on `database` (which the settings may or may not point at).
     pub async fn spawn_with(database: TestDatabase, settings: &Settings) -> Self {
         let url = settings.database_url.clone().expect("database url");
-        let db = Db::new(&url, &pool_options(settings));
+        let db = cdt_api::startup::pools(&url, settings);
         let application = Application::build_with_routes(settings, db, probe_routes)
             .expect("building the application");
         let address = format!("http://127.0.0.1:{}", application.port());
@@ -198,12 +193,14 @@ impl TestApp {
         org_unit_id: Option<uuid::Uuid>,
         team_id: Option<uuid::Uuid>,
     ) -> uuid::Uuid {
-        let hashing =
-            cdt_api::auth::password::PasswordHashing::new(cdt_api::config::PasswordHashCost {
+        let hashing = cdt_api::auth::password::PasswordHashing::new(
+            cdt_api::config::PasswordHashCost {
                 memory_kib: 1024,
                 iterations: 1,
-            })
-            .expect("hashing");
+            },
+            1,
+        )
+        .expect("hashing");
         let mut conn = self.database.connect();
         cdt_api::models::user::insert(
             &mut conn,

@@ -21,6 +21,7 @@ mod imports;
 mod openapi;
 mod org_unit_writes;
 mod org_units;
+mod replica;
 mod report_figures;
 mod reports;
 mod sync;

@@ -113,6 +113,14 @@ impl TestDatabase {
         Self { name, url }
     }
 
+    /// A database this run did not create (another cluster): never dropped.
+    pub fn existing(url: String) -> Self {
+        Self {
+            name: String::new(),
+            url,
+        }
+    }
+
     /// The database's URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -136,6 +144,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
         if let Ok(mut admin) = PgConnection::establish(&cluster().url_for("postgres")) {
             let _ = sql_query(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""cdt-api benchmark runner.
+
+Seeds a data set (`cdt-api seed scale`) once per scale, starts the release server on it (embedded
+PostgreSQL, loopback only), and measures each workload with wrk for a fixed time and a bounded request
+count; beside each, the very SQL the endpoint ran (captured from PostgreSQL's statement log for one request)
+replayed by pgbench with prepared statements and the same client count: the database's own ceiling on the
+same machine in the same run. Prints a table and writes it to bench/RESULTS.md (unless --smoke).
+
+Needs: python3 (standard library only), wrk and pgbench (Debian: apt install wrk postgresql), a built
+binary (cargo build --release). Run from the repository root:
+
+    python3 bench/run.py --scale sonla              # 2,448 teams, 5 years
+    python3 bench/run.py --scale national           # 80,000 teams in 34 provinces
+    python3 bench/run.py --smoke                    # every workload for a few seconds at tiny scale (CI)
+
+Data sets are kept in bench/data/<scale> (git-ignored) and reused; --reseed loads them again.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import date, datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "Hoa ban nở trắng núi rừng Tây Bắc"
+
+SCALES = {
+    # name: (teams, years, provinces, sessions per team-year, reach per team-year)
+    "tiny": (150, 1, 1, 49, 122),
+    "sonla": (2448, 5, 1, 49, 122),
+    # ~19.6 M sessions; reach activities at a fifth of Sơn La's rate keep the load under an hour here.
+    "national": (80000, 5, 34, 49, 25),
+}
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The release server on a seeded data directory."""
+
+    def __init__(self, binary, data_dir, extra_env=None):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        for name in ("DATABASE_URL", "READ_DATABASE_URL"):
+            env.pop(name, None)
+        env.update(
+            CDT_DATA_DIR=data_dir,
+            BIND_ADDR=f"127.0.0.1:{self.port}",
+            RATE_LIMIT_PER_MINUTE="1000000",
+            LOGIN_RATE_LIMIT_PER_MINUTE="100000",
+            RUST_LOG="warn",
+        )
+        env.update(extra_env or {})
+        self.log_path = os.path.join(data_dir, "bench-server.log")
+        self.process = subprocess.Popen(
+            [binary, "serve"], env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited: see {self.log_path}")
+            try:
+                if self.request("GET", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        else:
+            raise SystemExit("server did not become ready in 180 s")
+        pgdata = os.path.join(data_dir, "postgres")
+        with open(os.path.join(pgdata, "postmaster.pid")) as f:
+            self.pg_port = f.read().split("\n")[3].strip()
+        with open(os.path.join(data_dir, "postgres.password")) as f:
+            self.pg_password = f.read().strip()
+        self.pg_log = os.path.join(pgdata, "server.log")
+
+    def request(self, method, path, token=None, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, method=method, data=data)
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()[:500]
+
+    def login(self, username):
+        status, body = self.request("POST", "/api/v1/auth/login", body={"username": username, "password": PASSWORD})
+        if status != 200:
+            raise SystemExit(f"login {username}: {status} {body}")
+        return body["access_token"]
+
+    def pg_env(self):
+        return dict(os.environ, PGPASSWORD=self.pg_password, PGHOST="127.0.0.1", PGPORT=self.pg_port,
+                    PGUSER="cdt", PGDATABASE="cdt")
+
+    def sql(self, statement):
+        done = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-Atc", statement], env=self.pg_env(),
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"psql: {done.stderr}")
+        return done.stdout.strip()
+
+    def reset_peak_rss(self):
+        try:
+            with open(f"/proc/{self.process.pid}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def seed(binary, data_dir, scale, reseed):
+    marker = os.path.join(data_dir, "scale-report.txt")
+    if os.path.exists(marker) and not reseed:
+        return open(marker).read()
+    if os.path.exists(data_dir):
+        shutil.rmtree(data_dir)
+    os.makedirs(data_dir)
+    teams, years, provinces, sessions, reach = SCALES[scale]
+    log(f"seeding {scale}: {teams} teams, {years} years, {provinces} provinces (once; kept in {data_dir})")
+    env = dict(os.environ, CDT_DATA_DIR=data_dir, RUST_LOG="warn")
+    env.pop("DATABASE_URL", None)
+    started = time.time()
+    done = subprocess.run(
+        [binary, "seed", "scale", "--teams", str(teams), "--years", str(years), "--provinces", str(provinces),
+         "--sessions-per-team-year", str(sessions), "--reach-per-team-year", str(reach)],
+        env=env, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"seed failed:\n{done.stderr}")
+    report = "\n".join(line for line in done.stderr.splitlines() if not line.startswith("logins:"))
+    report += f"\n  (wall clock including PostgreSQL start and migrations: {time.time() - started:.0f} s)\n"
+    with open(marker, "w") as f:
+        f.write(report)
+    return report
+
+
+# --- workloads ------------------------------------------------------------------------------------
+
+class Workload:
+    def __init__(self, name, label, method, paths, token, body=None, expect=200, idempotent_key=False):
+        self.name, self.label, self.method, self.paths = name, label, method, paths
+        self.token, self.body, self.expect, self.idempotent_key = token, body, expect, idempotent_key
+
+
+LUA = r"""
+local paths = {%(paths)s}
+local method = "%(method)s"
+local body = %(body)s
+local token = "%(token)s"
+local expect = %(expect)d
+local max_requests = %(max_requests)d
+local key_prefix = "%(key_prefix)s"
+-- globals: done() reads them from every thread with thread:get()
+counter, seen, unexpected, thread_id = 0, 0, 0, 0
+local threads = {}
+
+function setup(thread)
+  thread:set("thread_id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function request()
+  counter = counter + 1
+  local headers = { ["Content-Type"] = "application/json", ["Accept-Encoding"] = "gzip" }
+  if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  if key_prefix ~= "" then
+    headers["Idempotency-Key"] = string.format("%%s-%%d-%%d", key_prefix, thread_id, counter)
+  end
+  return wrk.format(method, paths[(counter %% #paths) + 1], headers, body)
+end
+
+function response(status, headers, body)
+  seen = seen + 1
+  if status ~= expect then
+    unexpected = unexpected + 1
+    if unexpected <= 3 then io.stderr:write("unexpected status " .. status .. ": " .. string.sub(body or "", 1, 200) .. "\n") end
+  end
+  if seen >= max_requests then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local unexpected_total = 0
+  for _, thread in ipairs(threads) do unexpected_total = unexpected_total + thread:get("unexpected") end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT {\"requests\": %%d, \"duration_us\": %%d, \"p50_us\": %%d, \"p99_us\": %%d, \"p999_us\": %%d, " ..
+    "\"max_us\": %%d, \"socket_errors\": %%d, \"status_errors\": %%d, \"unexpected\": %%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency:percentile(99.9),
+    latency.max, e.connect + e.read + e.write + e.timeout, e.status, unexpected_total))
+end
+"""
+
+
+def lua_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_lua(workload, threads, max_requests, workdir):
+    script = os.path.join(workdir, f"{workload.name}.lua")
+    with open(script, "w") as f:
+        f.write(LUA % {
+            "paths": ", ".join(lua_string(p) for p in workload.paths),
+            "method": workload.method,
+            "body": lua_string(json.dumps(workload.body)) if workload.body is not None else "nil",
+            "token": workload.token or "",
+            "expect": workload.expect,
+            "max_requests": max(1, max_requests // threads),
+            "key_prefix": f"bench-{uuid.uuid4().hex[:12]}" if workload.idempotent_key else "",
+        })
+    return script
+
+
+def run_wrk(server, workload, seconds, connections, threads, max_requests, workdir):
+    script = write_lua(workload, threads, max_requests, workdir)
+    done = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+         "-s", script, server.base],
+        capture_output=True, text=True)
+    match = re.search(r"^RESULT (\{.*\})$", done.stdout, re.M)
+    if done.returncode != 0 or not match:
+        raise SystemExit(f"wrk failed for {workload.name}:\n{done.stdout}\n{done.stderr}")
+    if done.stderr.strip():
+        log(done.stderr.strip())
+    result = json.loads(match.group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = result["socket_errors"] + result["unexpected"]
+    return result
+
+
+# --- the endpoint's SQL, captured and replayed by pgbench -------------------------------------------
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def parse_parameters(detail):
+    """`$1 = 'a''b', $2 = NULL` -> {1: "'a''b'", 2: "NULL"} (values stay SQL literals)."""
+    values, i = {}, 0
+    while True:
+        match = re.compile(r"\s*\$(\d+) = ").match(detail, i)
+        if not match:
+            return values
+        number, i = int(match.group(1)), match.end()
+        if detail.startswith("NULL", i):
+            values[number], i = "NULL", i + 4
+        else:
+            j = i + 1
+            while True:
+                j = detail.index("'", j)
+                if detail.startswith("''", j):
+                    j += 2
+                    continue
+                break
+            values[number], i = detail[i:j + 1], j + 1
+        if detail.startswith(",", i):
+            i += 1
+
+
+def captured_statements(log_text, name):
+    """The statements between the markers of workload `name`, with their parameters inlined."""
+    start = log_text.find(f"BENCH-MARK-START {name}'")
+    end = log_text.rfind("\n", 0, log_text.find(f"BENCH-MARK-END {name}'", start))
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[\d+\] )", log_text[start:end])
+    statements = []
+    for entry in entries[1:]:
+        body = re.sub(r"^\S+ \S+ \S+ \[\d+\] ", "", entry)
+        if body.startswith("LOG:  statement: "):
+            statements.append([body[len("LOG:  statement: "):].strip(), {}])
+        elif body.startswith("LOG:  execute "):
+            statements.append([body.split(": ", 2)[2].strip(), {}])
+        elif body.startswith("DETAIL:  parameters: ") and statements:
+            statements[-1][1] = parse_parameters(body[len("DETAIL:  parameters: "):])
+    return statements
+
+
+def pgbench_script(statements, since_ms, known):
+    """A pgbench script of `statements` and the values of its variables. Each parameter stays a bind
+    parameter (a pgbench variable, sent as a parameter of the prepared statement, as the API's driver
+    does), so PostgreSQL plans and caches both alike. Values the request created (time-ordered ids made
+    after `since_ms`, the `known` idempotency keys, 32-byte hashes) become fresh values per transaction,
+    derived from a random :k, so replays insert new rows as the API does. NULLs and values too long for a
+    command-line argument are inlined as literals."""
+    fresh, variables = {}, {}
+
+    def parameter(value):
+        raw = value[1:-1].replace("''", "'") if value.startswith("'") else None
+        if raw is None:
+            return value
+        if UUID_RE.match(raw) and int(raw.replace("-", "")[:12], 16) >= since_ms or raw in known:
+            number = fresh.setdefault(raw, len(fresh) + 1)
+            return f"md5(:k || '-{number}')::uuid" if raw not in known else f"md5(:k || '-{number}')"
+        if re.fullmatch(r"\\x[0-9a-f]{64}", raw):
+            number = fresh.setdefault(raw, len(fresh) + 1)
+            return f"sha256((:k || '-{number}')::bytea)"
+        if len(raw) > 60000 or "\0" in raw:
+            return value
+        name = f"v{len(variables) + 1}"
+        variables[name] = raw
+        return f":{name}"
+
+    lines = ["\\set k random(1, 9000000000000000000)"]
+    for sql, parameters in statements:
+        if "BENCH-MARK" in sql:
+            continue
+        text = re.sub(r"\$(\d+)", lambda m: parameter(parameters.get(int(m.group(1)), m.group(0))), sql)
+        lines.append(text.rstrip(";") + ";")
+    return "\n".join(lines) + "\n", variables
+
+
+def capture(server, workloads, workdir):
+    """Runs each workload once with statement logging on and writes a pgbench script per workload."""
+    server.sql("ALTER SYSTEM SET log_statement = 'all'")
+    server.sql("SELECT pg_reload_conf()")
+    time.sleep(0.5)
+    since_ms = int(time.time() * 1000) - 1000
+    keys = []
+    try:
+        for workload in workloads:  # warm caches first, as the measured run will find them
+            send_once(server, workload, keys)
+        offset = os.path.getsize(server.pg_log)
+        for workload in workloads:
+            server.sql(f"SELECT 'BENCH-MARK-START {workload.name}'")
+            send_once(server, workload, keys)
+            server.sql(f"SELECT 'BENCH-MARK-END {workload.name}'")
+    finally:
+        server.sql("ALTER SYSTEM RESET log_statement")
+        server.sql("SELECT pg_reload_conf()")
+    with open(server.pg_log, errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    scripts = {}
+    for workload in workloads:
+        statements = captured_statements(text, workload.name)
+        path = os.path.join(workdir, f"{workload.name}.sql")
+        script, variables = pgbench_script(statements, since_ms, set(keys))
+        with open(path, "w") as f:
+            f.write(script)
+        scripts[workload.name] = (path, variables, len([s for s in statements if "BENCH-MARK" not in s[0]]))
+    return scripts
+
+
+def send_once(server, workload, keys):
+    headers = {}
+    if workload.idempotent_key:
+        keys.append(str(uuid.uuid4()))
+        headers["Idempotency-Key"] = keys[-1]
+    status, body = server.request(workload.method, workload.paths[0], workload.token, workload.body, headers)
+    if status != workload.expect:
+        raise SystemExit(f"{workload.name}: expected {workload.expect}, got {status}: {body}")
+
+
+def run_pgbench(server, script, variables, seconds, clients, threads):
+    command = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(threads), "-T", str(seconds),
+               "-f", script]
+    for name, value in variables.items():
+        command += ["-D", f"{name}={value}"]
+    done = subprocess.run(command, env=server.pg_env(), capture_output=True, text=True)
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    if done.returncode != 0 or not match:
+        raise SystemExit(f"pgbench failed on {script}:\n{done.stdout}\n{done.stderr[-2000:]}")
+    latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
+    return {"tps": float(match.group(1)), "failed": int(failed.group(1)) if failed else 0,
+            "latency_ms": float(latency.group(1)) if latency else float("nan")}
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+def machine():
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+            cpu = f"{names[0]} x {len(names)}" if names else cpu
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            memory = f"{int(f.readline().split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    pg = subprocess.run(["pgbench", "--version"], capture_output=True, text=True).stdout.strip()
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
+    return (f"{cpu}, {memory} RAM, {platform.system()} {platform.release()}; {pg}; "
+            f"{wrk_version[0] if wrk_version else 'wrk'}; load generator, API and PostgreSQL share the machine")
+
+
+def table(rows):
+    header = ("| workload | conns | requests | req/s | p50 ms | p99 ms | p99.9 ms | errors | peak RSS MB "
+              "| SQL stmts | pgbench tps | API/pgbench |")
+    lines = [header, "|" + "---|" * 12]
+    for r in rows:
+        ratio = f"{r['rps'] / r['tps']:.2f}" if r.get("tps") else "–"
+        lines.append(
+            f"| {r['label']} | {r['connections']} | {r['requests']} | {r['rps']:.0f} | {r['p50_us'] / 1000:.1f} "
+            f"| {r['p99_us'] / 1000:.1f} | {r['p999_us'] / 1000:.1f} | {r['errors']} | {r['rss']:.0f} "
+            f"| {r.get('statements', '–')} | {r.get('tps', 0):.0f} | {ratio} |")
+    return "\n".join(lines)
+
+
+def goals(rows, scale):
+    by = {r["name"]: r for r in rows}
+    out = []
+
+    def check(ok, text):
+        out.append(f"- {'met' if ok else 'MISSED'}: {text}")
+
+    for name in ("team", "teams"):
+        if name in by and by[name].get("tps"):
+            ratio = by[name]["rps"] / by[name]["tps"]
+            check(ratio >= 0.6, f"{by[name]['label']}: {ratio:.2f} of its SQL's pgbench ceiling (goal ≥ 0.6)")
+    if "session" in by and by["session"].get("tps"):
+        ratio = by["session"]["rps"] / by["session"]["tps"]
+        check(ratio >= 0.5, f"session write: {ratio:.2f} of its transaction's ceiling (goal ≥ 0.5)")
+    if "summary" in by:
+        p99 = by["summary"]["p99_us"] / 1000
+        check(p99 < 50, f"province summary p99 {p99:.1f} ms at {scale} scale (goal < 50 ms at national scale)")
+    if "team" in by and "team_storm" in by:
+        quiet, storm = by["team"]["p99_us"], by["team_storm"]["p99_us"]
+        check(storm <= 2 * quiet, f"team read p99 during a login storm {storm / 1000:.1f} ms vs "
+                                  f"{quiet / 1000:.1f} ms quiet (goal ≤ 2x)")
+    peak = max(r["rss"] for r in rows)
+    check(peak < 150, f"server peak RSS {peak:.0f} MB (goal < 150 MB)")
+    errors = sum(r["errors"] for r in rows)
+    check(errors == 0, f"{errors} errors (goal: none)")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="sonla")
+    parser.add_argument("--smoke", action="store_true", help="tiny scale, 2 s per workload, no RESULTS.md")
+    parser.add_argument("--seconds", type=int, default=20, help="duration of each workload")
+    parser.add_argument("--max-requests", type=int, default=200000, help="request bound of each workload")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections = pgbench clients")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads = pgbench threads")
+    parser.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "cdt-api"))
+    parser.add_argument("--data-dir", help="default: bench/data/<scale>")
+    parser.add_argument("--reseed", action="store_true", help="load the data set again")
+    parser.add_argument("--seed-only", action="store_true", help="load the data set (if needed) and stop")
+    parser.add_argument("--only", help="comma-separated workload names")
+    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    args = parser.parse_args()
+    if args.smoke:
+        args.scale, args.seconds, args.max_requests = "tiny", 2, 2000
+    for tool in ("wrk", "pgbench", "psql"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is not installed (Debian: apt install wrk postgresql)")
+    if not os.path.exists(args.binary):
+        raise SystemExit(f"{args.binary} is missing: cargo build --release (or pass --binary)")
+    data_dir = os.path.abspath(args.data_dir or os.path.join(ROOT, "bench", "data", args.scale))
+    load_report = seed(args.binary, data_dir, args.scale, args.reseed)
+    if args.seed_only:
+        print(load_report)
+        return
+
+    server = Server(args.binary, data_dir)
+    workdir = tempfile.mkdtemp(prefix="cdt-bench-")
+    try:
+        rows = measure(server, args, workdir)
+    finally:
+        server.stop()
+    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    counts = f"{args.connections} connections, {args.threads} wrk threads, {args.seconds} s or " \
+             f"{args.max_requests} requests per workload"
+    text = (f"## {args.scale} scale, {started}\n\n{machine()}\n\n{counts}; binary {os.path.relpath(args.binary, ROOT)}"
+            f"\n\nData set load:\n\n```\n{load_report.strip()}\n```\n\n{table(rows)}\n\n{goals(rows, args.scale)}\n")
+    print(text)
+    log(f"pgbench scripts (the captured SQL): {workdir}")
+    if not args.smoke:
+        write_results(args.output, args.scale, text)
+
+
+def measure(server, args, workdir):
+    admin, viewer, leader = server.login("demo.admin"), server.login("demo.viewer"), server.login("demo.leader")
+    province = server.sql("SELECT id FROM org_units WHERE code = 'son-la'")
+    communes = server.sql("SELECT id FROM org_units WHERE level = 'commune' AND valid_to IS NULL "
+                          "ORDER BY md5(id::text) LIMIT 200").split()
+    teams = server.sql("SELECT id FROM teams ORDER BY md5(id::text) LIMIT 1000").split()
+    leader_team = server.sql("SELECT team_id FROM users WHERE username = 'demo.leader'")
+    session = {
+        "team_id": leader_team, "kind": "training", "held_on": date.today().isoformat(),
+        "duration_minutes": 90, "format": "in_person", "topics": ["vneid", "fraud_prevention"],
+        "participants_total": 30, "participants_female": 15, "participants_ethnic_minority": 25,
+        "participants_elderly": 3, "households_reached": 20, "vneid_activations": 10,
+        "payment_accounts_opened": 2, "public_service_accounts_created": 3, "online_dossiers_submitted": 1,
+        "apps_installed": 5,
+    }
+    workloads = [
+        Workload("login", "1 login (argon2id)", "POST", ["/api/v1/auth/login"], None,
+                 {"username": "demo.viewer", "password": PASSWORD}),
+        Workload("team", "2 GET /teams/{id}", "GET", [f"/api/v1/teams/{t}" for t in teams], admin),
+        Workload("teams", "3 GET /teams?org_unit_id=commune", "GET",
+                 [f"/api/v1/teams?org_unit_id={c}&limit=50" for c in communes], admin),
+        Workload("session", "4 POST /training-sessions", "POST", ["/api/v1/training-sessions"], leader, session,
+                 expect=201, idempotent_key=True),
+        Workload("summary", "5a GET /reports/summary (province)", "GET",
+                 [f"/api/v1/reports/summary?org_unit_id={province}"], viewer),
+        Workload("breakdown", "5b GET /reports/breakdown?by=child_unit", "GET",
+                 [f"/api/v1/reports/breakdown?by=child_unit&org_unit_id={province}"], viewer),
+        Workload("pull", "6 GET /sync/pull (leader, from zero)", "GET", ["/api/v1/sync/pull"], leader),
+    ]
+    if args.only:
+        wanted = set(args.only.split(","))
+        workloads = [w for w in workloads if w.name in wanted or (w.name == "team" and "team_storm" in wanted)]
+    log("capturing each endpoint's SQL from the statement log")
+    scripts = capture(server, workloads, workdir)
+    rows = []
+    for workload in workloads:
+        log(f"API: {workload.name}")
+        server.reset_peak_rss()
+        result = run_wrk(server, workload, args.seconds, args.connections, args.threads, args.max_requests, workdir)
+        result.update(name=workload.name, label=workload.label, connections=args.connections,
+                      rss=server.peak_rss_mb())
+        path, variables, statements = scripts[workload.name]
+        log(f"pgbench: {workload.name} ({statements} statements)")
+        bench = run_pgbench(server, path, variables, args.seconds, args.connections, args.threads)
+        result.update(tps=bench["tps"], statements=statements)
+        result["errors"] += bench["failed"]
+        rows.append(result)
+        if workload.name == "team" and (not args.only or "team_storm" in args.only.split(",")):
+            rows.append(login_storm(server, workloads, args, workdir))
+    return rows
+
+
+def login_storm(server, workloads, args, workdir):
+    """Workload 2 again while workload 1 runs at full speed beside it."""
+    log("API: team reads during a login storm")
+    login = next(w for w in workloads if w.name == "login")
+    team = next(w for w in workloads if w.name == "team")
+    script = write_lua(login, 1, args.max_requests, workdir)
+    server.reset_peak_rss()
+    storm = subprocess.Popen(
+        ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{args.seconds + 2}s", "--timeout", "10s",
+         "-s", script, server.base], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    result = run_wrk(server, team, args.seconds, args.connections, args.threads, args.max_requests, workdir)
+    out, _ = storm.communicate()
+    match = re.search(r"^RESULT (\{.*\})$", out, re.M)
+    storm_result = json.loads(match.group(1)) if match else {"requests": 0, "duration_us": 1}
+    result.update(name="team_storm", connections=args.connections, rss=server.peak_rss_mb(),
+                  label=f"2 during login storm ({storm_result['requests'] / (storm_result['duration_us'] / 1e6):.0f} logins/s beside)")
+    result["errors"] += storm_result.get("socket_errors", 0) + storm_result.get("unexpected", 0)
+    return result
+
+
+def write_results(path, scale, section):
+    """Keeps one section per scale in RESULTS.md, replacing this scale's previous one."""
+    intro = ("# Benchmark results\n\nWritten by `python3 bench/run.py` (see bench/README.md): each API workload "
+             "measured with wrk, beside the same SQL replayed by pgbench (prepared statements, same clients) as "
+             "the database's own ceiling on the same machine in the same run.\n\n")
+    sections = {}
+    if os.path.exists(path):
+        current = open(path).read()
+        for part in re.split(r"\n(?=## )", current):
+            match = re.match(r"## (\w+) scale", part)
+            if match:
+                sections[match.group(1)] = part.strip() + "\n"
+    sections[scale] = section.strip() + "\n"
+    order = [s for s in ("tiny", "sonla", "national") if s in sections]
+    with open(path, "w") as f:
+        f.write(intro + "\n".join(sections[s] for s in order))
+
+
+if __name__ == "__main__":
+    main()
