@@ -100,6 +100,11 @@ impl Application {
         // Responses are written in pieces (headers, compressed chunks, the last chunk): without
         // TCP_NODELAY, Nagle's algorithm holds the last piece for the client's delayed ACK (40 ms).
         .tcp_nodelay(true)
+        // Database work runs on each worker's blocking pool and needs a pooled connection: threads beyond
+        // the pool size would only queue for one (default: 512 / cores threads per worker).
+        .worker_max_blocking_threads(
+            usize::try_from(settings.db_pool_size).unwrap_or(10).max(2) + 2,
+        )
         .shutdown_timeout(30)
         .run();
         Ok(Self { port, server })

@@ -4,7 +4,8 @@
 //! use the `*_off_thread` methods: the work runs on a few dedicated threads (`PASSWORD_HASH_THREADS`,
 //! by default one core less than the machine has), so a storm of logins cannot take every core from the
 //! other requests, and memory stays at one argon2 block per thread instead of one per blocking-pool
-//! thread. When more than [`QUEUE_PER_THREAD`] hashes per thread are waiting, new ones are refused with
+//! thread. The threads run at a lower scheduling priority (nice 10), so under contention the CPU goes to
+//! the other requests first. When more than [`QUEUE_PER_THREAD`] hashes per thread are waiting, new ones are refused with
 //! 429 and `Retry-After` instead of queueing without bound. The CLI uses the synchronous methods.
 
 use std::sync::{
@@ -22,6 +23,8 @@ use crate::{
 
 /// Hashes that may wait per hashing thread before new ones are refused.
 pub const QUEUE_PER_THREAD: usize = 32;
+/// Scheduling niceness of the hashing threads (0 normal, 19 lowest).
+const HASHING_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -43,6 +46,13 @@ impl Workers {
                 let spawned = std::thread::Builder::new()
                     .name(format!("password-hash-{number}"))
                     .spawn(move || {
+                        // Below the request workers and PostgreSQL: under contention a login waits, a
+                        // page load does not (Linux applies this to the calling thread only).
+                        if let Err(error) =
+                            rustix::process::setpriority_process(None, HASHING_NICENESS)
+                        {
+                            tracing::debug!(%error, "cannot lower the hashing thread's priority");
+                        }
                         loop {
                             let job = match receiver.lock() {
                                 Ok(receiver) => receiver.recv(),

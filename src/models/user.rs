@@ -202,13 +202,24 @@ pub fn record_failed_login(
         .execute(conn)
 }
 
-/// Records a successful login: counters reset.
+/// Records a successful login: counters reset, `last_login_at` to the minute. A user who signs in again
+/// within the minute with nothing to reset leaves the row alone, so a burst of sign-ins of one account
+/// (a shared device, a script) does not queue on its row lock while holding pool connections.
 pub fn record_login(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<DateTime<Utc>>),
-            users::last_login_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
+    let a_minute_ago = Utc::now() - chrono::Duration::minutes(1);
+    diesel::update(
+        users::table.find(id).filter(
+            users::failed_logins
+                .ne(0)
+                .or(users::locked_until.is_not_null())
+                .or(users::last_login_at.is_null())
+                .or(users::last_login_at.lt(a_minute_ago)),
+        ),
+    )
+    .set((
+        users::failed_logins.eq(0),
+        users::locked_until.eq(None::<DateTime<Utc>>),
+        users::last_login_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
 }

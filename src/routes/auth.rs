@@ -108,7 +108,7 @@ pub(crate) fn issue_session(
         (status = 200, description = "Signed in.", body = SessionResponse),
         (status = 401, description = "Wrong credentials (`invalid_credentials`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Locked or rate limited (`rate_limited`), see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked, rate limited, or too many sign-ins being checked at once (`rate_limited`); see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]

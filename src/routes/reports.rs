@@ -112,6 +112,7 @@ pub async fn report_dormant_teams(
         );
     }
     errors.finish()?;
+    let (reader_id, request_id) = (actor.id, actor.request_id.clone());
     let items = db
         .read(actor.id, move |conn| {
             // The teams serving the unit's area today, read as the other reports read it.
@@ -178,15 +179,20 @@ pub async fn report_dormant_teams(
                     }
                 })
                 .collect();
-            person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
             items.sort_by(|a, b| {
                 a.last_activity_on
                     .cmp(&b.last_activity_on)
                     .then_with(|| a.team_code.cmp(&b.team_code))
             });
-            Ok(items)
+            Ok((items, shown))
         })
         .await?;
+    let (items, shown) = items;
+    // The read log goes to the primary (the report may have come from a replica).
+    db.run(move |conn| {
+        person::record_reads(conn, reader_id, &shown, request_id.as_deref()).map_err(Into::into)
+    })
+    .await?;
     if wants_csv(&req) {
         let body = to_csv(
             &[
