@@ -24,6 +24,7 @@ mod org_units;
 mod replica;
 mod report_figures;
 mod reports;
+mod scale_seed;
 mod sync;
 mod targets;
 mod teams;
