@@ -377,6 +377,8 @@ def capture(server, workloads, workdir):
         script, variables = pgbench_script(statements, since_ms, set(keys))
         with open(path, "w") as f:
             f.write(script)
+        with open(path[:-4] + ".vars", "w") as f:  # for replaying by hand: pgbench -D name=value ...
+            f.write("".join(f"{name}={value}\n" for name, value in variables.items()))
         scripts[workload.name] = (path, variables, len([s for s in statements if "BENCH-MARK" not in s[0]]))
     return scripts
 
