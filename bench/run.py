@@ -427,7 +427,7 @@ def machine():
     pg = subprocess.run(["pgbench", "--version"], capture_output=True, text=True).stdout.strip()
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
     return (f"{cpu}, {memory} RAM, {platform.system()} {platform.release()}; {pg}; "
-            f"{wrk_version[0] if wrk_version else 'wrk'}; load generator, API and PostgreSQL share the machine")
+            f"{wrk_version[0].split(' Copyright')[0] if wrk_version else 'wrk'}; load generator, API and PostgreSQL share the machine")
 
 
 def table(rows):
@@ -594,17 +594,19 @@ def write_results(path, scale, section):
     intro = ("# Benchmark results\n\nWritten by `python3 bench/run.py` (see bench/README.md): each API workload "
              "measured with wrk, beside the same SQL replayed by pgbench (prepared statements, same clients) as "
              "the database's own ceiling on the same machine in the same run.\n\n")
-    sections = {}
+    sections, notes = {}, []
     if os.path.exists(path):
         current = open(path).read()
         for part in re.split(r"\n(?=## )", current):
             match = re.match(r"## (\w+) scale", part)
             if match:
                 sections[match.group(1)] = part.strip() + "\n"
+            elif part.startswith("## "):
+                notes.append(part.strip() + "\n")  # hand-written sections stay, after the measurements
     sections[scale] = section.strip() + "\n"
     order = [s for s in ("tiny", "sonla", "national") if s in sections]
     with open(path, "w") as f:
-        f.write(intro + "\n".join(sections[s] for s in order))
+        f.write(intro + "\n".join([sections[s] for s in order] + notes))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ pub(super) const PLACE_SECOND: [&str; 24] = [
 ];
 
 /// (ethnic group, weight): Sơn La's population is about half Thái.
-pub(super) const ETHNICITIES: [(&str, usize); 7] = [
+const ETHNICITIES: [(&str, usize); 7] = [
     ("thai", 53),
     ("kinh", 17),
     ("hmong", 15),
@@ -139,7 +139,7 @@ fn given_names(female: bool, ethnicity: &str) -> &'static [&'static str] {
     }
 }
 
-pub(super) fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
+fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
     let family = sequence.pick(family_names(ethnicity));
     let given = sequence.pick(given_names(female, ethnicity));
     let middle = match (female, ethnicity) {
@@ -285,67 +285,8 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         report.teams = teams.len();
 
         // Members: leader, deputy, members; commune teams are larger.
-        let mut people = Vec::new();
-        let mut memberships = Vec::new();
-        let mut leader_of_first_village = None;
-        for (index, (team_id, fields)) in teams.iter().enumerate() {
-            let size = if fields.code.ends_with("-000") {
-                sequence.between(6, 9)
-            } else {
-                sequence.between(3, 5)
-            };
-            for position in 0..size {
-                let ethnicity = *sequence.weighted(&ETHNICITIES);
-                let female = sequence.below(100) < 45;
-                let role = match position {
-                    0 => "leader",
-                    1 => "deputy",
-                    _ => "member",
-                };
-                let affiliation = match role {
-                    "leader" => *sequence.pick(&["village_head", "village_head", "party_cell"]),
-                    "deputy" => "youth_union",
-                    _ => *sequence.pick(&[
-                        "teacher",
-                        "police",
-                        "health_worker",
-                        "women_union",
-                        "telecom",
-                        "resident",
-                        "resident",
-                        "veterans",
-                        "farmers_union",
-                    ]),
-                };
-                let person_id = Uuid::now_v7();
-                let phone_prefix =
-                    sequence.pick(&["91", "94", "96", "97", "98", "86", "35", "38", "39", "88"]);
-                people.push((
-                    person_id,
-                    PersonFields {
-                        full_name: Some(full_name(&mut sequence, female, ethnicity)),
-                        phone: Some(format!("+84{phone_prefix}{:07}", people.len() + 1)),
-                        gender: if female { "female" } else { "male" }.to_owned(),
-                        birth_year: Some(
-                            i16::try_from(sequence.between(1962, 2004)).unwrap_or(1985),
-                        ),
-                        ethnicity: Some(ethnicity.to_owned()),
-                        affiliation: affiliation.to_owned(),
-                    },
-                ));
-                memberships.push(NewMembership {
-                    id: Uuid::now_v7(),
-                    team_id: *team_id,
-                    person_id,
-                    role: role.to_owned(),
-                    joined_on: fields.founded_on.unwrap_or(reorganized),
-                    left_on: None,
-                });
-                if index == 1 && role == "leader" {
-                    leader_of_first_village = Some((*team_id, fields.org_unit_id, person_id));
-                }
-            }
-        }
+        let (people, memberships, leader_of_first_village) =
+            members(&mut sequence, &teams, reorganized, |_| Uuid::now_v7());
         person::insert_people(conn, &people)?;
         person::insert_memberships(conn, &memberships)?;
         report.people = people.len();
@@ -364,6 +305,82 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         )?;
         Ok(report)
     })
+}
+
+/// A leader, a deputy and members for each of `teams` (6-9 for a commune's team, whose code ends in
+/// `-000`, 3-5 for a village's), with plausible names, phones and affiliations; ids from `new_id`. Also
+/// returns (team, unit, person) of the second team's leader, the demo team leader's account.
+#[expect(clippy::type_complexity, reason = "the three lists the callers insert")]
+pub(super) fn members(
+    sequence: &mut Sequence,
+    teams: &[(Uuid, TeamFields)],
+    joined_by_default: NaiveDate,
+    mut new_id: impl FnMut(&mut Sequence) -> Uuid,
+) -> (
+    Vec<(Uuid, PersonFields)>,
+    Vec<NewMembership>,
+    Option<(Uuid, Uuid, Uuid)>,
+) {
+    let mut people = Vec::new();
+    let mut memberships = Vec::new();
+    let mut leader_of_first_village = None;
+    for (index, (team_id, fields)) in teams.iter().enumerate() {
+        let size = if fields.code.ends_with("-000") {
+            sequence.between(6, 9)
+        } else {
+            sequence.between(3, 5)
+        };
+        for position in 0..size {
+            let ethnicity = *sequence.weighted(&ETHNICITIES);
+            let female = sequence.below(100) < 45;
+            let role = match position {
+                0 => "leader",
+                1 => "deputy",
+                _ => "member",
+            };
+            let affiliation = match role {
+                "leader" => *sequence.pick(&["village_head", "village_head", "party_cell"]),
+                "deputy" => "youth_union",
+                _ => *sequence.pick(&[
+                    "teacher",
+                    "police",
+                    "health_worker",
+                    "women_union",
+                    "telecom",
+                    "resident",
+                    "resident",
+                    "veterans",
+                    "farmers_union",
+                ]),
+            };
+            let person_id = new_id(sequence);
+            let phone_prefix =
+                sequence.pick(&["91", "94", "96", "97", "98", "86", "35", "38", "39", "88"]);
+            people.push((
+                person_id,
+                PersonFields {
+                    full_name: Some(full_name(sequence, female, ethnicity)),
+                    phone: Some(format!("+84{phone_prefix}{:07}", people.len() + 1)),
+                    gender: if female { "female" } else { "male" }.to_owned(),
+                    birth_year: Some(i16::try_from(sequence.between(1962, 2004)).unwrap_or(1985)),
+                    ethnicity: Some(ethnicity.to_owned()),
+                    affiliation: affiliation.to_owned(),
+                },
+            ));
+            memberships.push(NewMembership {
+                id: new_id(sequence),
+                team_id: *team_id,
+                person_id,
+                role: role.to_owned(),
+                joined_on: fields.founded_on.unwrap_or(joined_by_default),
+                left_on: None,
+            });
+            if index == 1.min(teams.len() - 1) && role == "leader" {
+                leader_of_first_village = Some((*team_id, fields.org_unit_id, person_id));
+            }
+        }
+    }
+    (people, memberships, leader_of_first_village)
 }
 
 /// Creates the [`DEMO_USERS`] that do not exist yet, all with `password_hash`: the officer of `commune`,

@@ -11,7 +11,7 @@
 //! Deterministic: the same options (and end day) give the same rows, ids included.
 
 use std::{
-    cell::RefCell,
+    cell::Cell,
     io::{BufWriter, Write},
     time::{Duration, Instant},
 };
@@ -25,14 +25,14 @@ use diesel::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
-use super::demo::{self, ETHNICITIES, PLACE_FIRST, PLACE_SECOND, Sequence};
+use super::demo::{self, PLACE_FIRST, PLACE_SECOND, Sequence};
 use crate::{
     auth::password::PasswordHashing,
     db::schema::{reach_activities, training_sessions},
     models::{
         campaign::{self, CampaignFields},
         org_unit::{self, NewOrgUnit, OrgUnit},
-        person::{self, NewMembership, PersonFields},
+        person,
         team::{self, TeamFields},
         to_array,
     },
@@ -499,53 +499,8 @@ fn structure(
     report.teams = team_rows.len();
 
     // Members (their row triggers are off: the sync backfill covers them).
-    let mut people = Vec::new();
-    let mut memberships = Vec::new();
-    let mut first_leader = None;
-    for (index, (team_id, fields)) in team_rows.iter().enumerate() {
-        let size = if fields.code.ends_with("-000") {
-            sequence.between(6, 9)
-        } else {
-            sequence.between(3, 5)
-        };
-        for position in 0..size {
-            let ethnicity = *sequence.weighted(&ETHNICITIES);
-            let female = sequence.below(100) < 45;
-            let role = match position {
-                0 => "leader",
-                1 => "deputy",
-                _ => "member",
-            };
-            let person_id = next_id(sequence);
-            people.push((
-                person_id,
-                PersonFields {
-                    full_name: Some(demo::full_name(sequence, female, ethnicity)),
-                    phone: Some(format!("+8498{:07}", people.len() + 1)),
-                    gender: if female { "female" } else { "male" }.to_owned(),
-                    birth_year: Some(i16::try_from(sequence.between(1962, 2004)).unwrap_or(1985)),
-                    ethnicity: Some(ethnicity.to_owned()),
-                    affiliation: if role == "leader" {
-                        "village_head"
-                    } else {
-                        "resident"
-                    }
-                    .to_owned(),
-                },
-            ));
-            memberships.push(NewMembership {
-                id: next_id(sequence),
-                team_id: *team_id,
-                person_id,
-                role: role.to_owned(),
-                joined_on: fields.founded_on.unwrap_or(start),
-                left_on: None,
-            });
-            if index == 1.min(team_rows.len() - 1) && role == "leader" {
-                first_leader = Some((*team_id, fields.org_unit_id, person_id));
-            }
-        }
-    }
+    let (people, memberships, first_leader) =
+        demo::members(sequence, &team_rows, start, &mut next_id);
     person::insert_people(conn, &people)?;
     person::insert_memberships(conn, &memberships)?;
     report.people = people.len();
@@ -666,23 +621,33 @@ fn each_day(
     options: &ScaleOptions,
     start: NaiveDate,
     message: &'static str,
-    mut write: impl FnMut(&mut dyn Write, NaiveDate, &mut u64) -> std::io::Result<()>,
-    out: &mut dyn Write,
-) -> std::io::Result<u64> {
+    seed: u64,
+    sink: &mut dyn Write,
+    mut write: impl FnMut(&mut dyn Write, &mut Sequence, NaiveDate, &mut u64) -> std::io::Result<()>,
+) -> Result<u64, diesel::result::Error> {
     let days = u64::try_from((options.end - start).num_days() + 1).unwrap_or(0);
     let bar = day_bar(options.progress, days, message);
+    let mut out = BufWriter::with_capacity(1 << 16, sink);
+    let mut sequence = Sequence(seed);
     let mut rows = 0u64;
     let mut day = start;
-    while day <= options.end {
-        write(out, day, &mut rows)?;
+    let written = loop {
+        if day > options.end {
+            break out.flush();
+        }
+        if let Err(error) = write(&mut out, &mut sequence, day, &mut rows) {
+            break Err(error);
+        }
         bar.inc(1);
         bar.set_prefix(rows.to_string());
         day = day
             .succ_opt()
             .unwrap_or(options.end + chrono::Duration::days(1));
-    }
+    };
     bar.finish_and_clear();
-    Ok(rows)
+    written
+        .map(|()| rows)
+        .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))
 }
 
 /// Streams the sessions of the period into `training_sessions`.
@@ -704,8 +669,7 @@ fn copy_sessions(
         "local_platforms",
     ];
     let per_day = u64::from(options.sessions_per_team_year) * (u64::MAX / 365 / 1000);
-    let rows = RefCell::new(0u64);
-    let sequence = RefCell::new(Sequence(options.seed ^ 0x5e55_1015));
+    let rows = Cell::new(0u64);
     diesel::copy_from(ts::table)
         .from_raw_data(
             (
@@ -735,14 +699,13 @@ fn copy_sessions(
                     ts::updated_at,
             ),
             |sink: &mut dyn Write| -> Result<(), diesel::result::Error> {
-                let mut out = BufWriter::with_capacity(1 << 16, sink);
-                let mut sequence = sequence.borrow_mut();
-                let sequence = &mut *sequence;
                 let count = each_day(
                     options,
                     start,
                     "sessions",
-                    |out, day, rows| {
+                    options.seed ^ 0x5e55_1015,
+                    sink,
+                    |out, sequence, day, rows| {
                         for team in teams.iter().filter(|t| t.active) {
                             if sequence.next() / 1000 >= per_day {
                                 continue;
@@ -804,17 +767,14 @@ fn copy_sessions(
                         }
                         Ok(())
                     },
-                    &mut out,
-                )
-                .and_then(|count| out.flush().map(|()| count))
-                .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
-                *rows.borrow_mut() = count;
+                )?;
+                rows.set(count);
                 Ok(())
             },
         )
         .with_format(CopyFormat::Text)
         .execute(conn)?;
-    let count = *rows.borrow();
+    let count = rows.get();
     Ok(count)
 }
 
@@ -833,8 +793,7 @@ fn copy_reach(
 ) -> anyhow::Result<u64> {
     use reach_activities as ra;
     let per_day = u64::from(options.reach_per_team_year) * (u64::MAX / 365 / 1000);
-    let rows = RefCell::new(0u64);
-    let sequence = RefCell::new(Sequence(options.seed ^ 0x4eac_4ac7));
+    let rows = Cell::new(0u64);
     diesel::copy_from(ra::table)
         .from_raw_data(
             (
@@ -861,14 +820,13 @@ fn copy_reach(
                 ra::updated_at,
             ),
             |sink: &mut dyn Write| -> Result<(), diesel::result::Error> {
-                let mut out = BufWriter::with_capacity(1 << 16, sink);
-                let mut sequence = sequence.borrow_mut();
-                let sequence = &mut *sequence;
                 let count = each_day(
                     options,
                     start,
                     "reach activities",
-                    |out, day, rows| {
+                    options.seed ^ 0x4eac_4ac7,
+                    sink,
+                    |out, sequence, day, rows| {
                         let Some((_, campaign)) =
                             campaigns.iter().find(|(year, _)| *year == day.year())
                         else {
@@ -934,16 +892,13 @@ fn copy_reach(
                         }
                         Ok(())
                     },
-                    &mut out,
-                )
-                .and_then(|count| out.flush().map(|()| count))
-                .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
-                *rows.borrow_mut() = count;
+                )?;
+                rows.set(count);
                 Ok(())
             },
         )
         .with_format(CopyFormat::Text)
         .execute(conn)?;
-    let count = *rows.borrow();
+    let count = rows.get();
     Ok(count)
 }
