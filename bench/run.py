@@ -152,14 +152,15 @@ class Server:
             self.process.kill()
 
 
-def seed(binary, data_dir, scale, reseed):
+def seed(binary, data_dir, scale, reseed, years=None):
     marker = os.path.join(data_dir, "scale-report.txt")
     if os.path.exists(marker) and not reseed:
         return open(marker).read()
     if os.path.exists(data_dir):
         shutil.rmtree(data_dir)
     os.makedirs(data_dir)
-    teams, years, provinces, sessions, reach = SCALES[scale]
+    teams, default_years, provinces, sessions, reach = SCALES[scale]
+    years = years or default_years
     log(f"seeding {scale}: {teams} teams, {years} years, {provinces} provinces (once; kept in {data_dir})")
     env = dict(os.environ, CDT_DATA_DIR=data_dir, RUST_LOG="warn")
     env.pop("DATABASE_URL", None)
@@ -483,6 +484,7 @@ def main():
     parser.add_argument("--data-dir", help="default: bench/data/<scale>")
     parser.add_argument("--reseed", action="store_true", help="load the data set again")
     parser.add_argument("--seed-only", action="store_true", help="load the data set (if needed) and stop")
+    parser.add_argument("--years", type=int, help="years of activity to load (default: the scale's)")
     parser.add_argument("--only", help="comma-separated workload names")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = parser.parse_args()
@@ -494,7 +496,7 @@ def main():
     if not os.path.exists(args.binary):
         raise SystemExit(f"{args.binary} is missing: cargo build --release (or pass --binary)")
     data_dir = os.path.abspath(args.data_dir or os.path.join(ROOT, "bench", "data", args.scale))
-    load_report = seed(args.binary, data_dir, args.scale, args.reseed)
+    load_report = seed(args.binary, data_dir, args.scale, args.reseed, args.years)
     if args.seed_only:
         print(load_report)
         return
