@@ -419,12 +419,18 @@ pub fn active_teams(
     to: NaiveDate,
 ) -> QueryResult<HashSet<Uuid>> {
     let rows: Vec<TeamId> = diesel::sql_query(
-        "SELECT DISTINCT y.team_id FROM unnest($1::uuid[]) AS t (team_id) \
-         JOIN stat_team_years y ON y.team_id = t.team_id AND y.year BETWEEN $2 AND $3 \
-         WHERE position(B'1' IN substring(y.days FROM \
-                 (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) \
-                 FOR (CASE WHEN y.year = $3 THEN $5 ELSE 366 END) \
-                     - (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) + 1)) > 0",
+        // One index probe per team (LATERAL ... LIMIT 1): with all of a country's teams in the table, a
+        // join would be planned as a hash join over every team's row of the year (40 ms instead of 5 for
+        // a province at national scale).
+        "SELECT t.team_id FROM unnest($1::uuid[]) AS t (team_id) \
+         CROSS JOIN LATERAL ( \
+             SELECT 1 FROM stat_team_years y \
+             WHERE y.team_id = t.team_id AND y.year BETWEEN $2 AND $3 \
+               AND position(B'1' IN substring(y.days FROM \
+                   (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) \
+                   FOR (CASE WHEN y.year = $3 THEN $5 ELSE 366 END) \
+                       - (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) + 1)) > 0 \
+             LIMIT 1) active",
     )
     .bind::<Array<SqlUuid>, _>(teams)
     .bind::<Integer, _>(from.year())
