@@ -90,20 +90,15 @@ pub fn read(
     let (team_part, shared_part) = match audience {
         Audience::All => ("TRUE".to_owned(), None),
         Audience::Subtree(_) => (
-            "c.team_id IS NOT NULL AND c.unit_path LIKE $5 || '%'".to_owned(),
-            Some(
-                "c.entity = 'campaign' OR (c.entity = 'org_unit' AND (c.unit_path LIKE $5 || '%' \
-                 OR $5 LIKE c.unit_path || '%'))",
-            ),
+            "c.team_id IS NOT NULL AND c.unit_path ~>=~ $5 AND c.unit_path ~<~ $8".to_owned(),
+            Some(SHARED),
         ),
-        Audience::Team { .. } => (
-            "c.team_id = $6".to_owned(),
-            Some(
-                "c.entity = 'campaign' OR (c.entity = 'org_unit' AND ($7 LIKE c.unit_path || '%' \
-                 OR c.unit_path LIKE $5 || '%'))",
-            ),
-        ),
+        Audience::Team { .. } => ("c.team_id = $6".to_owned(), Some(SHARED)),
     };
+    // Shared rows (no team) are org units and campaigns (whose path is ''): the units above the reader
+    // ($9: the prefixes of their path, and '') and those in their area ($5 to $8), as index lookups on
+    // the path rather than a LIKE over every unit of the country.
+    const SHARED: &str = "c.unit_path = ANY($9) OR (c.unit_path ~>=~ $5 AND c.unit_path ~<~ $8)";
     let sql = match shared_part {
         None => format!(
             "SELECT {columns} FROM changes c WHERE {window} ORDER BY c.txid, c.seq LIMIT $4"
@@ -127,6 +122,12 @@ pub fn read(
             commune_path,
         } => (commune_path.clone(), Some(*team), team_path.clone()),
     };
+    let upper = super::subtree_upper_bound(&path);
+    let above = if team_path.is_empty() {
+        path_and_ancestors(&path)
+    } else {
+        path_and_ancestors(&team_path)
+    };
     diesel::sql_query(sql)
         .bind::<BigInt, _>(after.txid)
         .bind::<BigInt, _>(after.seq)
@@ -135,7 +136,18 @@ pub fn read(
         .bind::<Text, _>(path)
         .bind::<Nullable<SqlUuid>, _>(team)
         .bind::<Text, _>(team_path)
+        .bind::<Text, _>(upper)
+        .bind::<diesel::sql_types::Array<Text>, _>(above)
         .load(conn)
+}
+
+/// `path` and every path above it (`a/`, `a/b/`, `a/b/c/` for `a/b/c/`), and '' (campaigns).
+fn path_and_ancestors(path: &str) -> Vec<String> {
+    let mut paths = vec![String::new()];
+    for (index, _) in path.match_indices('/') {
+        paths.push(path[..=index].to_owned());
+    }
+    paths
 }
 
 /// A pushed edit that met a newer server version.
