@@ -117,18 +117,7 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
 
-        let database_url = get("DATABASE_URL")
-            .map(|url| {
-                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    Ok(SecretString::from(url))
-                } else {
-                    Err(ConfigError::new(
-                        "DATABASE_URL",
-                        "must be a PostgreSQL URL like postgres://user:password@host:5432/database",
-                    ))
-                }
-            })
-            .transpose()?;
+        let database_url = postgres_url(&get, "DATABASE_URL", "host")?;
 
         let bind_addr = get("BIND_ADDR")
             .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
@@ -211,18 +200,7 @@ impl Settings {
             1,
             256,
         )?;
-        let read_database_url = get("READ_DATABASE_URL")
-            .map(|url| {
-                if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    Ok(SecretString::from(url))
-                } else {
-                    Err(ConfigError::new(
-                        "READ_DATABASE_URL",
-                        "must be a PostgreSQL URL like postgres://user:password@replica:5432/database",
-                    ))
-                }
-            })
-            .transpose()?;
+        let read_database_url = postgres_url(&get, "READ_DATABASE_URL", "replica")?;
         let read_your_writes = parse_number(&get, "READ_YOUR_WRITES_SECONDS", 10, 0, 3_600)?;
 
         Ok(Self {
@@ -267,6 +245,28 @@ impl Settings {
             .as_ref()
             .map(|url| redact_url(url.expose_secret()))
     }
+}
+
+/// An optional PostgreSQL URL in `variable` (the example names `host` as the server).
+fn postgres_url(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    host: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    get(variable)
+        .map(|url| {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Ok(SecretString::from(url))
+            } else {
+                Err(ConfigError::new(
+                    variable,
+                    format!(
+                        "must be a PostgreSQL URL like postgres://user:password@{host}:5432/database"
+                    ),
+                ))
+            }
+        })
+        .transpose()
 }
 
 fn parse_number(
