@@ -589,6 +589,27 @@ impl From<diesel::result::Error> for AppError {
                     .with_retry_after(1)
                     .with_source(error)
             }
+            // Text with U+0000, which PostgreSQL cannot store in `text` or `jsonb` (SQLSTATE 22021 and
+            // 22P05). Caught here so that every text input, body or query string, gets a 422 instead of a
+            // 500; the statement failed, so its transaction wrote nothing.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info
+                    .message()
+                    .starts_with("invalid byte sequence for encoding \"UTF8\": 0x00")
+                    || info
+                        .message()
+                        .starts_with("unsupported Unicode escape sequence") =>
+            {
+                Self::validation(vec![FieldError::new(
+                    "request",
+                    "nul_character",
+                    Text::new(
+                        "text must not contain the NUL character (U+0000)",
+                        "văn bản không được chứa ký tự NUL (U+0000)",
+                    ),
+                )])
+                .with_source(error)
+            }
             other => Self::internal(other),
         }
     }

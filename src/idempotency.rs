@@ -27,6 +27,7 @@ use crate::{
     db::Db,
     error::{AppError, ErrorCode, FieldError, Text},
     models::idempotency,
+    openapi::ApiSpec,
 };
 
 /// The request header.
@@ -109,6 +110,16 @@ pub async fn idempotency(
 
 fn idempotency_key(req: &ServiceRequest) -> Option<Result<String, AppError>> {
     if !matches!(*req.method(), Method::POST | Method::PATCH) {
+        return None;
+    }
+    // Only documented operations: a method the path does not support gets its 405 from the router,
+    // whatever key it carries.
+    let documented = req.match_pattern().is_some_and(|pattern| {
+        req.app_data::<web::Data<ApiSpec>>()
+            .and_then(|spec| spec.methods_for(&pattern))
+            .is_some_and(|methods| methods.contains(&req.method().as_str()))
+    });
+    if !documented {
         return None;
     }
     let value = req.headers().get(IDEMPOTENCY_KEY)?;

@@ -76,8 +76,8 @@ pub fn document() -> OpenApiDocument {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
-    add_default_problem_response(&mut document);
     add_idempotency_key(&mut document);
+    add_common_responses(&mut document);
     document
 }
 
@@ -89,10 +89,7 @@ fn add_idempotency_key(document: &mut OpenApiDocument) {
     };
     for item in document.paths.paths.values_mut() {
         for (method, operation) in operations_mut(item) {
-            let signed_in = serde_json::to_value(&operation.security)
-                .map(|security| security.to_string().contains(BEARER_SCHEME))
-                .unwrap_or(false);
-            if !matches!(method, "POST" | "PATCH") || !signed_in {
+            if !matches!(method, "POST" | "PATCH") || !requires_token(operation) {
                 continue;
             }
             let parameter = ParameterBuilder::new()
@@ -104,7 +101,13 @@ fn add_idempotency_key(document: &mut OpenApiDocument) {
                      the first successful response (with `Idempotency-Replayed: true`) instead of writing again. \
                      1-255 visible ASCII characters; a fresh UUID per logical request is a good choice.",
                 ))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]{1,255}$")),
+                ))
                 .build();
             operation
                 .parameters
@@ -146,24 +149,93 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
-/// Every operation also documents `default` (any other error arrives as problem details) and, when it
-/// uses the database, 503.
-fn add_default_problem_response(document: &mut OpenApiDocument) {
+/// The statuses any operation can answer besides its own, added to every operation so that the
+/// document lists every status explicitly (no `default` catch-all; the contract tests check each
+/// status against this list): 500 always; 503 when it uses the database; 401 and 429 when it needs a
+/// token; 400 and 422 when it reads a query string or a body; 400 and 404 for path parameters; 413 and
+/// 415 for a body.
+fn add_common_responses(document: &mut OpenApiDocument) {
+    use utoipa::openapi::path::ParameterIn;
     for (path, item) in document.paths.paths.iter_mut() {
         let uses_database = !WITHOUT_DATABASE.contains(&path.as_str());
         for operation in operations_mut(item).into_values() {
-            if uses_database {
-                operation.responses.responses.entry("503".to_owned()).or_insert_with(|| {
-                    problem_response(
-                        "The database is unavailable or busy (`database_unavailable`); retry after `Retry-After` seconds.",
-                    )
-                });
+            let signed_in = requires_token(operation);
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let has_parameter_in = |place: ParameterIn| {
+                parameters.iter().any(|parameter| {
+                    matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == place)
+                })
+            };
+            let has_query = has_parameter_in(ParameterIn::Query);
+            let has_path = has_parameter_in(ParameterIn::Path);
+            let has_body = operation.request_body.is_some();
+            let mut common: Vec<(&str, &str)> = Vec::new();
+            if has_query || has_body || has_path {
+                common.push((
+                    "400",
+                    "The query string, a path parameter or the body does not parse (`invalid_query`, `invalid_path`, `malformed_json`, `invalid_body`).",
+                ));
             }
-            operation.responses.responses.entry("default".to_owned()).or_insert_with(|| {
-                problem_response("Any other error (for example 500 `internal_error`), as RFC 9457 problem details.")
-            });
+            if signed_in {
+                common.push((
+                    "401",
+                    "No valid access token (`unauthorized`): missing, expired, or its session has ended.",
+                ));
+            }
+            if has_path {
+                common.push((
+                    "404",
+                    "No such record, or it is outside your scope (`not_found`).",
+                ));
+            }
+            if has_body {
+                common.push((
+                    "413",
+                    "The body is larger than this operation accepts (`payload_too_large`).",
+                ));
+                common.push((
+                    "415",
+                    "The body's `Content-Type` is not one this operation accepts (`unsupported_media_type`).",
+                ));
+            }
+            if has_query || has_body {
+                common.push((
+                    "422",
+                    "Well-formed but invalid input (`validation_failed`); `errors` names each field and rule.",
+                ));
+            }
+            if signed_in {
+                common.push((
+                    "429",
+                    "Too many requests from this user (`rate_limited`); wait `Retry-After` seconds.",
+                ));
+            }
+            common.push((
+                "500",
+                "An unexpected failure (`internal_error`); the body carries only the `request_id` to quote.",
+            ));
+            if uses_database {
+                common.push((
+                    "503",
+                    "The database is unavailable or busy (`database_unavailable`); retry after `Retry-After` seconds.",
+                ));
+            }
+            for (status, text) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem_response(text));
+            }
         }
     }
+}
+
+/// True when the operation's only security requirement is the bearer token.
+fn requires_token(operation: &utoipa::openapi::path::Operation) -> bool {
+    serde_json::to_value(&operation.security)
+        .map(|security| security.to_string().contains(BEARER_SCHEME))
+        .unwrap_or(false)
 }
 
 fn operations_mut(

@@ -137,7 +137,17 @@ fn query_config() -> web::QueryConfig {
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|error, _req| AppError::from(error).into())
+    web::PathConfig::default().error_handler(|error, req| {
+        // `PATCH /org-units/reorganizations` matches `PATCH /org-units/{id}` with an id that is not
+        // one; the request was really for the literal path, which does not support this method.
+        let literal = req
+            .app_data::<web::Data<ApiSpec>>()
+            .and_then(|spec| spec.methods_for(req.path()));
+        match literal {
+            Some(methods) => AppError::method_not_allowed(methods).into(),
+            None => AppError::from(error).into(),
+        }
+    })
 }
 
 /// The pool settings from the configuration.

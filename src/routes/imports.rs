@@ -187,6 +187,30 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
+        // Cells past the header would be dropped silently, and usually mean a shifted row (an
+        // unquoted comma): refuse the file rather than import the wrong columns.
+        if record
+            .iter()
+            .skip(headers.len())
+            .any(|cell| !cell.trim().is_empty())
+        {
+            return Err(AppError::validation(vec![FieldError::new(
+                "body",
+                "malformed_csv",
+                Text::new(
+                    format!(
+                        "line {number}: {} cells, but the header has {}",
+                        record.len(),
+                        headers.len()
+                    ),
+                    format!(
+                        "dòng {number}: {} ô, nhưng dòng tiêu đề có {}",
+                        record.len(),
+                        headers.len()
+                    ),
+                ),
+            )]));
+        }
         rows.push(Row {
             number,
             cells: headers

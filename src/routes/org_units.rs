@@ -122,6 +122,8 @@ pub struct OrgUnitListQuery {
     /// `province`, `district`, `commune` or `village`.
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng").
+    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// The date the tree is read at (`YYYY-MM-DD`; default: today in Vietnam).
     pub as_of: Option<NaiveDate>,
@@ -138,6 +140,8 @@ pub struct ChildrenQuery {
     /// `province`, `district`, `commune` or `village`.
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics.
+    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// The date the tree is read at (`YYYY-MM-DD`; default: today in Vietnam).
     pub as_of: Option<NaiveDate>,
@@ -186,7 +190,7 @@ fn list_filter(query: &OrgUnitListQuery) -> Result<OrgUnitFilter, AppError> {
         parent_id: query.parent_id,
         within_path: None,
         level: query.level.clone(),
-        query: query.q.clone().filter(|q| !q.trim().is_empty()),
+        query: query.q.clone(),
         as_of: Some(query.as_of.unwrap_or_else(today_in_vietnam)),
     })
 }

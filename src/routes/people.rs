@@ -95,6 +95,8 @@ pub struct PersonListResponse {
 #[serde(deny_unknown_fields)]
 pub struct PersonListQuery {
     /// Name search ignoring case and Vietnamese diacritics.
+    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
@@ -159,7 +161,7 @@ pub async fn list_people(
             .scope_filter()
             .filter(|_| actor.role != Role::TeamLeader),
         team: (actor.role == Role::TeamLeader).then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
-        query: query.q.filter(|q| !q.trim().is_empty()),
+        query: query.q,
     };
     let (items, next) = db
         .run(move |conn| {

@@ -132,6 +132,8 @@ pub struct TeamListQuery {
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
     /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics.
+    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
@@ -201,7 +203,7 @@ pub async fn list_teams(
         level: query.level,
         status: query.status,
         has_leader: query.has_leader,
-        query: query.q.filter(|q| !q.trim().is_empty()),
+        query: query.q,
     };
     if actor.role == Role::TeamLeader {
         filter.only_team = Some(actor.team_id.unwrap_or_else(Uuid::nil));

@@ -74,6 +74,8 @@ pub struct UserListQuery {
     /// `active` or `disabled`.
     pub status: Option<String>,
     /// Search in username and display name, ignoring case and diacritics.
+    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,

@@ -73,3 +73,23 @@ impl FieldErrors {
 pub fn normalized(text: &str) -> String {
     text.trim().nfc().collect()
 }
+
+/// Longest accepted search term (`q`), in characters.
+pub const MAX_SEARCH_TERM: usize = 100;
+
+/// Deserializes a search term (`q`): blank means no search; longer than [`MAX_SEARCH_TERM`]
+/// characters is refused (400 `invalid_query`), since no name is that long and every extra character
+/// costs a comparison per row.
+pub fn search_term<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let term: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match term {
+        Some(term) if term.chars().count() > MAX_SEARCH_TERM => Err(serde::de::Error::custom(
+            format!("q must be at most {MAX_SEARCH_TERM} characters"),
+        )),
+        Some(term) if term.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}

@@ -15,6 +15,7 @@ mod demo;
 mod docs;
 mod errors;
 mod health;
+mod hostile_input;
 mod helpers;
 mod idempotency;
 mod imports;

@@ -1,0 +1,287 @@
+//! Hostile input: every malformed or abusive request gets a 4xx problem naming what is wrong, never a
+//! 500, and writes nothing.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, problem};
+
+/// A signed-in admin on a database with Sơn La's units.
+async fn admin_app() -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let token = app.token("admin").await;
+    (app, token)
+}
+
+fn team_count(app: &TestApp) -> usize {
+    cdt_api::models::team::all(&mut app.database.connect())
+        .unwrap()
+        .len()
+}
+
+async fn post_raw(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.request(Method::POST, path)
+        .bearer_auth(token)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn team_body(app: &TestApp, name: &str) -> serde_json::Value {
+    json!({"code": "VH-HOSTILE", "name": name, "org_unit_id": app.unit_id("son-la.xa-van-ho"),
+           "founded_on": "2025-07-01"})
+}
+
+#[actix_web::test]
+async fn malformed_bodies_are_4xx_problems_and_write_nothing() {
+    let (app, token) = admin_app().await;
+    let unit = app.unit_id("son-la.xa-van-ho");
+    let json = "application/json";
+
+    // (body, content type, status, code, field named in `errors` when 422)
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_field = format!(
+        r#"{{"code": "VH-1", "name": "Tổ", "org_unit_id": "{unit}", "founded_on": "2025-07-01", "notes": {}{}}}"#,
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let cases: Vec<(&str, Vec<u8>, &str, u16, &str, Option<&str>)> = vec![
+        // The struct refuses the first `[`; serde_json's depth limit guards the untyped values below.
+        ("nested 100,000 deep", deep.into_bytes(), json, 422, "validation_failed", Some("body")),
+        ("nested inside a field", deep_field.into_bytes(), json, 422, "validation_failed", Some("body")),
+        (
+            "a number beyond f64",
+            format!(r#"{{"code": "VH-1", "name": "Tổ", "org_unit_id": "{unit}", "founded_on": "2025-07-01", "zalo_group_members": 1e400}}"#).into_bytes(),
+            json, 400, "malformed_json", None,
+        ),
+        (
+            "an integer beyond i32",
+            format!(r#"{{"code": "VH-1", "name": "Tổ", "org_unit_id": "{unit}", "founded_on": "2025-07-01", "zalo_group_members": 99999999999999999999999}}"#).into_bytes(),
+            json, 422, "validation_failed", Some("body"),
+        ),
+        (
+            "invalid UTF-8",
+            [&br#"{"code": "VH-1", "name": "T"#[..], &[0xff, 0xfe, 0xfd], &br#"", "org_unit_id": "x"}"#[..]].concat(),
+            json, 400, "malformed_json", None,
+        ),
+        (
+            "duplicate keys",
+            format!(r#"{{"code": "VH-1", "code": "VH-2", "name": "Tổ", "org_unit_id": "{unit}", "founded_on": "2025-07-01"}}"#).into_bytes(),
+            json, 422, "validation_failed", Some("body"),
+        ),
+        (
+            "an overlong name",
+            serde_json::to_vec(&team_body(&app, &"Tổ công nghệ số ".repeat(20_000))).unwrap(),
+            json, 422, "validation_failed", Some("name"),
+        ),
+        (
+            "a NUL character",
+            serde_json::to_vec(&team_body(&app, "Tổ công nghệ số\u{0}bản Bó Nhàng")).unwrap(),
+            json, 422, "validation_failed", Some("request"),
+        ),
+        (
+            "a body over 1 MiB",
+            serde_json::to_vec(&team_body(&app, &"x".repeat(1_100_000))).unwrap(),
+            json, 413, "payload_too_large", None,
+        ),
+        (
+            "a form instead of JSON",
+            b"code=VH-1&name=T".to_vec(),
+            "application/x-www-form-urlencoded", 415, "unsupported_media_type", None,
+        ),
+        ("no body at all", Vec::new(), json, 400, "malformed_json", None),
+    ];
+    for (what, body, content_type, status, code, field) in cases {
+        let response = post_raw(&app, &token, "/api/v1/teams", content_type, body).await;
+        assert_eq!(response.status(), status, "{what}");
+        let body = problem(response, status).await;
+        assert_eq!(body["code"], code, "{what}: {body}");
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["field"], field, "{what}: {body}");
+        }
+        assert_eq!(team_count(&app), 0, "{what} wrote a team");
+    }
+
+    // Untyped JSON (an import's rows) is where depth could overflow the stack: serde_json stops at 128.
+    let deep_rows = format!(
+        r#"[{{"code": {}{}}}]"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let response = post_raw(
+        &app,
+        &token,
+        "/api/v1/imports/teams",
+        json,
+        deep_rows.into_bytes(),
+    )
+    .await;
+    let body = problem(response, 400).await;
+    assert_eq!(body["code"], "malformed_json");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"),
+        "{body}"
+    );
+    assert_eq!(team_count(&app), 0);
+
+    // The server survived all of it.
+    let response = post_raw(
+        &app,
+        &token,
+        "/api/v1/teams",
+        json,
+        serde_json::to_vec(&team_body(&app, "Tổ công nghệ số bản Bó Nhàng")).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(team_count(&app), 1);
+}
+
+#[actix_web::test]
+async fn hostile_query_strings_are_4xx_problems() {
+    let (app, token) = admin_app().await;
+    let too_long = "a".repeat(10_000);
+    for (path, status, code) in [
+        ("/api/v1/teams?q=%00", 422, "validation_failed"),
+        ("/api/v1/teams?limit=99999999999999999999", 400, "invalid_query"),
+        ("/api/v1/teams?limit=-1", 422, "validation_failed"),
+        ("/api/v1/teams?org_unit_id=not-a-uuid", 400, "invalid_query"),
+        (&format!("/api/v1/teams?q={too_long}"), 400, "invalid_query"),
+        ("/api/v1/teams?cursor=%27%3B%20DROP%20TABLE%20teams%3B--", 400, "invalid_query"),
+    ] {
+        let response = app
+            .request(Method::GET, path)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let shown: String = path.chars().take(80).collect();
+        assert_eq!(response.status(), status, "{shown}");
+        let body = problem(response, status).await;
+        assert_eq!(body["code"], code, "{shown}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn csv_imports_with_broken_quoting_write_nothing_and_exports_neutralise_formulas() {
+    let (app, token) = admin_app().await;
+    let header = "code,name,org_unit_name,org_unit_code,level,status,founded_on,establishment_decision,zalo_group_members,zalo_group_members_as_of,notes\n";
+    for (what, csv) in [
+        (
+            "an unclosed quote",
+            format!(
+                "{header}VH-001,\"Tổ công nghệ số xã Vân Hồ,Vân Hồ,son-la.xa-van-ho,commune,active,2022-09-15,,,,\n"
+            ),
+        ),
+        (
+            "a row with too many cells",
+            format!(
+                "{header}VH-001,Tổ,Vân Hồ,son-la.xa-van-ho,commune,active,2022-09-15,,,,,,extra\n"
+            ),
+        ),
+        (
+            "a NUL inside a cell",
+            format!(
+                "{header}VH-001,Tổ\u{0}xã,Vân Hồ,son-la.xa-van-ho,commune,active,2022-09-15,,,,\n"
+            ),
+        ),
+    ] {
+        let response = post_raw(
+            &app,
+            &token,
+            "/api/v1/imports/teams",
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        // Refused outright, or every row reported and nothing committed.
+        assert!(
+            status == 422 || (status == 200 && body["committed"] == false),
+            "{what}: {status} {body}"
+        );
+        if status == 422 {
+            let code = &body["errors"][0]["code"];
+            assert!(
+                code == "malformed_csv" || code == "nul_character",
+                "{what}: {body}"
+            );
+        }
+        assert_eq!(team_count(&app), 0, "{what} wrote a team");
+    }
+
+    // A team whose name would run as a spreadsheet formula is exported as text.
+    let formula = "=cmd|' /C calc'!A0";
+    let response = post_raw(
+        &app,
+        &token,
+        "/api/v1/teams",
+        "application/json",
+        serde_json::to_vec(&team_body(&app, formula)).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let response = app
+        .request(Method::GET, "/api/v1/teams")
+        .bearer_auth(&token)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csv = response.text().await.unwrap();
+    assert!(csv.contains(&format!("'{formula}")), "{csv}");
+    assert!(
+        !csv.lines().any(|line| line.split(',').any(|cell| cell
+            .trim_matches('"')
+            .starts_with('='))),
+        "a cell starts with '=': {csv}"
+    );
+}
+
+#[actix_web::test]
+async fn a_method_the_path_lacks_is_405_whatever_else_the_request_carries() {
+    let (app, token) = admin_app().await;
+    // `/org-units/reorganizations` also matches `/org-units/{id}` (which has PATCH).
+    let response = app
+        .request(Method::PATCH, "/api/v1/org-units/reorganizations")
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(
+        problem(response, 405).await["code"],
+        "method_not_allowed"
+    );
+
+    // An Idempotency-Key already used for a POST does not turn a PATCH to a POST-only path into 422.
+    let body = team_body(&app, "Tổ công nghệ số bản Bó Nhàng");
+    for method in [Method::POST, Method::PATCH] {
+        let response = app
+            .request(method.clone(), "/api/v1/teams")
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "hostile-405")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let expected = if method == Method::POST { 201 } else { 405 };
+        assert_eq!(response.status(), expected, "{method}");
+    }
+}
