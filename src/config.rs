@@ -65,6 +65,17 @@ pub struct Settings {
     /// `PG_BINDIR`: directory of the PostgreSQL server binaries for the embedded database; looked up
     /// when unset.
     pub pg_bindir: Option<PathBuf>,
+    /// `CORS_ALLOWED_ORIGINS`: browser origins (`https://host[:port]`) allowed to call the API from
+    /// another site. Empty: none (same-origin only).
+    pub cors_allowed_origins: Vec<String>,
+    /// `METRICS_TOKEN`: bearer token that unlocks `GET /metrics` on `BIND_ADDR`. `None`: `/metrics`
+    /// there answers 404.
+    pub metrics_token: Option<SecretString>,
+    /// `METRICS_BIND_ADDR`: an internal address serving only `GET /metrics` (also behind
+    /// `METRICS_TOKEN` when that is set). `None`: no such listener.
+    pub metrics_bind_addr: Option<SocketAddr>,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM, how long in-flight requests may take to finish.
+    pub shutdown_timeout: Duration,
 }
 
 /// argon2id parameters (OWASP's minimum is 19 MiB with 2 iterations).
@@ -105,6 +116,8 @@ pub const DEFAULT_POOL_TIMEOUT_MS: u64 = 1500;
 pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 30_000;
 /// Minimum length of `JWT_SECRET` in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Minimum length of `METRICS_TOKEN` in bytes.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 24;
 
 impl Settings {
     /// Reads the settings from the process environment.
@@ -202,6 +215,39 @@ impl Settings {
         )?;
         let read_database_url = postgres_url(&get, "READ_DATABASE_URL", "replica")?;
         let read_your_writes = parse_number(&get, "READ_YOUR_WRITES_SECONDS", 10, 0, 3_600)?;
+        let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
+            .map(|list| parse_origins(&list))
+            .transpose()?
+            .unwrap_or_default();
+        let metrics_token = get("METRICS_TOKEN")
+            .map(|token| {
+                if token.len() < MIN_METRICS_TOKEN_BYTES {
+                    Err(ConfigError::new(
+                        "METRICS_TOKEN",
+                        format!("must be at least {MIN_METRICS_TOKEN_BYTES} bytes long"),
+                    ))
+                } else {
+                    Ok(SecretString::from(token))
+                }
+            })
+            .transpose()?;
+        let metrics_bind_addr = get("METRICS_BIND_ADDR")
+            .map(|address| {
+                address.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::new(
+                        "METRICS_BIND_ADDR",
+                        "must be an address and port like 127.0.0.1:9090",
+                    )
+                })
+            })
+            .transpose()?;
+        if metrics_bind_addr.is_some_and(|address| address == bind_addr) {
+            return Err(ConfigError::new(
+                "METRICS_BIND_ADDR",
+                "must differ from BIND_ADDR",
+            ));
+        }
+        let shutdown_timeout = parse_number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3_600)?;
 
         Ok(Self {
             database_url,
@@ -226,6 +272,10 @@ impl Settings {
             login_rate_limit_per_minute: u32::try_from(login_rate_limit_per_minute).unwrap_or(30),
             reporting_lock_days: u32::try_from(reporting_lock_days).unwrap_or(45),
             pg_bindir,
+            cors_allowed_origins,
+            metrics_token,
+            metrics_bind_addr,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout),
         })
     }
 
@@ -245,6 +295,30 @@ impl Settings {
             .as_ref()
             .map(|url| redact_url(url.expose_secret()))
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each `http(s)://host[:port]` without a path.
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains(['/', '*', ' ']) => {
+                    Ok(origin.to_owned())
+                }
+                _ => Err(ConfigError::new(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!(
+                        "must list origins like https://app.example.vn (no path, no wildcard), got {origin:?}"
+                    ),
+                )),
+            }
+        })
+        .collect()
 }
 
 /// An optional PostgreSQL URL in `variable` (the example names `host` as the server).
@@ -351,6 +425,22 @@ mod tests {
         );
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert!(s.data_dir.ends_with("cdt-api"));
+        assert!(s.cors_allowed_origins.is_empty());
+        assert!(s.metrics_token.is_none() && s.metrics_bind_addr.is_none());
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn cors_origins_are_a_trimmed_list() {
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            " https://app.sonla.gov.vn , http://localhost:5173,",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            ["https://app.sonla.gov.vn", "http://localhost:5173"]
+        );
     }
 
     #[test]
@@ -366,6 +456,16 @@ mod tests {
             ("DB_STATEMENT_TIMEOUT_MS", "1"),
             ("CDT_DATA_DIR", "relative/dir"),
             ("RUST_LOG", "cdt_api=loud"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://ok.example.vn, app.example.vn",
+            ),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.vn/path"),
+            ("METRICS_TOKEN", "too-short"),
+            ("METRICS_BIND_ADDR", "internal"),
+            ("METRICS_BIND_ADDR", "127.0.0.1:8080"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "0"),
         ] {
             let error = settings(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");
@@ -381,9 +481,11 @@ mod tests {
                 "JWT_SECRET",
                 "a-very-long-secret-value-of-at-least-32-bytes",
             ),
+            ("METRICS_TOKEN", "metrics-token-that-is-long-enough"),
         ])
         .unwrap();
         let debug = format!("{s:?}");
+        assert!(!debug.contains("metrics-token-that"), "{debug}");
         assert!(!debug.contains("topsecretpw"), "{debug}");
         assert!(!debug.contains("a-very-long-secret"), "{debug}");
         assert_eq!(

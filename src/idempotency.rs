@@ -237,17 +237,13 @@ async fn finish(
     let response = match response {
         Ok(response) => response,
         Err(error) => {
-            let _ = db
-                .run(move |conn| Ok(idempotency::release(conn, user_id, &key)?))
-                .await;
+            settle(db, "release", release_key(user_id, key)).await;
             return Err(error);
         }
     };
     let status = response.status();
     if !status.is_success() {
-        let _ = db
-            .run(move |conn| Ok(idempotency::release(conn, user_id, &key)?))
-            .await;
+        settle(db, "release", release_key(user_id, key)).await;
         return Ok(response);
     }
     let (req, res) = response.into_parts();
@@ -255,9 +251,7 @@ async fn finish(
     let bytes = match actix_web::body::to_bytes(body).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let _ = db
-                .run(move |conn| Ok(idempotency::release(conn, user_id, &key)?))
-                .await;
+            settle(db, "release", release_key(user_id, key)).await;
             return Ok(ServiceResponse::new(
                 req,
                 HttpResponse::InternalServerError().finish(),
@@ -275,23 +269,64 @@ async fn finish(
     }
     let stored = bytes.clone();
     let status_code = i16::try_from(status.as_u16()).unwrap_or(200);
-    let saved = db
-        .run(move |conn| {
-            Ok(idempotency::complete(
-                conn,
-                user_id,
-                &key,
-                status_code,
-                serde_json::Value::Object(headers),
-                &stored,
-            )?)
-        })
-        .await;
-    if let Err(error) = saved {
-        tracing::error!(error = %error, "could not store an idempotent response; a retry will run again");
-    }
+    let headers = serde_json::Value::Object(headers);
+    settle(db, "store the response of", move |conn| {
+        Ok(idempotency::complete(
+            conn,
+            user_id,
+            &key,
+            status_code,
+            headers.clone(),
+            &stored,
+        )?)
+    })
+    .await;
     let res = res.set_body(BoxBody::new(bytes));
     Ok(ServiceResponse::new(req, res))
+}
+
+fn release_key(
+    user_id: Uuid,
+    key: String,
+) -> impl Fn(&mut diesel::PgConnection) -> Result<usize, AppError> + Clone + Send + 'static {
+    move |conn| Ok(idempotency::release(conn, user_id, &key)?)
+}
+
+/// Settles a claimed key (stores its response, or releases it) now; while the database is unavailable,
+/// keeps trying in the background every second, up to [`ABANDONED_AFTER`]. A key claimed just before an
+/// outage is thus settled as soon as the database returns, instead of answering the client's retries
+/// with 409 `idempotency_in_progress` until it counts as abandoned.
+async fn settle<F>(db: &Db, what: &'static str, work: F)
+where
+    F: Fn(&mut diesel::PgConnection) -> Result<usize, AppError> + Clone + Send + 'static,
+{
+    let error = match db.run(work.clone()).await {
+        Ok(_) => return,
+        Err(error) => error,
+    };
+    if error.code() != ErrorCode::DatabaseUnavailable {
+        tracing::error!(error = %error, "could not {what} an idempotency key");
+        return;
+    }
+    tracing::warn!(error = %error, "could not {what} an idempotency key yet; retrying in the background");
+    let db = db.clone();
+    actix_web::rt::spawn(async move {
+        let deadline = std::time::Instant::now() + ABANDONED_AFTER;
+        while std::time::Instant::now() < deadline {
+            actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+            match db.run(work.clone()).await {
+                Ok(_) => {
+                    tracing::info!("settled an idempotency key after the database returned");
+                    return;
+                }
+                Err(error) if error.code() == ErrorCode::DatabaseUnavailable => {}
+                Err(error) => {
+                    tracing::error!(error = %error, "could not {what} an idempotency key");
+                    return;
+                }
+            }
+        }
+    });
 }
 
 /// How often expired keys are deleted.

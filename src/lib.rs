@@ -28,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 pub mod reference;

@@ -19,6 +19,9 @@ use crate::error::{PROBLEM_JSON, Problem, ProblemFieldError};
 /// Name of the bearer-token security scheme referenced by protected operations.
 pub const BEARER_SCHEME: &str = "bearer";
 
+/// The name of the metrics token's security scheme.
+pub const METRICS_SCHEME: &str = "metrics_token";
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -62,6 +65,17 @@ impl Modify for SecuritySchemes {
                     .bearer_format("JWT")
                     .description(Some(
                         "Access token from `POST /api/v1/auth/login`, sent as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            METRICS_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator's `METRICS_TOKEN`, sent as `Authorization: Bearer <token>` (only `GET /metrics`).",
                     ))
                     .build(),
             ),
@@ -133,7 +147,7 @@ fn add_idempotency_key(document: &mut OpenApiDocument) {
 }
 
 /// Paths that never touch the database (so never answer 503).
-const WITHOUT_DATABASE: [&str; 3] = ["/healthz", "/openapi.json", "/api/v1"];
+const WITHOUT_DATABASE: [&str; 4] = ["/healthz", "/metrics", "/openapi.json", "/api/v1"];
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     RefOr::T(

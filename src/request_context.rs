@@ -8,6 +8,11 @@
 //!   an [`AppError`] is re-rendered with them; any other error response (from actix itself or a library
 //!   service such as Swagger UI) is replaced by the problem document for its status. A 5xx logs its cause
 //!   chain at `error` level.
+//! - Security headers go on every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy:
+//!   no-referrer`, a Content-Security-Policy (a strict one for API responses, one that lets the Swagger UI
+//!   run its own files for `/docs`), and `Cache-Control: no-store` on every response that did not choose
+//!   its own caching: API responses carry names, phone numbers and tokens, which no cache may keep.
+//! - The request is counted in the metrics by route pattern and final status.
 
 use std::time::Instant;
 
@@ -20,7 +25,20 @@ use actix_web::{
 };
 use tracing::Instrument;
 
-use crate::error::{AppError, Lang, PROBLEM_JSON};
+use crate::{
+    error::{AppError, Lang, PROBLEM_JSON},
+    metrics::Metrics,
+};
+
+/// Content-Security-Policy of API responses: nothing may load or frame them.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Content-Security-Policy of the Swagger UI: its own scripts, styles and the document, nothing from
+/// elsewhere (it is vendored), and it may not be framed. Swagger UI sets inline styles, and shows
+/// inline SVG and data: images.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; connect-src 'self'; font-src 'self' data:; \
+                        object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The request id header.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -46,6 +64,8 @@ pub async fn request_context(
             .and_then(|value| value.to_str().ok()),
     );
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
+    let method = req.method().as_str().to_owned();
 
     let span = tracing::info_span!(
         "request",
@@ -61,8 +81,14 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let is_docs = response.request().path().starts_with("/docs");
+    add_security_headers(response.headers_mut(), is_docs);
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.record(&method, response.request().match_pattern(), status, elapsed);
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::warn!(status, elapsed_ms, "request failed");
     } else {
@@ -104,6 +130,24 @@ fn render_error(
         return ServiceResponse::new(req, rendered);
     }
     response
+}
+
+fn add_security_headers(headers: &mut header::HeaderMap, is_docs: bool) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(if is_docs { DOCS_CSP } else { API_CSP }),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 fn log_cause(error: &AppError) {

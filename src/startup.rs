@@ -7,6 +7,7 @@ use std::{net::TcpListener, time::Duration};
 use actix_web::{
     App, HttpServer,
     dev::Server,
+    http::header,
     middleware::{Compress, from_fn},
     web,
 };
@@ -24,6 +25,7 @@ use crate::{
     },
     error::AppError,
     idempotency::idempotency,
+    metrics::Metrics,
     openapi::ApiSpec,
     request_context::request_context,
     routes,
@@ -38,10 +40,11 @@ pub const DATABASE_STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 /// The name of the database inside the embedded PostgreSQL.
 pub const EMBEDDED_DATABASE: &str = "cdt";
 
-/// A built, bound, not yet running HTTP server.
+/// A built, bound, not yet running HTTP server (and the internal metrics listener, when configured).
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -73,11 +76,25 @@ impl Application {
         let auth = web::Data::new(AuthState::from_settings(settings)?);
         let shared_settings = web::Data::new(settings.clone());
         let unit_graph = web::Data::new(crate::models::stats::ReportCache::default());
+        let metrics = web::Data::new(Metrics::new(db.get_ref()));
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
+        let origins = settings.cors_allowed_origins.clone();
+        let shutdown_seconds = settings.shutdown_timeout.as_secs();
 
+        let metrics_server = match settings.metrics_bind_addr {
+            Some(address) => Some(metrics_listener(
+                address,
+                metrics.clone(),
+                shared_settings.clone(),
+                shutdown_seconds,
+            )?),
+            None => None,
+        };
+        let app_metrics = metrics.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(idempotency))
+                .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(Compress::default())
                 .app_data(json_config())
@@ -89,6 +106,7 @@ impl Application {
                 .app_data(auth.clone())
                 .app_data(shared_settings.clone())
                 .app_data(unit_graph.clone())
+                .app_data(app_metrics.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)
                 .into_app()
@@ -105,9 +123,13 @@ impl Application {
         .worker_max_blocking_threads(
             usize::try_from(settings.db_pool_size).unwrap_or(10).max(2) + 2,
         )
-        .shutdown_timeout(30)
+        .shutdown_timeout(shutdown_seconds)
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics: metrics_server,
+        })
     }
 
     /// The port actually bound (useful with `BIND_ADDR=...:0`).
@@ -115,10 +137,90 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 30 s) and returns.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The port of the internal metrics listener, when `METRICS_BIND_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting connections, finishes in-flight requests (up to
+    /// `SHUTDOWN_TIMEOUT_SECONDS`) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        match self.metrics {
+            Some((_, metrics)) => {
+                let (served, metrics) = futures_util::future::join(self.server, metrics).await;
+                served.and(metrics)
+            }
+            None => self.server.await,
+        }
+    }
+}
+
+/// `METRICS_BIND_ADDR`: one worker serving only `GET /metrics`.
+fn metrics_listener(
+    address: std::net::SocketAddr,
+    metrics: web::Data<Metrics>,
+    settings: web::Data<Settings>,
+    shutdown_seconds: u64,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on METRICS_BIND_ADDR={address}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(request_context))
+            .app_data(metrics.clone())
+            .app_data(settings.clone())
+            .route(
+                "/metrics",
+                web::get().to(routes::metrics::get_metrics_internal),
+            )
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(AppError::new(
+                    crate::error::ErrorCode::RouteNotFound,
+                ))
+            }))
+    })
+    .listen(listener)?
+    .workers(1)
+    .shutdown_timeout(shutdown_seconds)
+    .run();
+    Ok((port, server))
+}
+
+/// CORS for the origins in `CORS_ALLOWED_ORIGINS` (none: no cross-origin access). Requests from other
+/// origins are served without CORS headers (so browsers withhold the response) rather than refused, so
+/// same-origin and non-browser clients are unaffected.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-next-cursor"),
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotency-replayed"),
+            header::CONTENT_DISPOSITION,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 fn json_config() -> web::JsonConfig {

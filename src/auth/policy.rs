@@ -59,6 +59,8 @@ pub enum Access {
     SignedIn,
     /// Only these roles (others get 403).
     Roles(&'static [Role]),
+    /// Monitoring systems presenting `METRICS_TOKEN` ([`authorize_metrics`]); no user token opens it.
+    MetricsToken,
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -96,6 +98,7 @@ macro_rules! operations {
 operations! {
     CheckHealth => "check_health", Access::Public;
     CheckReadiness => "check_readiness", Access::Public;
+    GetMetrics => "get_metrics", Access::MetricsToken;
     GetOpenapiDocument => "get_openapi_document", Access::Public;
     GetApiRoot => "get_api_root", Access::Public;
     Login => "login", Access::Public;
@@ -174,6 +177,7 @@ impl AuthUser {
         let allowed = match operation.access() {
             Access::Public | Access::SignedIn => true,
             Access::Roles(roles) => roles.contains(&self.role),
+            Access::MetricsToken => false,
         };
         if allowed { Ok(()) } else { Err(forbidden()) }
     }
@@ -232,6 +236,46 @@ impl AuthUser {
             }
             Role::TeamLeader | Role::Viewer => false,
         }
+    }
+}
+
+/// The decision for [`Operation::GetMetrics`]: `presented` (the `Authorization` header) must be
+/// `Bearer <METRICS_TOKEN>`. Without a configured token, the public listener does not serve metrics
+/// (404) and the internal one (`internal`: `METRICS_BIND_ADDR`) serves them to anyone who reaches it.
+pub fn authorize_metrics(
+    configured: Option<&secrecy::SecretString>,
+    presented: Option<&str>,
+    internal: bool,
+) -> Result<(), AppError> {
+    use secrecy::ExposeSecret;
+    use sha2::{Digest, Sha256};
+    let Some(configured) = configured else {
+        return if internal {
+            Ok(())
+        } else {
+            Err(
+                AppError::new(ErrorCode::RouteNotFound).with_detail(Text::new(
+                    "Metrics are not served on this address",
+                    "Địa chỉ này không cung cấp số liệu giám sát",
+                )),
+            )
+        };
+    };
+    let token = presented
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    // Compared as digests: equal-length values whose comparison time says nothing about the token.
+    let matches = token.is_some_and(|token| {
+        Sha256::digest(token.as_bytes()) == Sha256::digest(configured.expose_secret().as_bytes())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(super::unauthorized(
+            "Send Authorization: Bearer <METRICS_TOKEN>",
+            "Hãy gửi Authorization: Bearer <METRICS_TOKEN>",
+        ))
     }
 }
 

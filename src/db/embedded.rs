@@ -173,25 +173,7 @@ impl EmbeddedPostgres {
         if !self.running {
             return Ok(());
         }
-        self.running = false;
-        if let Some(mut watchdog) = self.watchdog.take() {
-            // Ignore errors: the watchdog may already be gone.
-            let _ = watchdog.kill();
-            let _ = watchdog.wait();
-        }
-        let mode = if self.ephemeral { "immediate" } else { "fast" };
-        let pgdata = self.pgdata.display().to_string();
-        let output = self
-            .pg_command("pg_ctl")
-            .args(["-D", &pgdata, "-m", mode, "-w", "-t", "60", "stop"])
-            .output()
-            .context("running pg_ctl stop")?;
-        if !output.status.success() {
-            bail!(
-                "pg_ctl stop failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
+        self.shut_down(if self.ephemeral { "immediate" } else { "fast" })?;
         if self.ephemeral {
             fs::remove_dir_all(&self.data_dir)
                 .with_context(|| format!("removing {}", self.data_dir.display()))?;
@@ -283,7 +265,10 @@ impl EmbeddedPostgres {
                 "adopting an embedded PostgreSQL left running by an earlier run"
             );
         } else {
-            self.port = free_loopback_port()?;
+            // A new server gets a free port; one resumed after an interruption keeps its own.
+            if self.port == 0 {
+                self.port = free_loopback_port()?;
+            }
             let mut options = format!(
                 "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
                 self.port
@@ -314,6 +299,45 @@ impl EmbeddedPostgres {
             .running_postmaster()?
             .ok_or_else(|| anyhow!("PostgreSQL exited right after starting"))?;
         self.watchdog = Some(self.spawn_watchdog(postmaster_pid)?);
+        Ok(())
+    }
+
+    /// An outage: stops the server (fast shutdown, so open sessions are cut as in a crash of the
+    /// database host) but keeps its data and port for [`EmbeddedPostgres::resume`].
+    pub fn interrupt(&mut self) -> anyhow::Result<()> {
+        if self.running {
+            self.shut_down("fast")?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again after [`EmbeddedPostgres::interrupt`], on the same port.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        if !self.running {
+            self.launch()?;
+        }
+        Ok(())
+    }
+
+    fn shut_down(&mut self, mode: &str) -> anyhow::Result<()> {
+        self.running = false;
+        if let Some(mut watchdog) = self.watchdog.take() {
+            // Ignore errors: the watchdog may already be gone.
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+        let pgdata = self.pgdata.display().to_string();
+        let output = self
+            .pg_command("pg_ctl")
+            .args(["-D", &pgdata, "-m", mode, "-w", "-t", "60", "stop"])
+            .output()
+            .context("running pg_ctl stop")?;
+        if !output.status.success() {
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
         Ok(())
     }
 

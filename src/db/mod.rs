@@ -6,6 +6,12 @@
 //! times out, or a connection the server dropped, becomes a 503 `database_unavailable`; a connection
 //! that failed that way is discarded instead of going back to the pool, so the service recovers on its
 //! own when PostgreSQL returns, without paying for a `SELECT 1` on every checkout.
+//!
+//! While PostgreSQL cannot be reached (a connection attempt failed within the last
+//! [`OUTAGE_MEMORY`]), checkouts wait at most [`OUTAGE_CHECKOUT_TIMEOUT`] instead of
+//! `DB_POOL_TIMEOUT_MS`: every request of an outage gets its 503 quickly, and blocking threads do not
+//! pile up behind doomed waits. Each such checkout still tries to connect, so the first one after
+//! PostgreSQL returns succeeds and normal service resumes by itself.
 
 pub mod embedded;
 pub mod migrations;
@@ -13,8 +19,16 @@ pub mod schema;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
 };
 
 use diesel::{
@@ -46,6 +60,67 @@ impl std::fmt::Debug for TrackedConnection {
 pub struct PgManager {
     inner: ConnectionManager<PgConnection>,
     statement_timeout_ms: u128,
+    reachability: Arc<Reachability>,
+}
+
+/// How long a failed connection attempt marks the database as unreachable.
+pub const OUTAGE_MEMORY: Duration = Duration::from_secs(3);
+
+/// The checkout wait while the database is marked unreachable.
+pub const OUTAGE_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// When a connection attempt last failed (milliseconds since `since`; 0: never, or one succeeded
+/// since).
+#[derive(Debug)]
+struct Reachability {
+    since: Instant,
+    last_failure_ms: AtomicU64,
+}
+
+impl Reachability {
+    fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            last_failure_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn note(&self, reached: bool) {
+        let value = if reached {
+            0
+        } else {
+            u64::try_from(self.since.elapsed().as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1)
+        };
+        self.last_failure_ms.store(value, Ordering::Relaxed);
+    }
+
+    fn unreachable_lately(&self) -> bool {
+        match self.last_failure_ms.load(Ordering::Relaxed) {
+            0 => false,
+            at => {
+                let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+                now.saturating_sub(at) < u64::try_from(OUTAGE_MEMORY.as_millis()).unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// Kinds of failed database work, for the `cdt_db_errors_total` metric.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DbErrorLabels {
+    /// `unavailable` or `failed`.
+    pub kind: &'static str,
+}
+
+/// The database's own metrics, registered by [`crate::metrics::Metrics`].
+#[derive(Debug, Clone, Default)]
+pub struct DbStats {
+    /// Requests waiting for a pool connection.
+    pub waiting: Gauge,
+    /// Failed database work by kind.
+    pub errors: Family<DbErrorLabels, Counter>,
 }
 
 impl ManageConnection for PgManager {
@@ -53,7 +128,9 @@ impl ManageConnection for PgManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        let mut connection = self.inner.connect()?;
+        let connected = self.inner.connect();
+        self.reachability.note(connected.is_ok());
+        let mut connection = connected?;
         // Bounded queries, and UTC everywhere regardless of the server's configuration.
         connection
             .batch_execute(&format!(
@@ -94,9 +171,17 @@ pub struct PoolOptions {
 /// a streaming replica's pool for [`Db::read`].
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: PgPool,
-    replica: Option<PgPool>,
+    pool: PoolHandle,
+    replica: Option<PoolHandle>,
     recent_writers: Arc<RecentWriters>,
+    stats: DbStats,
+}
+
+/// A pool and what its connection attempts found.
+#[derive(Debug, Clone)]
+struct PoolHandle {
+    pool: PgPool,
+    reachability: Arc<Reachability>,
 }
 
 /// Users who sent a write lately: their reads stay on the primary for a while (read-your-writes), since
@@ -125,17 +210,20 @@ impl RecentWriters {
     }
 }
 
-fn build_pool(url: &SecretString, options: &PoolOptions) -> PgPool {
+fn build_pool(url: &SecretString, options: &PoolOptions) -> PoolHandle {
+    let reachability = Arc::new(Reachability::new());
     let manager = PgManager {
         inner: ConnectionManager::new(url.expose_secret()),
         statement_timeout_ms: options.statement_timeout.as_millis(),
+        reachability: reachability.clone(),
     };
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(options.size)
         .min_idle(Some(0))
         .connection_timeout(options.checkout_timeout)
         .test_on_check_out(false)
-        .build_unchecked(manager)
+        .build_unchecked(manager);
+    PoolHandle { pool, reachability }
 }
 
 impl Db {
@@ -149,7 +237,23 @@ impl Db {
                 window: Duration::ZERO,
                 last_write: Mutex::new(HashMap::new()),
             }),
+            stats: DbStats::default(),
         }
+    }
+
+    /// The metrics this handle keeps (clones share the same series).
+    pub fn stats(&self) -> DbStats {
+        self.stats.clone()
+    }
+
+    /// The primary pool's open and idle connections.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.pool.state()
+    }
+
+    /// The primary pool's maximum size.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.pool.max_size()
     }
 
     /// Sends [`Db::read`]s to the replica at `url`, except those of users who wrote within
@@ -191,7 +295,7 @@ impl Db {
     {
         match &self.replica {
             Some(replica) if !self.recent_writers.wrote_recently(user) => {
-                match Self::run_on(replica.clone(), work.clone()).await {
+                match self.run_on(replica.clone(), work.clone()).await {
                     Err(error) if error.code() == ErrorCode::DatabaseUnavailable => {
                         tracing::warn!("the read replica is unavailable; reading from the primary");
                         self.run(work).await
@@ -210,18 +314,28 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        Self::run_on(self.pool.clone(), work).await
+        self.run_on(self.pool.clone(), work).await
     }
 
-    async fn run_on<T, F>(pool: PgPool, work: F) -> Result<T, AppError>
+    async fn run_on<T, F>(&self, handle: PoolHandle, work: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let span = tracing::Span::current();
-        actix_web::web::block(move || {
+        let stats = self.stats.clone();
+        let result = actix_web::web::block(move || {
             let _entered = span.enter();
-            let mut pooled = pool.get()?;
+            let PoolHandle { pool, reachability } = handle;
+            let timeout = if reachability.unreachable_lately() {
+                pool.connection_timeout().min(OUTAGE_CHECKOUT_TIMEOUT)
+            } else {
+                pool.connection_timeout()
+            };
+            stats.waiting.inc();
+            let pooled = pool.get_timeout(timeout);
+            stats.waiting.dec();
+            let mut pooled = pooled?;
             let result = work(&mut pooled.connection);
             if let Err(error) = &result
                 && error.code() == ErrorCode::DatabaseUnavailable
@@ -230,7 +344,21 @@ impl Db {
             }
             result
         })
-        .await?
+        .await?;
+        if let Err(error) = &result {
+            let kind = match error.code() {
+                ErrorCode::DatabaseUnavailable => Some("unavailable"),
+                ErrorCode::Internal => Some("failed"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                self.stats
+                    .errors
+                    .get_or_create(&DbErrorLabels { kind })
+                    .inc();
+            }
+        }
+        result
     }
 
     /// Waits until the database accepts connections, for at most `patience`.
@@ -239,7 +367,7 @@ impl Db {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match self.pool.get() {
+            match self.pool.pool.get() {
                 Ok(_) => return Ok(()),
                 Err(error) if Instant::now() >= deadline => {
                     anyhow::bail!(
@@ -260,7 +388,7 @@ impl Db {
     pub fn blocking_connection(
         &self,
     ) -> anyhow::Result<impl std::ops::DerefMut<Target = PgConnection>> {
-        Ok(ConnectionGuard(self.pool.get()?))
+        Ok(ConnectionGuard(self.pool.pool.get()?))
     }
 }
 

@@ -17,6 +17,7 @@ pub mod indicator_values;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod metrics;
 pub mod org_unit_writes;
 pub mod org_units;
 pub mod people;
@@ -47,6 +48,7 @@ use crate::{
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::check_health)
         .service(health::check_readiness)
+        .service(metrics::get_metrics)
         .service(docs::get_openapi_document)
         .service(
             scope::scope("/api/v1")

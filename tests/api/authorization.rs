@@ -18,6 +18,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
     Some(match operation {
         "check_health" => (Method::GET, "/healthz", None),
         "check_readiness" => (Method::GET, "/readyz", None),
+        "get_metrics" => (Method::GET, "/metrics", None),
         "get_openapi_document" => (Method::GET, "/openapi.json", None),
         "get_api_root" => (Method::GET, "/api/v1", None),
         "login" => (
@@ -537,6 +538,8 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 let case = format!("{id} as {role:?} {scope}: {status}");
                 let hidden = scope == "outside" && scoped_path(path, id);
                 match (operation.access(), role) {
+                    // Only the metrics token opens metrics; no user's token does.
+                    (Access::MetricsToken, _) => assert_eq!(status, 401, "{case}"),
                     // Public operations answer for themselves (a bad refresh token is 401), never 403.
                     (Access::Public, _) => assert!(status != 403 && status < 500, "{case}"),
                     (_, None) => assert_eq!(status, 401, "{case}"),

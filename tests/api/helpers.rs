@@ -20,6 +20,9 @@ pub struct TestApp {
     pub database: TestDatabase,
 }
 
+/// The `METRICS_TOKEN` of test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// Settings for a test server: port 0, a small pool, a fixed JWT secret.
 pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = Settings::from_lookup(|name| match name {
@@ -32,6 +35,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.jwt_secret = Some(SecretString::from(
         "test-secret-test-secret-test-secret-0123".to_owned(),
     ));
+    settings.metrics_token = Some(SecretString::from(METRICS_TOKEN.to_owned()));
     settings.db_pool_size = 4;
     settings.db_pool_timeout = Duration::from_millis(1000);
     settings.password_hash_cost = cdt_api::config::PasswordHashCost {

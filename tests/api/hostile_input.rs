@@ -15,6 +15,9 @@ async fn admin_app() -> (TestApp, String) {
     (app, token)
 }
 
+/// What is sent (description, body, content type) and what must come back (status, code, field).
+type Case<'a> = (&'a str, Vec<u8>, &'a str, u16, &'a str, Option<&'a str>);
+
 fn team_count(app: &TestApp) -> usize {
     cdt_api::models::team::all(&mut app.database.connect())
         .unwrap()
@@ -55,7 +58,7 @@ async fn malformed_bodies_are_4xx_problems_and_write_nothing() {
         "[".repeat(50_000),
         "]".repeat(50_000)
     );
-    let cases: Vec<(&str, Vec<u8>, &str, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         // The struct refuses the first `[`; serde_json's depth limit guards the untyped values below.
         ("nested 100,000 deep", deep.into_bytes(), json, 422, "validation_failed", Some("body")),
         ("nested inside a field", deep_field.into_bytes(), json, 422, "validation_failed", Some("body")),
@@ -129,10 +132,7 @@ async fn malformed_bodies_are_4xx_problems_and_write_nothing() {
     let body = problem(response, 400).await;
     assert_eq!(body["code"], "malformed_json");
     assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("recursion limit"),
+        body["detail"].as_str().unwrap().contains("recursion limit"),
         "{body}"
     );
     assert_eq!(team_count(&app), 0);
@@ -156,11 +156,19 @@ async fn hostile_query_strings_are_4xx_problems() {
     let too_long = "a".repeat(10_000);
     for (path, status, code) in [
         ("/api/v1/teams?q=%00", 422, "validation_failed"),
-        ("/api/v1/teams?limit=99999999999999999999", 400, "invalid_query"),
+        (
+            "/api/v1/teams?limit=99999999999999999999",
+            400,
+            "invalid_query",
+        ),
         ("/api/v1/teams?limit=-1", 422, "validation_failed"),
         ("/api/v1/teams?org_unit_id=not-a-uuid", 400, "invalid_query"),
         (&format!("/api/v1/teams?q={too_long}"), 400, "invalid_query"),
-        ("/api/v1/teams?cursor=%27%3B%20DROP%20TABLE%20teams%3B--", 400, "invalid_query"),
+        (
+            "/api/v1/teams?cursor=%27%3B%20DROP%20TABLE%20teams%3B--",
+            400,
+            "invalid_query",
+        ),
     ] {
         let response = app
             .request(Method::GET, path)
@@ -246,9 +254,9 @@ async fn csv_imports_with_broken_quoting_write_nothing_and_exports_neutralise_fo
     let csv = response.text().await.unwrap();
     assert!(csv.contains(&format!("'{formula}")), "{csv}");
     assert!(
-        !csv.lines().any(|line| line.split(',').any(|cell| cell
-            .trim_matches('"')
-            .starts_with('='))),
+        !csv.lines().any(|line| line
+            .split(',')
+            .any(|cell| cell.trim_matches('"').starts_with('='))),
         "a cell starts with '=': {csv}"
     );
 }
@@ -265,10 +273,7 @@ async fn a_method_the_path_lacks_is_405_whatever_else_the_request_carries() {
         .await
         .unwrap();
     assert_eq!(response.headers()["allow"], "POST");
-    assert_eq!(
-        problem(response, 405).await["code"],
-        "method_not_allowed"
-    );
+    assert_eq!(problem(response, 405).await["code"], "method_not_allowed");
 
     // An Idempotency-Key already used for a POST does not turn a PATCH to a POST-only path into 422.
     let body = team_body(&app, "Tổ công nghệ số bản Bó Nhàng");

@@ -1,0 +1,177 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text): requests and their latency by route and status,
+//! the connection pool, database errors, rate-limit rejections and failed sign-ins.
+//!
+//! Requests are recorded by [`crate::request_context`] once the response is final; the pool's figures
+//! are read when scraped; database errors are counted by [`crate::db::Db`] itself. Route labels are the
+//! route *patterns* (`/api/v1/teams/{id}`), never the raw path, so ids cannot blow up the series count;
+//! requests that match no route share the label `unmatched`.
+
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+use crate::db::{Db, DbStats};
+
+/// The OpenMetrics text format's content type.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The route a request matched, its method and its final status.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route pattern, or `unmatched`.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// A route pattern alone.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// Route pattern, or `unmatched`.
+    pub route: String,
+}
+
+type HistogramFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+/// Every metric of the service, shared by all workers.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    rate_limited: Family<RouteLabels, Counter>,
+    login_failures: Counter,
+    pool_in_use: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+    db: Db,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~16 s, doubling.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// The sign-in route: its 401s are failed sign-ins.
+const LOGIN_ROUTE: &str = "/api/v1/auth/login";
+
+impl Metrics {
+    /// Registers every metric; `db` supplies the pool figures and its own error counters.
+    pub fn new(db: &Db) -> Self {
+        let mut registry = Registry::with_prefix("cdt");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route pattern and status",
+            requests.clone(),
+        );
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from receiving a request to its response, by method, route pattern and status",
+            latency.clone(),
+        );
+        let rate_limited = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429 (per-user or per-IP limits, a full password-hashing queue)",
+            rate_limited.clone(),
+        );
+        let login_failures = Counter::default();
+        registry.register(
+            "login_failures",
+            "Sign-ins refused for a wrong username or password or a disabled account",
+            login_failures.clone(),
+        );
+        let pool_in_use = Gauge::default();
+        registry.register(
+            "db_pool_connections_in_use",
+            "Primary pool connections lent to requests",
+            pool_in_use.clone(),
+        );
+        let pool_idle = Gauge::default();
+        registry.register(
+            "db_pool_connections_idle",
+            "Primary pool connections open and idle",
+            pool_idle.clone(),
+        );
+        let pool_max = Gauge::default();
+        registry.register(
+            "db_pool_connections_max",
+            "Primary pool size (DB_POOL_SIZE)",
+            pool_max.clone(),
+        );
+        let DbStats { waiting, errors } = db.stats();
+        registry.register(
+            "db_pool_waiting",
+            "Requests waiting for a pool connection",
+            waiting,
+        );
+        registry.register(
+            "db_errors",
+            "Database work that failed: `unavailable` (no connection within DB_POOL_TIMEOUT_MS, lost \
+             connection, statement timeout, deadlock) or `failed` (any other database error)",
+            errors,
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            rate_limited,
+            login_failures,
+            pool_in_use,
+            pool_idle,
+            pool_max,
+            db: db.clone(),
+        }
+    }
+
+    /// Records one answered request.
+    pub fn record(&self, method: &str, route: Option<String>, status: u16, elapsed: Duration) {
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
+        if status == 429 {
+            self.rate_limited
+                .get_or_create(&RouteLabels {
+                    route: route.clone(),
+                })
+                .inc();
+        }
+        if status == 401 && route == LOGIN_ROUTE {
+            self.login_failures.inc();
+        }
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route,
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The metrics in OpenMetrics text, with the pool's figures as of now.
+    pub fn encode(&self) -> String {
+        let pool = self.db.pool_state();
+        self.pool_in_use
+            .set(i64::from(pool.connections - pool.idle_connections));
+        self.pool_idle.set(i64::from(pool.idle_connections));
+        self.pool_max.set(i64::from(self.db.pool_size()));
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
