@@ -78,24 +78,35 @@ async fn writer(
                 .send()
                 .await;
             let elapsed = started.elapsed();
-            let mut tally = tally.borrow_mut();
-            match response {
-                Ok(response) if response.status().is_success() => {
-                    tally.ok += 1;
-                    tally.acknowledged.insert(id);
-                    break;
+            let acknowledged = {
+                let mut tally = tally.borrow_mut();
+                match response {
+                    Ok(response) if response.status().is_success() => {
+                        tally.ok += 1;
+                        tally.acknowledged.insert(id);
+                        true
+                    }
+                    Ok(response) if response.status() == 503 => {
+                        tally.unavailable.push((elapsed, is_problem_503(&response)));
+                        false
+                    }
+                    // A retry that arrives while the first attempt still holds its key.
+                    Ok(response) if response.status() == 409 => false,
+                    Ok(response) => {
+                        tally
+                            .errors
+                            .push(format!("POST answered {}", response.status()));
+                        false
+                    }
+                    Err(error) => {
+                        tally.errors.push(format!("POST failed: {error}"));
+                        false
+                    }
                 }
-                Ok(response) if response.status() == 503 => {
-                    tally.unavailable.push((elapsed, is_problem_503(&response)));
-                }
-                // A retry that arrives while the first attempt still holds its key.
-                Ok(response) if response.status() == 409 => {}
-                Ok(response) => tally
-                    .errors
-                    .push(format!("POST answered {}", response.status())),
-                Err(error) => tally.errors.push(format!("POST failed: {error}")),
+            };
+            if acknowledged {
+                break;
             }
-            drop(tally);
             actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -117,18 +128,19 @@ async fn reader(
             .send()
             .await;
         let elapsed = started.elapsed();
-        let mut tally = tally.borrow_mut();
-        match response {
-            Ok(response) if response.status() == 200 => tally.ok += 1,
-            Ok(response) if response.status() == 503 => {
-                tally.unavailable.push((elapsed, is_problem_503(&response)));
+        {
+            let mut tally = tally.borrow_mut();
+            match response {
+                Ok(response) if response.status() == 200 => tally.ok += 1,
+                Ok(response) if response.status() == 503 => {
+                    tally.unavailable.push((elapsed, is_problem_503(&response)));
+                }
+                Ok(response) => tally
+                    .errors
+                    .push(format!("GET answered {}", response.status())),
+                Err(error) => tally.errors.push(format!("GET failed: {error}")),
             }
-            Ok(response) => tally
-                .errors
-                .push(format!("GET answered {}", response.status())),
-            Err(error) => tally.errors.push(format!("GET failed: {error}")),
         }
-        drop(tally);
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
