@@ -235,3 +235,400 @@ fn seed_son_la_runs_twice_and_changes_nothing_the_second_time() {
         String::from_utf8_lossy(&second.stderr).contains("0 units and 0 succession links created")
     );
 }
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sigterm(child: &std::process::Child) {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+}
+
+/// Waits for `child` to exit, at most `patience`; `None` if it is still running.
+fn wait_with_patience(
+    child: &mut std::process::Child,
+    patience: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[actix_web::test]
+async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_stops_postgres() {
+    use diesel::{Connection, connection::SimpleConnection};
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = cdt_api()
+        .args(["serve", "--demo"])
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("CDT_DATA_DIR", data_dir.path())
+        .env("SHUTDOWN_TIMEOUT_SECONDS", "20")
+        .env("PASSWORD_HASH_MEMORY_KIB", "1024")
+        .env("PASSWORD_HASH_ITERATIONS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = wait_for_ready(port, Duration::from_secs(120));
+    if !ready {
+        child.kill().unwrap();
+    }
+    assert!(ready, "the server never became ready");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "demo.admin", "password": "Hoa ban nở trắng núi rừng Tây Bắc"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+
+    // Requests in flight: another client holds a lock every session list needs.
+    let pgdata = data_dir.path().join("postgres");
+    let pg_port: u16 = std::fs::read_to_string(pgdata.join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .nth(3)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let password = std::fs::read_to_string(data_dir.path().join("postgres.password")).unwrap();
+    let url = format!("postgres://cdt:{}@127.0.0.1:{pg_port}/cdt", password.trim());
+    let (locked_sender, locked) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        conn.batch_execute("BEGIN; LOCK TABLE training_sessions IN ACCESS EXCLUSIVE MODE")
+            .unwrap();
+        locked_sender.send(()).unwrap();
+        released.recv().unwrap();
+        conn.batch_execute("COMMIT").unwrap();
+    });
+    locked.await.unwrap();
+    let in_flight: Vec<_> = (0..5)
+        .map(|_| {
+            let request = client
+                .get(format!("{base}/api/v1/training-sessions?limit=5"))
+                .bearer_auth(&token)
+                .send();
+            actix_web::rt::spawn(request)
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+
+    sigterm(&child);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    // New connections are refused while the five finish.
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with requests in flight"
+    );
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    for request in in_flight {
+        let response = request.await.unwrap().expect("an in-flight request failed");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["items"].is_array());
+    }
+
+    let status = wait_with_patience(&mut child, Duration::from_secs(30));
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("still running 30 s after SIGTERM");
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "PostgreSQL left running"
+    );
+}
+
+#[actix_web::test]
+async fn a_full_scenario_logs_no_password_token_or_phone_number() {
+    let database = TestDatabase::create();
+    let url = database.url().to_owned();
+    let log_path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let admin_password = "Mây trắng bay trên đỉnh Pha Luông";
+    let with_env = |command: &mut Command| {
+        command
+            .env("DATABASE_URL", &url)
+            .env("JWT_SECRET", "log-scan-secret-log-scan-secret-0123456789")
+            .env("PASSWORD_HASH_MEMORY_KIB", "1024")
+            .env("PASSWORD_HASH_ITERATIONS", "1")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "debug");
+    };
+    let mut log = std::fs::File::create(&log_path).unwrap();
+    for args in [
+        vec!["seed", "son-la"],
+        vec!["create-admin", "--username", "quantri"],
+    ] {
+        let mut command = cdt_api();
+        with_env(&mut command);
+        let output = command
+            .args(&args)
+            .env("CDT_ADMIN_PASSWORD", admin_password)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        use std::io::Write;
+        log.write_all(&output.stdout).unwrap();
+        log.write_all(&output.stderr).unwrap();
+    }
+    let port = free_port();
+    let mut command = cdt_api();
+    with_env(&mut command);
+    let mut child = command
+        .arg("serve")
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    assert!(wait_for_ready(port, Duration::from_secs(60)));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let send =
+        |method: reqwest::Method, path: &str, token: Option<&str>, body: serde_json::Value| {
+            let mut request = client.request(method, format!("{base}{path}")).json(&body);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            request.send()
+        };
+    let json = |response: reqwest::Response| async move {
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (status.as_u16(), body)
+    };
+    use reqwest::Method;
+
+    let secrets_and_phones: Vec<String>;
+    {
+        let wrong = "Sai mật khẩu mất rồi 2025";
+        let (status, _) = json(
+            send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": "quantri", "password": wrong}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401);
+        let (status, session) = json(
+            send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": "quantri", "password": admin_password}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let access = session["access_token"].as_str().unwrap().to_owned();
+        let refresh = session["refresh_token"].as_str().unwrap().to_owned();
+
+        let units: serde_json::Value = client
+            .get(format!("{base}/api/v1/org-units?q=van%20ho&level=commune"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let commune = units["items"][0]["id"].as_str().unwrap().to_owned();
+        let officer_password = "Ruộng bậc thang Mù Cang Chải";
+        let (status, _) = json(
+            send(Method::POST, "/api/v1/users", Some(&access), serde_json::json!({
+                "username": "canbo.vanho", "display_name": "Lường Văn Khánh", "phone": "0912 345 678",
+                "password": officer_password, "role": "officer", "org_unit_id": commune})).await.unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let (status, team) = json(
+            send(
+                Method::POST,
+                "/api/v1/teams",
+                Some(&access),
+                serde_json::json!({
+                "code": "VH-LOG", "name": "Tổ công nghệ số xã Vân Hồ", "org_unit_id": commune,
+                "founded_on": "2025-07-01"}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let team = team["id"].as_str().unwrap().to_owned();
+        let (status, _) = json(
+            send(
+                Method::POST,
+                &format!("/api/v1/teams/{team}/members"),
+                Some(&access),
+                serde_json::json!({
+                "person": {"full_name": "Lò Thị Xuân", "phone": "+84987654321"}, "role": "leader"}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let members = client
+            .get(format!("{base}/api/v1/teams/{team}/members"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            members.contains("+84987654321"),
+            "the admin reads the full number"
+        );
+
+        let (status, rotated) = json(
+            send(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                serde_json::json!({"refresh_token": refresh}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+        let access2 = rotated["access_token"].as_str().unwrap().to_owned();
+        // Reusing the rotated token: a security event, logged, without the token.
+        let (status, _) = json(
+            send(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                serde_json::json!({"refresh_token": refresh}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401);
+        let (status, session3) = json(
+            send(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": "quantri", "password": admin_password}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let access3 = session3["access_token"].as_str().unwrap().to_owned();
+        let new_password = "Hoa mận nở trắng Mộc Châu";
+        let (status, _) = json(
+            send(
+                Method::POST,
+                "/api/v1/me/password",
+                Some(&access3),
+                serde_json::json!({
+                "current_password": admin_password, "new_password": new_password}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = json(
+            send(
+                Method::GET,
+                "/api/v1/me",
+                Some("eyJhbGciOiJIUzI1NiJ9.forged.signature"),
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401);
+        let _ = send(
+            Method::POST,
+            "/api/v1/auth/logout",
+            None,
+            serde_json::json!({"refresh_token": refresh2}),
+        )
+        .await
+        .unwrap();
+        secrets_and_phones = vec![
+            admin_password.to_owned(),
+            wrong.to_owned(),
+            officer_password.to_owned(),
+            new_password.to_owned(),
+            "log-scan-secret".to_owned(),
+            "forged.signature".to_owned(),
+            // Tokens, and their signatures alone.
+            access.clone(),
+            access.rsplit('.').next().unwrap().to_owned(),
+            access2.rsplit('.').next().unwrap().to_owned(),
+            access3.rsplit('.').next().unwrap().to_owned(),
+            refresh.clone(),
+            refresh2.clone(),
+            // Phone numbers in every spelling.
+            "912345678".to_owned(),
+            "912 345 678".to_owned(),
+            "987654321".to_owned(),
+        ];
+    }
+    sigterm(&child);
+    let status = wait_with_patience(&mut child, Duration::from_secs(30)).expect("exited");
+    assert!(status.success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.lines().count() > 20 && log.contains("request completed"),
+        "the scenario was not logged at all"
+    );
+    for secret in &secrets_and_phones {
+        for (number, line) in log.lines().enumerate() {
+            assert!(
+                !line.contains(secret.as_str()),
+                "log line {number} contains {secret:?}: {line}"
+            );
+        }
+    }
+}
