@@ -114,10 +114,12 @@ fn idempotency_key(req: &ServiceRequest) -> Option<Result<String, AppError>> {
     }
     // Only documented operations: a method the path does not support gets its 405 from the router,
     // whatever key it carries.
-    let documented = req.match_pattern().is_some_and(|pattern| {
-        req.app_data::<web::Data<ApiSpec>>()
-            .and_then(|spec| spec.methods_for(&pattern))
-            .is_some_and(|methods| methods.contains(&req.method().as_str()))
+    let documented = req.app_data::<web::Data<ApiSpec>>().is_some_and(|spec| {
+        spec.documents(
+            req.method().as_str(),
+            req.path(),
+            req.match_pattern().as_deref(),
+        )
     });
     if !documented {
         return None;

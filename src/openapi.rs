@@ -304,4 +304,13 @@ impl ApiSpec {
     pub fn methods_for(&self, pattern: &str) -> Option<&[&'static str]> {
         self.methods_by_path.get(pattern).map(Vec::as_slice)
     }
+
+    /// Whether `method` on `path` is a documented operation. `pattern` is the route pattern the path
+    /// matched; a literal documented path wins over it (`/org-units/reorganizations` also matches
+    /// `/org-units/{id}`).
+    pub fn documents(&self, method: &str, path: &str, pattern: Option<&str>) -> bool {
+        self.methods_for(path)
+            .or_else(|| pattern.and_then(|pattern| self.methods_for(pattern)))
+            .is_some_and(|methods| methods.contains(&method))
+    }
 }

@@ -275,6 +275,36 @@ async fn a_method_the_path_lacks_is_405_whatever_else_the_request_carries() {
     assert_eq!(response.headers()["allow"], "POST");
     assert_eq!(problem(response, 405).await["code"], "method_not_allowed");
 
+    // Nor with an Idempotency-Key already used for the path's POST.
+    let van_ho = app.unit_id("son-la.xa-van-ho");
+    let village = app
+        .request(Method::POST, "/api/v1/org-units")
+        .bearer_auth(&token)
+        .json(
+            &json!({"code": "son-la.xa-van-ho.ban-cu", "name": "Bản Cũ", "level": "village",
+                      "kind": "ban", "parent_id": van_ho, "valid_from": "2025-07-01"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(village.status(), 201);
+    let village: serde_json::Value = village.json().await.unwrap();
+    let reorganization = json!({"effective_on": "2026-01-01", "predecessor_ids": [village["id"]],
+        "successor": {"code": "son-la.xa-van-ho.ban-moi", "name": "Bản Mới", "level": "village",
+                      "kind": "ban", "parent_id": van_ho}});
+    for method in [Method::POST, Method::PATCH] {
+        let response = app
+            .request(method.clone(), "/api/v1/org-units/reorganizations")
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "hostile-405-reorganization")
+            .json(&reorganization)
+            .send()
+            .await
+            .unwrap();
+        let expected = if method == Method::POST { 201 } else { 405 };
+        assert_eq!(response.status(), expected, "{method}");
+    }
+
     // An Idempotency-Key already used for a POST does not turn a PATCH to a POST-only path into 422.
     let body = team_body(&app, "Tổ công nghệ số bản Bó Nhàng");
     for method in [Method::POST, Method::PATCH] {
