@@ -557,7 +557,8 @@ pub struct ResetPasswordRequest {
 
 /// Reset a user's password.
 ///
-/// Sets a new password and ends every session of the user at once.
+/// Sets a new password and ends every session of the user at once. Not for your own account (403): change
+/// your own password with `POST /api/v1/me/password`, which asks for the current one.
 #[utoipa::path(
     tag = "users",
     operation_id = "reset_user_password",
@@ -568,7 +569,7 @@ pub struct ResetPasswordRequest {
         (status = 204, description = "Password replaced; sessions ended."),
         (status = 400, description = "Malformed JSON or id.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage users.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not manage users, or the account is your own (use `POST /api/v1/me/password`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in your scope.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Password rejected.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
@@ -584,6 +585,14 @@ pub async fn reset_user_password(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ResetUserPassword)?;
     let id = id.into_inner();
+    // A reset needs no current password: on one's own account it would let a stolen access token take
+    // the account over. One's own password changes through `POST /me/password`.
+    if id == actor.id {
+        return Err(AppError::new(ErrorCode::Forbidden).with_detail(Text::new(
+            "Change your own password with POST /api/v1/me/password",
+            "Hãy đổi mật khẩu của chính bạn qua POST /api/v1/me/password",
+        )));
+    }
     let actor_for_lookup = actor.clone();
     let target = db
         .run(move |conn| load_manageable(conn, &actor_for_lookup, id))

@@ -229,7 +229,24 @@ async fn disabling_a_user_cuts_them_off_at_once() {
 #[actix_web::test]
 async fn changing_the_password_ends_other_sessions_and_keeps_this_client_signed_in() {
     let app = TestApp::spawn().await;
-    app.create_user("doi.mat.khau", "admin", None);
+    let own_id = app.create_user("doi.mat.khau", "admin", None);
+
+    // Not through the admin reset, which asks for no current password: a stolen token must not be
+    // enough to take the account over.
+    let admin_token = app.token("doi.mat.khau").await;
+    let reset = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/users/{own_id}/reset-password"),
+        )
+        .bearer_auth(&admin_token)
+        .json(&json!({"new_password": "Gió Lào thổi qua đèo Pha Đin"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(reset, 403).await;
+    assert!(body["detail"].as_str().unwrap().contains("/me/password"));
+    assert_eq!(app.login("doi.mat.khau", PASSWORD).await.status(), 200);
     let other: serde_json::Value = app
         .login("doi.mat.khau", PASSWORD)
         .await

