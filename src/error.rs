@@ -589,6 +589,32 @@ impl From<diesel::result::Error> for AppError {
                     .with_retry_after(1)
                     .with_source(error)
             }
+            // A rule the database enforces that validation missed: the client's input broke it, so 422
+            // naming the column the constraint is about (`campaigns_code_check` -> `code`), not 500.
+            // Logged as a warning: validation should have caught it first.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, ref info) => {
+                let field = info
+                    .constraint_name()
+                    .zip(info.table_name())
+                    .and_then(|(constraint, table)| {
+                        constraint
+                            .strip_prefix(table)
+                            .and_then(|rest| rest.strip_prefix('_'))
+                            .and_then(|rest| rest.strip_suffix("_check"))
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| "body".to_owned());
+                tracing::warn!(error = %error, "a check constraint caught input that validation let through");
+                Self::validation(vec![FieldError::new(
+                    field,
+                    "invalid",
+                    Text::new(
+                        "breaks a rule of the stored record",
+                        "vi phạm quy tắc của dữ liệu lưu trữ",
+                    ),
+                )])
+                .with_source(error)
+            }
             // Text with U+0000, which PostgreSQL cannot store in `text` or `jsonb` (SQLSTATE 22021 and
             // 22P05). Caught here so that every text input, body or query string, gets a 422 instead of a
             // 500; the statement failed, so its transaction wrote nothing.
@@ -787,6 +813,50 @@ mod tests {
             Box::new("division by zero".to_owned()),
         ));
         assert_eq!(other.code(), ErrorCode::Internal);
+    }
+
+    #[derive(Debug)]
+    struct Violation;
+
+    impl diesel::result::DatabaseErrorInformation for Violation {
+        fn message(&self) -> &str {
+            "new row for relation \"campaigns\" violates check constraint \"campaigns_code_check\""
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            Some("campaigns")
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            Some("campaigns_code_check")
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    #[test]
+    fn input_the_database_refuses_is_a_422_not_a_500() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let check = AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::CheckViolation,
+            Box::new(Violation),
+        ));
+        assert_eq!(check.status().as_u16(), 422);
+        assert_eq!(check.field_errors()[0].field, "code");
+        let nul = AppError::from(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("invalid byte sequence for encoding \"UTF8\": 0x00".to_owned()),
+        ));
+        assert_eq!(nul.status().as_u16(), 422);
+        assert_eq!(nul.field_errors()[0].code, "nul_character");
     }
     use super::*;
 

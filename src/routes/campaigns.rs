@@ -131,6 +131,11 @@ pub struct UpdateCampaignRequest {
 fn validate(fields: &CampaignFields) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
     let code_ok = (1..=64).contains(&fields.code.len())
+        && fields
+            .code
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && fields.code.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
         });
@@ -138,8 +143,8 @@ fn validate(fields: &CampaignFields) -> Result<(), AppError> {
         errors.add(
             "code",
             "invalid_code",
-            "must be 1-64 lower-case letters, digits, '.', '_' or '-'",
-            "mã không hợp lệ",
+            "must be 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+            "phải gồm 1-64 chữ thường, chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số",
         );
     }
     errors.check_length("name", &fields.name, 1, 300);

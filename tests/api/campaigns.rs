@@ -138,6 +138,23 @@ async fn campaigns_are_created_by_admins_with_valid_dates_and_lists() {
             "fraud_types[0]"
         ]
     );
+    // The stored rule (a code starts with a letter or digit) is checked before the database sees it.
+    let leading = json!({"code": "__main__", "name": "Chiến dịch", "owner": "Sở KH&CN", "starts_on": "2025-10-01",
+                         "ends_on": "2025-10-31"});
+    let body = problem(
+        send(
+            &w,
+            &w.admin,
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(leading),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "code");
+    assert_eq!(body["errors"][0]["code"], "invalid_code");
     let valid = json!({"code": "by-officer", "name": "Chiến dịch xã", "owner": "UBND xã", "starts_on": "2025-10-01",
                        "ends_on": "2025-10-31"});
     let officer = send(
