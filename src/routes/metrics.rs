@@ -36,32 +36,32 @@ pub async fn get_metrics(
     metrics: web::Data<Metrics>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    policy::authorize_metrics(settings.metrics_token.as_ref(), presented, false)?;
-    Ok(render(&metrics))
+    serve(&req, &metrics, &settings, false)
 }
 
-/// The metrics response (also served by the internal `METRICS_BIND_ADDR` listener).
-pub fn render(metrics: &Metrics) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, metrics::CONTENT_TYPE))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(metrics.encode())
-}
-
-/// The handler of the internal listener: the token is required only when one is configured.
+/// The handler of the internal `METRICS_BIND_ADDR` listener: the token is required only when one is
+/// configured.
 pub async fn get_metrics_internal(
     req: HttpRequest,
     metrics: web::Data<Metrics>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
+    serve(&req, &metrics, &settings, true)
+}
+
+fn serve(
+    req: &HttpRequest,
+    metrics: &Metrics,
+    settings: &Settings,
+    internal: bool,
+) -> Result<HttpResponse, AppError> {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    policy::authorize_metrics(settings.metrics_token.as_ref(), presented, true)?;
-    Ok(render(&metrics))
+    policy::authorize_metrics(settings.metrics_token.as_ref(), presented, internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, metrics::CONTENT_TYPE))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(metrics.encode()))
 }

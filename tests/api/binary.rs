@@ -271,8 +271,6 @@ fn wait_with_patience(
 
 #[actix_web::test]
 async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_stops_postgres() {
-    use diesel::{Connection, connection::SimpleConnection};
-
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = cdt_api()
@@ -316,17 +314,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
         .unwrap();
     let password = std::fs::read_to_string(data_dir.path().join("postgres.password")).unwrap();
     let url = format!("postgres://cdt:{}@127.0.0.1:{pg_port}/cdt", password.trim());
-    let (locked_sender, locked) = tokio::sync::oneshot::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let mut conn = diesel::PgConnection::establish(&url).unwrap();
-        conn.batch_execute("BEGIN; LOCK TABLE training_sessions IN ACCESS EXCLUSIVE MODE")
-            .unwrap();
-        locked_sender.send(()).unwrap();
-        released.recv().unwrap();
-        conn.batch_execute("COMMIT").unwrap();
-    });
-    locked.await.unwrap();
+    let lock = crate::helpers::TableLock::take(&url, "training_sessions").await;
     let in_flight: Vec<_> = (0..5)
         .map(|_| {
             let request = client
@@ -349,8 +337,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
         child.try_wait().unwrap().is_none(),
         "exited with requests in flight"
     );
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     for request in in_flight {
         let response = request.await.unwrap().expect("an in-flight request failed");
         assert_eq!(response.status(), 200);
@@ -368,6 +355,25 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
         !pgdata.join("postmaster.pid").exists(),
         "PostgreSQL left running"
     );
+}
+
+/// One request of the scenario: its status and JSON body (`null` when it has none).
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = client.request(method, format!("{base}{path}")).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_default())
 }
 
 #[actix_web::test]
@@ -415,45 +421,28 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
     assert!(wait_for_ready(port, Duration::from_secs(60)));
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let send =
-        |method: reqwest::Method, path: &str, token: Option<&str>, body: serde_json::Value| {
-            let mut request = client.request(method, format!("{base}{path}")).json(&body);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            request.send()
-        };
-    let json = |response: reqwest::Response| async move {
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap();
-        (status.as_u16(), body)
-    };
     use reqwest::Method;
 
     let secrets_and_phones: Vec<String>;
     {
         let wrong = "Sai mật khẩu mất rồi 2025";
-        let (status, _) = json(
-            send(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                serde_json::json!({"username": "quantri", "password": wrong}),
-            )
-            .await
-            .unwrap(),
+        let (status, _) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"username": "quantri", "password": wrong}),
         )
         .await;
         assert_eq!(status, 401);
-        let (status, session) = json(
-            send(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                serde_json::json!({"username": "quantri", "password": admin_password}),
-            )
-            .await
-            .unwrap(),
+        let (status, session) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"username": "quantri", "password": admin_password}),
         )
         .await;
         assert_eq!(status, 200);
@@ -471,38 +460,31 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
             .unwrap();
         let commune = units["items"][0]["id"].as_str().unwrap().to_owned();
         let officer_password = "Ruộng bậc thang Mù Cang Chải";
-        let (status, _) = json(
-            send(Method::POST, "/api/v1/users", Some(&access), serde_json::json!({
+        let (status, _) = call(&client, &base, Method::POST, "/api/v1/users", Some(&access), serde_json::json!({
                 "username": "canbo.vanho", "display_name": "Lường Văn Khánh", "phone": "0912 345 678",
-                "password": officer_password, "role": "officer", "org_unit_id": commune})).await.unwrap(),
-        )
-        .await;
+                "password": officer_password, "role": "officer", "org_unit_id": commune})).await;
         assert_eq!(status, 201);
-        let (status, team) = json(
-            send(
-                Method::POST,
-                "/api/v1/teams",
-                Some(&access),
-                serde_json::json!({
+        let (status, team) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/teams",
+            Some(&access),
+            serde_json::json!({
                 "code": "VH-LOG", "name": "Tổ công nghệ số xã Vân Hồ", "org_unit_id": commune,
                 "founded_on": "2025-07-01"}),
-            )
-            .await
-            .unwrap(),
         )
         .await;
         assert_eq!(status, 201);
         let team = team["id"].as_str().unwrap().to_owned();
-        let (status, _) = json(
-            send(
-                Method::POST,
-                &format!("/api/v1/teams/{team}/members"),
-                Some(&access),
-                serde_json::json!({
+        let (status, _) = call(
+            &client,
+            &base,
+            Method::POST,
+            &format!("/api/v1/teams/{team}/members"),
+            Some(&access),
+            serde_json::json!({
                 "person": {"full_name": "Lò Thị Xuân", "phone": "+84987654321"}, "role": "leader"}),
-            )
-            .await
-            .unwrap(),
         )
         .await;
         assert_eq!(status, 201);
@@ -520,80 +502,72 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
             "the admin reads the full number"
         );
 
-        let (status, rotated) = json(
-            send(
-                Method::POST,
-                "/api/v1/auth/refresh",
-                None,
-                serde_json::json!({"refresh_token": refresh}),
-            )
-            .await
-            .unwrap(),
+        let (status, rotated) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": refresh}),
         )
         .await;
         assert_eq!(status, 200);
         let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
         let access2 = rotated["access_token"].as_str().unwrap().to_owned();
         // Reusing the rotated token: a security event, logged, without the token.
-        let (status, _) = json(
-            send(
-                Method::POST,
-                "/api/v1/auth/refresh",
-                None,
-                serde_json::json!({"refresh_token": refresh}),
-            )
-            .await
-            .unwrap(),
+        let (status, _) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": refresh}),
         )
         .await;
         assert_eq!(status, 401);
-        let (status, session3) = json(
-            send(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                serde_json::json!({"username": "quantri", "password": admin_password}),
-            )
-            .await
-            .unwrap(),
+        let (status, session3) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"username": "quantri", "password": admin_password}),
         )
         .await;
         assert_eq!(status, 200);
         let access3 = session3["access_token"].as_str().unwrap().to_owned();
         let new_password = "Hoa mận nở trắng Mộc Châu";
-        let (status, _) = json(
-            send(
-                Method::POST,
-                "/api/v1/me/password",
-                Some(&access3),
-                serde_json::json!({
+        let (status, _) = call(
+            &client,
+            &base,
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&access3),
+            serde_json::json!({
                 "current_password": admin_password, "new_password": new_password}),
-            )
-            .await
-            .unwrap(),
         )
         .await;
         assert_eq!(status, 200);
-        let (status, _) = json(
-            send(
-                Method::GET,
-                "/api/v1/me",
-                Some("eyJhbGciOiJIUzI1NiJ9.forged.signature"),
-                serde_json::json!({}),
-            )
-            .await
-            .unwrap(),
+        let (status, _) = call(
+            &client,
+            &base,
+            Method::GET,
+            "/api/v1/me",
+            Some("eyJhbGciOiJIUzI1NiJ9.forged.signature"),
+            serde_json::json!({}),
         )
         .await;
         assert_eq!(status, 401);
-        let _ = send(
+        let (status, _) = call(
+            &client,
+            &base,
             Method::POST,
             "/api/v1/auth/logout",
             None,
             serde_json::json!({"refresh_token": refresh2}),
         )
-        .await
-        .unwrap();
+        .await;
+        assert_eq!(status, 204);
         secrets_and_phones = vec![
             admin_password.to_owned(),
             wrong.to_owned(),

@@ -355,3 +355,48 @@ pub fn session_fields(
         recorded_at: None,
     }
 }
+
+/// Another client holding `LOCK TABLE <table> IN ACCESS EXCLUSIVE MODE` in an open transaction, so
+/// requests that need the table wait in the database (in flight) until [`TableLock::release`].
+#[derive(Debug)]
+pub struct TableLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl TableLock {
+    /// Takes the lock through `url` and returns once it is held.
+    pub async fn take(url: &str, table: &'static str) -> Self {
+        use diesel::{Connection, connection::SimpleConnection};
+        let url = url.to_owned();
+        let (locked_sender, locked) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut conn = diesel::PgConnection::establish(&url).expect("lock connection");
+            conn.batch_execute(&format!(
+                "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+            ))
+            .expect("lock");
+            locked_sender.send(()).expect("lock taken");
+            // Released, or the test ended: either way the transaction ends.
+            let _ = released.recv();
+            conn.batch_execute("COMMIT").expect("unlock");
+        });
+        locked.await.expect("lock holder");
+        Self { release, holder }
+    }
+
+    /// Commits the lock's transaction and waits until it is gone.
+    pub fn release(self) {
+        self.release.send(()).expect("lock holder alive");
+        self.holder.join().expect("lock holder");
+    }
+}
+
+/// The value of the first sample line of OpenMetrics `text` that starts with `series` (0 if none).
+pub fn metric_sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .map_or(0.0, |value| value.parse().expect("a number"))
+}

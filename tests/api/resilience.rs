@@ -11,13 +11,13 @@ use cdt_api::db::{
     embedded::{EmbeddedOptions, EmbeddedPostgres},
     migrations,
 };
-use diesel::{Connection, PgConnection, RunQueryDsl, connection::SimpleConnection};
+use diesel::{Connection, PgConnection};
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    helpers::{METRICS_TOKEN, TestApp, test_settings},
+    helpers::{METRICS_TOKEN, TableLock, TestApp, metric_sample, test_settings},
     test_db::TestDatabase,
 };
 
@@ -271,7 +271,7 @@ async fn a_ten_second_database_outage_under_load_answers_503_quickly_and_loses_n
     );
     let stored: Vec<uuid::Uuid> = {
         use cdt_api::db::schema::training_sessions::dsl::{id, training_sessions};
-        use diesel::QueryDsl;
+        use diesel::{QueryDsl, RunQueryDsl};
         training_sessions
             .select(id)
             .load(&mut PgConnection::establish(&url).unwrap())
@@ -326,18 +326,7 @@ async fn with_every_connection_busy_requests_get_503_after_the_pool_timeout_then
     let token = app.token("admin").await;
 
     // Another client holds a lock every session list needs.
-    let url = app.database.url().to_owned();
-    let (locked_sender, locked) = tokio::sync::oneshot::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let mut conn = PgConnection::establish(&url).unwrap();
-        conn.batch_execute("BEGIN; LOCK TABLE training_sessions IN ACCESS EXCLUSIVE MODE")
-            .unwrap();
-        locked_sender.send(()).unwrap();
-        released.recv().unwrap();
-        conn.batch_execute("COMMIT").unwrap();
-    });
-    locked.await.unwrap();
+    let lock = TableLock::take(app.database.url(), "training_sessions").await;
 
     // Two slow requests take both connections...
     let slow: Vec<_> = (0..2)
@@ -385,8 +374,7 @@ async fn with_every_connection_busy_requests_get_503_after_the_pool_timeout_then
             "took {took:?}"
         );
     }
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
 
     // Load gone: normal service, and the metrics saw it.
     for path in ["/api/v1/training-sessions", "/api/v1/teams"] {
@@ -407,12 +395,6 @@ async fn with_every_connection_busy_requests_get_503_after_the_pool_timeout_then
         .text()
         .await
         .unwrap();
-    let unavailable: f64 = metrics
-        .lines()
-        .find(|line| line.starts_with(r#"cdt_db_errors_total{kind="unavailable"}"#))
-        .and_then(|line| line.rsplit(' ').next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let unavailable = metric_sample(&metrics, r#"cdt_db_errors_total{kind="unavailable"}"#);
     assert!(unavailable >= 3.0, "{metrics}");
 }

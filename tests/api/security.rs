@@ -4,7 +4,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 
 use crate::{
-    helpers::{METRICS_TOKEN, PASSWORD, TestApp, problem, test_settings},
+    helpers::{METRICS_TOKEN, PASSWORD, TestApp, metric_sample, problem, test_settings},
     test_db::TestDatabase,
 };
 
@@ -175,14 +175,6 @@ async fn metrics_text(app: &TestApp, token: &str) -> String {
     response.text().await.unwrap()
 }
 
-/// The value of the first sample line that starts with `series`.
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|line| line.starts_with(series))
-        .and_then(|line| line.rsplit(' ').next())
-        .map_or(0.0, |value| value.parse().unwrap())
-}
-
 #[actix_web::test]
 async fn metrics_count_requests_pool_errors_rate_limits_and_failed_sign_ins() {
     let database = TestDatabase::create();
@@ -224,7 +216,7 @@ async fn metrics_count_requests_pool_errors_rate_limits_and_failed_sign_ins() {
 
     let text = metrics_text(&app, METRICS_TOKEN).await;
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             r#"cdt_http_requests_total{method="GET",route="/api/v1/teams",status="200"}"#
         ),
@@ -233,7 +225,7 @@ async fn metrics_count_requests_pool_errors_rate_limits_and_failed_sign_ins() {
     );
     // Ids never become labels: the pattern does.
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             r#"cdt_http_requests_total{method="GET",route="/api/v1/teams/{id}",status="404"}"#
         ),
@@ -241,25 +233,25 @@ async fn metrics_count_requests_pool_errors_rate_limits_and_failed_sign_ins() {
     );
     assert!(!text.contains(&team.to_string()));
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             r#"cdt_http_request_duration_seconds_count{method="GET",route="/api/v1/teams",status="200"}"#
         ),
         3.0
     );
     assert!(text.contains(r#"cdt_http_request_duration_seconds_bucket{le="0.001""#));
-    assert_eq!(sample(&text, "cdt_login_failures_total"), failures);
+    assert_eq!(metric_sample(&text, "cdt_login_failures_total"), failures);
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             r#"cdt_rate_limited_total{route="/api/v1/auth/login"}"#
         ),
         1.0
     );
-    assert_eq!(sample(&text, "cdt_db_pool_connections_max"), 4.0);
-    assert!(sample(&text, "cdt_db_pool_connections_idle") >= 1.0);
-    assert_eq!(sample(&text, "cdt_db_pool_connections_in_use"), 0.0);
-    assert_eq!(sample(&text, "cdt_db_pool_waiting"), 0.0);
+    assert_eq!(metric_sample(&text, "cdt_db_pool_connections_max"), 4.0);
+    assert!(metric_sample(&text, "cdt_db_pool_connections_idle") >= 1.0);
+    assert_eq!(metric_sample(&text, "cdt_db_pool_connections_in_use"), 0.0);
+    assert_eq!(metric_sample(&text, "cdt_db_pool_waiting"), 0.0);
     assert!(text.ends_with("# EOF\n"));
 }
 
