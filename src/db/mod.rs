@@ -9,8 +9,8 @@
 //!
 //! While PostgreSQL cannot be reached (a connection attempt failed within the last
 //! [`OUTAGE_MEMORY`]), checkouts wait at most [`OUTAGE_CHECKOUT_TIMEOUT`] instead of
-//! `DB_POOL_TIMEOUT_MS`: every request of an outage gets its 503 quickly, and blocking threads do not
-//! pile up behind doomed waits. Each such checkout still tries to connect, so the first one after
+//! `DB_POOL_TIMEOUT_MS` (see [`checkout`]): every request of an outage, the first included, gets its
+//! 503 quickly, and blocking threads do not pile up behind doomed waits. Each such checkout still tries to connect, so the first one after
 //! PostgreSQL returns succeeds and normal service resumes by itself.
 
 pub mod embedded;
@@ -177,6 +177,24 @@ pub struct Db {
     stats: DbStats,
 }
 
+/// A connection within `DB_POOL_TIMEOUT_MS`, or sooner an error while the database is unreachable: the
+/// first [`OUTAGE_CHECKOUT_TIMEOUT`] is waited in any case; the rest only if the database was not found
+/// unreachable meanwhile (a busy pool, not an outage).
+fn checkout(
+    pool: &PgPool,
+    reachability: &Reachability,
+) -> Result<r2d2::PooledConnection<PgManager>, r2d2::PoolError> {
+    let started = Instant::now();
+    let timeout = pool.connection_timeout();
+    match pool.get_timeout(timeout.min(OUTAGE_CHECKOUT_TIMEOUT)) {
+        Err(error) if reachability.unreachable_lately() || timeout <= OUTAGE_CHECKOUT_TIMEOUT => {
+            Err(error)
+        }
+        Err(_) => pool.get_timeout(timeout.saturating_sub(started.elapsed())),
+        connected => connected,
+    }
+}
+
 /// A pool and what its connection attempts found.
 #[derive(Debug, Clone)]
 struct PoolHandle {
@@ -327,13 +345,8 @@ impl Db {
         let result = actix_web::web::block(move || {
             let _entered = span.enter();
             let PoolHandle { pool, reachability } = handle;
-            let timeout = if reachability.unreachable_lately() {
-                pool.connection_timeout().min(OUTAGE_CHECKOUT_TIMEOUT)
-            } else {
-                pool.connection_timeout()
-            };
             stats.waiting.inc();
-            let pooled = pool.get_timeout(timeout);
+            let pooled = checkout(&pool, &reachability);
             stats.waiting.dec();
             let mut pooled = pooled?;
             let result = work(&mut pooled.connection);
