@@ -10,8 +10,8 @@
 //! While PostgreSQL cannot be reached (a connection attempt failed within the last
 //! [`OUTAGE_MEMORY`]), checkouts wait at most [`OUTAGE_CHECKOUT_TIMEOUT`] instead of
 //! `DB_POOL_TIMEOUT_MS` (see [`checkout`]): every request of an outage, the first included, gets its
-//! 503 quickly, and blocking threads do not pile up behind doomed waits. Each such checkout still tries to connect, so the first one after
-//! PostgreSQL returns succeeds and normal service resumes by itself.
+//! 503 quickly, and blocking threads do not pile up behind doomed waits. Each such checkout still tries
+//! to connect, so the first one after PostgreSQL returns succeeds and normal service resumes by itself.
 
 pub mod embedded;
 pub mod migrations;
@@ -66,7 +66,7 @@ pub struct PgManager {
 /// How long a failed connection attempt marks the database as unreachable.
 pub const OUTAGE_MEMORY: Duration = Duration::from_secs(3);
 
-/// The checkout wait while the database is marked unreachable.
+/// The first part of every checkout's wait, and all of it while the database is unreachable.
 pub const OUTAGE_CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// When a connection attempt last failed (milliseconds since `since`; 0: never, or one succeeded
