@@ -606,3 +606,63 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_request_outliving_the_shutdown_timeout_does_not_hold_up_the_exit() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = cdt_api()
+        .arg("serve")
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("CDT_DATA_DIR", data_dir.path())
+        .env("SHUTDOWN_TIMEOUT_SECONDS", "2")
+        .env("DB_STATEMENT_TIMEOUT_MS", "120000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = wait_for_ready(port, Duration::from_secs(60));
+    if !ready {
+        child.kill().unwrap();
+    }
+    assert!(ready, "the server never became ready");
+    let pgdata = data_dir.path().join("postgres");
+    let pg_port = std::fs::read_to_string(pgdata.join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .nth(3)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let password = std::fs::read_to_string(data_dir.path().join("postgres.password")).unwrap();
+    let url = format!("postgres://cdt:{}@127.0.0.1:{pg_port}/cdt", password.trim());
+    // The readiness check reads the migrations table: held, it waits far past the shutdown timeout.
+    let lock = crate::helpers::TableLock::take(&url, "__diesel_schema_migrations").await;
+    let stuck = actix_web::rt::spawn(
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send(),
+    );
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+
+    let signalled = Instant::now();
+    sigterm(&child);
+    let status = wait_with_patience(&mut child, Duration::from_secs(20));
+    let took = signalled.elapsed();
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("still running 20 s after SIGTERM with a 2 s shutdown timeout");
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        took >= Duration::from_secs(2),
+        "did not wait for the request: {took:?}"
+    );
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "PostgreSQL left running"
+    );
+    assert!(stuck.await.unwrap().is_err(), "the overdue request was cut");
+    lock.release();
+    eprintln!("exited {took:?} after SIGTERM");
+}
