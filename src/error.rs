@@ -589,21 +589,34 @@ impl From<diesel::result::Error> for AppError {
                     .with_retry_after(1)
                     .with_source(error)
             }
+            // A reference to a record that does not exist, which validation missed: 422 naming the column
+            // (`users_person_id_fkey` -> `person_id`), not 500.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, ref info)
+                if info.message().starts_with("insert or update") =>
+            {
+                let field = constraint_column(info.as_ref(), "_fkey");
+                tracing::warn!(error = %error, "a foreign key caught input that validation let through");
+                Self::validation(vec![FieldError::new(
+                    field,
+                    "not_found",
+                    Text::new("no such record", "không có bản ghi này"),
+                )])
+                .with_source(error)
+            }
+            // Deleting a record others still point at: the client may remove those first.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                Self::new(ErrorCode::Conflict)
+                    .with_detail(Text::new(
+                        "Other records still refer to this one",
+                        "Còn bản ghi khác đang tham chiếu đến bản ghi này",
+                    ))
+                    .with_source(error)
+            }
             // A rule the database enforces that validation missed: the client's input broke it, so 422
             // naming the column the constraint is about (`campaigns_code_check` -> `code`), not 500.
             // Logged as a warning: validation should have caught it first.
             Error::DatabaseError(DatabaseErrorKind::CheckViolation, ref info) => {
-                let field = info
-                    .constraint_name()
-                    .zip(info.table_name())
-                    .and_then(|(constraint, table)| {
-                        constraint
-                            .strip_prefix(table)
-                            .and_then(|rest| rest.strip_prefix('_'))
-                            .and_then(|rest| rest.strip_suffix("_check"))
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_else(|| "body".to_owned());
+                let field = constraint_column(info.as_ref(), "_check");
                 tracing::warn!(error = %error, "a check constraint caught input that validation let through");
                 Self::validation(vec![FieldError::new(
                     field,
@@ -639,6 +652,24 @@ impl From<diesel::result::Error> for AppError {
             other => Self::internal(other),
         }
     }
+}
+
+/// The column a constraint named `<table>_<column><suffix>` (PostgreSQL's default names) is about, or
+/// `body` when the name has another shape.
+fn constraint_column(
+    info: &(dyn diesel::result::DatabaseErrorInformation + Send + Sync),
+    suffix: &str,
+) -> String {
+    info.constraint_name()
+        .zip(info.table_name())
+        .and_then(|(constraint, table)| {
+            constraint
+                .strip_prefix(table)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "body".to_owned())
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
@@ -816,11 +847,15 @@ mod tests {
     }
 
     #[derive(Debug)]
-    struct Violation;
+    struct Violation {
+        message: &'static str,
+        table: &'static str,
+        constraint: &'static str,
+    }
 
     impl diesel::result::DatabaseErrorInformation for Violation {
         fn message(&self) -> &str {
-            "new row for relation \"campaigns\" violates check constraint \"campaigns_code_check\""
+            self.message
         }
         fn details(&self) -> Option<&str> {
             None
@@ -829,13 +864,13 @@ mod tests {
             None
         }
         fn table_name(&self) -> Option<&str> {
-            Some("campaigns")
+            Some(self.table)
         }
         fn column_name(&self) -> Option<&str> {
             None
         }
         fn constraint_name(&self) -> Option<&str> {
-            Some("campaigns_code_check")
+            Some(self.constraint)
         }
         fn statement_position(&self) -> Option<i32> {
             None
@@ -843,14 +878,42 @@ mod tests {
     }
 
     #[test]
-    fn input_the_database_refuses_is_a_422_not_a_500() {
+    fn input_the_database_refuses_is_a_4xx_not_a_500() {
         use diesel::result::{DatabaseErrorKind, Error};
-        let check = AppError::from(Error::DatabaseError(
+        let violation = |kind, message, table, constraint| {
+            AppError::from(Error::DatabaseError(
+                kind,
+                Box::new(Violation {
+                    message,
+                    table,
+                    constraint,
+                }),
+            ))
+        };
+        let check = violation(
             DatabaseErrorKind::CheckViolation,
-            Box::new(Violation),
-        ));
+            "new row for relation \"campaigns\" violates check constraint \"campaigns_code_check\"",
+            "campaigns",
+            "campaigns_code_check",
+        );
         assert_eq!(check.status().as_u16(), 422);
         assert_eq!(check.field_errors()[0].field, "code");
+        let reference = violation(
+            DatabaseErrorKind::ForeignKeyViolation,
+            "insert or update on table \"users\" violates foreign key constraint \"users_person_id_fkey\"",
+            "users",
+            "users_person_id_fkey",
+        );
+        assert_eq!(reference.status().as_u16(), 422);
+        assert_eq!(reference.field_errors()[0].field, "person_id");
+        assert_eq!(reference.field_errors()[0].code, "not_found");
+        let referenced = violation(
+            DatabaseErrorKind::ForeignKeyViolation,
+            "update or delete on table \"people\" violates foreign key constraint \"memberships_person_id_fkey\"",
+            "people",
+            "memberships_person_id_fkey",
+        );
+        assert_eq!(referenced.code(), ErrorCode::Conflict);
         let nul = AppError::from(Error::DatabaseError(
             DatabaseErrorKind::Unknown,
             Box::new("invalid byte sequence for encoding \"UTF8\": 0x00".to_owned()),

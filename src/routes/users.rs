@@ -349,6 +349,28 @@ fn checked_scope(
     Ok(unit)
 }
 
+/// 422 on `person_id` unless it names a stored person.
+fn checked_person(
+    conn: &mut diesel::PgConnection,
+    person_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    match person_id {
+        Some(id)
+            if crate::models::person::find_person(conn, id)
+                .optional_app()?
+                .is_none() =>
+        {
+            Err(AppError::validation(vec![field(
+                "person_id",
+                "not_found",
+                "no such person",
+                "không có người này",
+            )]))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Create a user.
 ///
 /// Admins create any user; officers create team leaders and viewers inside their subtree. The password
@@ -403,6 +425,7 @@ pub async fn create_user(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let unit = checked_scope(conn, &actor, body.role, body.org_unit_id, body.team_id)?;
+                checked_person(conn, body.person_id)?;
                 if user::find_by_username(conn, &body.username)?.is_some() {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
                         "This username is taken",
@@ -520,6 +543,7 @@ pub async fn update_user(
                 let unit_id = body.org_unit_id.or(current.org_unit_id);
                 let team_id = body.team_id.or(current.team_id);
                 let unit = checked_scope(conn, &actor, role, unit_id, team_id)?;
+                checked_person(conn, body.person_id)?;
                 let changes = UserChanges {
                     display_name: body.display_name.map(|n| n.trim().to_owned()),
                     phone,

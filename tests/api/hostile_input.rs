@@ -320,3 +320,41 @@ async fn a_method_the_path_lacks_is_405_whatever_else_the_request_carries() {
         assert_eq!(response.status(), expected, "{method}");
     }
 }
+
+#[actix_web::test]
+async fn references_to_records_that_do_not_exist_are_422_naming_the_field() {
+    let (app, token) = admin_app().await;
+    let user = app.create_user("canbo.xa", "viewer", Some(app.unit_id("son-la.xa-van-ho")));
+    let nobody = uuid::Uuid::now_v7();
+    let response = app
+        .request(Method::PATCH, &format!("/api/v1/users/{user}"))
+        .bearer_auth(&token)
+        .json(&json!({"person_id": nobody}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "person_id");
+    assert_eq!(body["errors"][0]["code"], "not_found");
+    let response = app
+        .request(Method::POST, "/api/v1/users")
+        .bearer_auth(&token)
+        .json(
+            &json!({"username": "canbo.moi", "display_name": "Cán bộ mới",
+                      "password": "Sương sớm trên đồi chè Mộc Châu", "role": "viewer",
+                      "org_unit_id": app.unit_id("son-la.xa-van-ho"), "person_id": nobody}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "person_id");
+    let stored: i64 = {
+        use diesel::{QueryDsl, RunQueryDsl};
+        cdt_api::db::schema::users::table
+            .count()
+            .get_result(&mut app.database.connect())
+            .unwrap()
+    };
+    assert_eq!(stored, 2, "only the admin and canbo.xa exist");
+}

@@ -181,11 +181,14 @@ def main():
                     "--report",
                     "junit",
                     "--report-dir",
-                    os.path.join(args.report_dir, username),
+                    os.path.join(os.path.abspath(args.report_dir), username),
                 ]
             print(f"== schemathesis as {username} ({args.seconds} s)", flush=True)
             started = time.time()
-            run = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            # From the throwaway directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+            run = subprocess.run(
+                command, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             print(run.stdout, flush=True)
             verdict = judge(run.returncode, run.stdout, base)
             print(f"== {username}: exit {run.returncode} after {time.time() - started:.0f} s: {verdict}", flush=True)
