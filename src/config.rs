@@ -107,7 +107,8 @@ impl ConfigError {
 }
 
 /// Default `BIND_ADDR`.
-pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_BIND_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 /// Default `DB_POOL_SIZE`.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 /// Default `DB_POOL_TIMEOUT_MS`.
@@ -132,28 +133,10 @@ impl Settings {
 
         let database_url = postgres_url(&get, "DATABASE_URL", "host")?;
 
-        let bind_addr = get("BIND_ADDR")
-            .unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned())
-            .parse::<SocketAddr>()
-            .map_err(|_| {
-                ConfigError::new(
-                    "BIND_ADDR",
-                    "must be an address and port like 127.0.0.1:8080",
-                )
-            })?;
+        let bind_addr =
+            socket_address(&get, "BIND_ADDR", "127.0.0.1:8080")?.unwrap_or(DEFAULT_BIND_ADDR);
 
-        let jwt_secret = get("JWT_SECRET")
-            .map(|secret| {
-                if secret.len() < MIN_JWT_SECRET_BYTES {
-                    Err(ConfigError::new(
-                        "JWT_SECRET",
-                        format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
-                    ))
-                } else {
-                    Ok(SecretString::from(secret))
-                }
-            })
-            .transpose()?;
+        let jwt_secret = secret(&get, "JWT_SECRET", MIN_JWT_SECRET_BYTES)?;
 
         let log_filter = get("RUST_LOG").unwrap_or_else(|| "info".to_owned());
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|error| {
@@ -219,28 +202,8 @@ impl Settings {
             .map(|list| parse_origins(&list))
             .transpose()?
             .unwrap_or_default();
-        let metrics_token = get("METRICS_TOKEN")
-            .map(|token| {
-                if token.len() < MIN_METRICS_TOKEN_BYTES {
-                    Err(ConfigError::new(
-                        "METRICS_TOKEN",
-                        format!("must be at least {MIN_METRICS_TOKEN_BYTES} bytes long"),
-                    ))
-                } else {
-                    Ok(SecretString::from(token))
-                }
-            })
-            .transpose()?;
-        let metrics_bind_addr = get("METRICS_BIND_ADDR")
-            .map(|address| {
-                address.parse::<SocketAddr>().map_err(|_| {
-                    ConfigError::new(
-                        "METRICS_BIND_ADDR",
-                        "must be an address and port like 127.0.0.1:9090",
-                    )
-                })
-            })
-            .transpose()?;
+        let metrics_token = secret(&get, "METRICS_TOKEN", MIN_METRICS_TOKEN_BYTES)?;
+        let metrics_bind_addr = socket_address(&get, "METRICS_BIND_ADDR", "127.0.0.1:9090")?;
         if metrics_bind_addr.is_some_and(|address| address == bind_addr) {
             return Err(ConfigError::new(
                 "METRICS_BIND_ADDR",
@@ -295,6 +258,44 @@ impl Settings {
             .as_ref()
             .map(|url| redact_url(url.expose_secret()))
     }
+}
+
+/// An optional address and port in `variable` (`example` shows the form).
+fn socket_address(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    example: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    get(variable)
+        .map(|address| {
+            address.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    variable,
+                    format!("must be an address and port like {example}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// An optional secret in `variable`, at least `min_bytes` long.
+fn secret(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    min_bytes: usize,
+) -> Result<Option<SecretString>, ConfigError> {
+    get(variable)
+        .map(|value| {
+            if value.len() < min_bytes {
+                Err(ConfigError::new(
+                    variable,
+                    format!("must be at least {min_bytes} bytes long"),
+                ))
+            } else {
+                Ok(SecretString::from(value))
+            }
+        })
+        .transpose()
 }
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each `http(s)://host[:port]` without a path.

@@ -595,13 +595,12 @@ impl From<diesel::result::Error> for AppError {
                 if info.message().starts_with("insert or update") =>
             {
                 let field = constraint_column(info.as_ref(), "_fkey");
-                tracing::warn!(error = %error, "a foreign key caught input that validation let through");
-                Self::validation(vec![FieldError::new(
+                missed_by_validation(
+                    error,
                     field,
                     "not_found",
                     Text::new("no such record", "không có bản ghi này"),
-                )])
-                .with_source(error)
+                )
             }
             // Deleting a record others still point at: the client may remove those first.
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
@@ -614,19 +613,17 @@ impl From<diesel::result::Error> for AppError {
             }
             // A rule the database enforces that validation missed: the client's input broke it, so 422
             // naming the column the constraint is about (`campaigns_code_check` -> `code`), not 500.
-            // Logged as a warning: validation should have caught it first.
             Error::DatabaseError(DatabaseErrorKind::CheckViolation, ref info) => {
                 let field = constraint_column(info.as_ref(), "_check");
-                tracing::warn!(error = %error, "a check constraint caught input that validation let through");
-                Self::validation(vec![FieldError::new(
+                missed_by_validation(
+                    error,
                     field,
                     "invalid",
                     Text::new(
                         "breaks a rule of the stored record",
                         "vi phạm quy tắc của dữ liệu lưu trữ",
                     ),
-                )])
-                .with_source(error)
+                )
             }
             // Text with U+0000, which PostgreSQL cannot store in `text` or `jsonb` (SQLSTATE 22021 and
             // 22P05). Caught here so that every text input, body or query string, gets a 422 instead of a
@@ -652,6 +649,18 @@ impl From<diesel::result::Error> for AppError {
             other => Self::internal(other),
         }
     }
+}
+
+/// 422 for input a database constraint refused after validation let it through, logged as a warning
+/// (validation should have caught it: the log line says which rule to add).
+fn missed_by_validation(
+    error: diesel::result::Error,
+    field: String,
+    code: &'static str,
+    message: Text,
+) -> AppError {
+    tracing::warn!(error = %error, "a database constraint caught input that validation let through");
+    AppError::validation(vec![FieldError::new(field, code, message)]).with_source(error)
 }
 
 /// The column a constraint named `<table>_<column><suffix>` (PostgreSQL's default names) is about, or

@@ -112,19 +112,16 @@ fn idempotency_key(req: &ServiceRequest) -> Option<Result<String, AppError>> {
     if !matches!(*req.method(), Method::POST | Method::PATCH) {
         return None;
     }
+    let value = req.headers().get(IDEMPOTENCY_KEY)?;
     // Only documented operations: a method the path does not support gets its 405 from the router,
     // whatever key it carries.
     let documented = req.app_data::<web::Data<ApiSpec>>().is_some_and(|spec| {
-        spec.documents(
-            req.method().as_str(),
-            req.path(),
-            req.match_pattern().as_deref(),
-        )
+        spec.methods_at(req.path(), req.match_pattern().as_deref())
+            .is_some_and(|methods| methods.contains(&req.method().as_str()))
     });
     if !documented {
         return None;
     }
-    let value = req.headers().get(IDEMPOTENCY_KEY)?;
     let key =
         value.to_str().ok().map(str::trim).filter(|key| {
             (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
@@ -144,17 +141,8 @@ fn idempotency_key(req: &ServiceRequest) -> Option<Result<String, AppError>> {
 /// The user a valid bearer token names; `None` without one (the handler answers for itself).
 fn user_of(req: &ServiceRequest) -> Option<Uuid> {
     let state = req.app_data::<web::Data<AuthState>>()?;
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))?
-        .1
-        .trim()
-        .to_owned();
-    state.keys.verify(&token).ok().map(|claims| claims.sub)
+    let token = crate::auth::bearer_token(req.headers())?;
+    state.keys.verify(token).ok().map(|claims| claims.sub)
 }
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> Vec<u8> {

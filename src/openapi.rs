@@ -305,12 +305,11 @@ impl ApiSpec {
         self.methods_by_path.get(pattern).map(Vec::as_slice)
     }
 
-    /// Whether `method` on `path` is a documented operation. `pattern` is the route pattern the path
-    /// matched; a literal documented path wins over it (`/org-units/reorganizations` also matches
-    /// `/org-units/{id}`).
-    pub fn documents(&self, method: &str, path: &str, pattern: Option<&str>) -> bool {
+    /// The methods of the documented path a request for `path` is about: `path` itself when it is a
+    /// documented literal path, otherwise the route `pattern` it matched. The literal wins because
+    /// `/org-units/reorganizations` also matches `/org-units/{id}`.
+    pub fn methods_at(&self, path: &str, pattern: Option<&str>) -> Option<&[&'static str]> {
         self.methods_for(path)
             .or_else(|| pattern.and_then(|pattern| self.methods_for(pattern)))
-            .is_some_and(|methods| methods.contains(&method))
     }
 }

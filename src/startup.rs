@@ -244,7 +244,7 @@ fn path_config() -> web::PathConfig {
         // one; the request was really for the literal path, which does not support this method.
         let literal = req
             .app_data::<web::Data<ApiSpec>>()
-            .and_then(|spec| spec.methods_for(req.path()));
+            .and_then(|spec| spec.methods_at(req.path(), None));
         match literal {
             Some(methods) => AppError::method_not_allowed(methods).into(),
             None => AppError::from(error).into(),

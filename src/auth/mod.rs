@@ -100,6 +100,16 @@ pub fn anonymous_audit_context(req: &HttpRequest) -> AuditContext {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if there is one.
+pub fn bearer_token(headers: &header::HeaderMap) -> Option<&str> {
+    let (scheme, token) = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// 401 `unauthorized` with a reason.
 pub fn unauthorized(en: &'static str, vi: &'static str) -> AppError {
     AppError::new(ErrorCode::Unauthorized).with_detail(Text::new(en, vi))
@@ -110,16 +120,7 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_owned())
-            });
+        let token = bearer_token(req.headers()).map(str::to_owned);
         let state = req.app_data::<web::Data<AuthState>>().cloned();
         let db = req.app_data::<web::Data<Db>>().cloned();
         let context = anonymous_audit_context(req);

@@ -239,8 +239,8 @@ impl AuthUser {
     }
 }
 
-/// The decision for [`Operation::GetMetrics`]: `presented` (the `Authorization` header) must be
-/// `Bearer <METRICS_TOKEN>`. Without a configured token, the public listener does not serve metrics
+/// The decision for [`Operation::GetMetrics`]: `presented` (the request's bearer token) must be
+/// `METRICS_TOKEN`. Without a configured token, the public listener does not serve metrics
 /// (404) and the internal one (`internal`: `METRICS_BIND_ADDR`) serves them to anyone who reaches it.
 pub fn authorize_metrics(
     configured: Option<&secrecy::SecretString>,
@@ -261,12 +261,8 @@ pub fn authorize_metrics(
             )
         };
     };
-    let token = presented
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
     // Compared as digests: equal-length values whose comparison time says nothing about the token.
-    let matches = token.is_some_and(|token| {
+    let matches = presented.is_some_and(|token| {
         Sha256::digest(token.as_bytes()) == Sha256::digest(configured.expose_secret().as_bytes())
     });
     if matches {

@@ -130,16 +130,7 @@ pub struct UpdateCampaignRequest {
 
 fn validate(fields: &CampaignFields) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    let code_ok = (1..=64).contains(&fields.code.len())
-        && fields
-            .code
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && fields.code.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        });
-    if !code_ok {
+    if !super::validation::is_code(&fields.code, 64, true) {
         errors.add(
             "code",
             "invalid_code",

@@ -169,7 +169,7 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
         .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|error| malformed_csv(1, &error))?
+        .map_err(|error| unreadable_csv(1, &error))?
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
@@ -179,7 +179,7 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
             let line = error
                 .position()
                 .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-            malformed_csv(line, &error)
+            unreadable_csv(line, &error)
         })?;
         let number = record
             .position()
@@ -194,22 +194,19 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
             .skip(headers.len())
             .any(|cell| !cell.trim().is_empty())
         {
-            return Err(AppError::validation(vec![FieldError::new(
-                "body",
-                "malformed_csv",
-                Text::new(
-                    format!(
-                        "line {number}: {} cells, but the header has {}",
-                        record.len(),
-                        headers.len()
-                    ),
-                    format!(
-                        "dòng {number}: {} ô, nhưng dòng tiêu đề có {}",
-                        record.len(),
-                        headers.len()
-                    ),
+            return Err(malformed_csv(
+                number,
+                format!(
+                    "{} cells, but the header has {}",
+                    record.len(),
+                    headers.len()
                 ),
-            )]));
+                format!(
+                    "{} ô, nhưng dòng tiêu đề có {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
         }
         rows.push(Row {
             number,
@@ -223,14 +220,16 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
     Ok(rows)
 }
 
-fn malformed_csv(line: usize, error: &csv::Error) -> AppError {
+fn unreadable_csv(line: usize, error: &csv::Error) -> AppError {
+    malformed_csv(line, error, format!("CSV không hợp lệ ({error})"))
+}
+
+/// 422 `malformed_csv` for `line`, saying what is wrong with it in English and Vietnamese.
+fn malformed_csv(line: usize, en: impl std::fmt::Display, vi: impl std::fmt::Display) -> AppError {
     AppError::validation(vec![FieldError::new(
         "body",
         "malformed_csv",
-        Text::new(
-            format!("line {line}: {error}"),
-            format!("dòng {line}: CSV không hợp lệ ({error})"),
-        ),
+        Text::new(format!("line {line}: {en}"), format!("dòng {line}: {vi}")),
     )])
 }
 

@@ -55,10 +55,7 @@ fn serve(
     settings: &Settings,
     internal: bool,
 ) -> Result<HttpResponse, AppError> {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
+    let presented = crate::auth::bearer_token(req.headers());
     policy::authorize_metrics(settings.metrics_token.as_ref(), presented, internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, metrics::CONTENT_TYPE))

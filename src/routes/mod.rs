@@ -141,7 +141,7 @@ pub async fn fallback(
     spec: web::Data<ApiSpec>,
 ) -> Result<HttpResponse, AppError> {
     Err(match req.match_pattern() {
-        Some(pattern) => match spec.methods_for(&pattern) {
+        Some(pattern) => match spec.methods_at(req.path(), Some(&pattern)) {
             Some(methods) => AppError::method_not_allowed(methods),
             // Matched an undocumented route (the Swagger UI), which serves GET only.
             None => AppError::method_not_allowed(&["GET"]),

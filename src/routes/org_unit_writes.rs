@@ -35,12 +35,7 @@ pub fn kinds_for_level(level: &str) -> &'static [&'static str] {
 }
 
 fn is_valid_code(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    (1..=100).contains(&bytes.len())
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes.iter().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        })
+    super::validation::is_code(code, 100, true)
 }
 
 /// A new unit.

@@ -395,18 +395,9 @@ pub struct CreateTeamRequest {
     pub notes: Option<String>,
 }
 
-fn is_valid_team_code(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    (1..=100).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// Checks a team's fields; every problem at once.
 pub(crate) fn validate_team(fields: &TeamFields, errors: &mut FieldErrors) {
-    if !is_valid_team_code(&fields.code) {
+    if !super::validation::is_code(&fields.code, 100, false) {
         errors.add(
             "code",
             "invalid_code",

@@ -24,6 +24,10 @@ fn cdt_api() -> Command {
         "DB_STATEMENT_TIMEOUT_MS",
         "CDT_DATA_DIR",
         "PG_BINDIR",
+        "CORS_ALLOWED_ORIGINS",
+        "METRICS_TOKEN",
+        "METRICS_BIND_ADDR",
+        "SHUTDOWN_TIMEOUT_SECONDS",
     ] {
         command.env_remove(variable);
     }
@@ -269,26 +273,52 @@ fn wait_with_patience(
     }
 }
 
-#[actix_web::test]
-async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_stops_postgres() {
-    let data_dir = tempfile::tempdir().unwrap();
+/// `cdt-api <args>` on the embedded PostgreSQL of `data_dir` with `env`, on a free port, once ready
+/// (killed, and the test failed, if it is not within `patience`).
+fn serve_embedded(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+    patience: Duration,
+) -> (std::process::Child, u16) {
     let port = free_port();
     let mut child = cdt_api()
-        .args(["serve", "--demo"])
+        .args(args)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("CDT_DATA_DIR", data_dir.path())
-        .env("SHUTDOWN_TIMEOUT_SECONDS", "20")
-        .env("PASSWORD_HASH_MEMORY_KIB", "1024")
-        .env("PASSWORD_HASH_ITERATIONS", "1")
+        .env("CDT_DATA_DIR", data_dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let ready = wait_for_ready(port, Duration::from_secs(120));
-    if !ready {
+    if !wait_for_ready(port, patience) {
         child.kill().unwrap();
+        panic!("the server never became ready");
     }
-    assert!(ready, "the server never became ready");
+    (child, port)
+}
+
+/// The URL of the `cdt` database of the embedded PostgreSQL running in `data_dir`.
+fn embedded_database_url(data_dir: &std::path::Path) -> String {
+    let pid_file = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).unwrap();
+    let port = pid_file.lines().nth(3).unwrap().trim();
+    let password = std::fs::read_to_string(data_dir.join("postgres.password")).unwrap();
+    format!("postgres://cdt:{}@127.0.0.1:{port}/cdt", password.trim())
+}
+
+#[actix_web::test]
+async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_stops_postgres() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = serve_embedded(
+        &["serve", "--demo"],
+        data_dir.path(),
+        &[
+            ("SHUTDOWN_TIMEOUT_SECONDS", "20"),
+            ("PASSWORD_HASH_MEMORY_KIB", "1024"),
+            ("PASSWORD_HASH_ITERATIONS", "1"),
+        ],
+        Duration::from_secs(120),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let session: serde_json::Value = client
@@ -304,16 +334,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
 
     // Requests in flight: another client holds a lock every session list needs.
     let pgdata = data_dir.path().join("postgres");
-    let pg_port: u16 = std::fs::read_to_string(pgdata.join("postmaster.pid"))
-        .unwrap()
-        .lines()
-        .nth(3)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let password = std::fs::read_to_string(data_dir.path().join("postgres.password")).unwrap();
-    let url = format!("postgres://cdt:{}@127.0.0.1:{pg_port}/cdt", password.trim());
+    let url = embedded_database_url(data_dir.path());
     let lock = crate::helpers::TableLock::take(&url, "training_sessions").await;
     let in_flight: Vec<_> = (0..5)
         .map(|_| {
@@ -376,6 +397,20 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or_default())
 }
 
+/// `quantri` signs in with `password`: the status and the session.
+async fn sign_in(client: &reqwest::Client, base: &str, password: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({"username": "quantri", "password": password});
+    call(
+        client,
+        base,
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        None,
+        body,
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn a_full_scenario_logs_no_password_token_or_phone_number() {
     let database = TestDatabase::create();
@@ -426,25 +461,9 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
     let secrets_and_phones: Vec<String>;
     {
         let wrong = "Sai mật khẩu mất rồi 2025";
-        let (status, _) = call(
-            &client,
-            &base,
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            serde_json::json!({"username": "quantri", "password": wrong}),
-        )
-        .await;
+        let (status, _) = sign_in(&client, &base, wrong).await;
         assert_eq!(status, 401);
-        let (status, session) = call(
-            &client,
-            &base,
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            serde_json::json!({"username": "quantri", "password": admin_password}),
-        )
-        .await;
+        let (status, session) = sign_in(&client, &base, admin_password).await;
         assert_eq!(status, 200);
         let access = session["access_token"].as_str().unwrap().to_owned();
         let refresh = session["refresh_token"].as_str().unwrap().to_owned();
@@ -525,15 +544,7 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
         )
         .await;
         assert_eq!(status, 401);
-        let (status, session3) = call(
-            &client,
-            &base,
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            serde_json::json!({"username": "quantri", "password": admin_password}),
-        )
-        .await;
+        let (status, session3) = sign_in(&client, &base, admin_password).await;
         assert_eq!(status, 200);
         let access3 = session3["access_token"].as_str().unwrap().to_owned();
         let new_password = "Hoa mận nở trắng Mộc Châu";
@@ -610,32 +621,17 @@ async fn a_full_scenario_logs_no_password_token_or_phone_number() {
 #[actix_web::test]
 async fn a_request_outliving_the_shutdown_timeout_does_not_hold_up_the_exit() {
     let data_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = cdt_api()
-        .arg("serve")
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("CDT_DATA_DIR", data_dir.path())
-        .env("SHUTDOWN_TIMEOUT_SECONDS", "2")
-        .env("DB_STATEMENT_TIMEOUT_MS", "120000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ready = wait_for_ready(port, Duration::from_secs(60));
-    if !ready {
-        child.kill().unwrap();
-    }
-    assert!(ready, "the server never became ready");
+    let (mut child, port) = serve_embedded(
+        &["serve"],
+        data_dir.path(),
+        &[
+            ("SHUTDOWN_TIMEOUT_SECONDS", "2"),
+            ("DB_STATEMENT_TIMEOUT_MS", "120000"),
+        ],
+        Duration::from_secs(60),
+    );
     let pgdata = data_dir.path().join("postgres");
-    let pg_port = std::fs::read_to_string(pgdata.join("postmaster.pid"))
-        .unwrap()
-        .lines()
-        .nth(3)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let password = std::fs::read_to_string(data_dir.path().join("postgres.password")).unwrap();
-    let url = format!("postgres://cdt:{}@127.0.0.1:{pg_port}/cdt", password.trim());
+    let url = embedded_database_url(data_dir.path());
     // The readiness check reads the migrations table: held, it waits far past the shutdown timeout.
     let lock = crate::helpers::TableLock::take(&url, "__diesel_schema_migrations").await;
     let stuck = actix_web::rt::spawn(

@@ -394,6 +394,22 @@ impl TableLock {
     }
 }
 
+/// `GET /metrics` with `token`: asserts a 200 in OpenMetrics text and returns it.
+pub async fn metrics_text(app: &TestApp, token: &str) -> String {
+    let response = app
+        .request(reqwest::Method::GET, "/metrics")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    response.text().await.expect("metrics text")
+}
+
 /// The value of the first sample line of OpenMetrics `text` that starts with `series` (0 if none).
 pub fn metric_sample(text: &str, series: &str) -> f64 {
     text.lines()

@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    helpers::{METRICS_TOKEN, TableLock, TestApp, metric_sample, test_settings},
+    helpers::{METRICS_TOKEN, TableLock, TestApp, metric_sample, metrics_text, test_settings},
     test_db::TestDatabase,
 };
 
@@ -386,15 +386,7 @@ async fn with_every_connection_busy_requests_get_503_after_the_pool_timeout_then
             .unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
-    let metrics = app
-        .request(Method::GET, "/metrics")
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app, METRICS_TOKEN).await;
     let unavailable = metric_sample(&metrics, r#"cdt_db_errors_total{kind="unavailable"}"#);
     assert!(unavailable >= 3.0, "{metrics}");
 }

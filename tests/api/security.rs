@@ -4,7 +4,9 @@ use reqwest::Method;
 use secrecy::SecretString;
 
 use crate::{
-    helpers::{METRICS_TOKEN, PASSWORD, TestApp, metric_sample, problem, test_settings},
+    helpers::{
+        METRICS_TOKEN, PASSWORD, TestApp, metric_sample, metrics_text, problem, test_settings,
+    },
     test_db::TestDatabase,
 };
 
@@ -158,21 +160,6 @@ async fn cors_answers_only_the_listed_origins() {
             .headers()
             .contains_key("access-control-allow-origin")
     );
-}
-
-async fn metrics_text(app: &TestApp, token: &str) -> String {
-    let response = app
-        .request(Method::GET, "/metrics")
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
-    );
-    response.text().await.unwrap()
 }
 
 #[actix_web::test]
