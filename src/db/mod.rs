@@ -15,6 +15,7 @@
 
 pub mod embedded;
 pub mod migrations;
+pub mod prepared;
 pub mod schema;
 
 use std::{

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::schema::{org_unit_successions, org_units, stat_commune_days};
+use crate::db::{
+    prepared::prepared,
+    schema::{org_unit_successions, org_units, stat_commune_days},
+};
 
 /// Every figure the aggregates hold, summed over a selection.
 #[derive(
@@ -286,18 +289,20 @@ pub fn by_commune(
         roots = parts("stat_root_days", "stat_root_months", "root_id = ANY($10)"),
     );
     let (ids, groups): (Vec<Uuid>, Vec<String>) = selection.communes.iter().cloned().unzip();
-    diesel::sql_query(sql)
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Text>, _>(groups)
-        .bind::<Text, _>(cut.dim)
-        .bind::<Date, _>(m1)
-        .bind::<Date, _>(m2)
-        .bind::<Date, _>(cut.from)
-        .bind::<Date, _>(d1)
-        .bind::<Date, _>(d2)
-        .bind::<Date, _>(cut.to)
-        .bind::<Array<SqlUuid>, _>(&selection.roots)
-        .load(conn)
+    prepared(
+        diesel::sql_query(sql)
+            .bind::<Array<SqlUuid>, _>(ids)
+            .bind::<Array<Text>, _>(groups)
+            .bind::<Text, _>(cut.dim)
+            .bind::<Date, _>(m1)
+            .bind::<Date, _>(m2)
+            .bind::<Date, _>(cut.from)
+            .bind::<Date, _>(d1)
+            .bind::<Date, _>(d2)
+            .bind::<Date, _>(cut.to)
+            .bind::<Array<SqlUuid>, _>(&selection.roots),
+    )
+    .load(conn)
 }
 
 /// How team-level rows are grouped.
@@ -339,14 +344,16 @@ pub fn by_team(
         bucket = cut.bucket.sql("day"),
         sums = sums(),
     );
-    diesel::sql_query(sql)
-        .bind::<Array<SqlUuid>, _>(&rows.communes)
-        .bind::<Text, _>(cut.dim)
-        .bind::<Date, _>(cut.from)
-        .bind::<Date, _>(cut.to)
-        .bind::<Nullable<SqlUuid>, _>(rows.team)
-        .bind::<Nullable<SqlUuid>, _>(rows.unit)
-        .load(conn)
+    prepared(
+        diesel::sql_query(sql)
+            .bind::<Array<SqlUuid>, _>(&rows.communes)
+            .bind::<Text, _>(cut.dim)
+            .bind::<Date, _>(cut.from)
+            .bind::<Date, _>(cut.to)
+            .bind::<Nullable<SqlUuid>, _>(rows.team)
+            .bind::<Nullable<SqlUuid>, _>(rows.unit),
+    )
+    .load(conn)
 }
 
 /// A team counted by a report: the unit it served on the reference day and its members then.
@@ -375,7 +382,7 @@ pub fn registry_teams(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<RegistryTeam>> {
-    diesel::sql_query(
+    prepared(diesel::sql_query(
         "WITH c AS (SELECT DISTINCT unnest($1::uuid[]) AS commune_id), \
          u AS (SELECT o.id, o.id AS commune_id FROM c JOIN org_units o ON o.id = c.commune_id \
                UNION ALL SELECT o.id, o.parent_id FROM c JOIN org_units o ON o.parent_id = c.commune_id \
@@ -400,7 +407,7 @@ pub fn registry_teams(
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .bind::<Nullable<SqlUuid>, _>(rows.team)
-    .bind::<Nullable<SqlUuid>, _>(rows.unit)
+    .bind::<Nullable<SqlUuid>, _>(rows.unit))
     .load(conn)
 }
 
@@ -418,11 +425,12 @@ pub fn active_teams(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<HashSet<Uuid>> {
-    let rows: Vec<TeamId> = diesel::sql_query(
-        // One index probe per team (LATERAL ... LIMIT 1): with all of a country's teams in the table, a
-        // join would be planned as a hash join over every team's row of the year (40 ms instead of 5 for
-        // a province at national scale).
-        "SELECT t.team_id FROM unnest($1::uuid[]) AS t (team_id) \
+    let rows: Vec<TeamId> = prepared(
+        diesel::sql_query(
+            // One index probe per team (LATERAL ... LIMIT 1): with all of a country's teams in the table, a
+            // join would be planned as a hash join over every team's row of the year (40 ms instead of 5 for
+            // a province at national scale).
+            "SELECT t.team_id FROM unnest($1::uuid[]) AS t (team_id) \
          CROSS JOIN LATERAL ( \
              SELECT 1 FROM stat_team_years y \
              WHERE y.team_id = t.team_id AND y.year BETWEEN $2 AND $3 \
@@ -431,12 +439,13 @@ pub fn active_teams(
                    FOR (CASE WHEN y.year = $3 THEN $5 ELSE 366 END) \
                        - (CASE WHEN y.year = $2 THEN $4 ELSE 1 END) + 1)) > 0 \
              LIMIT 1) active",
+        )
+        .bind::<Array<SqlUuid>, _>(teams)
+        .bind::<Integer, _>(from.year())
+        .bind::<Integer, _>(to.year())
+        .bind::<Integer, _>(i32::try_from(from.ordinal()).unwrap_or(1))
+        .bind::<Integer, _>(i32::try_from(to.ordinal()).unwrap_or(366)),
     )
-    .bind::<Array<SqlUuid>, _>(teams)
-    .bind::<Integer, _>(from.year())
-    .bind::<Integer, _>(to.year())
-    .bind::<Integer, _>(i32::try_from(from.ordinal()).unwrap_or(1))
-    .bind::<Integer, _>(i32::try_from(to.ordinal()).unwrap_or(366))
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.team_id).collect())
 }
@@ -451,12 +460,14 @@ pub struct CountedTeam {
 /// The last day with a counted (submitted or verified) session or reach activity of each of `teams` that
 /// has one.
 pub fn last_active(conn: &mut PgConnection, teams: &[Uuid]) -> QueryResult<Vec<LastActive>> {
-    diesel::sql_query(
-        "SELECT DISTINCT ON (team_id) team_id, \
+    prepared(
+        diesel::sql_query(
+            "SELECT DISTINCT ON (team_id) team_id, \
                 make_date(year, 1, 1) + length(rtrim(days::text, '0')) - 1 AS day \
          FROM stat_team_years WHERE team_id = ANY($1) ORDER BY team_id, year DESC",
+        )
+        .bind::<Array<SqlUuid>, _>(teams),
     )
-    .bind::<Array<SqlUuid>, _>(teams)
     .load(conn)
 }
 
@@ -619,11 +630,14 @@ pub struct ReportCache {
     teams: Mutex<TeamLists>,
 }
 
-/// Team lists by scope and period, for one pair of versions.
+/// Team lists by scope and period for one registry and structure, with the activity sets read for them.
 #[derive(Debug, Default)]
 struct TeamLists {
+    /// The org structure and registry versions the lists stand for.
     versions: (i64, i64),
     lists: HashMap<TeamListKey, Arc<Vec<RegistryTeam>>>,
+    /// The teams of a list that were active in its period, at an `activity` version.
+    active: HashMap<TeamListKey, (i64, Arc<HashSet<Uuid>>)>,
 }
 
 /// What a team list depends on: the commune-level units (root and structure day), one team or unit, period.
@@ -647,30 +661,46 @@ struct Version {
     version: i64,
 }
 
-/// The versions of what the cache holds: (org structure, registry).
-fn versions(conn: &mut PgConnection) -> QueryResult<(i64, i64)> {
+/// The versions of what the report cache holds, read in the unit of work that uses the cache: bumped by
+/// triggers in the writing transactions (see the report-aggregates and activity-version migrations).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    /// The administrative tree and its succession links.
+    pub org_structure: i64,
+    /// Teams, their unit history, memberships, people.
+    pub registry: i64,
+    /// Which teams had counted activity on which days (`stat_team_years`).
+    pub activity: i64,
+}
+
+/// One read of `cdt_versions`.
+fn versions(conn: &mut PgConnection) -> QueryResult<Versions> {
     let rows: Vec<Version> =
-        diesel::sql_query("SELECT name, version FROM cdt_versions").load(conn)?;
+        prepared(diesel::sql_query("SELECT name, version FROM cdt_versions")).load(conn)?;
     let of = |name: &str| {
         rows.iter()
             .find(|v| v.name == name)
             .map_or(0, |v| v.version)
     };
-    Ok((of("org_structure"), of("registry")))
+    Ok(Versions {
+        org_structure: of("org_structure"),
+        registry: of("registry"),
+        activity: of("activity"),
+    })
 }
 
 impl ReportCache {
-    /// The current graph and the registry version: one read of `cdt_versions`, and a reload only when the
-    /// tree changed.
-    pub fn current(&self, conn: &mut PgConnection) -> QueryResult<(Arc<UnitGraph>, (i64, i64))> {
+    /// The current graph and the versions: one read of `cdt_versions`, and a reload only when the tree
+    /// changed.
+    pub fn current(&self, conn: &mut PgConnection) -> QueryResult<(Arc<UnitGraph>, Versions)> {
         let versions = versions(conn)?;
         if let Ok(cached) = self.graph.lock()
             && let Some(graph) = cached.as_ref()
-            && graph.version == versions.0
+            && graph.version == versions.org_structure
         {
             return Ok((Arc::clone(graph), versions));
         }
-        let graph = Arc::new(UnitGraph::load(conn, versions.0)?);
+        let graph = Arc::new(UnitGraph::load(conn, versions.org_structure)?);
         if let Ok(mut cached) = self.graph.lock() {
             *cached = Some(Arc::clone(&graph));
         }
@@ -678,7 +708,8 @@ impl ReportCache {
     }
 
     /// The teams a report counts (see [`registry_teams`]) with their activity in the period: the list from
-    /// the cache while the registry and the tree are unchanged, the activity always fresh.
+    /// the cache while the registry and the tree are unchanged, the activity from the cache while no
+    /// team's activity bits changed (the `activity` version), else read again.
     #[expect(
         clippy::too_many_arguments,
         reason = "the key of a team list and what it is read with"
@@ -686,7 +717,7 @@ impl ReportCache {
     pub fn teams(
         &self,
         conn: &mut PgConnection,
-        versions: (i64, i64),
+        versions: Versions,
         root: Uuid,
         as_of: NaiveDate,
         rows: &TeamRows,
@@ -694,27 +725,45 @@ impl ReportCache {
         to: NaiveDate,
     ) -> QueryResult<Vec<CountedTeam>> {
         let key = (root, as_of, rows.team, rows.unit, from, to);
-        let cached = self.teams.lock().ok().and_then(|lists| {
-            (lists.versions == versions)
-                .then(|| lists.lists.get(&key).cloned())
-                .flatten()
-        });
-        let list = match cached {
+        let lists_version = (versions.org_structure, versions.registry);
+        let (cached_list, cached_active) = self
+            .teams
+            .lock()
+            .ok()
+            .filter(|lists| lists.versions == lists_version)
+            .map(|lists| {
+                let active = lists
+                    .active
+                    .get(&key)
+                    .filter(|(version, _)| *version == versions.activity)
+                    .map(|(_, set)| Arc::clone(set));
+                (lists.lists.get(&key).cloned(), active)
+            })
+            .unwrap_or_default();
+        let list = match cached_list {
             Some(list) => list,
+            None => Arc::new(registry_teams(conn, rows, from, to)?),
+        };
+        let active = match cached_active {
+            Some(active) => active,
             None => {
-                let list = Arc::new(registry_teams(conn, rows, from, to)?);
-                if let Ok(mut lists) = self.teams.lock() {
-                    if lists.versions != versions || lists.lists.len() >= TEAM_LISTS_KEPT {
-                        lists.versions = versions;
-                        lists.lists.clear();
-                    }
-                    lists.lists.insert(key, Arc::clone(&list));
-                }
-                list
+                let ids: Vec<Uuid> = list.iter().map(|t| t.team_id).collect();
+                Arc::new(active_teams(conn, &ids, from, to)?)
             }
         };
-        let ids: Vec<Uuid> = list.iter().map(|t| t.team_id).collect();
-        let active = active_teams(conn, &ids, from, to)?;
+        if let Ok(mut lists) = self.teams.lock() {
+            if lists.versions != lists_version
+                || (!lists.lists.contains_key(&key) && lists.lists.len() >= TEAM_LISTS_KEPT)
+            {
+                lists.versions = lists_version;
+                lists.lists.clear();
+                lists.active.clear();
+            }
+            lists.lists.insert(key, Arc::clone(&list));
+            lists
+                .active
+                .insert(key, (versions.activity, Arc::clone(&active)));
+        }
         Ok(list
             .iter()
             .map(|team| CountedTeam {

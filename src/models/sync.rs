@@ -8,7 +8,7 @@ use diesel::{
 };
 use uuid::Uuid;
 
-use crate::db::schema::sync_conflicts;
+use crate::db::{prepared::prepared, schema::sync_conflicts};
 
 /// A position in the feed: after this transaction id and sequence number.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,7 +74,7 @@ pub fn read(
     // The horizon: the oldest transaction of this database still running (its 32-bit id matched against
     // the snapshot's in-progress list), else the snapshot's xmax. Transactions of other databases on the
     // same server do not hold the feed back.
-    let horizon: Horizon = diesel::sql_query(
+    let horizon: Horizon = prepared(diesel::sql_query(
         "WITH s AS (SELECT pg_current_snapshot() AS snap), \
          ours AS (SELECT backend_xid::text::bigint AS xid FROM pg_stat_activity \
                   WHERE datname = current_database() AND backend_xid IS NOT NULL \
@@ -83,7 +83,7 @@ pub fn read(
            (SELECT min(x::text::bigint) FROM s, pg_snapshot_xip(s.snap) AS x \
             WHERE x::text::bigint % 4294967296 IN (SELECT xid FROM ours)), \
            (SELECT pg_snapshot_xmax(snap)::text::bigint FROM s)) AS xmin",
-    )
+    ))
     .get_result(conn)?;
     let window = "(c.txid, c.seq) > ($1, $2) AND c.txid < $3";
     let columns = "c.entity, c.record_id, c.txid, c.seq, c.deleted";
@@ -128,17 +128,19 @@ pub fn read(
     } else {
         path_and_ancestors(&team_path)
     };
-    diesel::sql_query(sql)
-        .bind::<BigInt, _>(after.txid)
-        .bind::<BigInt, _>(after.seq)
-        .bind::<BigInt, _>(horizon.xmin)
-        .bind::<BigInt, _>(limit)
-        .bind::<Text, _>(path)
-        .bind::<Nullable<SqlUuid>, _>(team)
-        .bind::<Text, _>(team_path)
-        .bind::<Text, _>(upper)
-        .bind::<diesel::sql_types::Array<Text>, _>(above)
-        .load(conn)
+    prepared(
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(after.txid)
+            .bind::<BigInt, _>(after.seq)
+            .bind::<BigInt, _>(horizon.xmin)
+            .bind::<BigInt, _>(limit)
+            .bind::<Text, _>(path)
+            .bind::<Nullable<SqlUuid>, _>(team)
+            .bind::<Text, _>(team_path)
+            .bind::<Text, _>(upper)
+            .bind::<diesel::sql_types::Array<Text>, _>(above),
+    )
+    .load(conn)
 }
 
 /// `path` and every path above it (`a/`, `a/b/`, `a/b/c/` for `a/b/c/`), and '' (campaigns).

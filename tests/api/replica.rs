@@ -31,7 +31,9 @@ async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// Waits until the standby has replayed everything the primary has written so far.
+/// Waits until the standby has replayed everything the primary has written so far: up to the WAL *insert*
+/// position, which includes commits still in the WAL buffers (asynchronous commits, for up to
+/// `wal_writer_delay`), where the write position `pg_current_wal_lsn()` would not.
 fn wait_for_replay(primary: &mut PgConnection, standby: &mut PgConnection) {
     #[derive(diesel::QueryableByName)]
     struct Caught {
@@ -39,7 +41,7 @@ fn wait_for_replay(primary: &mut PgConnection, standby: &mut PgConnection) {
         caught: bool,
     }
     let target: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
-        "pg_current_wal_lsn()::text",
+        "pg_current_wal_insert_lsn()::text",
     ))
     .get_result(primary)
     .unwrap();

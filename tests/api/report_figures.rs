@@ -1006,3 +1006,86 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     .await;
     assert!(elsewhere["items"].as_array().unwrap().is_empty());
 }
+
+/// The `activity` version of the report cache, as the database holds it.
+fn activity_version(app: &TestApp) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        version: i64,
+    }
+    sql_query("SELECT version FROM cdt_versions WHERE name = 'activity'")
+        .get_result::<Row>(&mut app.database.connect())
+        .unwrap()
+        .version
+}
+
+#[actix_web::test]
+async fn active_teams_follow_the_first_and_last_record_of_a_day_through_the_report_cache() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let admin = app.token("admin").await;
+    let commune = app.unit_id("son-la.xa-van-ho");
+    let busy = app.create_team("ACT-BUSY", commune);
+    app.create_team("ACT-QUIET", commune);
+    let summary = format!("/api/v1/reports/summary?org_unit_id={commune}");
+    let active = |report: &Value| {
+        assert_eq!(report["teams"]["total"], 2, "{report}");
+        report["teams"]["active"].as_i64().unwrap()
+    };
+    let log_session = |key: &'static str| {
+        let body = serde_json::json!({"team_id": busy, "kind": "training", "held_on": today_in_vietnam(),
+            "duration_minutes": 60, "format": "in_person", "topics": ["fraud_prevention"],
+            "participants_total": 25, "participants_female": 12, "participants_ethnic_minority": 20,
+            "participants_elderly": 2, "households_reached": 18});
+        let request = app
+            .request(Method::POST, "/api/v1/training-sessions")
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body = response.json::<Value>().await.unwrap();
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let delete = |session: Value| {
+        let request = app
+            .request(
+                Method::DELETE,
+                &format!(
+                    "/api/v1/training-sessions/{}",
+                    session["id"].as_str().unwrap()
+                ),
+            )
+            .bearer_auth(&admin)
+            .header("If-Match", format!("\"{}\"", session["version"]));
+        async move { assert_eq!(request.send().await.unwrap().status(), 204) }
+    };
+
+    // The first read fills the cache: nobody has done anything yet.
+    assert_eq!(active(&get_json(&app, &admin, &summary).await), 0);
+    let quiet_version = activity_version(&app);
+
+    // The team's first session of the day sets its bit, bumps the version and shows in the next summary.
+    let first = log_session("activity-first").await;
+    let first_version = activity_version(&app);
+    assert!(first_version > quiet_version);
+    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+
+    // A second session that day changes no bit: the version (and the cached set) stay.
+    let second = log_session("activity-second").await;
+    assert_eq!(activity_version(&app), first_version);
+    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+
+    // Deleting one keeps the team active; deleting the last clears the bit and the team drops out.
+    delete(first).await;
+    assert_eq!(activity_version(&app), first_version);
+    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+    delete(second).await;
+    assert!(activity_version(&app) > first_version);
+    assert_eq!(active(&get_json(&app, &admin, &summary).await), 0);
+}
