@@ -4,8 +4,13 @@
 //! use the `*_off_thread` methods: the work runs on a few dedicated threads (`PASSWORD_HASH_THREADS`,
 //! by default one core less than the machine has), so a storm of logins cannot take every core from the
 //! other requests, and memory stays at one argon2 block per thread instead of one per blocking-pool
-//! thread. The threads run at a lower scheduling priority (nice 10), so under contention the CPU goes to
-//! the other requests first. When more than [`QUEUE_PER_THREAD`] hashes per thread are waiting, new ones are refused with
+//! thread. Each thread rests after a hash for as long as the hash took, so hashing uses at most half a
+//! core per thread: during a login storm at full speed on two cores (bench/RESULTS.md) the team-read p99
+//! stayed at 1.4x its quiet value (15 vs 11 ms), where an unthrottled thread made it 2-80x depending on
+//! the run, and a lowered scheduling priority made it worse, not better (nice 10: 127-201 ms, nice 19:
+//! 676 ms, SCHED_IDLE: 1.9 s). The price is sign-in throughput: about 16 per second per thread at the
+//! default cost, far above what the province's users need (a sign-in lasts for the refresh token's
+//! lifetime). When more than [`QUEUE_PER_THREAD`] hashes per thread are waiting, new ones are refused with
 //! 429 and `Retry-After` instead of queueing without bound. The CLI uses the synchronous methods.
 
 use std::sync::{
@@ -14,7 +19,10 @@ use std::sync::{
     mpsc,
 };
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{
+    Algorithm, Argon2, Block, Params, Version,
+    password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
+};
 
 use crate::{
     config::PasswordHashCost,
@@ -23,8 +31,6 @@ use crate::{
 
 /// Hashes that may wait per hashing thread before new ones are refused.
 pub const QUEUE_PER_THREAD: usize = 32;
-/// Scheduling niceness of the hashing threads (0 normal, 19 lowest).
-const HASHING_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -46,20 +52,19 @@ impl Workers {
                 let spawned = std::thread::Builder::new()
                     .name(format!("password-hash-{number}"))
                     .spawn(move || {
-                        // Below the request workers and PostgreSQL: under contention a login waits, a
-                        // page load does not (Linux applies this to the calling thread only).
-                        if let Err(error) =
-                            rustix::process::setpriority_process(None, HASHING_NICENESS)
-                        {
-                            tracing::debug!(%error, "cannot lower the hashing thread's priority");
-                        }
                         loop {
                             let job = match receiver.lock() {
                                 Ok(receiver) => receiver.recv(),
                                 Err(_) => return,
                             };
                             match job {
-                                Ok(job) => job(),
+                                Ok(job) => {
+                                    let started = std::time::Instant::now();
+                                    job();
+                                    // Rest as long as the hash took (after its answer went out): a
+                                    // hashing thread uses at most half a core, see the module docs.
+                                    std::thread::sleep(started.elapsed());
+                                }
                                 Err(_) => return,
                             }
                         }
@@ -71,6 +76,29 @@ impl Workers {
             Mutex::new(sender)
         })
     }
+}
+
+thread_local! {
+    /// This thread's argon2 working memory (19 MiB at the default cost), kept between hashes. argon2's own
+    /// `hash_password` allocates and frees it on every call; glibc then raised its mmap threshold and kept
+    /// each freed block in the thread's heap, where small allocations pinned it, and the server's memory
+    /// grew by about 150 MB during a login storm (bench/RESULTS.md). Reusing one block per hashing thread
+    /// keeps memory flat and saves zeroing 19 MiB per sign-in.
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with this thread's argon2 memory, sized for `argon2`'s parameters.
+fn with_blocks<T>(argon2: &Argon2<'_>, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        let needed = argon2.params().block_count();
+        if blocks.len() != needed {
+            blocks.clear();
+            blocks.shrink_to_fit();
+            blocks.resize(needed, Block::new());
+        }
+        work(&mut blocks)
+    })
 }
 
 /// Shortest accepted password.
@@ -168,18 +196,53 @@ impl PasswordHashing {
 
     /// The PHC string (`$argon2id$v=19$m=...`) for `password` with a fresh random salt.
     pub fn hash(&self, password: &str) -> Result<String, AppError> {
-        self.argon2()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| AppError::internal(anyhow::anyhow!("hashing a password: {error}")))
+        let failed = |error: &dyn std::fmt::Display| {
+            AppError::internal(anyhow::anyhow!("hashing a password: {error}"))
+        };
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|error| failed(&error))?;
+        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let argon2 = self.argon2();
+        with_blocks(&argon2, |blocks| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, blocks)
+        })
+        .map_err(|error| failed(&error))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|error| failed(&error))?,
+            salt: Some(Salt::new(&salt).map_err(|error| failed(&error))?),
+            hash: Some(Output::new(&output).map_err(|error| failed(&error))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// True when `password` matches the PHC string `hash`. Hashes made with other parameters verify too
-    /// (the parameters are in the string).
+    /// (the parameters are in the string). The comparison is constant-time (`Output`'s equality).
     pub fn verify(&self, password: &str, hash: &str) -> bool {
-        self.argon2()
-            .verify_password(password.as_bytes(), hash)
-            .is_ok()
+        let Ok(phc) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(phc.algorithm.as_str()),
+            Params::try_from(&phc),
+        ) else {
+            return false;
+        };
+        let version = match phc.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(version)) => version,
+            Some(Err(_)) => return false,
+        };
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut output = vec![0u8; expected.len()];
+        let computed = with_blocks(&argon2, |blocks| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut output, blocks)
+        });
+        computed.is_ok() && Output::new(&output).is_ok_and(|output| output == *expected)
     }
 
     /// Spends the same time as a real verification, for unknown or disabled users, so that response
@@ -275,6 +338,36 @@ mod tests {
         assert!(hashing.verify("correct horse battery staple", &hash));
         assert!(!hashing.verify("correct horse battery stapler", &hash));
         assert!(!hashing.verify("x", "not a phc string"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_in_both_directions() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let hashing = hashing();
+        // Ours verifies by the crate's verifier, theirs (other cost, other salt) by ours, wrong ones fail.
+        let ours = hashing.hash("Hoa ban nở trắng núi rừng").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            hashing
+                .argon2()
+                .verify_password("Hoa ban nở trắng núi rừng".as_bytes(), &parsed)
+                .is_ok()
+        );
+        let other_cost = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(2048, 2, 1, None).unwrap(),
+        );
+        let theirs = other_cost
+            .hash_password(b"Pha Luong peak at dawn")
+            .unwrap()
+            .to_string();
+        assert!(hashing.verify("Pha Luong peak at dawn", &theirs));
+        assert!(!hashing.verify("Pha Luong peak at dusk", &theirs));
+        // After a hash at another cost the thread's memory is resized, and ours still verify.
+        assert!(hashing.verify("Hoa ban nở trắng núi rừng", &ours));
+        let truncated = &ours[..ours.len() - 4];
+        assert!(!hashing.verify("Hoa ban nở trắng núi rừng", truncated));
     }
 
     #[test]
