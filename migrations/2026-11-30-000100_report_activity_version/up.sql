@@ -12,22 +12,16 @@ BEGIN
 END;
 $$;
 
--- Rows inserted with a bit set (the bulk rebuild; the incremental path inserts zeros, then sets the bit).
-CREATE FUNCTION cdt_bump_activity_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM added WHERE position(B'1' IN days) > 0) THEN
-        UPDATE cdt_versions SET version = version + 1 WHERE name = 'activity';
-    END IF;
-    RETURN NULL;
-END;
-$$;
-
 CREATE TRIGGER stat_team_years_activity_update AFTER UPDATE ON stat_team_years
     FOR EACH ROW WHEN (OLD.days IS DISTINCT FROM NEW.days) EXECUTE FUNCTION cdt_bump_activity();
 CREATE TRIGGER stat_team_years_activity_delete AFTER DELETE ON stat_team_years
     FOR EACH ROW WHEN (position(B'1' IN OLD.days) > 0) EXECUTE FUNCTION cdt_bump_activity();
+-- Row triggers with a condition, not statement triggers: every session write runs an INSERT ... ON CONFLICT
+-- DO NOTHING on this table, and a statement trigger would fire (and need a transition table) each time.
+-- Rows are inserted with bits set only by the bulk rebuild, which truncates first (one bump) and inserts
+-- its rows in the same transaction (one bump per team-year, about a second at national scale).
 CREATE TRIGGER stat_team_years_activity_insert AFTER INSERT ON stat_team_years
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION cdt_bump_activity_on_insert();
+    FOR EACH ROW WHEN (position(B'1' IN NEW.days) > 0) EXECUTE FUNCTION cdt_bump_activity();
 CREATE TRIGGER stat_team_years_activity_truncate AFTER TRUNCATE ON stat_team_years
     FOR EACH STATEMENT EXECUTE FUNCTION cdt_bump_activity();
 
