@@ -10,6 +10,10 @@
 //!
 //! Only for SQL written in this code base; never for text that includes request input (that would grow
 //! the per-connection cache without bound). Values always travel as bind parameters.
+//!
+//! Only queries read with `load`/`get_result` are kept: diesel's `execute` asks a *reference* to the query
+//! whether it may be cached, and references answer by walking the inner `sql_query`, which always says
+//! no. tests/api/database.rs checks that a `prepared` query is kept and a bare `sql_query` is not.
 
 use diesel::{
     QueryResult,

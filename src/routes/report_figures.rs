@@ -14,7 +14,6 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::{
         Db,
-        prepared::prepared,
         schema::{campaigns, org_units, teams},
     },
     error::{AppError, Problem},
@@ -550,10 +549,7 @@ pub fn in_snapshot<T>(
         .read_only()
         .repeatable_read()
         .run(|conn| {
-            prepared(diesel::sql_query(
-                "SET LOCAL plan_cache_mode = force_generic_plan",
-            ))
-            .execute(conn)?;
+            diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan").execute(conn)?;
             work(conn)
         })
 }

@@ -134,3 +134,55 @@ fn the_embedded_postgres_requires_its_password() {
         "ephemeral cluster directory left behind"
     );
 }
+
+/// How many of this connection's prepared statements contain `needle` (a LIKE pattern).
+fn kept_statements(conn: &mut PgConnection, needle: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    sql_query("SELECT count(*) AS count FROM pg_prepared_statements WHERE statement LIKE $1")
+        .bind::<Text, _>(needle)
+        .get_result::<Count>(conn)
+        .unwrap()
+        .count
+}
+
+#[test]
+fn hand_written_and_member_queries_stay_prepared_on_their_connection() {
+    use cdt_api::db::prepared::prepared;
+    let database = TestDatabase::create();
+    let mut conn = database.connect();
+    // A bare sql_query is parsed and planned on every call: diesel never keeps it.
+    for _ in 0..2 {
+        sql_query("SELECT 41 + 1 AS answer")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(kept_statements(&mut conn, "%41 + 1%"), 0);
+    // Wrapped in `prepared`, it is kept once, however often it runs.
+    #[derive(QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        answer: i32,
+    }
+    for value in 0..3 {
+        let row: Answer = prepared(
+            sql_query("SELECT 40 + $1 AS answer").bind::<diesel::sql_types::Integer, _>(value),
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(row.answer, 40 + value);
+    }
+    assert_eq!(kept_statements(&mut conn, "%40 + $1%"), 1);
+    // The team member list (read on every team read) is a statically typed query: kept as well.
+    for include_past in [false, true, false] {
+        cdt_api::models::person::team_memberships(&mut conn, uuid::Uuid::nil(), include_past)
+            .unwrap();
+    }
+    assert_eq!(
+        kept_statements(&mut conn, "%\"memberships\".\"left_on\" IS NULL%"),
+        1
+    );
+}
