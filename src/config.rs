@@ -134,7 +134,7 @@ impl Settings {
         let database_url = postgres_url(&get, "DATABASE_URL", "host")?;
 
         let bind_addr =
-            socket_address(&get, "BIND_ADDR", "127.0.0.1:8080")?.unwrap_or(DEFAULT_BIND_ADDR);
+            socket_address(&get, "BIND_ADDR", DEFAULT_BIND_ADDR)?.unwrap_or(DEFAULT_BIND_ADDR);
 
         let jwt_secret = secret(&get, "JWT_SECRET", MIN_JWT_SECRET_BYTES)?;
 
@@ -203,7 +203,11 @@ impl Settings {
             .transpose()?
             .unwrap_or_default();
         let metrics_token = secret(&get, "METRICS_TOKEN", MIN_METRICS_TOKEN_BYTES)?;
-        let metrics_bind_addr = socket_address(&get, "METRICS_BIND_ADDR", "127.0.0.1:9090")?;
+        let metrics_bind_addr = socket_address(
+            &get,
+            "METRICS_BIND_ADDR",
+            SocketAddr::new(DEFAULT_BIND_ADDR.ip(), 9090),
+        )?;
         if metrics_bind_addr.is_some_and(|address| address == bind_addr) {
             return Err(ConfigError::new(
                 "METRICS_BIND_ADDR",
@@ -260,11 +264,11 @@ impl Settings {
     }
 }
 
-/// An optional address and port in `variable` (`example` shows the form).
+/// An optional address and port in `variable` (`example` shows the form in the error).
 fn socket_address(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
-    example: &str,
+    example: SocketAddr,
 ) -> Result<Option<SocketAddr>, ConfigError> {
     get(variable)
         .map(|address| {

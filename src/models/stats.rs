@@ -740,6 +740,7 @@ impl ReportCache {
                 (lists.lists.get(&key).cloned(), active)
             })
             .unwrap_or_default();
+        let fresh = cached_list.is_none() || cached_active.is_none();
         let list = match cached_list {
             Some(list) => list,
             None => Arc::new(registry_teams(conn, rows, from, to)?),
@@ -751,7 +752,8 @@ impl ReportCache {
                 Arc::new(active_teams(conn, &ids, from, to)?)
             }
         };
-        if let Ok(mut lists) = self.teams.lock() {
+        // Only what was read now goes back (a hit on both takes the lock once).
+        if fresh && let Ok(mut lists) = self.teams.lock() {
             if lists.versions != lists_version
                 || (!lists.lists.contains_key(&key) && lists.lists.len() >= TEAM_LISTS_KEPT)
             {

@@ -534,28 +534,33 @@ impl Reader<'_> {
     }
 }
 
-/// Runs a report's reads in one read-only, repeatable-read transaction. Every statement then sees the
-/// same snapshot (the cache versions, the team list, the activity and the figures agree with each other),
-/// and the hand-written aggregate queries run on their cached generic plans: PostgreSQL's cost model
-/// estimates the generic plan of the figures query at ten times its custom plan (unknown array sizes and
-/// date ranges), so by default it planned that query again on every report, 1.2 ms of planning for
-/// 0.2 ms of execution, although the generic plan runs as fast (measured with `pg_stat_statements` and
-/// `EXPLAIN ANALYZE`, bench/RESULTS.md).
-pub fn in_snapshot<T>(
+/// Runs `work` on the caller's report scope (see [`prepare`]), what every figure report does, in one
+/// read-only, repeatable-read transaction. Every statement then sees the same snapshot (the cache
+/// versions, the team list, the activity and the figures agree with each other), and the hand-written
+/// aggregate queries run on their cached generic plans: PostgreSQL's cost model estimates the generic plan
+/// of the figures query at ten times its custom plan (unknown array sizes and date ranges), so by default
+/// it planned that query again on every report, 1.2 ms of planning for 0.2 ms of execution, although the
+/// generic plan runs as fast (measured with `pg_stat_statements` and `EXPLAIN ANALYZE`, bench/RESULTS.md).
+pub fn read_report<T>(
     conn: &mut PgConnection,
-    work: impl FnOnce(&mut PgConnection) -> Result<T, AppError>,
+    cache: &ReportCache,
+    actor: &AuthUser,
+    options: &PeriodOptions,
+    (from, to): (NaiveDate, NaiveDate),
+    work: impl FnOnce(&mut PgConnection, &Reader<'_>, &ReportScope) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     conn.build_transaction()
         .read_only()
         .repeatable_read()
         .run(|conn| {
             diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan").execute(conn)?;
-            work(conn)
+            let (reader, scope) = prepare(conn, cache, actor, options, from, to)?;
+            work(conn, &reader, &scope)
         })
 }
 
 /// Reads the graph and resolves the caller's scope in one go (what every figure report starts with).
-pub fn prepare<'a>(
+fn prepare<'a>(
     conn: &mut PgConnection,
     cache: &'a ReportCache,
     actor: &AuthUser,
@@ -631,10 +636,7 @@ pub async fn report_summary(
     errors.finish()?;
     let summary = db
         .read(actor.id, move |conn| {
-            in_snapshot(conn, |conn| {
-                let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
-                summarize(conn, &reader, &scope)
-            })
+            read_report(conn, &cache, &actor, &options, (from, to), summarize)
         })
         .await?;
     if wants_csv(&req) {
@@ -1097,10 +1099,14 @@ pub async fn report_breakdown(
     let by = query.by;
     let breakdown = db
         .read(actor.id, move |conn| {
-            in_snapshot(conn, |conn| {
-                let (reader, scope) = prepare(conn, &cache, &actor, &options, from, to)?;
-                break_down(conn, &reader, &scope, &by)
-            })
+            read_report(
+                conn,
+                &cache,
+                &actor,
+                &options,
+                (from, to),
+                |conn, reader, scope| break_down(conn, reader, scope, &by),
+            )
         })
         .await?;
     if wants_csv(&req) {

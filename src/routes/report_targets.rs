@@ -360,80 +360,89 @@ pub async fn report_targets(
     let as_of = query.as_of;
     let report = db
         .read(actor.id, move |conn| {
-            report_figures::in_snapshot(conn, |conn| {
-                let (reader, scope) =
-                    report_figures::prepare(conn, &cache, &actor, &options, from, to)?;
-                let today = today_in_vietnam();
-                let chosen: Vec<ScopedTarget> = target::all(conn, query.indicator.as_deref())?
-                    .into_iter()
-                    .filter(|t| visible(&actor, t))
-                    .filter(|t| actor.role != Role::TeamLeader || t.target.team_id == actor.team_id)
-                    .filter(|t| t.holder_path.starts_with(&scope.root.path))
-                    .filter(|t| t.target.period_end >= from && t.target.period_start <= to)
-                    .collect();
-                let unit_ids: Vec<Uuid> =
-                    chosen.iter().filter_map(|t| t.target.org_unit_id).collect();
-                let team_ids: Vec<Uuid> = chosen.iter().filter_map(|t| t.target.team_id).collect();
-                let units: HashMap<Uuid, (String, String)> = org_units::table
-                    .filter(org_units::id.eq_any(&unit_ids))
-                    .select((org_units::id, org_units::code, org_units::name))
-                    .load::<(Uuid, String, String)>(conn)?
-                    .into_iter()
-                    .map(|(id, code, name)| (id, (code, name)))
-                    .collect();
-                let named_teams: HashMap<Uuid, (String, String)> = teams::table
-                    .filter(teams::id.eq_any(&team_ids))
-                    .select((teams::id, teams::code, teams::name))
-                    .load::<(Uuid, String, String)>(conn)?
-                    .into_iter()
-                    .map(|(id, code, name)| (id, (code, name)))
-                    .collect();
-                let mut items = Vec::with_capacity(chosen.len());
-                for scoped in &chosen {
-                    let holder = match (scoped.target.org_unit_id, scoped.target.team_id) {
-                        (Some(id), _) => {
-                            let (code, name) = units.get(&id).cloned().unwrap_or_default();
-                            TargetHolder {
-                                kind: "org_unit".to_owned(),
-                                id,
-                                code,
-                                name,
+            report_figures::read_report(
+                conn,
+                &cache,
+                &actor,
+                &options,
+                (from, to),
+                |conn, reader, scope| {
+                    let today = today_in_vietnam();
+                    let chosen: Vec<ScopedTarget> = target::all(conn, query.indicator.as_deref())?
+                        .into_iter()
+                        .filter(|t| visible(&actor, t))
+                        .filter(|t| {
+                            actor.role != Role::TeamLeader || t.target.team_id == actor.team_id
+                        })
+                        .filter(|t| t.holder_path.starts_with(&scope.root.path))
+                        .filter(|t| t.target.period_end >= from && t.target.period_start <= to)
+                        .collect();
+                    let unit_ids: Vec<Uuid> =
+                        chosen.iter().filter_map(|t| t.target.org_unit_id).collect();
+                    let team_ids: Vec<Uuid> =
+                        chosen.iter().filter_map(|t| t.target.team_id).collect();
+                    let units: HashMap<Uuid, (String, String)> = org_units::table
+                        .filter(org_units::id.eq_any(&unit_ids))
+                        .select((org_units::id, org_units::code, org_units::name))
+                        .load::<(Uuid, String, String)>(conn)?
+                        .into_iter()
+                        .map(|(id, code, name)| (id, (code, name)))
+                        .collect();
+                    let named_teams: HashMap<Uuid, (String, String)> = teams::table
+                        .filter(teams::id.eq_any(&team_ids))
+                        .select((teams::id, teams::code, teams::name))
+                        .load::<(Uuid, String, String)>(conn)?
+                        .into_iter()
+                        .map(|(id, code, name)| (id, (code, name)))
+                        .collect();
+                    let mut items = Vec::with_capacity(chosen.len());
+                    for scoped in &chosen {
+                        let holder = match (scoped.target.org_unit_id, scoped.target.team_id) {
+                            (Some(id), _) => {
+                                let (code, name) = units.get(&id).cloned().unwrap_or_default();
+                                TargetHolder {
+                                    kind: "org_unit".to_owned(),
+                                    id,
+                                    code,
+                                    name,
+                                }
                             }
-                        }
-                        (None, Some(id)) => {
-                            let (code, name) = named_teams.get(&id).cloned().unwrap_or_default();
-                            TargetHolder {
-                                kind: "team".to_owned(),
-                                id,
-                                code,
-                                name,
+                            (None, Some(id)) => {
+                                let (code, name) =
+                                    named_teams.get(&id).cloned().unwrap_or_default();
+                                TargetHolder {
+                                    kind: "team".to_owned(),
+                                    id,
+                                    code,
+                                    name,
+                                }
                             }
-                        }
-                        (None, None) => continue,
-                    };
-                    items.push(progress(
-                        conn, &reader, &actor, scoped, holder, as_of, today,
-                    )?);
-                }
-                items.sort_by(|a, b| {
-                    a.indicator
-                        .cmp(&b.indicator)
-                        .then_with(|| a.holder.code.cmp(&b.holder.code))
-                        .then_with(|| a.period_start.cmp(&b.period_start))
-                });
-                Ok(TargetsReportResponse {
-                    org_unit: OrgUnitRef {
-                        id: scope.root.id,
-                        code: scope.root.code.clone(),
-                        name: scope.root.name.clone(),
-                        level: scope.root.level.clone(),
-                    },
-                    from,
-                    to,
-                    today,
-                    items,
-                })
-            })
+                            (None, None) => continue,
+                        };
+                        items.push(progress(
+                            conn, reader, &actor, scoped, holder, as_of, today,
+                        )?);
+                    }
+                    items.sort_by(|a, b| {
+                        a.indicator
+                            .cmp(&b.indicator)
+                            .then_with(|| a.holder.code.cmp(&b.holder.code))
+                            .then_with(|| a.period_start.cmp(&b.period_start))
+                    });
+                    Ok(TargetsReportResponse {
+                        org_unit: OrgUnitRef {
+                            id: scope.root.id,
+                            code: scope.root.code.clone(),
+                            name: scope.root.name.clone(),
+                            level: scope.root.level.clone(),
+                        },
+                        from,
+                        to,
+                        today,
+                        items,
+                    })
+                },
+            )
         })
         .await?;
     if wants_csv(&req) {

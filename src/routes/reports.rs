@@ -21,7 +21,7 @@ use crate::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         members::mask_phone,
         org_units::today_in_vietnam,
-        report_figures::{PeriodOptions, prepare},
+        report_figures::{PeriodOptions, read_report},
         validation::FieldErrors,
     },
 };
@@ -122,12 +122,17 @@ pub async fn report_dormant_teams(
                 as_of: query.as_of,
                 ..PeriodOptions::default()
             };
-            let (reader, scope) = prepare(conn, &cache, &actor, &options, today, today)?;
-            let in_scope: HashSet<Uuid> = reader
-                .teams(conn, &scope)?
-                .into_iter()
-                .map(|t| t.team.team_id)
-                .collect();
+            let in_scope: HashSet<Uuid> = read_report(
+                conn,
+                &cache,
+                &actor,
+                &options,
+                (today, today),
+                |conn, reader, scope| Ok(reader.teams(conn, scope)?),
+            )?
+            .into_iter()
+            .map(|t| t.team.team_id)
+            .collect();
             let filter = TeamFilter {
                 within_path: actor
                     .scope_filter()
