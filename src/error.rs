@@ -311,6 +311,124 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// When the problem happens and what a client should do, for `GET /problems/{code}`.
+    pub fn explanation(self) -> Text {
+        let (en, vi) = match self {
+            Self::MalformedJson => (
+                "The body is not JSON. Fix the syntax and send again.",
+                "Nội dung không phải JSON; sửa cú pháp rồi gửi lại.",
+            ),
+            Self::InvalidQuery => (
+                "A query parameter does not parse (a bad date, number or cursor).",
+                "Một tham số truy vấn không đọc được (ngày, số hoặc cursor sai).",
+            ),
+            Self::InvalidPath => (
+                "A path parameter does not parse (usually not a UUID).",
+                "Một tham số đường dẫn không đọc được (thường không phải UUID).",
+            ),
+            Self::InvalidBody => (
+                "The body could not be read (broken transfer or encoding).",
+                "Không đọc được nội dung (truyền hỏng hoặc mã hoá sai).",
+            ),
+            Self::Unauthorized => (
+                "No valid access token: sign in, or refresh an expired token.",
+                "Không có mã truy cập hợp lệ: đăng nhập hoặc làm mới mã đã hết hạn.",
+            ),
+            Self::Forbidden => (
+                "Your role may never do this; asking again will not help.",
+                "Vai trò của bạn không được làm việc này.",
+            ),
+            Self::NotFound => (
+                "No such record, or it is outside your scope (the two look the same).",
+                "Không có bản ghi này, hoặc nó ngoài phạm vi của bạn.",
+            ),
+            Self::RouteNotFound => (
+                "No endpoint at this address; see /docs/.",
+                "Không có địa chỉ này; xem /docs/.",
+            ),
+            Self::MethodNotAllowed => (
+                "The address exists but not with this method; see `Allow`.",
+                "Địa chỉ có nhưng không hỗ trợ phương thức này; xem `Allow`.",
+            ),
+            Self::NotAcceptable => (
+                "The endpoint cannot answer in a format your `Accept` allows.",
+                "Không có định dạng mà `Accept` cho phép.",
+            ),
+            Self::Conflict => (
+                "The request conflicts with the current state (a duplicate code, a reused client id, a record that can no longer change).",
+                "Yêu cầu xung đột với trạng thái hiện tại (trùng mã, id đã dùng, bản ghi không thể sửa).",
+            ),
+            Self::PreconditionFailed => (
+                "`If-Match` names an older version: read the record again and reapply your change.",
+                "`If-Match` là phiên bản cũ: tải lại bản ghi rồi sửa lại.",
+            ),
+            Self::PayloadTooLarge => (
+                "The body is larger than this operation accepts.",
+                "Nội dung lớn hơn mức cho phép.",
+            ),
+            Self::UnsupportedMediaType => (
+                "The body's `Content-Type` is not one this operation takes.",
+                "`Content-Type` không được hỗ trợ.",
+            ),
+            Self::ValidationFailed => (
+                "Well-formed but invalid input; `errors` names every field and rule at once.",
+                "Dữ liệu không hợp lệ; `errors` liệt kê mọi trường và quy tắc.",
+            ),
+            Self::RateLimited => (
+                "Too many requests or failed sign-ins; wait `Retry-After` seconds.",
+                "Quá nhiều yêu cầu hoặc đăng nhập sai; chờ `Retry-After` giây.",
+            ),
+            Self::InvalidCredentials => (
+                "The username or password is wrong, or the account is disabled.",
+                "Sai tên đăng nhập, mật khẩu, hoặc tài khoản đã bị khoá.",
+            ),
+            Self::InvalidRefreshToken => (
+                "The refresh token is unknown, expired or revoked: sign in again.",
+                "Mã làm mới không tồn tại, hết hạn hoặc bị thu hồi: đăng nhập lại.",
+            ),
+            Self::RefreshTokenReused => (
+                "A rotated refresh token came back, so every token of that sign-in was revoked: sign in again.",
+                "Mã làm mới cũ bị dùng lại nên mọi phiên của lần đăng nhập đó bị huỷ: đăng nhập lại.",
+            ),
+            Self::IdempotencyKeyReused => (
+                "This `Idempotency-Key` was used with another body; use a new key for a new request.",
+                "`Idempotency-Key` đã dùng cho nội dung khác; dùng khoá mới.",
+            ),
+            Self::IdempotencyInProgress => (
+                "The first request with this `Idempotency-Key` is still running; retry shortly.",
+                "Yêu cầu đầu tiên với khoá này còn đang chạy; thử lại sau.",
+            ),
+            Self::PeriodLocked => (
+                "The month is closed for team leaders (`REPORTING_LOCK_DAYS` after it ended); ask an officer.",
+                "Tháng đã khoá với tổ trưởng; liên hệ cán bộ.",
+            ),
+            Self::SessionVerified => (
+                "The record is verified and frozen; only an admin may change it.",
+                "Bản ghi đã được xác minh; chỉ quản trị viên được sửa.",
+            ),
+            Self::DatabaseUnavailable => (
+                "The database is unreachable or busy; retry after `Retry-After` seconds. Nothing was written.",
+                "Cơ sở dữ liệu tạm không truy cập được; thử lại sau `Retry-After` giây. Chưa có gì được ghi.",
+            ),
+            Self::NotReady => (
+                "The service is starting or its database is behind; a load balancer should wait.",
+                "Dịch vụ đang khởi động hoặc cơ sở dữ liệu chưa sẵn sàng.",
+            ),
+            Self::Internal => (
+                "An unexpected failure; quote the `request_id` to an operator.",
+                "Lỗi không mong đợi; báo `request_id` cho người vận hành.",
+            ),
+        };
+        Text::new(en, vi)
+    }
+
+    /// The code with this name.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

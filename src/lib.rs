@@ -16,6 +16,9 @@
 //! - [`models`]: one file per table with its query functions.
 //! - [`seed`]: Sơn La's real administrative units.
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the route table.
+//! - [`reference`]: the closed vocabularies (enums with labels) of rows, JSON, the document and
+//!   `GET /api/v1/reference`.
+//! - [`contract`]: every limit the server enforces, one constant for the check and the document.
 //! - [`db`]: pool, the blocking-pool helper, embedded migrations, `schema.rs` (generated), and the
 //!   embedded PostgreSQL launcher.
 //!
@@ -25,6 +28,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contract;
 pub mod db;
 pub mod error;
 pub mod idempotency;

@@ -30,7 +30,12 @@ pub const METRICS_SCHEME: &str = "metrics_token";
         license(name = "MIT", identifier = "MIT"),
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(Problem, ProblemFieldError)),
+    components(schemas(
+        Problem,
+        ProblemFieldError,
+        crate::routes::sync_push::SyncReachActivityData,
+        crate::routes::sync_push::SyncMembershipData,
+    )),
     tags(
         (name = "operations", description = "Health, readiness and this document: for operators and load balancers."),
         (name = "meta", description = "What this API is and where its documentation lives."),
@@ -90,6 +95,10 @@ pub fn document() -> OpenApiDocument {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, schema) in crate::reference::schemas() {
+        components.schemas.entry(name).or_insert(schema);
+    }
     add_idempotency_key(&mut document);
     add_common_responses(&mut document);
     document
@@ -147,7 +156,13 @@ fn add_idempotency_key(document: &mut OpenApiDocument) {
 }
 
 /// Paths that never touch the database (so never answer 503).
-const WITHOUT_DATABASE: [&str; 4] = ["/healthz", "/metrics", "/openapi.json", "/api/v1"];
+const WITHOUT_DATABASE: [&str; 5] = [
+    "/healthz",
+    "/metrics",
+    "/openapi.json",
+    "/api/v1",
+    "/problems/{code}",
+];
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     RefOr::T(
@@ -269,6 +284,236 @@ fn operations_mut(
     .collect()
 }
 
+/// States the limits of [`crate::contract`] on the schemas and query parameters they govern.
+fn apply_rules(document: &mut serde_json::Value) {
+    use crate::contract::{RULES, parameter_rule};
+    for (schema, property, rule) in RULES {
+        if let Some(target) = document
+            .pointer_mut(&format!(
+                "/components/schemas/{schema}/properties/{property}"
+            ))
+            .and_then(constrainable)
+        {
+            state_rule(target, *rule);
+        }
+    }
+    let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(|item| item.as_object_mut()) {
+        for operation in item.values_mut() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(|p| p.as_array_mut())
+            else {
+                continue;
+            };
+            for parameter in parameters {
+                if parameter["in"] != "query" {
+                    continue;
+                }
+                let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                if let Some(rule) = parameter_rule(&id, &name)
+                    && let Some(target) = parameter.get_mut("schema").and_then(constrainable)
+                {
+                    state_rule(target, rule);
+                }
+            }
+        }
+    }
+}
+
+/// Response headers every client may rely on, by name: (description, schema).
+const RESPONSE_HEADERS: [(&str, &str, &str); 11] = [
+    (
+        "X-Request-Id",
+        "The request's id (the one sent, or a new UUID v7): quote it to an operator; the service log carries it.",
+        "string",
+    ),
+    (
+        "ETag",
+        "The record's version as a strong entity tag (`\"3\"`): send it back as `If-Match` to make a change conditional.",
+        "string",
+    ),
+    ("Location", "The address of the record just made.", "string"),
+    (
+        "Idempotency-Replayed",
+        "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.",
+        "string",
+    ),
+    (
+        "Content-Disposition",
+        "`attachment` with a file name, on CSV answers.",
+        "string",
+    ),
+    (
+        "Retry-After",
+        "Seconds to wait before trying again.",
+        "integer",
+    ),
+    (
+        "RateLimit-Limit",
+        "Requests allowed in the window (IETF draft `ratelimit-headers`).",
+        "integer",
+    ),
+    (
+        "RateLimit-Remaining",
+        "Requests left in the window (0 on a 429).",
+        "integer",
+    ),
+    (
+        "RateLimit-Reset",
+        "Seconds until the window resets.",
+        "integer",
+    ),
+    (
+        "WWW-Authenticate",
+        "`Bearer`: how to authenticate (RFC 6750).",
+        "string",
+    ),
+    (
+        "Cache-Control",
+        "`no-store` unless the answer may be cached (the reference lists).",
+        "string",
+    ),
+];
+
+/// Documents the headers of the contract: the response headers each operation sends (as
+/// `components.headers`), `Accept-Language` on every operation, and the `servers` entry.
+fn describe_headers(document: &mut serde_json::Value) {
+    use serde_json::json;
+    document["servers"] = json!([{
+        "url": "/",
+        "description": "The server that serves this document (every path below starts at its root)."
+    }]);
+    let components = &mut document["components"];
+    for (name, description, kind) in RESPONSE_HEADERS {
+        components["headers"][name] = json!({"description": description, "schema": {"type": kind}});
+    }
+    components["parameters"]["Accept-Language"] = json!({
+        "name": "Accept-Language",
+        "in": "header",
+        "required": false,
+        "description": "`vi` for Vietnamese problem titles, details and field messages; English otherwise.",
+        "schema": {"type": "string", "examples": ["vi", "en"]}
+    });
+    let versioned: std::collections::BTreeSet<String> = document["components"]["schemas"]
+        .as_object()
+        .map(|schemas| {
+            schemas
+                .iter()
+                .filter(|(_, schema)| schema["properties"]["version"].is_object())
+                .map(|(name, _)| format!("#/components/schemas/{name}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let header = |name: &str| json!({"$ref": format!("#/components/headers/{name}")});
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(|item| item.as_object_mut()) {
+        for (method, operation) in item.iter_mut() {
+            let writes = matches!(method.as_str(), "post" | "patch");
+            let signed_in = operation["security"].to_string().contains(BEARER_SCHEME);
+            if let Some(parameters) = operation["parameters"].as_array_mut() {
+                parameters.push(json!({"$ref": "#/components/parameters/Accept-Language"}));
+            } else {
+                operation["parameters"] =
+                    json!([{"$ref": "#/components/parameters/Accept-Language"}]);
+            }
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                let mut headers = response["headers"].as_object().cloned().unwrap_or_default();
+                headers.insert("X-Request-Id".to_owned(), header("X-Request-Id"));
+                headers.insert("Cache-Control".to_owned(), header("Cache-Control"));
+                let content = &response["content"];
+                let json_ref = content["application/json"]["schema"]["$ref"].as_str();
+                if status.starts_with('2') && json_ref.is_some_and(|r| versioned.contains(r)) {
+                    headers.insert("ETag".to_owned(), header("ETag"));
+                }
+                if status == "201" {
+                    headers.insert("Location".to_owned(), header("Location"));
+                }
+                if status.starts_with('2') && writes && signed_in {
+                    headers.insert(
+                        "Idempotency-Replayed".to_owned(),
+                        header("Idempotency-Replayed"),
+                    );
+                }
+                if content["text/csv"].is_object() {
+                    headers.insert(
+                        "Content-Disposition".to_owned(),
+                        header("Content-Disposition"),
+                    );
+                }
+                if status == "401" {
+                    headers.insert("WWW-Authenticate".to_owned(), header("WWW-Authenticate"));
+                }
+                if status == "429" {
+                    headers.insert(
+                        "Retry-After".to_owned(),
+                        json!({"description": "Seconds to wait before trying again.",
+                               "required": true, "schema": {"type": "integer"}}),
+                    );
+                    for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+                        headers.insert(name.to_owned(), header(name));
+                    }
+                }
+                if status == "503" {
+                    headers.insert("Retry-After".to_owned(), header("Retry-After"));
+                }
+                response["headers"] = serde_json::Value::Object(headers);
+            }
+        }
+    }
+}
+
+/// The inline schema a rule goes on: the schema itself, or the non-null branch of `oneOf`.
+fn constrainable(schema: &mut serde_json::Value) -> Option<&mut serde_json::Value> {
+    if schema.get("oneOf").is_some() {
+        return schema["oneOf"]
+            .as_array_mut()?
+            .iter_mut()
+            .find(|branch| branch["type"] != "null" && branch.get("$ref").is_none());
+    }
+    schema.get("type").is_some().then_some(schema)
+}
+
+fn state_rule(schema: &mut serde_json::Value, rule: crate::contract::Rule) {
+    use crate::contract::Rule;
+    use serde_json::json;
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    match rule {
+        Rule::Integer(min, max) => {
+            object.insert("minimum".to_owned(), json!(min));
+            if let Some(max) = max {
+                object.insert("maximum".to_owned(), json!(max));
+            }
+        }
+        Rule::Length(min, max) => {
+            if min > 0 {
+                object.insert("minLength".to_owned(), json!(min));
+            }
+            object.insert("maxLength".to_owned(), json!(max));
+        }
+        Rule::Items(min, max) => {
+            object.insert("minItems".to_owned(), json!(min));
+            object.insert("maxItems".to_owned(), json!(max));
+        }
+        Rule::Unique => {
+            object.insert("uniqueItems".to_owned(), json!(true));
+        }
+    }
+}
+
 /// The document, serialised once at startup, plus the methods of each path (for `405` and `Allow`).
 #[derive(Debug, Clone)]
 pub struct ApiSpec {
@@ -286,8 +531,11 @@ impl ApiSpec {
             .iter_mut()
             .map(|(path, item)| (path.clone(), operations_mut(item).into_keys().collect()))
             .collect();
+        let mut value = serde_json::to_value(&document).unwrap_or_default();
+        apply_rules(&mut value);
+        describe_headers(&mut value);
         // The committed file's exact form: pretty-printed with a final newline.
-        let mut json = serde_json::to_string_pretty(&document).unwrap_or_default();
+        let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
         json.push('\n');
         Self {
             json,

@@ -1,5 +1,10 @@
-//! Reference lists the clients show and the API validates against, each value with Vietnamese and
-//! English labels.
+//! The closed vocabularies of the API: every field whose value comes from a fixed list is one of the
+//! enums here, each value with its Vietnamese and English label. One definition per vocabulary makes
+//! the Rust type (`serde` snake_case codes, diesel `text` mapping), the OpenAPI schema (`enum` with
+//! every value described) and the lists of `GET /api/v1/reference`, so the three cannot disagree. The
+//! database keeps its own check constraints on the same codes (ARCHITECTURE.md says why).
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,11 +20,611 @@ pub struct Label {
     pub name_en: &'static str,
 }
 
-const fn label(code: &'static str, name_vi: &'static str, name_en: &'static str) -> Label {
-    Label {
-        code,
-        name_vi,
-        name_en,
+/// What every vocabulary offers, whichever enum it is.
+pub trait Vocabulary: Sized + Copy + 'static {
+    /// Every value, in the order clients show them.
+    const ALL: &'static [Self];
+    /// The codes of [`Self::ALL`].
+    const CODES: &'static [&'static str];
+    /// Every value with its labels.
+    const LABELS: &'static [Label];
+    /// The code sent and stored.
+    fn code(self) -> &'static str;
+    /// The value with this code.
+    fn parse(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|value| value.code() == code)
+    }
+    /// The value's labels.
+    fn label(self) -> Label;
+    /// `a, b or c`, for messages.
+    fn choices() -> String {
+        match Self::CODES.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
+
+/// The OpenAPI schema of a vocabulary: a string `enum`, each value described in the description.
+pub fn vocabulary_schema<V: Vocabulary>(summary: &str) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let values: String = V::LABELS
+        .iter()
+        .map(|label| {
+            format!(
+                "\n- `{}`: {} ({})",
+                label.code, label.name_en, label.name_vi
+            )
+        })
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(V::CODES.iter().copied()))
+        .description(Some(format!("{summary}{values}")))
+        .build()
+}
+
+/// Defines a vocabulary: the enum, its codes and labels, serde, the OpenAPI schema and the diesel
+/// `text` mapping.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $list:ident {
+            $( $variant:ident = $code:literal, $vi:literal, $en:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $(
+                #[doc = concat!("`", $code, "`: ", $en, " (", $vi, ").")]
+                $variant,
+            )+
+        }
+
+        impl Vocabulary for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const CODES: &'static [&'static str] = &[$($code),+];
+            const LABELS: &'static [Label] = &[$(Label { code: $code, name_vi: $vi, name_en: $en }),+];
+            fn code(self) -> &'static str {
+                match self { $(Self::$variant => $code,)+ }
+            }
+            fn label(self) -> Label {
+                match self { $(Self::$variant => Label { code: $code, name_vi: $vi, name_en: $en },)+ }
+            }
+        }
+
+        $(#[$meta])*
+        pub const $list: &[Label] = <$name as Vocabulary>::LABELS;
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(code: &str) -> Result<Self, String> {
+                <Self as Vocabulary>::parse(code)
+                    .ok_or_else(|| format!("must be {}", <Self as Vocabulary>::choices()))
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = <Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+                <Self as Vocabulary>::parse(&code).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&code, <Self as Vocabulary>::CODES)
+                })
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let summary = concat!($(stringify!($meta)),*);
+                vocabulary_schema::<Self>(doc_text(summary).as_str()).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.code(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let code = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    diesel::pg::Pg,
+                >>::from_sql(bytes)?;
+                <Self as Vocabulary>::parse(&code)
+                    .ok_or_else(|| format!("{code:?} is not a {}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+/// Every vocabulary's schema under its component name, so that a vocabulary used only by a query
+/// parameter (which utoipa does not collect) is in the document too.
+pub fn schemas() -> Vec<(
+    String,
+    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+)> {
+    fn entry<V: utoipa::ToSchema>() -> (
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    ) {
+        (V::name().into_owned(), V::schema())
+    }
+    vec![
+        entry::<Gender>(),
+        entry::<Affiliation>(),
+        entry::<MembershipRole>(),
+        entry::<TeamStatus>(),
+        entry::<OrgUnitLevel>(),
+        entry::<Role>(),
+        entry::<SessionKind>(),
+        entry::<SessionFormat>(),
+        entry::<SessionTopic>(),
+        entry::<ReachChannel>(),
+        entry::<CountingMethod>(),
+        entry::<Confidence>(),
+        entry::<SkillGroup>(),
+        entry::<FraudType>(),
+        entry::<RecordStatus>(),
+        entry::<CampaignStatus>(),
+        entry::<UserStatus>(),
+        entry::<OrgUnitKind>(),
+        entry::<Indicator>(),
+        entry::<TargetStatus>(),
+        entry::<BreakdownBy>(),
+        entry::<ReachGroupBy>(),
+        entry::<SyncRecordType>(),
+        entry::<PushRecordType>(),
+        entry::<SyncOp>(),
+        entry::<PushOutcome>(),
+        entry::<ConflictStatus>(),
+        entry::<ConflictResolution>(),
+        entry::<ImportMode>(),
+        entry::<Ethnicity>(),
+    ]
+}
+
+/// The text of `doc = "..."` attributes as `stringify!` renders them.
+fn doc_text(meta: &str) -> String {
+    meta.split("doc =")
+        .filter_map(|part| {
+            let part = part.trim();
+            let start = part.find('"')?;
+            let end = part.rfind('"')?;
+            (end > start).then(|| part[start + 1..end].trim().replace("\\'", "'"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+vocabulary! {
+    /// Genders of a person.
+    Gender, GENDERS {
+        Female = "female", "Nữ", "Female";
+        Male = "male", "Nam", "Male";
+        Other = "other", "Khác", "Other";
+        Unspecified = "unspecified", "Không xác định", "Unspecified";
+    }
+}
+
+vocabulary! {
+    /// What a member does besides the team.
+    Affiliation, AFFILIATIONS {
+        VillageHead = "village_head", "Trưởng bản / trưởng thôn", "Village head";
+        PartyCell = "party_cell", "Bí thư chi bộ", "Party cell secretary";
+        YouthUnion = "youth_union", "Đoàn thanh niên", "Youth Union";
+        WomenUnion = "women_union", "Hội Liên hiệp Phụ nữ", "Women's Union";
+        Police = "police", "Công an xã", "Commune police";
+        Teacher = "teacher", "Giáo viên", "Teacher";
+        HealthWorker = "health_worker", "Nhân viên y tế", "Health worker";
+        Telecom = "telecom", "Nhân viên viễn thông", "Telecom staff";
+        Veterans = "veterans", "Hội Cựu chiến binh", "Veterans' Association";
+        FarmersUnion = "farmers_union", "Hội Nông dân", "Farmers' Union";
+        Resident = "resident", "Người dân", "Resident";
+        Other = "other", "Khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// Roles in a team.
+    MembershipRole, MEMBERSHIP_ROLES {
+        Leader = "leader", "Tổ trưởng", "Leader";
+        Deputy = "deputy", "Tổ phó", "Deputy";
+        Member = "member", "Tổ viên", "Member";
+    }
+}
+
+vocabulary! {
+    /// States of a team.
+    TeamStatus, TEAM_STATUSES {
+        Active = "active", "Đang hoạt động", "Active";
+        Inactive = "inactive", "Tạm ngừng", "Inactive";
+        Dissolved = "dissolved", "Đã giải thể", "Dissolved";
+    }
+}
+
+vocabulary! {
+    /// Levels of the administrative tree.
+    OrgUnitLevel, ORG_UNIT_LEVELS {
+        Province = "province", "Tỉnh", "Province";
+        District = "district", "Huyện (đến 30/6/2025)", "District (until 30 June 2025)";
+        Commune = "commune", "Xã, phường", "Commune or ward";
+        Village = "village", "Thôn, bản, tiểu khu, tổ dân phố", "Village or residential group";
+    }
+}
+
+vocabulary! {
+    /// What a user is: the role the policy (`auth::policy`) decides by.
+    Role, USER_ROLES {
+        Admin = "admin", "Quản trị", "Administrator";
+        Officer = "officer", "Cán bộ", "Officer";
+        TeamLeader = "team_leader", "Tổ trưởng", "Team leader";
+        Viewer = "viewer", "Người xem", "Viewer";
+    }
+}
+
+vocabulary! {
+    /// Kinds of session.
+    SessionKind, SESSION_KINDS {
+        Training = "training", "Tập huấn", "Training";
+        Outreach = "outreach", "Tuyên truyền", "Outreach";
+    }
+}
+
+vocabulary! {
+    /// How a session was held.
+    SessionFormat, SESSION_FORMATS {
+        InPerson = "in_person", "Trực tiếp", "In person";
+        DoorToDoor = "door_to_door", "Đến từng hộ", "Door to door";
+        Online = "online", "Trực tuyến", "Online";
+        Mixed = "mixed", "Kết hợp", "Mixed";
+    }
+}
+
+vocabulary! {
+    /// What a session covered: the 5 basic digital skills and the national platforms.
+    SessionTopic, SESSION_TOPICS {
+        OnlinePublicServices = "online_public_services", "Dịch vụ công trực tuyến", "Online public services";
+        OnlineShopping = "online_shopping", "Mua sắm trực tuyến", "Online shopping";
+        OnlinePayment = "online_payment", "Thanh toán trực tuyến", "Online payment";
+        CyberSafety = "cyber_safety", "Tự bảo vệ trên không gian mạng", "Self-protection in cyberspace";
+        LocalPlatforms = "local_platforms", "Nền tảng số địa phương", "Local digital platforms";
+        Vneid = "vneid", "Ứng dụng VNeID", "VNeID app";
+        DigitalSignature = "digital_signature", "Chữ ký số", "Digital signature";
+        FraudPrevention = "fraud_prevention", "Phòng chống lừa đảo trực tuyến", "Online fraud prevention";
+        Other = "other", "Khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// Channels a campaign reaches people through.
+    ReachChannel, REACH_CHANNELS {
+        Loudspeaker = "loudspeaker", "Đài truyền thanh xã", "Commune loudspeaker";
+        MobileLoudspeaker = "mobile_loudspeaker", "Loa lưu động", "Mobile loudspeaker";
+        ZaloGroup = "zalo_group", "Nhóm Zalo", "Zalo group";
+        SocialMedia = "social_media", "Mạng xã hội", "Social media";
+        Meeting = "meeting", "Họp thôn, bản", "Village meeting";
+        DoorToDoor = "door_to_door", "Đến từng hộ", "Door to door";
+        Leaflet = "leaflet", "Tờ rơi, cẩm nang", "Leaflets and handbooks";
+        Video = "video", "Video clip", "Video clips";
+        OnlineCourse = "online_course", "Khoá học trực tuyến", "Online course";
+        Other = "other", "Khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// How a reach figure was counted.
+    CountingMethod, COUNTING_METHODS {
+        Headcount = "headcount", "Đếm trực tiếp", "Headcount";
+        AttendanceSheet = "attendance_sheet", "Danh sách điểm danh", "Attendance sheet";
+        GroupMemberCount = "group_member_count", "Số thành viên nhóm", "Group member count";
+        CoverageEstimate = "coverage_estimate", "Ước tính vùng phủ sóng", "Coverage estimate";
+        PlatformAnalytics = "platform_analytics", "Số liệu nền tảng", "Platform analytics";
+        Other = "other", "Khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// How sure a figure is.
+    Confidence, CONFIDENCE_LEVELS {
+        Low = "low", "Thấp", "Low";
+        Medium = "medium", "Trung bình", "Medium";
+        High = "high", "Cao", "High";
+    }
+}
+
+vocabulary! {
+    /// The 5 skill groups of the anti-fraud handbook.
+    SkillGroup, SKILL_GROUPS {
+        Recognise = "recognise", "Nhận diện", "Recognise";
+        Detect = "detect", "Phát hiện", "Detect";
+        Handle = "handle", "Xử lý", "Handle";
+        Avoid = "avoid", "Phòng tránh", "Avoid";
+        Protect = "protect", "Bảo vệ", "Protect";
+    }
+}
+
+vocabulary! {
+    /// Online fraud types (after the 24 of the 2023 campaign edition).
+    FraudType, FRAUD_TYPES {
+        ImpersonatingAuthorities = "impersonating_authorities", "Giả danh cơ quan chức năng (công an, viện kiểm sát, toà án)", "Impersonating the authorities";
+        ImpersonatingRelatives = "impersonating_relatives", "Giả danh người thân, bạn bè", "Impersonating relatives or friends";
+        FakeInvestment = "fake_investment", "Đầu tư tài chính, tiền ảo lợi nhuận cao", "High-return investment and crypto";
+        JobOffers = "job_offers", "Tuyển dụng việc nhẹ lương cao", "Easy jobs with high pay";
+        OnlineTasks = "online_tasks", "Làm nhiệm vụ, cộng tác viên online", "Paid online tasks";
+        LoanApps = "loan_apps", "Cho vay qua ứng dụng", "Loan apps";
+        LotteryPrizes = "lottery_prizes", "Trúng thưởng, quà tặng", "Lottery prizes and gifts";
+        AccountTakeover = "account_takeover", "Chiếm đoạt tài khoản mạng xã hội", "Social media account takeover";
+        FakeBankMessages = "fake_bank_messages", "Tin nhắn giả mạo ngân hàng", "Fake bank messages";
+        PhishingLinks = "phishing_links", "Đường link, trang web giả mạo", "Phishing links and websites";
+        FakeApps = "fake_apps", "Cài ứng dụng giả mạo (VNeID, dịch vụ công)", "Fake apps (VNeID, public services)";
+        SimUpgrade = "sim_upgrade", "Nâng cấp SIM 4G", "4G SIM upgrade";
+        FakeShopping = "fake_shopping", "Mua bán hàng online giả", "Fake online shops";
+        ParcelDelivery = "parcel_delivery", "Giao hàng thu tiền hộ", "Parcel delivery scams";
+        Romance = "romance", "Làm quen, hẹn hò qua mạng", "Romance scams";
+        FakeCharity = "fake_charity", "Kêu gọi từ thiện giả", "Fake charity";
+        TravelTickets = "travel_tickets", "Bán vé máy bay, tour du lịch giả", "Fake tickets and tours";
+        FundRecovery = "fund_recovery", "Hứa lấy lại tiền đã bị lừa", "Recovering lost money";
+        DeepfakeCalls = "deepfake_calls", "Cuộc gọi video deepfake", "Deepfake video calls";
+        UtilityBills = "utility_bills", "Giả danh điện lực, viễn thông báo nợ cước", "Fake utility bills";
+        SchoolFees = "school_fees", "Giả danh nhà trường thu học phí", "Fake school fees";
+        HospitalEmergency = "hospital_emergency", "Báo người thân cấp cứu", "Relative in hospital";
+        IdentityData = "identity_data", "Thu thập thông tin cá nhân, căn cước", "Identity data harvesting";
+        Other = "other", "Hình thức khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// Review states of a training session or reach activity.
+    RecordStatus, RECORD_STATUSES {
+        Submitted = "submitted", "Chờ xác minh", "Submitted, awaiting verification";
+        Verified = "verified", "Đã xác minh", "Verified";
+        Rejected = "rejected", "Bị từ chối", "Rejected";
+    }
+}
+
+vocabulary! {
+    /// States of a campaign edition.
+    CampaignStatus, CAMPAIGN_STATUSES {
+        Draft = "draft", "Dự thảo", "Draft";
+        Active = "active", "Đang diễn ra", "Active";
+        Closed = "closed", "Đã kết thúc", "Closed";
+    }
+}
+
+vocabulary! {
+    /// States of a user account.
+    UserStatus, USER_STATUSES {
+        Active = "active", "Đang hoạt động", "Active";
+        Disabled = "disabled", "Đã khoá", "Disabled";
+    }
+}
+
+vocabulary! {
+    /// Kinds of administrative unit; each belongs to one level.
+    OrgUnitKind, ORG_UNIT_KINDS {
+        Tinh = "tinh", "Tỉnh", "Province";
+        ThanhPho = "thanh_pho", "Thành phố", "City";
+        ThiXa = "thi_xa", "Thị xã", "Town";
+        Huyen = "huyen", "Huyện", "District";
+        Xa = "xa", "Xã", "Commune";
+        Phuong = "phuong", "Phường", "Ward";
+        ThiTran = "thi_tran", "Thị trấn", "Township";
+        Ban = "ban", "Bản", "Village (bản)";
+        TieuKhu = "tieu_khu", "Tiểu khu", "Residential quarter (tiểu khu)";
+        Thon = "thon", "Thôn", "Village (thôn)";
+        ToDanPho = "to_dan_pho", "Tổ dân phố", "Residential group (tổ dân phố)";
+    }
+}
+
+vocabulary! {
+    /// What a target measures: computed from this API's data, or measured by national systems (`online_dossier_rate_pct`, `vneid_level2_rate_pct`, `dti_score`, see `/indicator-values`).
+    Indicator, INDICATORS {
+        SessionsHeld = "sessions_held", "Số buổi tập huấn, tuyên truyền", "Sessions held";
+        PeopleTrained = "people_trained", "Số lượt người được tập huấn", "People trained";
+        FemaleTrained = "female_trained", "Số lượt nữ được tập huấn", "Women trained";
+        EthnicMinorityTrained = "ethnic_minority_trained", "Số lượt người dân tộc thiểu số được tập huấn", "Ethnic-minority people trained";
+        HouseholdsReached = "households_reached", "Số hộ được hỗ trợ", "Households reached";
+        VneidActivations = "vneid_activations", "Số tài khoản VNeID được kích hoạt", "VNeID activations";
+        PaymentAccountsOpened = "payment_accounts_opened", "Số tài khoản thanh toán được mở", "Payment accounts opened";
+        OnlineDossiersSubmitted = "online_dossiers_submitted", "Số hồ sơ trực tuyến được nộp", "Online dossiers submitted";
+        CampaignContacts = "campaign_contacts", "Số lượt người được tuyên truyền", "Campaign person-contacts";
+        CampaignHouseholdCoveragePct = "campaign_household_coverage_pct", "Tỷ lệ hộ được tuyên truyền (%)", "Campaign household coverage (%)";
+        ActiveTeamsPct = "active_teams_pct", "Tỷ lệ tổ hoạt động (%)", "Active teams (%)";
+        OnlineDossierRatePct = "online_dossier_rate_pct", "Tỷ lệ hồ sơ trực tuyến (%)", "Online dossier rate (%)";
+        VneidLevel2RatePct = "vneid_level2_rate_pct", "Tỷ lệ định danh VNeID mức 2 (%)", "VNeID level-2 rate (%)";
+        DtiScore = "dti_score", "Chỉ số chuyển đổi số (DTI)", "Digital transformation index (DTI)";
+    }
+}
+
+vocabulary! {
+    /// How a target is doing.
+    TargetStatus, TARGET_STATUSES {
+        Achieved = "achieved", "Đã đạt", "Achieved";
+        OnTrack = "on_track", "Đúng tiến độ", "On track";
+        Behind = "behind", "Chậm tiến độ", "Behind";
+        NotStarted = "not_started", "Chưa bắt đầu", "Not started";
+    }
+}
+
+vocabulary! {
+    /// How a report breakdown groups its rows.
+    BreakdownBy, BREAKDOWNS {
+        ChildUnit = "child_unit", "Theo đơn vị trực thuộc", "By child unit";
+        Team = "team", "Theo tổ", "By team";
+        Topic = "topic", "Theo chủ đề", "By topic";
+        Channel = "channel", "Theo kênh tuyên truyền", "By channel";
+        Campaign = "campaign", "Theo chiến dịch", "By campaign";
+        Month = "month", "Theo tháng", "By month";
+        Week = "week", "Theo tuần", "By ISO week";
+    }
+}
+
+vocabulary! {
+    /// How a campaign reach summary groups its rows.
+    ReachGroupBy, REACH_GROUPINGS {
+        Channel = "channel", "Theo kênh", "By channel";
+        OrgUnit = "org_unit", "Theo đơn vị trực thuộc", "By child unit";
+        Team = "team", "Theo tổ", "By team";
+        Day = "day", "Theo ngày", "By day";
+        Week = "week", "Theo tuần", "By ISO week";
+    }
+}
+
+vocabulary! {
+    /// Kinds of record in the sync feed.
+    SyncRecordType, SYNC_RECORD_TYPES {
+        OrgUnit = "org_unit", "Đơn vị hành chính", "Org unit";
+        Campaign = "campaign", "Chiến dịch", "Campaign";
+        Team = "team", "Tổ", "Team";
+        Membership = "membership", "Thành viên tổ", "Membership";
+        TrainingSession = "training_session", "Buổi tập huấn, tuyên truyền", "Training session";
+        ReachActivity = "reach_activity", "Hoạt động tuyên truyền chiến dịch", "Reach activity";
+    }
+}
+
+vocabulary! {
+    /// Kinds of record a phone may push.
+    PushRecordType, PUSH_RECORD_TYPES {
+        TrainingSession = "training_session", "Buổi tập huấn, tuyên truyền", "Training session";
+        ReachActivity = "reach_activity", "Hoạt động tuyên truyền chiến dịch", "Reach activity";
+        Membership = "membership", "Thành viên tổ", "Membership";
+    }
+}
+
+vocabulary! {
+    /// What a sync item does to its record.
+    SyncOp, SYNC_OPS {
+        Upsert = "upsert", "Tạo hoặc thay thế", "Create or replace";
+        Delete = "delete", "Xoá", "Delete";
+    }
+}
+
+vocabulary! {
+    /// What happened to one pushed item.
+    PushOutcome, PUSH_OUTCOMES {
+        Created = "created", "Đã tạo", "Created";
+        Updated = "updated", "Đã cập nhật", "Updated";
+        Unchanged = "unchanged", "Không thay đổi", "Unchanged";
+        Conflict = "conflict", "Xung đột", "Conflict";
+        Rejected = "rejected", "Bị từ chối", "Rejected";
+        Forbidden = "forbidden", "Không có quyền", "Forbidden";
+    }
+}
+
+vocabulary! {
+    /// States of a sync conflict.
+    ConflictStatus, CONFLICT_STATUSES {
+        Open = "open", "Chưa xử lý", "Open";
+        Resolved = "resolved", "Đã xử lý", "Resolved";
+    }
+}
+
+vocabulary! {
+    /// How a sync conflict was settled.
+    ConflictResolution, CONFLICT_RESOLUTIONS {
+        KeepServer = "keep_server", "Giữ bản trên máy chủ", "Keep the server's version";
+        TakeClient = "take_client", "Lấy bản của điện thoại", "Take the phone's version";
+        Merged = "merged", "Gộp", "Merged";
+    }
+}
+
+vocabulary! {
+    /// How an import treats bad rows.
+    ImportMode, IMPORT_MODES {
+        Atomic = "atomic", "Toàn bộ hoặc không", "All or nothing";
+        PerRow = "per_row", "Từng dòng", "Row by row";
+    }
+}
+
+vocabulary! {
+    /// Vietnam's 54 ethnic groups (the General Statistics Office's list, decision 121-TCTK/PPCĐ).
+    Ethnicity, ETHNICITIES {
+        Kinh = "kinh", "Kinh", "Kinh (Viet)";
+        Tay = "tay", "Tày", "Tay";
+        Thai = "thai", "Thái", "Thai";
+        Hoa = "hoa", "Hoa", "Hoa (Chinese)";
+        Khmer = "khmer", "Khơ-me", "Khmer";
+        Muong = "muong", "Mường", "Muong";
+        Nung = "nung", "Nùng", "Nung";
+        Hmong = "hmong", "H'Mông", "Hmong";
+        Dao = "dao", "Dao", "Dao (Yao)";
+        GiaRai = "gia_rai", "Gia-rai", "Jarai";
+        Ngai = "ngai", "Ngái", "Ngai";
+        EDe = "e_de", "Ê-đê", "Ede";
+        BaNa = "ba_na", "Ba-na", "Bahnar";
+        XoDang = "xo_dang", "Xơ-đăng", "Xo Dang (Sedang)";
+        SanChay = "san_chay", "Sán Chay", "San Chay";
+        CoHo = "co_ho", "Cơ-ho", "Koho";
+        Cham = "cham", "Chăm", "Cham";
+        SanDiu = "san_diu", "Sán Dìu", "San Diu";
+        Hre = "hre", "Hrê", "Hre";
+        Mnong = "mnong", "Mnông", "Mnong";
+        RaGlai = "ra_glai", "Ra-glai", "Raglai";
+        Xtieng = "xtieng", "Xtiêng", "Stieng";
+        BruVanKieu = "bru_van_kieu", "Bru-Vân Kiều", "Bru-Van Kieu";
+        Tho = "tho", "Thổ", "Tho";
+        Giay = "giay", "Giáy", "Giay";
+        CoTu = "co_tu", "Cơ-tu", "Katu";
+        GieTrieng = "gie_trieng", "Gié Triêng", "Gie Trieng";
+        Ma = "ma", "Mạ", "Ma";
+        KhoMu = "kho_mu", "Khơ-mú", "Khmu";
+        Co = "co", "Co", "Co";
+        TaOi = "ta_oi", "Tà-ôi", "Ta Oi";
+        ChoRo = "cho_ro", "Chơ-ro", "Cho Ro";
+        Khang = "khang", "Kháng", "Khang";
+        XinhMun = "xinh_mun", "Xinh-mun", "Xinh Mun";
+        HaNhi = "ha_nhi", "Hà Nhì", "Ha Nhi (Hani)";
+        ChuRu = "chu_ru", "Chu-ru", "Chu Ru";
+        Lao = "lao", "Lào", "Lao";
+        LaChi = "la_chi", "La Chí", "La Chi";
+        LaHa = "la_ha", "La Ha", "La Ha";
+        PhuLa = "phu_la", "Phù Lá", "Phu La";
+        LaHu = "la_hu", "La Hủ", "La Hu (Lahu)";
+        Lu = "lu", "Lự", "Lu";
+        LoLo = "lo_lo", "Lô Lô", "Lo Lo";
+        Chut = "chut", "Chứt", "Chut";
+        Mang = "mang", "Mảng", "Mang";
+        PaThen = "pa_then", "Pà Thẻn", "Pa Then";
+        CoLao = "co_lao", "Cơ Lao", "Co Lao";
+        Cong = "cong", "Cống", "Cong";
+        BoY = "bo_y", "Bố Y", "Bo Y";
+        SiLa = "si_la", "Si La", "Si La";
+        PuPeo = "pu_peo", "Pu Péo", "Pu Peo";
+        Brau = "brau", "Brâu", "Brau";
+        ODu = "o_du", "Ơ Đu", "O Du";
+        RoMam = "ro_mam", "Rơ-măm", "Ro Mam";
     }
 }
 
@@ -109,271 +714,6 @@ pub const ETHNIC_GROUPS: [EthnicGroup; 54] = [
     group("ro_mam", "54", "Rơ-măm", "Ro Mam"),
 ];
 
-/// Genders of a person.
-pub const GENDERS: [Label; 4] = [
-    label("female", "Nữ", "Female"),
-    label("male", "Nam", "Male"),
-    label("other", "Khác", "Other"),
-    label("unspecified", "Không xác định", "Unspecified"),
-];
-
-/// What a member does besides the team.
-pub const AFFILIATIONS: [Label; 12] = [
-    label("village_head", "Trưởng bản / trưởng thôn", "Village head"),
-    label("party_cell", "Bí thư chi bộ", "Party cell secretary"),
-    label("youth_union", "Đoàn thanh niên", "Youth Union"),
-    label("women_union", "Hội Liên hiệp Phụ nữ", "Women's Union"),
-    label("police", "Công an xã", "Commune police"),
-    label("teacher", "Giáo viên", "Teacher"),
-    label("health_worker", "Nhân viên y tế", "Health worker"),
-    label("telecom", "Nhân viên viễn thông", "Telecom staff"),
-    label("veterans", "Hội Cựu chiến binh", "Veterans' Association"),
-    label("farmers_union", "Hội Nông dân", "Farmers' Union"),
-    label("resident", "Người dân", "Resident"),
-    label("other", "Khác", "Other"),
-];
-
-/// Roles in a team.
-pub const MEMBERSHIP_ROLES: [Label; 3] = [
-    label("leader", "Tổ trưởng", "Leader"),
-    label("deputy", "Tổ phó", "Deputy"),
-    label("member", "Tổ viên", "Member"),
-];
-
-/// States of a team.
-pub const TEAM_STATUSES: [Label; 3] = [
-    label("active", "Đang hoạt động", "Active"),
-    label("inactive", "Tạm ngừng", "Inactive"),
-    label("dissolved", "Đã giải thể", "Dissolved"),
-];
-
-/// Levels of the administrative tree.
-pub const ORG_UNIT_LEVELS: [Label; 4] = [
-    label("province", "Tỉnh", "Province"),
-    label(
-        "district",
-        "Huyện (đến 30/6/2025)",
-        "District (until 30 June 2025)",
-    ),
-    label("commune", "Xã, phường", "Commune or ward"),
-    label(
-        "village",
-        "Thôn, bản, tiểu khu, tổ dân phố",
-        "Village or residential group",
-    ),
-];
-
-/// User roles.
-pub const USER_ROLES: [Label; 4] = [
-    label("admin", "Quản trị", "Administrator"),
-    label("officer", "Cán bộ", "Officer"),
-    label("team_leader", "Tổ trưởng", "Team leader"),
-    label("viewer", "Người xem", "Viewer"),
-];
-
-/// Kinds of session.
-pub const SESSION_KINDS: [Label; 2] = [
-    label("training", "Tập huấn", "Training"),
-    label("outreach", "Tuyên truyền", "Outreach"),
-];
-
-/// How a session was held.
-pub const SESSION_FORMATS: [Label; 4] = [
-    label("in_person", "Trực tiếp", "In person"),
-    label("door_to_door", "Đến từng hộ", "Door to door"),
-    label("online", "Trực tuyến", "Online"),
-    label("mixed", "Kết hợp", "Mixed"),
-];
-
-/// What a session covered: the 5 basic digital skills and the national platforms.
-pub const SESSION_TOPICS: [Label; 9] = [
-    label(
-        "online_public_services",
-        "Dịch vụ công trực tuyến",
-        "Online public services",
-    ),
-    label("online_shopping", "Mua sắm trực tuyến", "Online shopping"),
-    label("online_payment", "Thanh toán trực tuyến", "Online payment"),
-    label(
-        "cyber_safety",
-        "Tự bảo vệ trên không gian mạng",
-        "Self-protection in cyberspace",
-    ),
-    label(
-        "local_platforms",
-        "Nền tảng số địa phương",
-        "Local digital platforms",
-    ),
-    label("vneid", "Ứng dụng VNeID", "VNeID app"),
-    label("digital_signature", "Chữ ký số", "Digital signature"),
-    label(
-        "fraud_prevention",
-        "Phòng chống lừa đảo trực tuyến",
-        "Online fraud prevention",
-    ),
-    label("other", "Khác", "Other"),
-];
-
-/// Channels a campaign reaches people through.
-pub const REACH_CHANNELS: [Label; 10] = [
-    label("loudspeaker", "Đài truyền thanh xã", "Commune loudspeaker"),
-    label("mobile_loudspeaker", "Loa lưu động", "Mobile loudspeaker"),
-    label("zalo_group", "Nhóm Zalo", "Zalo group"),
-    label("social_media", "Mạng xã hội", "Social media"),
-    label("meeting", "Họp thôn, bản", "Village meeting"),
-    label("door_to_door", "Đến từng hộ", "Door to door"),
-    label("leaflet", "Tờ rơi, cẩm nang", "Leaflets and handbooks"),
-    label("video", "Video clip", "Video clips"),
-    label("online_course", "Khoá học trực tuyến", "Online course"),
-    label("other", "Khác", "Other"),
-];
-
-/// How a reach figure was counted.
-pub const COUNTING_METHODS: [Label; 6] = [
-    label("headcount", "Đếm trực tiếp", "Headcount"),
-    label(
-        "attendance_sheet",
-        "Danh sách điểm danh",
-        "Attendance sheet",
-    ),
-    label(
-        "group_member_count",
-        "Số thành viên nhóm",
-        "Group member count",
-    ),
-    label(
-        "coverage_estimate",
-        "Ước tính vùng phủ sóng",
-        "Coverage estimate",
-    ),
-    label(
-        "platform_analytics",
-        "Số liệu nền tảng",
-        "Platform analytics",
-    ),
-    label("other", "Khác", "Other"),
-];
-
-/// How sure a figure is.
-pub const CONFIDENCE_LEVELS: [Label; 3] = [
-    label("low", "Thấp", "Low"),
-    label("medium", "Trung bình", "Medium"),
-    label("high", "Cao", "High"),
-];
-
-/// The 5 skill groups of the anti-fraud handbook.
-pub const SKILL_GROUPS: [Label; 5] = [
-    label("recognise", "Nhận diện", "Recognise"),
-    label("detect", "Phát hiện", "Detect"),
-    label("handle", "Xử lý", "Handle"),
-    label("avoid", "Phòng tránh", "Avoid"),
-    label("protect", "Bảo vệ", "Protect"),
-];
-
-/// Online fraud types (after the 24 of the 2023 campaign edition).
-pub const FRAUD_TYPES: [Label; 24] = [
-    label(
-        "impersonating_authorities",
-        "Giả danh cơ quan chức năng (công an, viện kiểm sát, toà án)",
-        "Impersonating the authorities",
-    ),
-    label(
-        "impersonating_relatives",
-        "Giả danh người thân, bạn bè",
-        "Impersonating relatives or friends",
-    ),
-    label(
-        "fake_investment",
-        "Đầu tư tài chính, tiền ảo lợi nhuận cao",
-        "High-return investment and crypto",
-    ),
-    label(
-        "job_offers",
-        "Tuyển dụng việc nhẹ lương cao",
-        "Easy jobs with high pay",
-    ),
-    label(
-        "online_tasks",
-        "Làm nhiệm vụ, cộng tác viên online",
-        "Paid online tasks",
-    ),
-    label("loan_apps", "Cho vay qua ứng dụng", "Loan apps"),
-    label(
-        "lottery_prizes",
-        "Trúng thưởng, quà tặng",
-        "Lottery prizes and gifts",
-    ),
-    label(
-        "account_takeover",
-        "Chiếm đoạt tài khoản mạng xã hội",
-        "Social media account takeover",
-    ),
-    label(
-        "fake_bank_messages",
-        "Tin nhắn giả mạo ngân hàng",
-        "Fake bank messages",
-    ),
-    label(
-        "phishing_links",
-        "Đường link, trang web giả mạo",
-        "Phishing links and websites",
-    ),
-    label(
-        "fake_apps",
-        "Cài ứng dụng giả mạo (VNeID, dịch vụ công)",
-        "Fake apps (VNeID, public services)",
-    ),
-    label("sim_upgrade", "Nâng cấp SIM 4G", "4G SIM upgrade"),
-    label(
-        "fake_shopping",
-        "Mua bán hàng online giả",
-        "Fake online shops",
-    ),
-    label(
-        "parcel_delivery",
-        "Giao hàng thu tiền hộ",
-        "Parcel delivery scams",
-    ),
-    label("romance", "Làm quen, hẹn hò qua mạng", "Romance scams"),
-    label("fake_charity", "Kêu gọi từ thiện giả", "Fake charity"),
-    label(
-        "travel_tickets",
-        "Bán vé máy bay, tour du lịch giả",
-        "Fake tickets and tours",
-    ),
-    label(
-        "fund_recovery",
-        "Hứa lấy lại tiền đã bị lừa",
-        "Recovering lost money",
-    ),
-    label(
-        "deepfake_calls",
-        "Cuộc gọi video deepfake",
-        "Deepfake video calls",
-    ),
-    label(
-        "utility_bills",
-        "Giả danh điện lực, viễn thông báo nợ cước",
-        "Fake utility bills",
-    ),
-    label(
-        "school_fees",
-        "Giả danh nhà trường thu học phí",
-        "Fake school fees",
-    ),
-    label(
-        "hospital_emergency",
-        "Báo người thân cấp cứu",
-        "Relative in hospital",
-    ),
-    label(
-        "identity_data",
-        "Thu thập thông tin cá nhân, căn cước",
-        "Identity data harvesting",
-    ),
-    label("other", "Hình thức khác", "Other"),
-];
-
 /// True when `code` is one of `labels`.
 pub fn is_one_of(labels: &[Label], code: &str) -> bool {
     labels.iter().any(|label| label.code == code)
@@ -398,5 +738,42 @@ mod tests {
             assert_eq!(group.gso_code, format!("{:02}", index + 1));
         }
         assert_eq!(ETHNIC_GROUPS.iter().filter(|g| !g.minority).count(), 1);
+        let codes: Vec<&str> = ETHNIC_GROUPS.iter().map(|g| g.code).collect();
+        assert_eq!(codes, Ethnicity::CODES, "one order, one list");
+    }
+
+    #[test]
+    fn a_vocabulary_speaks_its_codes_in_json_and_refuses_others() {
+        assert_eq!(
+            serde_json::to_value(SessionTopic::FraudPrevention).unwrap(),
+            "fraud_prevention"
+        );
+        let parsed: Vec<SkillGroup> = serde_json::from_str(r#"["recognise", "protect"]"#).unwrap();
+        assert_eq!(parsed, [SkillGroup::Recognise, SkillGroup::Protect]);
+        let error = serde_json::from_str::<SessionKind>(r#""party""#).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("expected `training` or `outreach`"),
+            "{error}"
+        );
+        assert_eq!("door_to_door".parse(), Ok(SessionFormat::DoorToDoor));
+        assert_eq!(
+            SessionFormat::choices(),
+            "in_person, door_to_door, online or mixed"
+        );
+        assert_eq!(Role::TeamLeader.label().name_vi, "Tổ trưởng");
+        for labels in [
+            GENDERS,
+            AFFILIATIONS,
+            SESSION_TOPICS,
+            FRAUD_TYPES,
+            INDICATORS,
+        ] {
+            let mut codes: Vec<&str> = labels.iter().map(|l| l.code).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            assert_eq!(codes.len(), labels.len());
+        }
     }
 }

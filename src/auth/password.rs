@@ -26,7 +26,7 @@ use argon2::{
 
 use crate::{
     config::PasswordHashCost,
-    error::{AppError, ErrorCode, FieldError, Text},
+    error::{AppError, FieldError, Text},
 };
 
 /// Hashes that may wait per hashing thread before new ones are refused.
@@ -139,12 +139,14 @@ impl PasswordHashing {
         let limit = workers.threads * QUEUE_PER_THREAD;
         if workers.waiting.fetch_add(1, Ordering::AcqRel) >= limit {
             workers.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(AppError::new(ErrorCode::RateLimited)
-                .with_detail(Text::new(
+            return Err(crate::auth::throttle::rate_limited(
+                u32::try_from(limit).unwrap_or(u32::MAX),
+                1,
+                Text::new(
                     "Too many sign-ins are being checked at once; retry in a moment",
                     "Có quá nhiều lượt đăng nhập cùng lúc; vui lòng thử lại sau giây lát",
-                ))
-                .with_retry_after(1));
+                ),
+            ));
         }
         let (done, result) = tokio::sync::oneshot::channel();
         let this = self.clone();

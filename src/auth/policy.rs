@@ -5,43 +5,21 @@
 //! perform an operation gets 403. Records outside the caller's scope are reported as 404, exactly like
 //! records that do not exist ([`AuthUser::sees_path`]).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::AuthUser;
 use crate::error::{AppError, ErrorCode, Text};
 
-/// What a user is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, everywhere.
-    Admin,
-    /// Reads and manages inside an org-unit subtree.
-    Officer,
-    /// Their own team and what it logs.
-    TeamLeader,
-    /// Reads inside an org-unit subtree.
-    Viewer,
-}
+pub use crate::reference::Role;
+use crate::reference::Vocabulary;
 
 impl Role {
-    /// Every role.
-    pub const ALL: [Self; 4] = [Self::Admin, Self::Officer, Self::TeamLeader, Self::Viewer];
-
     /// The stored and serialised name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Officer => "officer",
-            Self::TeamLeader => "team_leader",
-            Self::Viewer => "viewer",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.code()
     }
 
     /// Parses the stored name.
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|role| role.as_str() == value)
+        <Self as Vocabulary>::parse(value)
     }
 
     /// True for roles whose access is bounded by an org-unit subtree.
@@ -100,6 +78,7 @@ operations! {
     CheckReadiness => "check_readiness", Access::Public;
     GetMetrics => "get_metrics", Access::MetricsToken;
     GetOpenapiDocument => "get_openapi_document", Access::Public;
+    GetProblemType => "get_problem_type", Access::Public;
     GetApiRoot => "get_api_root", Access::Public;
     Login => "login", Access::Public;
     RefreshSession => "refresh_session", Access::Public;
@@ -250,15 +229,15 @@ pub fn authorize_metrics(
     use secrecy::ExposeSecret;
     use sha2::{Digest, Sha256};
     let Some(configured) = configured else {
+        // Without a configured token no credential opens it here: 401 like any wrong token, so the
+        // document's security requirement holds whatever the configuration.
         return if internal {
             Ok(())
         } else {
-            Err(
-                AppError::new(ErrorCode::RouteNotFound).with_detail(Text::new(
-                    "Metrics are not served on this address",
-                    "Địa chỉ này không cung cấp số liệu giám sát",
-                )),
-            )
+            Err(super::unauthorized(
+                "Metrics are not served on this address: no METRICS_TOKEN is configured",
+                "Địa chỉ này không cung cấp số liệu giám sát: chưa cấu hình METRICS_TOKEN",
+            ))
         };
     };
     // Compared as digests: equal-length values whose comparison time says nothing about the token.

@@ -115,29 +115,43 @@ impl Throttle {
     }
 }
 
-/// 429 `rate_limited` with `Retry-After` and the `RateLimit-*` headers.
-pub fn too_many(limit: u32, wait: Duration) -> AppError {
-    let seconds = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1);
+/// 429 `rate_limited` with `Retry-After` and the `RateLimit-*` headers (IETF draft
+/// `ratelimit-headers`): `limit` requests per window, none left, the window resets in `seconds`. Every
+/// 429 of the API is made here, so each carries the same headers.
+pub fn rate_limited(limit: u32, seconds: u32, detail: Text) -> AppError {
+    let seconds = seconds.max(1);
     AppError::new(ErrorCode::RateLimited)
-        .with_detail(Text::new(
-            format!("Too many requests; retry in {seconds} s"),
-            format!("Quá nhiều yêu cầu; hãy thử lại sau {seconds} giây"),
-        ))
+        .with_detail(detail)
         .with_retry_after(seconds)
         .with_header("RateLimit-Limit", limit.to_string())
         .with_header("RateLimit-Remaining", "0".to_owned())
         .with_header("RateLimit-Reset", seconds.to_string())
 }
 
-/// 429 for a locked username.
+/// 429 for a keyed limit of `limit` per minute, free again after `wait`.
+pub fn too_many(limit: u32, wait: Duration) -> AppError {
+    let seconds = u32::try_from(wait.as_secs()).unwrap_or(u32::MAX).max(1);
+    rate_limited(
+        limit,
+        seconds,
+        Text::new(
+            format!("Too many requests; retry in {seconds} s"),
+            format!("Quá nhiều yêu cầu; hãy thử lại sau {seconds} giây"),
+        ),
+    )
+}
+
+/// 429 for a locked username: the limit is the failures allowed before a lockout.
 pub fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
     let seconds = u32::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
-    AppError::new(ErrorCode::RateLimited)
-        .with_detail(Text::new(
+    rate_limited(
+        FAILURES_BEFORE_LOCKOUT.unsigned_abs(),
+        seconds,
+        Text::new(
             format!("Too many failed sign-ins; try again in {seconds} s"),
             format!("Đăng nhập sai quá nhiều lần; hãy thử lại sau {seconds} giây"),
-        ))
-        .with_retry_after(seconds)
+        ),
+    )
 }
 
 #[cfg(test)]

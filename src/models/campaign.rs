@@ -61,10 +61,23 @@ impl CampaignFields {
 }
 
 /// Every campaign, newest first.
-pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Campaign>> {
-    campaigns::table
+/// At most `limit` campaigns, newest first (then by code), after the keyset position `after`.
+pub fn list_page(
+    conn: &mut PgConnection,
+    after: Option<(NaiveDate, String)>,
+    limit: i64,
+) -> QueryResult<Vec<Campaign>> {
+    let mut query = campaigns::table.select(Campaign::as_select()).into_boxed();
+    if let Some((starts_on, code)) = after {
+        query = query.filter(
+            campaigns::starts_on.lt(starts_on).or(campaigns::starts_on
+                .eq(starts_on)
+                .and(campaigns::code.gt(code))),
+        );
+    }
+    query
         .order((campaigns::starts_on.desc(), campaigns::code.asc()))
-        .select(Campaign::as_select())
+        .limit(limit)
         .load(conn)
 }
 

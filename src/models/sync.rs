@@ -229,6 +229,7 @@ pub fn list_conflicts(
     team: Option<Uuid>,
     within_path: Option<&str>,
     status: Option<&str>,
+    after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<Conflict>> {
     let mut query = sync_conflicts::table
@@ -242,6 +243,15 @@ pub fn list_conflicts(
     }
     if let Some(status) = status {
         query = query.filter(sync_conflicts::status.eq(status.to_owned()));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            sync_conflicts::created_at
+                .lt(created_at)
+                .or(sync_conflicts::created_at
+                    .eq(created_at)
+                    .and(sync_conflicts::id.lt(id))),
+        );
     }
     query
         .order((sync_conflicts::created_at.desc(), sync_conflicts::id.desc()))

@@ -45,7 +45,7 @@ pub struct RefreshRequest {
     "user": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "username": "lo.van.minh", "display_name": "Lò Văn Minh",
              "role": "officer", "org_unit_id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "team_id": null,
              "status": "active", "version": 1}}))]
-pub struct SessionResponse {
+pub struct SignInResponse {
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
     /// Always `Bearer`.
@@ -66,7 +66,7 @@ pub(crate) fn issue_session(
     state: &AuthState,
     user: &user::User,
     family: Option<Uuid>,
-) -> Result<SessionResponse, AppError> {
+) -> Result<SignInResponse, AppError> {
     let claims =
         state
             .keys
@@ -82,7 +82,7 @@ pub(crate) fn issue_session(
         &hash,
         expires_at,
     )?;
-    Ok(SessionResponse {
+    Ok(SignInResponse {
         access_token,
         token_type: "Bearer".to_owned(),
         expires_in: state.keys.access_ttl.as_secs(),
@@ -105,7 +105,7 @@ pub(crate) fn issue_session(
     security(()),
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in.", body = SessionResponse),
+        (status = 200, description = "Signed in.", body = SignInResponse),
         (status = 401, description = "Wrong credentials (`invalid_credentials`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Locked, rate limited, or too many sign-ins being checked at once (`rate_limited`); see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
@@ -234,7 +234,7 @@ pub async fn login(
     security(()),
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new session.", body = SessionResponse),
+        (status = 200, description = "A new session.", body = SignInResponse),
         (status = 401, description = "Unknown, expired or revoked (`invalid_refresh_token`), or reused (`refresh_token_reused`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed request.", body = Problem, content_type = "application/problem+json"),
     )

@@ -4,11 +4,12 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, OptionalApp},
+    contract,
     db::Db,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
@@ -18,7 +19,10 @@ use crate::{
     },
     reference,
     routes::{
-        conditional::{check_if_match, double_option, etag, if_match},
+        conditional::{
+            check_if_match, decode_keyset_text, double_option, etag, if_match, next_cursor,
+            page_limit,
+        },
         validation::{FieldErrors, normalized},
     },
 };
@@ -45,10 +49,13 @@ pub struct CampaignResponse {
     pub ends_on: NaiveDate,
     pub description: Option<String>,
     /// Of the 5 skill groups in `GET /api/v1/reference`.
+    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
     pub skill_groups: Vec<String>,
     /// Fraud types it covers, from `GET /api/v1/reference`.
+    #[schema(value_type = Vec<crate::reference::FraudType>)]
     pub fraud_types: Vec<String>,
     /// `draft`, `active` or `closed`.
+    #[schema(value_type = crate::reference::CampaignStatus)]
     pub status: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -76,10 +83,22 @@ impl From<&Campaign> for CampaignResponse {
     }
 }
 
-/// All campaigns.
+/// A page of campaigns, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CampaignListResponse {
     pub items: Vec<CampaignResponse>,
+    /// The cursor of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging of the campaign list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignListQuery {
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// A new campaign edition.
@@ -100,10 +119,13 @@ pub struct CreateCampaignRequest {
     pub ends_on: NaiveDate,
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
     pub skill_groups: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::reference::FraudType>)]
     pub fraud_types: Vec<String>,
     /// `draft` (default), `active` or `closed`.
+    #[schema(value_type = Option<crate::reference::CampaignStatus>)]
     pub status: Option<String>,
 }
 
@@ -123,8 +145,11 @@ pub struct UpdateCampaignRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<crate::reference::SkillGroup>>)]
     pub skill_groups: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<crate::reference::FraudType>>)]
     pub fraud_types: Option<Vec<String>>,
+    #[schema(value_type = Option<crate::reference::CampaignStatus>)]
     pub status: Option<String>,
 }
 
@@ -138,8 +163,9 @@ fn validate(fields: &CampaignFields) -> Result<(), AppError> {
             "phải gồm 1-64 chữ thường, chữ số, '.', '_' hoặc '-', bắt đầu bằng chữ hoặc số",
         );
     }
-    errors.check_length("name", &fields.name, 1, 300);
-    errors.check_length("owner", &fields.owner, 1, 300);
+    let (shortest, longest) = contract::CAMPAIGN_TEXT_LENGTH;
+    errors.check_length("name", &fields.name, shortest, longest);
+    errors.check_length("owner", &fields.owner, shortest, longest);
     if fields.ends_on < fields.starts_on {
         errors.add(
             "ends_on",
@@ -157,7 +183,7 @@ fn validate(fields: &CampaignFields) -> Result<(), AppError> {
         );
     }
     for (index, group) in from_array(&fields.skill_groups).iter().enumerate() {
-        if !reference::is_one_of(&reference::SKILL_GROUPS, group) {
+        if !reference::is_one_of(reference::SKILL_GROUPS, group) {
             errors.add(
                 format!("skill_groups[{index}]"),
                 "invalid_choice",
@@ -167,7 +193,7 @@ fn validate(fields: &CampaignFields) -> Result<(), AppError> {
         }
     }
     for (index, fraud) in from_array(&fields.fraud_types).iter().enumerate() {
-        if !reference::is_one_of(&reference::FRAUD_TYPES, fraud) {
+        if !reference::is_one_of(reference::FRAUD_TYPES, fraud) {
             errors.add(
                 format!("fraud_types[{index}]"),
                 "invalid_choice",
@@ -189,6 +215,7 @@ fn snapshot(c: &Campaign) -> serde_json::Value {
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "list_campaigns",
+    params(CampaignListQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The campaigns.", body = CampaignListResponse),
@@ -197,11 +224,22 @@ fn snapshot(c: &Campaign) -> serde_json::Value {
     )
 )]
 #[get("/campaigns")]
-pub async fn list_campaigns(actor: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub async fn list_campaigns(
+    actor: AuthUser,
+    query: web::Query<CampaignListQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListCampaigns)?;
-    let campaigns = db.run(|conn| Ok(campaign::list(conn)?)).await?;
+    let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
+    let after = decode_keyset_text::<NaiveDate>(query.cursor.as_deref())?;
+    let campaigns = db
+        .run(move |conn| Ok(campaign::list_page(conn, after, limit)?))
+        .await?;
+    let next_cursor = next_cursor(&campaigns, limit, |c| format!("{}|{}", c.starts_on, c.code));
     Ok(HttpResponse::Ok().json(CampaignListResponse {
         items: campaigns.iter().map(CampaignResponse::from).collect(),
+        next_cursor,
     }))
 }
 

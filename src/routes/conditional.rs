@@ -46,7 +46,7 @@ pub fn check_if_match(if_match: Option<&str>, current: i32) -> Result<i32, AppEr
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size.
-pub const MAX_LIMIT: i64 = 500;
+pub const MAX_LIMIT: i64 = crate::contract::PAGE_LIMIT_MAX;
 
 /// Checks `limit` (1..=500, default 50).
 pub fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
@@ -56,7 +56,10 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
         Some(_) => Err(AppError::validation(vec![FieldError::new(
             "limit",
             "out_of_range",
-            Text::new("must be from 1 to 500", "phải từ 1 đến 500"),
+            Text::new(
+                format!("must be from 1 to {MAX_LIMIT}"),
+                format!("phải từ 1 đến {MAX_LIMIT}"),
+            ),
         )])),
     }
 }
@@ -98,6 +101,24 @@ pub fn decode_keyset<T: std::str::FromStr>(
                 .and_then(|(first, id)| {
                     Some((first.parse::<T>().ok()?, uuid::Uuid::parse_str(id).ok()?))
                 })
+                .ok_or_else(|| {
+                    AppError::new(ErrorCode::InvalidQuery)
+                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
+                })
+        })
+        .transpose()
+}
+
+/// The two-part keyset position `(first, text)` in a cursor made from `"{first}|{text}"`, where the
+/// tie-breaker is text (a code) rather than an id; 400 `invalid_query` otherwise.
+pub fn decode_keyset_text<T: std::str::FromStr>(
+    cursor: Option<&str>,
+) -> Result<Option<(T, String)>, AppError> {
+    decode_cursor(cursor)?
+        .map(|position| {
+            position
+                .split_once('|')
+                .and_then(|(first, rest)| Some((first.parse::<T>().ok()?, rest.to_owned())))
                 .ok_or_else(|| {
                     AppError::new(ErrorCode::InvalidQuery)
                         .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))

@@ -42,6 +42,7 @@ pub struct ImportQuery {
     pub dry_run: Option<bool>,
     /// `atomic` (default): any bad row rejects the whole file. `per_row`: good rows are written, bad rows
     /// reported.
+    #[param(value_type = Option<crate::reference::ImportMode>)]
     pub mode: Option<String>,
 }
 

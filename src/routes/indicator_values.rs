@@ -34,6 +34,7 @@ pub struct IndicatorValueResponse {
     pub org_unit_id: Uuid,
     pub org_unit_code: String,
     /// `online_dossier_rate_pct`, `vneid_level2_rate_pct` or `dti_score`.
+    #[schema(value_type = crate::reference::Indicator)]
     pub indicator: String,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
@@ -74,6 +75,7 @@ pub struct IndicatorValueListResponse {
 pub struct IndicatorValueQuery {
     /// Values of this unit's subtree.
     pub org_unit_id: Option<Uuid>,
+    #[param(value_type = Option<crate::reference::Indicator>)]
     pub indicator: Option<String>,
     pub source: Option<String>,
     /// Periods ending on or after.

@@ -11,7 +11,7 @@ use crate::{
     error::{AppError, ErrorCode, FieldError, Problem, Text},
     models::user,
     routes::{
-        auth::{SessionResponse, issue_session},
+        auth::{SignInResponse, issue_session},
         conditional::{check_if_match, etag, if_match},
         users::{UserResponse, audit_user_update, normalize_phone, set_password},
     },
@@ -157,7 +157,7 @@ pub struct ChangePasswordRequest {
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
-        (status = 200, description = "Changed; a new session for this client.", body = SessionResponse),
+        (status = 200, description = "Changed; a new session for this client.", body = SignInResponse),
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password or weak new one.", body = Problem, content_type = "application/problem+json"),

@@ -47,12 +47,16 @@ pub struct MemberResponse {
     pub phone: Option<String>,
     pub phone_masked: bool,
     /// `female`, `male`, `other`, `unspecified`.
+    #[schema(value_type = crate::reference::Gender)]
     pub gender: String,
     pub birth_year: Option<i16>,
     /// Code from `GET /api/v1/reference` (`ethnic_groups`).
+    #[schema(value_type = Option<crate::reference::Ethnicity>)]
     pub ethnicity: Option<String>,
+    #[schema(value_type = crate::reference::Affiliation)]
     pub affiliation: String,
     /// `leader`, `deputy` or `member`.
+    #[schema(value_type = crate::reference::MembershipRole)]
     pub role: String,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
@@ -221,11 +225,14 @@ pub struct PersonRequest {
     /// A Vietnamese mobile number in any common format; stored as `+84...`.
     pub phone: Option<String>,
     /// `female`, `male`, `other` or `unspecified` (default).
+    #[schema(value_type = Option<crate::reference::Gender>)]
     pub gender: Option<String>,
     pub birth_year: Option<i16>,
     /// Code from `GET /api/v1/reference` (`ethnic_groups`).
+    #[schema(value_type = Option<crate::reference::Ethnicity>)]
     pub ethnicity: Option<String>,
     /// `resident` by default; see `GET /api/v1/reference` (`affiliations`).
+    #[schema(value_type = Option<crate::reference::Affiliation>)]
     pub affiliation: Option<String>,
 }
 
@@ -269,7 +276,7 @@ pub(crate) fn person_fields(
         .gender
         .clone()
         .unwrap_or_else(|| "unspecified".to_owned());
-    if !reference::is_one_of(&reference::GENDERS, &gender) {
+    if !reference::is_one_of(reference::GENDERS, &gender) {
         errors.add(
             field("gender"),
             "invalid_choice",
@@ -302,7 +309,7 @@ pub(crate) fn person_fields(
         .affiliation
         .clone()
         .unwrap_or_else(|| "resident".to_owned());
-    if !reference::is_one_of(&reference::AFFILIATIONS, &affiliation) {
+    if !reference::is_one_of(reference::AFFILIATIONS, &affiliation) {
         errors.add(
             field("affiliation"),
             "invalid_choice",
@@ -567,6 +574,7 @@ pub async fn add_team_member(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "leader"}))]
 pub struct UpdateMemberRequest {
+    #[schema(value_type = Option<crate::reference::MembershipRole>)]
     pub role: Option<String>,
     pub joined_on: Option<NaiveDate>,
     /// The last day in the team; `null` reopens a membership.
@@ -577,6 +585,7 @@ pub struct UpdateMemberRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
+    #[schema(value_type = Option<crate::reference::Gender>)]
     pub gender: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i16>)]
@@ -584,6 +593,7 @@ pub struct UpdateMemberRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub ethnicity: Option<Option<String>>,
+    #[schema(value_type = Option<crate::reference::Affiliation>)]
     pub affiliation: Option<String>,
 }
 

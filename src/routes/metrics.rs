@@ -15,8 +15,8 @@ use crate::{
 /// connection pool (in use, idle, size, waiting); failed database work by kind; 429 rejections by
 /// route; failed sign-ins. OpenMetrics text format, which Prometheus scrapes natively.
 ///
-/// On `BIND_ADDR` this answers only with `Authorization: Bearer <METRICS_TOKEN>` (404 when no
-/// `METRICS_TOKEN` is configured, 401 for any other token); a listener on the internal
+/// On `BIND_ADDR` this answers only with `Authorization: Bearer <METRICS_TOKEN>` (401 for a missing
+/// or other token, and for every request when no `METRICS_TOKEN` is configured); a listener on the internal
 /// `METRICS_BIND_ADDR` serves it without a token unless `METRICS_TOKEN` is set. User access tokens
 /// never open it.
 #[utoipa::path(
@@ -26,8 +26,7 @@ use crate::{
     responses(
         (status = 200, description = "The metrics, in OpenMetrics text.", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String,
          example = "# HELP cdt_http_requests Number of HTTP requests answered, by method, route pattern and status\n# TYPE cdt_http_requests counter\ncdt_http_requests_total{method=\"GET\",route=\"/api/v1/teams\",status=\"200\"} 1042\n# EOF\n"),
-        (status = 401, description = "No `Authorization: Bearer <METRICS_TOKEN>`, or another token (`unauthorized`).", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Metrics are not served on this address: no `METRICS_TOKEN` is configured (`route_not_found`).", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No `Authorization: Bearer <METRICS_TOKEN>`, another token, or no `METRICS_TOKEN` configured for this address (`unauthorized`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/metrics")]

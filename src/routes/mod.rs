@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod org_unit_writes;
 pub mod org_units;
 pub mod people;
+pub mod problems;
 pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::check_readiness)
         .service(metrics::get_metrics)
         .service(docs::get_openapi_document)
+        .service(problems::get_problem_type)
         .service(
             scope::scope("/api/v1")
                 .service(meta::get_api_root)

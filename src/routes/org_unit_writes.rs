@@ -49,9 +49,11 @@ pub struct CreateOrgUnitRequest {
     /// Vietnamese name (stored NFC).
     pub name: String,
     /// `province`, `district`, `commune` or `village`.
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
     pub level: String,
     /// Must fit the level: province `tinh`; district `thanh_pho`/`thi_xa`/`huyen`; commune
     /// `xa`/`phuong`/`thi_tran`; village `ban`/`tieu_khu`/`thon`/`to_dan_pho`.
+    #[schema(value_type = crate::reference::OrgUnitKind)]
     pub kind: String,
     /// Required except for a province; must be of a higher level and in force on `valid_from`.
     pub parent_id: Option<Uuid>,
@@ -263,6 +265,7 @@ pub async fn create_org_unit(
 pub struct UpdateOrgUnitRequest {
     pub code: Option<String>,
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::reference::OrgUnitKind>)]
     pub kind: Option<String>,
     /// Last day in force; `null` reopens the unit.
     #[serde(default, deserialize_with = "double_option")]
@@ -434,7 +437,9 @@ pub struct ReorganizationRequest {
 pub struct SuccessorRequest {
     pub code: String,
     pub name: String,
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
     pub level: String,
+    #[schema(value_type = crate::reference::OrgUnitKind)]
     pub kind: String,
     pub parent_id: Option<Uuid>,
     pub households: Option<i32>,

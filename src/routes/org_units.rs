@@ -27,8 +27,10 @@ pub struct OrgUnitResponse {
     /// Vietnamese name (NFC).
     pub name: String,
     /// `province`, `district`, `commune` or `village`.
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
     pub level: String,
     /// `tinh`, `thanh_pho`, `thi_xa`, `huyen`, `xa`, `phuong`, `thi_tran`, `ban`, `tieu_khu`, `thon`, `to_dan_pho`.
+    #[schema(value_type = crate::reference::OrgUnitKind)]
     pub kind: String,
     pub parent_id: Option<Uuid>,
     /// First day in force.
@@ -68,6 +70,7 @@ pub struct OrgUnitRef {
     pub id: Uuid,
     pub code: String,
     pub name: String,
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
     pub level: String,
 }
 
@@ -120,6 +123,7 @@ pub struct OrgUnitListQuery {
     /// This unit and its whole subtree.
     pub org_unit_id: Option<Uuid>,
     /// `province`, `district`, `commune` or `village`.
+    #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng").
     #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
@@ -138,6 +142,7 @@ pub struct OrgUnitListQuery {
 #[serde(deny_unknown_fields)]
 pub struct ChildrenQuery {
     /// `province`, `district`, `commune` or `village`.
+    #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics.
     #[serde(default, deserialize_with = "crate::routes::validation::search_term")]

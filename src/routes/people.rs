@@ -32,9 +32,12 @@ pub struct PersonResponse {
     pub full_name: Option<String>,
     pub phone: Option<String>,
     pub phone_masked: bool,
+    #[schema(value_type = crate::reference::Gender)]
     pub gender: String,
     pub birth_year: Option<i16>,
+    #[schema(value_type = Option<crate::reference::Ethnicity>)]
     pub ethnicity: Option<String>,
+    #[schema(value_type = crate::reference::Affiliation)]
     pub affiliation: String,
     /// True when name and phone were erased.
     pub erased: bool,
@@ -69,6 +72,7 @@ pub struct PersonMembership {
     pub team_id: Uuid,
     pub team_code: String,
     pub team_name: String,
+    #[schema(value_type = crate::reference::MembershipRole)]
     pub role: String,
     pub joined_on: chrono::NaiveDate,
     pub left_on: Option<chrono::NaiveDate>,

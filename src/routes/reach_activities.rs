@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
+    contract,
     db::Db,
     error::{AppError, ErrorCode, Problem},
     models::{
@@ -60,6 +61,7 @@ pub struct ActivityResponse {
     pub team_id: Uuid,
     /// Where it happened.
     pub org_unit_id: Uuid,
+    #[schema(value_type = crate::reference::ReachChannel)]
     pub channel: String,
     pub occurred_on: NaiveDate,
     /// Person-contacts ("lượt người"), not unique people.
@@ -70,16 +72,21 @@ pub struct ActivityResponse {
     /// Estimated audience of a broadcast channel.
     pub estimated_audience: Option<i32>,
     /// How it was counted.
+    #[schema(value_type = crate::reference::CountingMethod)]
     pub method: String,
     /// `low`, `medium` or `high`.
+    #[schema(value_type = crate::reference::Confidence)]
     pub confidence: String,
+    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
     pub skill_groups: Vec<String>,
+    #[schema(value_type = Vec<crate::reference::FraudType>)]
     pub fraud_types: Vec<String>,
     pub materials_distributed: i32,
     /// The session it happened during, if any.
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
+    #[schema(value_type = crate::reference::RecordStatus)]
     pub status: String,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
@@ -135,6 +142,7 @@ pub struct CreateActivityRequest {
     /// Where: the team's unit or one below its commune (default: the team's unit).
     pub org_unit_id: Option<Uuid>,
     /// From `GET /api/v1/reference` (`reach_channels`).
+    #[schema(value_type = crate::reference::ReachChannel)]
     pub channel: String,
     /// Inside the campaign's dates, not in the future.
     pub occurred_on: NaiveDate,
@@ -146,14 +154,18 @@ pub struct CreateActivityRequest {
     /// Broadcast channels only; a Zalo group's audience is at most the team's recorded group size.
     pub estimated_audience: Option<i32>,
     /// From `GET /api/v1/reference` (`counting_methods`).
+    #[schema(value_type = crate::reference::CountingMethod)]
     pub method: String,
     /// `low`, `medium` or `high`.
+    #[schema(value_type = crate::reference::Confidence)]
     pub confidence: String,
     /// Inside the campaign's skill groups.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
     pub skill_groups: Vec<String>,
     /// Inside the campaign's fraud types.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::reference::FraudType>)]
     pub fraud_types: Vec<String>,
     #[serde(default)]
     pub materials_distributed: i32,
@@ -180,7 +192,7 @@ fn validate(
             "chiến dịch chưa bắt đầu",
         );
     }
-    if !reference::is_one_of(&reference::REACH_CHANNELS, &fields.channel) {
+    if !reference::is_one_of(reference::REACH_CHANNELS, &fields.channel) {
         errors.add(
             "channel",
             "invalid_choice",
@@ -188,7 +200,7 @@ fn validate(
             "kênh không hợp lệ",
         );
     }
-    if !reference::is_one_of(&reference::COUNTING_METHODS, &fields.method) {
+    if !reference::is_one_of(reference::COUNTING_METHODS, &fields.method) {
         errors.add(
             "method",
             "invalid_choice",
@@ -196,7 +208,7 @@ fn validate(
             "cách đếm không hợp lệ",
         );
     }
-    if !reference::is_one_of(&reference::CONFIDENCE_LEVELS, &fields.confidence) {
+    if !reference::is_one_of(reference::CONFIDENCE_LEVELS, &fields.confidence) {
         errors.add(
             "confidence",
             "invalid_choice",
@@ -297,7 +309,7 @@ fn validate(
             );
         }
     }
-    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
+    errors.check_max_length("notes", fields.notes.as_deref(), contract::NOTES_MAX);
     match org_unit::find(conn, fields.org_unit_id).optional_app()? {
         Some(unit) if unit.path.starts_with(&commune_path(team_unit)) => {}
         _ => errors.add(
@@ -558,8 +570,10 @@ pub struct ActivityListQuery {
     pub team_id: Option<Uuid>,
     /// Activities in this unit's subtree.
     pub org_unit_id: Option<Uuid>,
+    #[param(value_type = Option<crate::reference::ReachChannel>)]
     pub channel: Option<String>,
     /// `submitted`, `verified` or `rejected`.
+    #[param(value_type = Option<crate::reference::RecordStatus>)]
     pub status: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -751,6 +765,7 @@ pub async fn find_reach_activity(
 #[schema(example = json!({"contacts": 70, "unique_people": 61}))]
 pub struct UpdateActivityRequest {
     pub org_unit_id: Option<Uuid>,
+    #[schema(value_type = Option<crate::reference::ReachChannel>)]
     pub channel: Option<String>,
     pub occurred_on: Option<NaiveDate>,
     pub contacts: Option<i32>,
@@ -761,9 +776,13 @@ pub struct UpdateActivityRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>)]
     pub estimated_audience: Option<Option<i32>>,
+    #[schema(value_type = Option<crate::reference::CountingMethod>)]
     pub method: Option<String>,
+    #[schema(value_type = Option<crate::reference::Confidence>)]
     pub confidence: Option<String>,
+    #[schema(value_type = Option<Vec<crate::reference::SkillGroup>>)]
     pub skill_groups: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<crate::reference::FraudType>>)]
     pub fraud_types: Option<Vec<String>>,
     pub materials_distributed: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
@@ -1030,7 +1049,12 @@ pub async fn reject_reach_activity(
     actor.authorize(Operation::RejectReachActivity)?;
     let reason = normalized(&body.reason);
     let mut errors = FieldErrors::new();
-    errors.check_length("reason", &reason, 1, 500);
+    errors.check_length(
+        "reason",
+        &reason,
+        contract::REASON_LENGTH.0,
+        contract::REASON_LENGTH.1,
+    );
     errors.finish()?;
     review(
         actor,

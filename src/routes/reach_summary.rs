@@ -39,6 +39,7 @@ pub struct ReachSummaryQuery {
     /// The subtree to summarise (default: your scope root; for admins the province).
     pub org_unit_id: Option<Uuid>,
     /// `channel`, `org_unit` (the children of the subtree's root), `team`, `day` or `week`.
+    #[param(value_type = Option<crate::reference::ReachGroupBy>)]
     pub group_by: Option<String>,
     /// `submitted`, `verified`, `rejected` or `all` (default: submitted and verified).
     pub status: Option<String>,

@@ -27,6 +27,26 @@ pub struct ReferenceResponse {
     /// The 5 skill groups of the anti-fraud handbook.
     pub skill_groups: Vec<Label>,
     pub fraud_types: Vec<Label>,
+    /// Review states of sessions and reach activities.
+    pub record_statuses: Vec<Label>,
+    pub campaign_statuses: Vec<Label>,
+    pub user_statuses: Vec<Label>,
+    /// Kinds of administrative unit (each belongs to one level).
+    pub org_unit_kinds: Vec<Label>,
+    /// What targets measure.
+    pub indicators: Vec<Label>,
+    pub target_statuses: Vec<Label>,
+    /// Groupings of `GET /reports/breakdown` (`by`).
+    pub breakdowns: Vec<Label>,
+    /// Groupings of a campaign's reach summary (`by`).
+    pub reach_groupings: Vec<Label>,
+    pub sync_record_types: Vec<Label>,
+    pub push_record_types: Vec<Label>,
+    pub sync_ops: Vec<Label>,
+    pub push_outcomes: Vec<Label>,
+    pub conflict_statuses: Vec<Label>,
+    pub conflict_resolutions: Vec<Label>,
+    pub import_modes: Vec<Label>,
 }
 
 fn reference_document() -> (String, Vec<u8>) {
@@ -47,6 +67,21 @@ fn reference_document() -> (String, Vec<u8>) {
         confidence_levels: reference::CONFIDENCE_LEVELS.to_vec(),
         skill_groups: reference::SKILL_GROUPS.to_vec(),
         fraud_types: reference::FRAUD_TYPES.to_vec(),
+        record_statuses: reference::RECORD_STATUSES.to_vec(),
+        campaign_statuses: reference::CAMPAIGN_STATUSES.to_vec(),
+        user_statuses: reference::USER_STATUSES.to_vec(),
+        org_unit_kinds: reference::ORG_UNIT_KINDS.to_vec(),
+        indicators: reference::INDICATORS.to_vec(),
+        target_statuses: reference::TARGET_STATUSES.to_vec(),
+        breakdowns: reference::BREAKDOWNS.to_vec(),
+        reach_groupings: reference::REACH_GROUPINGS.to_vec(),
+        sync_record_types: reference::SYNC_RECORD_TYPES.to_vec(),
+        push_record_types: reference::PUSH_RECORD_TYPES.to_vec(),
+        sync_ops: reference::SYNC_OPS.to_vec(),
+        push_outcomes: reference::PUSH_OUTCOMES.to_vec(),
+        conflict_statuses: reference::CONFLICT_STATUSES.to_vec(),
+        conflict_resolutions: reference::CONFLICT_RESOLUTIONS.to_vec(),
+        import_modes: reference::IMPORT_MODES.to_vec(),
     };
     let content = serde_json::to_vec(&document).unwrap_or_default();
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&content));
@@ -60,7 +95,9 @@ fn reference_document() -> (String, Vec<u8>) {
 /// Every enumeration the clients need, each value with Vietnamese and English labels: Vietnam's 54 ethnic
 /// groups, genders, affiliations, membership roles, team statuses, org-unit levels, user roles, session
 /// kinds, formats and topics, reach channels, counting methods, confidence levels, the 5 anti-fraud skill
-/// groups and the fraud types. Send
+/// groups and the fraud types, and every other closed list of the API (record and campaign statuses,
+/// unit kinds, indicators, report groupings, sync vocabularies, import modes); each list is the same
+/// definition as the `enum` of its schema in this document. Send
 /// `If-None-Match` with the `ETag` you cached to get 304 when nothing changed.
 #[utoipa::path(
     tag = "reference",

@@ -743,6 +743,7 @@ pub struct BreakdownQuery {
     /// `child_unit` (the unit's children under the structure of `as_of`: districts or communes, or a
     /// commune's villages), `team`, `topic` (session figures by each session's first topic), `channel`
     /// (campaign reach by channel), `campaign`, `month` or `week` (ISO weeks).
+    #[param(value_type = crate::reference::BreakdownBy)]
     pub by: String,
     /// The unit reported on (default: your scope root, or the province).
     pub org_unit_id: Option<Uuid>,
@@ -793,6 +794,7 @@ pub struct BreakdownRow {
 pub struct BreakdownResponse {
     pub org_unit: OrgUnitRef,
     pub team_id: Option<Uuid>,
+    #[schema(value_type = crate::reference::BreakdownBy)]
     pub by: String,
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -46,6 +46,7 @@ pub struct TargetsReportQuery {
     /// or the last day the unit existed).
     pub as_of: Option<NaiveDate>,
     /// One indicator only.
+    #[param(value_type = Option<crate::reference::Indicator>)]
     pub indicator: Option<String>,
 }
 
@@ -63,6 +64,7 @@ pub struct TargetHolder {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TargetProgress {
     pub target_id: Uuid,
+    #[schema(value_type = crate::reference::Indicator)]
     pub indicator: String,
     pub holder: TargetHolder,
     pub campaign_id: Option<Uuid>,
@@ -85,6 +87,7 @@ pub struct TargetProgress {
     pub expected_value: f64,
     /// `achieved` (actual >= value), `on_track` (actual >= expected value), `behind`, or `not_started`
     /// (the period has not begun, or nothing has been recorded against it yet).
+    #[schema(value_type = crate::reference::TargetStatus)]
     pub status: String,
     /// The last day counted: today, or the period's end when it is over.
     pub evaluated_on: NaiveDate,

@@ -103,12 +103,13 @@ pub async fn report_dormant_teams(
     let query = query.into_inner();
     let days = query.days.unwrap_or(30);
     let mut errors = FieldErrors::new();
-    if !(1..=3650).contains(&days) {
+    let (fewest, most) = crate::contract::DORMANT_DAYS;
+    if !(fewest..=most).contains(&days) {
         errors.add(
             "days",
             "out_of_range",
-            "must be from 1 to 3650",
-            "phải từ 1 đến 3650",
+            format!("must be from {fewest} to {most}"),
+            format!("phải từ {fewest} đến {most}"),
         );
     }
     errors.finish()?;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, Role},
+    contract::PULL_LIMIT_MAX,
     db::{
         Db,
         schema::{campaigns, org_units, reach_activities, teams, training_sessions},
@@ -31,7 +32,7 @@ use crate::{
         org_units::OrgUnitResponse,
         reach_activities::ActivityResponse,
         teams::TeamResponse,
-        training_sessions::SessionResponse,
+        training_sessions::TrainingSessionResponse,
         workflow::commune_path,
     },
 };
@@ -53,8 +54,10 @@ pub struct PullQuery {
 pub struct SyncItem {
     /// `org_unit`, `campaign`, `team`, `membership`, `training_session` or `reach_activity`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::reference::SyncRecordType)]
     pub entity: String,
     /// `upsert` (store `data` under `id`) or `delete` (a tombstone: forget `id`).
+    #[schema(value_type = crate::reference::SyncOp)]
     pub op: String,
     pub id: Uuid,
     /// The record's version (upserts of versioned records).
@@ -243,7 +246,7 @@ fn items(
                 "training_session",
                 session.id,
                 Some(session.version),
-                SessionResponse::from(&session),
+                TrainingSessionResponse::from(&session),
             ),
         );
     }
@@ -312,13 +315,13 @@ pub async fn sync_pull(
     actor.authorize(Operation::SyncPull)?;
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
+    if !(1..=PULL_LIMIT_MAX).contains(&limit) {
         let mut errors = crate::routes::validation::FieldErrors::new();
         errors.add(
             "limit",
             "out_of_range",
-            "must be from 1 to 1000",
-            "phải từ 1 đến 1000",
+            format!("must be from 1 to {PULL_LIMIT_MAX}"),
+            format!("phải từ 1 đến {PULL_LIMIT_MAX}"),
         );
         errors.finish()?;
     }

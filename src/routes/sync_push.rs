@@ -21,19 +21,19 @@ use crate::{
         training_session::{self, SessionFields},
     },
     routes::{
-        conditional::etag,
+        conditional::{decode_keyset, encode_keyset, etag},
         members::{
             self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
             member_response, person_fields,
         },
         reach_activities::{self, ActivityResponse, CreateActivityRequest},
-        training_sessions::{self, CreateSessionRequest, SessionResponse},
+        training_sessions::{self, CreateSessionRequest, TrainingSessionResponse},
         validation::FieldErrors,
     },
 };
 
 /// Items per push.
-pub const MAX_PUSH_ITEMS: usize = 500;
+pub const MAX_PUSH_ITEMS: usize = crate::contract::PUSH_ITEMS.1;
 
 /// Bytes per push (500 records with long notes).
 pub const PUSH_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -44,16 +44,129 @@ pub const PUSH_BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub struct PushItem {
     /// `training_session`, `reach_activity` or `membership`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::reference::PushRecordType)]
     pub entity: String,
     /// `upsert` (create, or replace with `data`) or `delete`.
+    #[schema(value_type = crate::reference::SyncOp)]
     pub op: String,
     /// The record's id (made by the phone for new records).
     pub id: Uuid,
     /// The server version the phone's copy was based on (`null` for a record new on the phone).
     pub base_version: Option<i32>,
-    /// For upserts: the whole record, as its create endpoint takes it (reach activities add `campaign_id`).
-    #[schema(value_type = Option<Object>)]
+    /// For upserts: the whole record, as its create endpoint takes it (reach activities add `campaign_id`);
+    /// the shape of `type`. Data that breaks that shape (a wrong JSON type, a missing or unknown field)
+    /// refuses the whole push with 422 naming `items[i].data.<field>`; the endpoint's rules are checked per
+    /// item.
+    #[schema(schema_with = push_data_schema)]
     pub data: Option<Value>,
+}
+
+/// A reach activity as a push carries it: the body of `POST /campaigns/{id}/reach-activities` plus the
+/// campaign's id.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SyncReachActivityData {
+    /// The campaign the activity belongs to.
+    pub campaign_id: Uuid,
+    #[serde(flatten)]
+    pub activity: CreateActivityRequest,
+}
+
+/// `data` is the record in the shape of its `type`, or `null` for a delete.
+fn push_data_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::schema::{AnyOfBuilder, Ref, Type};
+    AnyOfBuilder::new()
+        .item(Ref::from_schema_name("CreateSessionRequest"))
+        .item(Ref::from_schema_name("SyncReachActivityData"))
+        .item(Ref::from_schema_name("SyncMembershipData"))
+        .item(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "`training_session`: `CreateSessionRequest`; `reach_activity`: `SyncReachActivityData`; \
+             `membership`: `SyncMembershipData`; `null` for a delete.",
+        ))
+}
+
+fn kind_of_json(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Every shape error of the batch's data at once (wrong JSON types, missing or unknown fields), named
+/// `items[i].data.<path>`: such a push contradicts the document and is refused whole, before anything is
+/// applied. The endpoints' own rules are left to each item.
+fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
+    fn shape<T: serde::de::DeserializeOwned>(data: &Value) -> Result<(), (String, String)> {
+        if !data.is_object() {
+            // serde would take an array for a struct's fields in order; the document says object.
+            return Err((
+                String::new(),
+                format!("invalid type: {}, expected an object", kind_of_json(data)),
+            ));
+        }
+        serde_path_to_error::deserialize::<_, T>(data)
+            .map(drop)
+            .map_err(|error| (error.path().to_string(), error.inner().to_string()))
+    }
+    let mut errors = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let Some(data) = item.data.as_ref().filter(|_| item.op == "upsert") else {
+            continue;
+        };
+        let outcome = match item.entity.as_str() {
+            "training_session" => shape::<CreateSessionRequest>(data),
+            "reach_activity" => {
+                let mut data = data.clone();
+                let campaign = data.as_object_mut().map(|o| o.remove("campaign_id"));
+                match campaign {
+                    Some(Some(campaign))
+                        if campaign
+                            .as_str()
+                            .and_then(|c| c.parse::<Uuid>().ok())
+                            .is_none() =>
+                    {
+                        Err(("campaign_id".to_owned(), "must be a UUID".to_owned()))
+                    }
+                    _ => shape::<CreateActivityRequest>(&data),
+                }
+            }
+            "membership" => shape::<SyncMembershipData>(data),
+            _ => Ok(()),
+        };
+        if let Err((path, message)) = outcome {
+            let mut field = format!("items[{index}].data");
+            if path != "." && !path.is_empty() {
+                field = format!("{field}.{path}");
+            }
+            let code = if message.starts_with("unknown field") {
+                "unknown_field"
+            } else if message.starts_with("missing field") {
+                "required"
+            } else {
+                "invalid_type"
+            };
+            // serde names a missing or unknown field in its message, not in the path.
+            if let Some(name) = message.split('`').nth(1).filter(|_| code != "invalid_type")
+                && !field.ends_with(name)
+            {
+                field = format!("{field}.{name}");
+            }
+            errors.push(FieldError::new(
+                field,
+                code,
+                Text::new(message.clone(), message),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 /// A batch of pushed records.
@@ -76,12 +189,15 @@ pub struct PushResult {
     /// The item's position in the batch.
     pub index: usize,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::reference::PushRecordType)]
     pub entity: String,
     pub id: Uuid,
+    #[schema(value_type = crate::reference::SyncOp)]
     pub op: String,
     /// `created`, `updated` (also for an applied delete), `unchanged` (the server already holds exactly this,
     /// e.g. a retry), `conflict` (the server's version moved since `base_version`: kept in the conflict inbox,
     /// not applied), `rejected` (see `problem`, the same as the single-record endpoint answers) or `forbidden`.
+    #[schema(value_type = crate::reference::PushOutcome)]
     pub status: String,
     /// The record's version on the server after this item.
     pub version: Option<i32>,
@@ -262,7 +378,7 @@ impl Kind for Sessions {
                 deleted: found.session.deleted_at.is_some(),
                 ended: found.session.deleted_at.is_some(),
                 server_data: with_deleted(
-                    SessionResponse::from(&found.session),
+                    TrainingSessionResponse::from(&found.session),
                     found.session.deleted_at.is_some(),
                 ),
                 unit_path: found.team_unit_path,
@@ -441,20 +557,27 @@ impl Kind for Activities {
 /// have no reporting lock.
 struct Memberships;
 
-#[derive(Debug, Deserialize)]
+/// A membership as a push carries it.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MembershipData {
-    team_id: Uuid,
-    id: Option<Uuid>,
-    person_id: Option<Uuid>,
-    person: Option<PersonRequest>,
-    role: String,
-    joined_on: Option<NaiveDate>,
-    left_on: Option<NaiveDate>,
+pub struct SyncMembershipData {
+    /// The team (cannot change).
+    pub team_id: Uuid,
+    /// The item's id again (optional).
+    pub id: Option<Uuid>,
+    /// Someone already known; or `person` with their details.
+    pub person_id: Option<Uuid>,
+    pub person: Option<PersonRequest>,
+    /// `leader`, `deputy` or `member`.
+    #[schema(value_type = crate::reference::MembershipRole)]
+    pub role: String,
+    pub joined_on: Option<NaiveDate>,
+    /// Set when the member left (ends the membership).
+    pub left_on: Option<NaiveDate>,
 }
 
-fn membership_data(id: Uuid, data: Option<Value>) -> Result<MembershipData, AppError> {
-    let parsed: MembershipData =
+fn membership_data(id: Uuid, data: Option<Value>) -> Result<SyncMembershipData, AppError> {
+    let parsed: SyncMembershipData =
         serde_json::from_value(required_data(data)?).map_err(|e| invalid_data(&e))?;
     check_id(parsed.id, id)?;
     Ok(parsed)
@@ -465,7 +588,7 @@ impl Memberships {
     fn stored(
         conn: &mut PgConnection,
         id: Uuid,
-        data: &MembershipData,
+        data: &SyncMembershipData,
     ) -> Result<MembershipDetail, AppError> {
         let detail = person::find_membership(conn, id)?;
         if data.team_id != detail.membership.team_id {
@@ -716,7 +839,7 @@ fn lang_of(req: &HttpRequest) -> Lang {
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not push.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No items, or more than 500.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No items, more than 500, or an item whose `data` breaks the shape of its `type` (`items[i].data.<field>`); nothing was applied.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -735,11 +858,12 @@ pub async fn sync_push(
         errors.add(
             "items",
             "count",
-            "must hold 1 to 500 items",
-            "phải có từ 1 đến 500 mục",
+            format!("must hold 1 to {MAX_PUSH_ITEMS} items"),
+            format!("phải có từ 1 đến {MAX_PUSH_ITEMS} mục"),
         );
     }
     errors.finish()?;
+    check_shapes(&items)?;
     let lock_days = settings.reporting_lock_days;
     let lang = lang_of(&req);
     let results = db
@@ -818,8 +942,10 @@ pub async fn sync_push(
 pub struct ConflictResponse {
     pub id: Uuid,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::reference::PushRecordType)]
     pub entity: String,
     pub record_id: Uuid,
+    #[schema(value_type = crate::reference::SyncOp)]
     pub op: String,
     pub team_id: Uuid,
     pub pushed_by: Uuid,
@@ -834,8 +960,10 @@ pub struct ConflictResponse {
     #[schema(value_type = Object)]
     pub server_data: Value,
     /// `open` or `resolved`.
+    #[schema(value_type = crate::reference::ConflictStatus)]
     pub status: String,
     /// `keep_server`, `take_client` or `merged`.
+    #[schema(value_type = Option<crate::reference::ConflictResolution>)]
     pub resolution: Option<String>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -872,6 +1000,8 @@ pub struct ConflictListQuery {
     pub status: Option<String>,
     /// At most this many, newest first (1-500, default 100).
     pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// The conflict inbox.
@@ -881,9 +1011,11 @@ pub struct ConflictListQuery {
     "pushed_by": "0193a0f4-7b1e-7c53-a8e1-000000000002", "base_version": 1, "server_version": 2,
     "client_data": {"participants_total": 40}, "server_data": {"participants_total": 42, "version": 2, "deleted": false},
     "status": "open", "resolution": null, "resolved_by": null, "resolved_at": null,
-    "created_at": "2025-10-12T03:00:00Z"}]}))]
+    "created_at": "2025-10-12T03:00:00Z"}], "next_cursor": null}))]
 pub struct ConflictListResponse {
     pub items: Vec<ConflictResponse>,
+    /// The cursor of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// List conflicts.
@@ -928,31 +1060,48 @@ pub async fn list_sync_conflicts(
         }
     };
     let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
+    if !(1..=crate::contract::PAGE_LIMIT_MAX).contains(&limit) {
         errors.add(
             "limit",
             "out_of_range",
-            "must be from 1 to 500",
-            "phải từ 1 đến 500",
+            format!("must be from 1 to {}", crate::contract::PAGE_LIMIT_MAX),
+            format!("phải từ 1 đến {}", crate::contract::PAGE_LIMIT_MAX),
         );
     }
     errors.finish()?;
-    let items = db
+    let after = decode_keyset::<DateTime<Utc>>(query.cursor.as_deref())?;
+    let conflicts = db
         .run(move |conn| {
             let team =
                 (actor.role == Role::TeamLeader).then(|| actor.team_id.unwrap_or_else(Uuid::nil));
             let path = actor
                 .scope_filter()
                 .filter(|_| actor.role != Role::TeamLeader);
-            Ok(
-                sync::list_conflicts(conn, team, path.as_deref(), status, limit)?
-                    .iter()
-                    .map(ConflictResponse::from)
-                    .collect(),
-            )
+            Ok(sync::list_conflicts(
+                conn,
+                team,
+                path.as_deref(),
+                status,
+                after,
+                limit,
+            )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(ConflictListResponse { items }))
+    let next_cursor = (conflicts.len() as i64 == limit)
+        .then(|| conflicts.last())
+        .flatten()
+        .map(|last| {
+            encode_keyset(
+                &last
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                last.id,
+            )
+        });
+    Ok(HttpResponse::Ok().json(ConflictListResponse {
+        items: conflicts.iter().map(ConflictResponse::from).collect(),
+        next_cursor,
+    }))
 }
 
 /// How to settle a conflict.
@@ -965,6 +1114,7 @@ pub async fn list_sync_conflicts(
 pub struct ResolveConflictRequest {
     /// `keep_server` (drop the phone's edit), `take_client` (apply it over the server's version) or `merged`
     /// (apply `data`).
+    #[schema(value_type = crate::reference::ConflictResolution)]
     pub resolution: String,
     /// For `merged`: the whole record.
     #[schema(value_type = Option<Object>)]

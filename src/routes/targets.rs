@@ -62,6 +62,7 @@ pub struct TargetResponse {
     pub org_unit_id: Option<Uuid>,
     /// The team the target is for (or `org_unit_id`).
     pub team_id: Option<Uuid>,
+    #[schema(value_type = crate::reference::Indicator)]
     pub indicator: String,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
@@ -121,6 +122,7 @@ pub struct TargetListResponse {
 pub struct TargetListQuery {
     /// Targets of this unit's subtree (and of its teams).
     pub org_unit_id: Option<Uuid>,
+    #[param(value_type = Option<crate::reference::Indicator>)]
     pub indicator: Option<String>,
     /// Targets whose period ends on or after.
     pub from: Option<NaiveDate>,
@@ -138,6 +140,7 @@ pub struct CreateTargetRequest {
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     /// One of the computed or external indicators.
+    #[schema(value_type = crate::reference::Indicator)]
     pub indicator: String,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,

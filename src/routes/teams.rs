@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
+    contract,
     db::Db,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
@@ -46,6 +47,7 @@ pub struct TeamResponse {
     /// `commune` or `village` (from the unit).
     pub level: String,
     /// `active`, `inactive` or `dissolved`.
+    #[schema(value_type = crate::reference::TeamStatus)]
     pub status: String,
     pub founded_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,
@@ -128,6 +130,7 @@ pub struct TeamListQuery {
     /// `commune` or `village`.
     pub level: Option<String>,
     /// `active`, `inactive` or `dissolved`.
+    #[param(value_type = Option<crate::reference::TeamStatus>)]
     pub status: Option<String>,
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
@@ -386,6 +389,7 @@ pub struct CreateTeamRequest {
     /// The commune or village the team serves (in your scope).
     pub org_unit_id: Uuid,
     /// `active` (default) or `inactive`; dissolve with `POST /teams/{id}/dissolve`.
+    #[schema(value_type = Option<crate::reference::TeamStatus>)]
     pub status: Option<String>,
     pub founded_on: Option<NaiveDate>,
     pub establishment_decision: Option<String>,
@@ -405,7 +409,12 @@ pub(crate) fn validate_team(fields: &TeamFields, errors: &mut FieldErrors) {
             "mã không hợp lệ",
         );
     }
-    errors.check_length("name", &fields.name, 1, 200);
+    errors.check_length(
+        "name",
+        &fields.name,
+        contract::NAME_LENGTH.0,
+        contract::NAME_LENGTH.1,
+    );
     if !matches!(fields.status.as_str(), "active" | "inactive") {
         errors.add(
             "status",
@@ -419,7 +428,7 @@ pub(crate) fn validate_team(fields: &TeamFields, errors: &mut FieldErrors) {
         fields.establishment_decision.as_deref(),
         200,
     );
-    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
+    errors.check_max_length("notes", fields.notes.as_deref(), contract::NOTES_MAX);
     errors.check_not_negative("zalo_group_members", fields.zalo_group_members);
     if fields.zalo_group_members.is_some() != fields.zalo_group_members_as_of.is_some() {
         errors.add(
@@ -574,6 +583,7 @@ pub struct UpdateTeamRequest {
     /// Moving a team to another unit records it in the unit history from today.
     pub org_unit_id: Option<Uuid>,
     /// `active` or `inactive`.
+    #[schema(value_type = Option<crate::reference::TeamStatus>)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -750,7 +760,12 @@ pub async fn dissolve_team(
     let body = body.into_inner();
     let reason = normalized(&body.reason);
     let mut errors = FieldErrors::new();
-    errors.check_length("reason", &reason, 1, 500);
+    errors.check_length(
+        "reason",
+        &reason,
+        contract::REASON_LENGTH.0,
+        contract::REASON_LENGTH.1,
+    );
     if body.dissolved_on > today_in_vietnam() {
         errors.add(
             "dissolved_on",

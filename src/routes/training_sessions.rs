@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
+    contract,
     db::Db,
     error::{AppError, ErrorCode, Problem},
     models::{
@@ -44,19 +45,22 @@ use crate::{
     "apps_installed": 15, "trainers": [], "notes": null, "recorded_at": "2025-10-10T10:15:00Z", "status": "submitted",
     "reviewed_by": null, "reviewed_at": null, "rejection_reason": null, "version": 1,
     "created_at": "2025-10-10T10:20:00Z", "updated_at": "2025-10-10T10:20:00Z"}))]
-pub struct SessionResponse {
+pub struct TrainingSessionResponse {
     pub id: Uuid,
     pub team_id: Uuid,
     /// Where it was held.
     pub org_unit_id: Uuid,
     /// `training` or `outreach`.
+    #[schema(value_type = crate::reference::SessionKind)]
     pub kind: String,
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     pub duration_minutes: i32,
     /// `in_person`, `door_to_door`, `online`, `mixed`.
+    #[schema(value_type = crate::reference::SessionFormat)]
     pub format: String,
     pub venue: Option<String>,
+    #[schema(value_type = Vec<crate::reference::SessionTopic>)]
     pub topics: Vec<String>,
     pub participants_total: i32,
     pub participants_female: i32,
@@ -74,6 +78,7 @@ pub struct SessionResponse {
     /// The device's clock when the leader saved it.
     pub recorded_at: Option<DateTime<Utc>>,
     /// `submitted`, `verified` or `rejected`.
+    #[schema(value_type = crate::reference::RecordStatus)]
     pub status: String,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
@@ -83,7 +88,7 @@ pub struct SessionResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&TrainingSession> for SessionResponse {
+impl From<&TrainingSession> for TrainingSessionResponse {
     fn from(s: &TrainingSession) -> Self {
         Self {
             id: s.id,
@@ -135,15 +140,18 @@ pub struct CreateSessionRequest {
     pub team_id: Uuid,
     /// Where it was held: the team's unit or a unit below the same commune (default: the team's unit).
     pub org_unit_id: Option<Uuid>,
+    #[schema(value_type = crate::reference::SessionKind)]
     pub kind: String,
     /// Not in the future (one day of grace, Vietnam time) and not before the team was founded.
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     /// 1 to 600.
     pub duration_minutes: i32,
+    #[schema(value_type = crate::reference::SessionFormat)]
     pub format: String,
     pub venue: Option<String>,
     /// At least one, from `GET /api/v1/reference` (`session_topics`).
+    #[schema(value_type = Vec<crate::reference::SessionTopic>)]
     pub topics: Vec<String>,
     pub participants_total: i32,
     /// At most `participants_total`.
@@ -216,7 +224,7 @@ fn validate(
     team_unit: &org_unit::OrgUnit,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if !reference::is_one_of(&reference::SESSION_KINDS, &fields.kind) {
+    if !reference::is_one_of(reference::SESSION_KINDS, &fields.kind) {
         errors.add(
             "kind",
             "invalid_choice",
@@ -224,7 +232,7 @@ fn validate(
             "phải là training hoặc outreach",
         );
     }
-    if !reference::is_one_of(&reference::SESSION_FORMATS, &fields.format) {
+    if !reference::is_one_of(reference::SESSION_FORMATS, &fields.format) {
         errors.add(
             "format",
             "invalid_choice",
@@ -232,12 +240,13 @@ fn validate(
             "hình thức không hợp lệ",
         );
     }
-    if !(1..=600).contains(&fields.duration_minutes) {
+    let (shortest, longest) = contract::SESSION_MINUTES;
+    if !(shortest..=longest).contains(&i64::from(fields.duration_minutes)) {
         errors.add(
             "duration_minutes",
             "out_of_range",
-            "must be from 1 to 600",
-            "phải từ 1 đến 600 phút",
+            format!("must be from {shortest} to {longest}"),
+            format!("phải từ {shortest} đến {longest} phút"),
         );
     }
     let today = today_in_vietnam();
@@ -277,7 +286,7 @@ fn validate(
         );
     }
     for (index, topic) in fields.topics.iter().enumerate() {
-        if !reference::is_one_of(&reference::SESSION_TOPICS, topic) {
+        if !reference::is_one_of(reference::SESSION_TOPICS, topic) {
             errors.add(
                 format!("topics[{index}]"),
                 "invalid_choice",
@@ -373,8 +382,8 @@ fn validate(
             );
         }
     }
-    errors.check_max_length("venue", fields.venue.as_deref(), 200);
-    errors.check_max_length("notes", fields.notes.as_deref(), 2000);
+    errors.check_max_length("venue", fields.venue.as_deref(), contract::VENUE_MAX);
+    errors.check_max_length("notes", fields.notes.as_deref(), contract::NOTES_MAX);
     // Where: the team's unit or a unit below the same commune.
     let commune_path = commune_path(team_unit);
     match org_unit::find(conn, fields.org_unit_id).optional_app()? {
@@ -421,8 +430,8 @@ fn record(
         "training_session",
         after.id,
         Some(path.to_owned()),
-        before.map(SessionResponse::from).as_ref(),
-        &SessionResponse::from(after),
+        before.map(TrainingSessionResponse::from).as_ref(),
+        &TrainingSessionResponse::from(after),
     )?)
 }
 
@@ -558,8 +567,8 @@ pub fn delete_in(
     security(("bearer" = [])),
     request_body = CreateSessionRequest,
     responses(
-        (status = 200, description = "Already stored under this client id.", body = SessionResponse),
-        (status = 201, description = "Recorded.", body = SessionResponse),
+        (status = 200, description = "Already stored under this client id.", body = TrainingSessionResponse),
+        (status = 201, description = "Recorded.", body = TrainingSessionResponse),
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not log sessions.", body = Problem, content_type = "application/problem+json"),
@@ -595,7 +604,7 @@ pub async fn create_training_session(
             "Location",
             format!("/api/v1/training-sessions/{}", session.id),
         ))
-        .json(SessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session)))
 }
 
 /// Filters for listing sessions.
@@ -610,10 +619,13 @@ pub struct SessionListQuery {
     /// Held on or before.
     pub to: Option<NaiveDate>,
     /// `training` or `outreach`.
+    #[param(value_type = Option<crate::reference::SessionKind>)]
     pub kind: Option<String>,
     /// Sessions covering this topic.
+    #[param(value_type = Option<crate::reference::SessionTopic>)]
     pub topic: Option<String>,
     /// `submitted`, `verified` or `rejected`.
+    #[param(value_type = Option<crate::reference::RecordStatus>)]
     pub status: Option<String>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
@@ -624,7 +636,7 @@ pub struct SessionListQuery {
 /// A page of sessions, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionListResponse {
-    pub items: Vec<SessionResponse>,
+    pub items: Vec<TrainingSessionResponse>,
     pub next_cursor: Option<String>,
 }
 
@@ -687,7 +699,7 @@ pub async fn list_training_sessions(
     let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
     let mut errors = FieldErrors::new();
     if let Some(kind) = &query.kind
-        && !reference::is_one_of(&reference::SESSION_KINDS, kind)
+        && !reference::is_one_of(reference::SESSION_KINDS, kind)
     {
         errors.add(
             "kind",
@@ -697,7 +709,7 @@ pub async fn list_training_sessions(
         );
     }
     if let Some(topic) = &query.topic
-        && !reference::is_one_of(&reference::SESSION_TOPICS, topic)
+        && !reference::is_one_of(reference::SESSION_TOPICS, topic)
     {
         errors.add(
             "topic",
@@ -793,7 +805,7 @@ pub async fn list_training_sessions(
     Ok(HttpResponse::Ok().json(SessionListResponse {
         items: rows
             .iter()
-            .map(|(s, _, _)| SessionResponse::from(s))
+            .map(|(s, _, _)| TrainingSessionResponse::from(s))
             .collect(),
         next_cursor: next,
     }))
@@ -823,7 +835,7 @@ fn load_visible(
     params(("id" = Uuid, Path, description = "Session id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The session.", body = SessionResponse),
+        (status = 200, description = "The session.", body = TrainingSessionResponse),
         (status = 400, description = "Bad id.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
@@ -841,7 +853,7 @@ pub async fn find_training_session(
     let found = db.run(move |conn| load_visible(conn, &actor, id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(found.session.version)))
-        .json(SessionResponse::from(&found.session)))
+        .json(TrainingSessionResponse::from(&found.session)))
 }
 
 /// Changes to a session (fields left out stay as they are).
@@ -850,16 +862,19 @@ pub async fn find_training_session(
 #[schema(example = json!({"participants_total": 45, "participants_female": 25}))]
 pub struct UpdateSessionRequest {
     pub org_unit_id: Option<Uuid>,
+    #[schema(value_type = Option<crate::reference::SessionKind>)]
     pub kind: Option<String>,
     pub held_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = "08:00:00")]
     pub start_time: Option<Option<NaiveTime>>,
     pub duration_minutes: Option<i32>,
+    #[schema(value_type = Option<crate::reference::SessionFormat>)]
     pub format: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub venue: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<crate::reference::SessionTopic>>)]
     pub topics: Option<Vec<String>>,
     pub participants_total: Option<i32>,
     pub participants_female: Option<i32>,
@@ -928,7 +943,7 @@ impl UpdateSessionRequest {
     security(("bearer" = [])),
     request_body = UpdateSessionRequest,
     responses(
-        (status = 200, description = "Updated.", body = SessionResponse),
+        (status = 200, description = "Updated.", body = TrainingSessionResponse),
         (status = 400, description = "Malformed JSON or id.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed.", body = Problem, content_type = "application/problem+json"),
@@ -969,7 +984,7 @@ pub async fn update_training_session(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(session.version)))
-        .json(SessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session)))
 }
 
 /// Delete a session.
@@ -1074,7 +1089,7 @@ async fn review(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(session.version)))
-        .json(SessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session)))
 }
 
 /// Verify a session.
@@ -1087,7 +1102,7 @@ async fn review(
            ("If-Match" = Option<String>, Header, description = "The `ETag` you read")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Verified.", body = SessionResponse),
+        (status = 200, description = "Verified.", body = TrainingSessionResponse),
         (status = 400, description = "Bad id.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Officers and admins only.", body = Problem, content_type = "application/problem+json"),
@@ -1127,7 +1142,7 @@ pub async fn verify_training_session(
     security(("bearer" = [])),
     request_body = RejectSessionRequest,
     responses(
-        (status = 200, description = "Rejected.", body = SessionResponse),
+        (status = 200, description = "Rejected.", body = TrainingSessionResponse),
         (status = 400, description = "Malformed JSON or id.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Officers and admins only.", body = Problem, content_type = "application/problem+json"),
@@ -1149,7 +1164,12 @@ pub async fn reject_training_session(
     actor.authorize(Operation::RejectTrainingSession)?;
     let reason = normalized(&body.reason);
     let mut errors = FieldErrors::new();
-    errors.check_length("reason", &reason, 1, 500);
+    errors.check_length(
+        "reason",
+        &reason,
+        contract::REASON_LENGTH.0,
+        contract::REASON_LENGTH.1,
+    );
     errors.finish()?;
     review(
         actor,

@@ -35,6 +35,7 @@ pub struct UserResponse {
     /// For team leaders: their person record.
     pub person_id: Option<Uuid>,
     /// `active` or `disabled`.
+    #[schema(value_type = crate::reference::UserStatus)]
     pub status: String,
     pub version: i32,
 }
@@ -72,6 +73,7 @@ pub struct UserListQuery {
     /// Only this role.
     pub role: Option<Role>,
     /// `active` or `disabled`.
+    #[param(value_type = Option<crate::reference::UserStatus>)]
     pub status: Option<String>,
     /// Search in username and display name, ignoring case and diacritics.
     #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
@@ -124,6 +126,7 @@ pub struct UpdateUserRequest {
     /// A team leader's person record.
     pub person_id: Option<Uuid>,
     /// `active` or `disabled`; disabling ends every session at once.
+    #[schema(value_type = Option<crate::reference::UserStatus>)]
     pub status: Option<String>,
 }
 

@@ -95,7 +95,7 @@ pub fn normalized(text: &str) -> String {
 }
 
 /// Longest accepted search term (`q`), in characters.
-pub const MAX_SEARCH_TERM: usize = 100;
+pub const MAX_SEARCH_TERM: usize = crate::contract::SEARCH_TERM_MAX;
 
 /// Deserializes a search term (`q`): blank means no search; longer than [`MAX_SEARCH_TERM`]
 /// characters is refused (400 `invalid_query`), since no name is that long and every extra character

@@ -154,6 +154,13 @@ async fn five_failures_lock_the_username_until_the_lock_expires() {
         .parse()
         .unwrap();
     assert!((50..=60).contains(&retry_after), "{retry_after}");
+    // The same RateLimit-* headers as every other 429.
+    assert_eq!(response.headers()["ratelimit-limit"], "5");
+    assert_eq!(response.headers()["ratelimit-remaining"], "0");
+    assert_eq!(
+        response.headers()["ratelimit-reset"].to_str().unwrap(),
+        retry_after.to_string()
+    );
     assert_eq!(problem(response, 429).await["code"], "rate_limited");
 
     // Unknown names lock the same way, so a lockout does not reveal which names exist.

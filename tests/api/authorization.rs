@@ -20,6 +20,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         "check_readiness" => (Method::GET, "/readyz", None),
         "get_metrics" => (Method::GET, "/metrics", None),
         "get_openapi_document" => (Method::GET, "/openapi.json", None),
+        "get_problem_type" => (Method::GET, "/problems/period_locked", None),
         "get_api_root" => (Method::GET, "/api/v1", None),
         "login" => (
             Method::POST,

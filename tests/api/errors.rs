@@ -199,3 +199,30 @@ async fn responses_are_gzip_compressed_when_the_client_asks() {
     let plain = app.get("/openapi.json").await;
     assert!(!plain.headers().contains_key("content-encoding"));
 }
+
+#[actix_web::test]
+async fn every_problem_type_uri_resolves_to_its_description() {
+    let app = TestApp::spawn().await;
+
+    // The `type` of a real error body resolves.
+    let error = problem(app.get("/api/v1/no-such-thing").await, 404).await;
+    let described = app.get(error["type"].as_str().unwrap()).await;
+    assert_eq!(described.status(), 200);
+    let described: serde_json::Value = described.json().await.unwrap();
+    assert_eq!(described["code"], "route_not_found");
+    assert_eq!(described["status"], 404);
+    assert_eq!(described["type"], error["type"]);
+    assert_eq!(described["title"], error["title"]);
+
+    // So does every code of the catalogue, in both languages.
+    for code in cdt_api::error::ErrorCode::ALL {
+        let response = app.get(&format!("/problems/{}", code.as_str())).await;
+        assert_eq!(response.status(), 200, "{code}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], code.status().as_u16(), "{code}");
+        assert!(!body["description"].as_str().unwrap().is_empty());
+        assert!(!body["description_vi"].as_str().unwrap().is_empty());
+    }
+    let unknown = problem(app.get("/problems/no_such_problem").await, 404).await;
+    assert_eq!(unknown["code"], "not_found");
+}

@@ -113,3 +113,161 @@ async fn the_server_serves_the_same_document() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.text().await.unwrap(), ApiSpec::build().json());
 }
+
+/// Every type that derives `ToSchema` under `src/`, as (component name, file).
+fn schema_types() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut derives_schema = false;
+            let mut renamed: Option<String> = None;
+            for line in text.lines().map(str::trim) {
+                if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                    derives_schema = true;
+                } else if derives_schema && line.starts_with("#[schema(as = ") {
+                    renamed = line
+                        .trim_start_matches("#[schema(as = ")
+                        .split([')', ','])
+                        .next()
+                        .map(str::to_owned);
+                } else if derives_schema
+                    && let Some(rest) = ["pub struct ", "pub enum ", "struct ", "enum "]
+                        .iter()
+                        .find_map(|prefix| line.strip_prefix(prefix))
+                {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    found.push((renamed.take().unwrap_or(name), path.display().to_string()));
+                    derives_schema = false;
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+        &mut found,
+    );
+    found
+}
+
+#[test]
+fn every_reference_resolves_and_every_vocabulary_is_an_enum() {
+    let text = ApiSpec::build().json().to_owned();
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "$ref to missing component {name}"
+        );
+    }
+    // The vocabularies and the reference endpoint come from one definition.
+    let kind = &schemas["SessionKind"];
+    assert_eq!(kind["enum"], serde_json::json!(["training", "outreach"]));
+    assert!(
+        kind["description"]
+            .as_str()
+            .unwrap()
+            .contains("`outreach`: Outreach (Tuyên truyền)")
+    );
+    assert_eq!(schemas["Ethnicity"]["enum"].as_array().unwrap().len(), 54);
+    let enums = schemas.values().filter(|s| s["enum"].is_array()).count();
+    assert!(enums >= 30, "only {enums} enum schemas");
+    let session = &schemas["TrainingSessionResponse"]["properties"];
+    assert_eq!(session["kind"]["$ref"], "#/components/schemas/SessionKind");
+    assert_eq!(
+        session["topics"]["items"]["$ref"],
+        "#/components/schemas/SessionTopic"
+    );
+}
+
+#[test]
+fn no_two_rust_types_register_the_same_component_name() {
+    let types = schema_types();
+    assert!(types.len() > 50, "found only {types:?}");
+    let mut seen = std::collections::BTreeMap::<&str, &str>::new();
+    for (name, file) in &types {
+        if let Some(other) = seen.insert(name, file) {
+            panic!("two types are both the component `{name}`: in {other} and {file}; rename one");
+        }
+    }
+    // And the document's components are exactly those types that are referenced, with one meaning each:
+    // the sign-in answer is not a training session.
+    let document: serde_json::Value = serde_json::from_str(ApiSpec::build().json()).unwrap();
+    let login = &document["paths"]["/api/v1/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(login, "#/components/schemas/SignInResponse");
+    let sign_in = &document["components"]["schemas"]["SignInResponse"]["properties"];
+    assert!(sign_in["access_token"].is_object() && sign_in["apps_installed"].is_null());
+}
+
+#[test]
+fn every_limit_of_the_contract_table_is_stated_where_it_applies() {
+    use cdt_api::contract::{PARAMETER_RULES, RULES};
+    let document: serde_json::Value = serde_json::from_str(ApiSpec::build().json()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    for (schema, property, _) in RULES {
+        assert!(
+            schemas[schema]["properties"][property].is_object(),
+            "the rule for {schema}.{property} names no property of the document"
+        );
+    }
+    let text = document.to_string();
+    for (operation, parameter, _) in PARAMETER_RULES {
+        assert!(
+            *operation == "*" || text.contains(&format!("\"operationId\":\"{operation}\"")),
+            "the rule for {operation}.{parameter} names no operation"
+        );
+    }
+    let duration = &schemas["CreateSessionRequest"]["properties"]["duration_minutes"];
+    assert_eq!(
+        (duration["minimum"].as_i64(), duration["maximum"].as_i64()),
+        (Some(1), Some(600))
+    );
+    let reason = &schemas["RejectSessionRequest"]["properties"]["reason"];
+    assert_eq!(
+        (reason["minLength"].as_i64(), reason["maxLength"].as_i64()),
+        (Some(1), Some(500))
+    );
+    let items = &schemas["PushRequest"]["properties"]["items"];
+    assert_eq!(
+        (items["minItems"].as_i64(), items["maxItems"].as_i64()),
+        (Some(1), Some(500))
+    );
+    // Every `limit` of every list states its range; the sync feed's is larger.
+    let mut limits = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == "limit" {
+                    let schema = &parameter["schema"];
+                    let schema = schema["oneOf"]
+                        .as_array()
+                        .and_then(|branches| branches.iter().find(|b| b["type"] != "null"))
+                        .unwrap_or(schema);
+                    let max = if path == "/api/v1/sync/pull" {
+                        1000
+                    } else {
+                        500
+                    };
+                    assert_eq!(schema["minimum"], 1, "{path}");
+                    assert_eq!(schema["maximum"], max, "{path}");
+                    limits += 1;
+                }
+            }
+        }
+    }
+    assert!(limits >= 10, "{limits} list operations");
+}

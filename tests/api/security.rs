@@ -269,7 +269,8 @@ async fn metrics_need_the_metrics_token_or_the_internal_address() {
             .contains("cdt_http_requests_total")
     );
 
-    // No METRICS_TOKEN: not served on BIND_ADDR; the internal listener serves it without a token.
+    // No METRICS_TOKEN: nothing opens it on BIND_ADDR (401, as documented); the internal listener
+    // serves it without a token.
     let database = TestDatabase::create();
     let mut settings = test_settings(database.url());
     settings.metrics_token = None;
@@ -286,7 +287,9 @@ async fn metrics_need_the_metrics_token_or_the_internal_address() {
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(public, 404).await["code"], "route_not_found");
+    let public = problem(public, 401).await;
+    assert_eq!(public["code"], "unauthorized");
+    assert!(public["detail"].as_str().unwrap().contains("METRICS_TOKEN"));
     let internal = client
         .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .send()

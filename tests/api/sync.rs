@@ -831,3 +831,64 @@ async fn a_full_batch_with_long_notes_fits_and_more_is_refused() {
     .await;
     assert_eq!(count_sessions(&app, team), 500);
 }
+
+#[actix_web::test]
+async fn a_push_whose_data_breaks_the_documented_shape_is_refused_whole() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let team = app.create_team("VH-1", app.unit_id("son-la.xa-van-ho"));
+    app.create_team_leader("leader", team);
+    let leader = app.token("leader").await;
+    let today = today_in_vietnam();
+    let mut wrong_type = session_data(team, today - Duration::days(1), 10);
+    wrong_type["participants_total"] = serde_json::json!("ten");
+    let mut unknown = session_data(team, today - Duration::days(1), 10);
+    unknown["colour"] = serde_json::json!("blue");
+    let response = app
+        .request(Method::POST, "/api/v1/sync/push")
+        .bearer_auth(&leader)
+        .json(&serde_json::json!({"items": [
+            {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+             "data": session_data(team, today - Duration::days(1), 10)},
+            {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+             "data": wrong_type},
+            {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+             "data": unknown},
+            {"type": "membership", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+             "data": [1, 2]},
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 422).await;
+    let errors: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "items[1].data.participants_total".to_owned(),
+                "invalid_type".to_owned()
+            ),
+            (
+                "items[2].data.colour".to_owned(),
+                "unknown_field".to_owned()
+            ),
+            ("items[3].data".to_owned(), "invalid_type".to_owned()),
+        ]
+    );
+    assert_eq!(
+        count_sessions(&app, team),
+        0,
+        "nothing of the batch applied"
+    );
+}
