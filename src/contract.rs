@@ -42,90 +42,87 @@ pub enum Rule {
     Unique,
 }
 
-/// Counts that may not be negative.
-const COUNT: Rule = Rule::Integer(0, None);
+const SESSION_SCHEMAS: &[&str] = &["CreateSessionRequest", "UpdateSessionRequest"];
+const ACTIVITY_SCHEMAS: &[&str] = &["CreateActivityRequest", "UpdateActivityRequest"];
+const TEAM_SCHEMAS: &[&str] = &["CreateTeamRequest", "UpdateTeamRequest"];
+const CAMPAIGN_SCHEMAS: &[&str] = &["CreateCampaignRequest", "UpdateCampaignRequest"];
 
-/// `(component schema, property, rule)`.
-pub const RULES: &[(&str, &str, Rule)] = &[
+/// `(component schemas, properties, rule)`: the rule holds for each property of each schema (a create
+/// body and its update body share their checks).
+pub const RULES: &[(&[&str], &[&str], Rule)] = &[
     (
-        "CreateSessionRequest",
-        "duration_minutes",
+        SESSION_SCHEMAS,
+        &["duration_minutes"],
         Rule::Integer(SESSION_MINUTES.0, Some(SESSION_MINUTES.1)),
     ),
+    (SESSION_SCHEMAS, &["topics"], Rule::Items(1, 9)),
+    (SESSION_SCHEMAS, &["topics"], Rule::Unique),
     (
-        "UpdateSessionRequest",
-        "duration_minutes",
-        Rule::Integer(SESSION_MINUTES.0, Some(SESSION_MINUTES.1)),
+        SESSION_SCHEMAS,
+        &[
+            "participants_total",
+            "participants_female",
+            "participants_ethnic_minority",
+            "participants_elderly",
+            "households_reached",
+            "vneid_activations",
+            "payment_accounts_opened",
+            "public_service_accounts_created",
+            "online_dossiers_submitted",
+            "apps_installed",
+        ],
+        Rule::Integer(0, None),
     ),
-    ("CreateSessionRequest", "topics", Rule::Items(1, 9)),
-    ("CreateSessionRequest", "topics", Rule::Unique),
-    ("UpdateSessionRequest", "topics", Rule::Items(1, 9)),
-    ("UpdateSessionRequest", "topics", Rule::Unique),
-    ("CreateSessionRequest", "participants_total", COUNT),
-    ("CreateSessionRequest", "participants_female", COUNT),
+    (SESSION_SCHEMAS, &["venue"], Rule::Length(0, VENUE_MAX)),
+    (SESSION_SCHEMAS, &["notes"], Rule::Length(0, NOTES_MAX)),
     (
-        "CreateSessionRequest",
-        "participants_ethnic_minority",
-        COUNT,
-    ),
-    ("CreateSessionRequest", "participants_elderly", COUNT),
-    ("CreateSessionRequest", "households_reached", COUNT),
-    ("CreateSessionRequest", "vneid_activations", COUNT),
-    ("CreateSessionRequest", "payment_accounts_opened", COUNT),
-    (
-        "CreateSessionRequest",
-        "public_service_accounts_created",
-        COUNT,
-    ),
-    ("CreateSessionRequest", "online_dossiers_submitted", COUNT),
-    ("CreateSessionRequest", "apps_installed", COUNT),
-    ("CreateSessionRequest", "venue", Rule::Length(0, VENUE_MAX)),
-    ("CreateSessionRequest", "notes", Rule::Length(0, NOTES_MAX)),
-    ("UpdateSessionRequest", "venue", Rule::Length(0, VENUE_MAX)),
-    ("UpdateSessionRequest", "notes", Rule::Length(0, NOTES_MAX)),
-    (
-        "RejectSessionRequest",
-        "reason",
+        &[
+            "RejectSessionRequest",
+            "RejectActivityRequest",
+            "DissolveTeamRequest",
+        ],
+        &["reason"],
         Rule::Length(REASON_LENGTH.0, REASON_LENGTH.1),
     ),
+    (ACTIVITY_SCHEMAS, &["notes"], Rule::Length(0, NOTES_MAX)),
     (
-        "RejectActivityRequest",
-        "reason",
-        Rule::Length(REASON_LENGTH.0, REASON_LENGTH.1),
+        ACTIVITY_SCHEMAS,
+        &["skill_groups", "fraud_types"],
+        Rule::Unique,
     ),
     (
-        "DissolveTeamRequest",
-        "reason",
-        Rule::Length(REASON_LENGTH.0, REASON_LENGTH.1),
-    ),
-    ("CreateActivityRequest", "notes", Rule::Length(0, NOTES_MAX)),
-    ("UpdateActivityRequest", "notes", Rule::Length(0, NOTES_MAX)),
-    ("CreateActivityRequest", "skill_groups", Rule::Unique),
-    ("CreateActivityRequest", "fraud_types", Rule::Unique),
-    (
-        "CreateTeamRequest",
-        "name",
+        TEAM_SCHEMAS,
+        &["name"],
         Rule::Length(NAME_LENGTH.0, NAME_LENGTH.1),
     ),
-    ("CreateTeamRequest", "notes", Rule::Length(0, NOTES_MAX)),
+    (TEAM_SCHEMAS, &["notes"], Rule::Length(0, NOTES_MAX)),
     (
-        "CreateCampaignRequest",
-        "name",
+        CAMPAIGN_SCHEMAS,
+        &["name", "owner"],
         Rule::Length(CAMPAIGN_TEXT_LENGTH.0, CAMPAIGN_TEXT_LENGTH.1),
     ),
     (
-        "CreateCampaignRequest",
-        "owner",
-        Rule::Length(CAMPAIGN_TEXT_LENGTH.0, CAMPAIGN_TEXT_LENGTH.1),
+        CAMPAIGN_SCHEMAS,
+        &["skill_groups", "fraud_types"],
+        Rule::Unique,
     ),
-    ("CreateCampaignRequest", "skill_groups", Rule::Unique),
-    ("CreateCampaignRequest", "fraud_types", Rule::Unique),
     (
-        "PushRequest",
-        "items",
+        &["PushRequest"],
+        &["items"],
         Rule::Items(PUSH_ITEMS.0, PUSH_ITEMS.1),
     ),
 ];
+
+/// Every `(schema, property, rule)` of [`RULES`].
+pub fn schema_rules() -> impl Iterator<Item = (&'static str, &'static str, Rule)> {
+    RULES.iter().flat_map(|(schemas, properties, rule)| {
+        schemas.iter().flat_map(move |schema| {
+            properties
+                .iter()
+                .map(move |property| (*schema, *property, *rule))
+        })
+    })
+}
 
 /// `(operationId or "*" for every operation, query parameter, rule)`; the first match wins.
 pub const PARAMETER_RULES: &[(&str, &str, Rule)] = &[

@@ -429,6 +429,32 @@ impl ErrorCode {
     }
 }
 
+impl utoipa::PartialSchema for ErrorCode {
+    /// Every code, each with its status and title: the catalogue `GET /problems/{code}` describes.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let values: String = Self::ALL
+            .iter()
+            .map(|code| {
+                format!(
+                    "\n- `{code}` ({}): {}",
+                    code.status().as_u16(),
+                    code.title().en
+                )
+            })
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::ALL.iter().map(|code| code.as_str())))
+            .description(Some(format!(
+                "A problem's stable code; `GET /problems/{{code}}` describes each.{values}"
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -846,7 +872,9 @@ impl AppError {
     pub fn from_json_error(error: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         match error.classify() {
-            Category::Data => Self::validation(vec![field_error_from_serde(&error.to_string())]),
+            Category::Data => {
+                Self::validation(vec![field_error_from_serde(None, &error.to_string())])
+            }
             Category::Syntax | Category::Eof | Category::Io => Self::new(ErrorCode::MalformedJson)
                 .with_detail(Text::new(
                     error.to_string(),
@@ -856,28 +884,36 @@ impl AppError {
     }
 }
 
-/// Turns serde's message (``unknown field `x`, expected ...``) into a field error.
-fn field_error_from_serde(message: &str) -> FieldError {
+/// Turns serde's message (``unknown field `x`, expected ...``) into a field error for the value at `at`
+/// (`None`: the request body itself; `items[3].data` for part of it).
+pub fn field_error_from_serde(at: Option<&str>, message: &str) -> FieldError {
     let message = message
         .split(" at line ")
         .next()
         .unwrap_or(message)
         .to_owned();
-    let quoted = message.split('`').nth(1).map(str::to_owned);
-    let (field, code) = if message.starts_with("unknown field") {
-        (quoted, "unknown_field")
+    let code = if message.starts_with("unknown field") {
+        "unknown_field"
     } else if message.starts_with("missing field") {
-        (quoted, "required")
+        "required"
     } else if message.starts_with("invalid type") {
-        (None, "invalid_type")
+        "invalid_type"
     } else {
-        (None, "invalid")
+        "invalid"
     };
-    FieldError::new(
-        field.unwrap_or_else(|| "body".to_owned()),
-        code,
-        Text::new(message.clone(), message),
-    )
+    // serde names a missing or unknown field in its message, not in where the value sits.
+    let named = matches!(code, "unknown_field" | "required")
+        .then(|| message.split('`').nth(1))
+        .flatten();
+    let field = match (at, named) {
+        // serde_path_to_error's path already ends in an unknown key; a missing one sits below it.
+        (Some(at), Some(name)) if at.ends_with(&format!(".{name}")) => at.to_owned(),
+        (Some(at), Some(name)) => format!("{at}.{name}"),
+        (Some(at), None) => at.to_owned(),
+        (None, Some(name)) => name.to_owned(),
+        (None, None) => "body".to_owned(),
+    };
+    FieldError::new(field, code, Text::new(message.clone(), message))
 }
 
 impl From<actix_web::error::QueryPayloadError> for AppError {
@@ -929,6 +965,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `database_unavailable`.
+    #[schema(value_type = ErrorCode)]
     pub code: String,
     /// The request id (also in the `X-Request-Id` header); quote it when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -951,6 +988,37 @@ pub struct ProblemFieldError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn serde_messages_name_the_field_wherever_the_value_sits() {
+        use super::field_error_from_serde;
+        let pairs = |at: Option<&str>, message: &str| {
+            let error = field_error_from_serde(at, message);
+            (error.field.into_owned(), error.code.into_owned())
+        };
+        assert_eq!(
+            pairs(None, "missing field `kind` at line 1 column 2"),
+            ("kind".to_owned(), "required".to_owned())
+        );
+        assert_eq!(
+            pairs(Some("items[0].data"), "missing field `kind`"),
+            ("items[0].data.kind".to_owned(), "required".to_owned())
+        );
+        assert_eq!(
+            pairs(
+                Some("items[0].data.colour"),
+                "unknown field `colour`, expected `id`"
+            ),
+            (
+                "items[0].data.colour".to_owned(),
+                "unknown_field".to_owned()
+            )
+        );
+        assert_eq!(
+            pairs(None, "invalid type: string \"x\", expected i32"),
+            ("body".to_owned(), "invalid_type".to_owned())
+        );
+    }
 
     #[test]
     fn deadlocks_and_statement_timeouts_are_retryable() {

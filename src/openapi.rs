@@ -286,15 +286,15 @@ fn operations_mut(
 
 /// States the limits of [`crate::contract`] on the schemas and query parameters they govern.
 fn apply_rules(document: &mut serde_json::Value) {
-    use crate::contract::{RULES, parameter_rule};
-    for (schema, property, rule) in RULES {
+    use crate::contract::{parameter_rule, schema_rules};
+    for (schema, property, rule) in schema_rules() {
         if let Some(target) = document
             .pointer_mut(&format!(
                 "/components/schemas/{schema}/properties/{property}"
             ))
             .and_then(constrainable)
         {
-            state_rule(target, *rule);
+            state_rule(target, rule);
         }
     }
     let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {

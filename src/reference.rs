@@ -69,12 +69,12 @@ pub fn vocabulary_schema<V: Vocabulary>(summary: &str) -> utoipa::openapi::schem
 /// `text` mapping.
 macro_rules! vocabulary {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $name:ident, $list:ident {
             $( $variant:ident = $code:literal, $vi:literal, $en:literal; )+
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             diesel::AsExpression, diesel::FromSqlRow,
@@ -99,7 +99,7 @@ macro_rules! vocabulary {
             }
         }
 
-        $(#[$meta])*
+        $(#[doc = $doc])*
         pub const $list: &[Label] = <$name as Vocabulary>::LABELS;
 
         impl std::fmt::Display for $name {
@@ -133,8 +133,7 @@ macro_rules! vocabulary {
 
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                let summary = concat!($(stringify!($meta)),*);
-                vocabulary_schema::<Self>(doc_text(summary).as_str()).into()
+                vocabulary_schema::<Self>(concat!($($doc),*).trim()).into()
             }
         }
 
@@ -211,21 +210,11 @@ pub fn schemas() -> Vec<(
         entry::<ConflictStatus>(),
         entry::<ConflictResolution>(),
         entry::<ImportMode>(),
+        entry::<TargetHolderKind>(),
+        entry::<RecordStatusFilter>(),
+        entry::<ConflictStatusFilter>(),
         entry::<Ethnicity>(),
     ]
-}
-
-/// The text of `doc = "..."` attributes as `stringify!` renders them.
-fn doc_text(meta: &str) -> String {
-    meta.split("doc =")
-        .filter_map(|part| {
-            let part = part.trim();
-            let start = part.find('"')?;
-            let end = part.rfind('"')?;
-            (end > start).then(|| part[start + 1..end].trim().replace("\\'", "'"))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 vocabulary! {
@@ -569,6 +558,33 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What a target belongs to.
+    TargetHolderKind, TARGET_HOLDER_KINDS {
+        OrgUnit = "org_unit", "Đơn vị hành chính", "Org unit";
+        Team = "team", "Tổ", "Team";
+    }
+}
+
+vocabulary! {
+    /// Which review states a report counts: one of them, or `all`.
+    RecordStatusFilter, RECORD_STATUS_FILTERS {
+        Submitted = "submitted", "Chờ xác minh", "Submitted";
+        Verified = "verified", "Đã xác minh", "Verified";
+        Rejected = "rejected", "Bị từ chối", "Rejected";
+        All = "all", "Tất cả", "All";
+    }
+}
+
+vocabulary! {
+    /// Which sync conflicts to list: one state, or `all`.
+    ConflictStatusFilter, CONFLICT_STATUS_FILTERS {
+        Open = "open", "Chưa xử lý", "Open";
+        Resolved = "resolved", "Đã xử lý", "Resolved";
+        All = "all", "Tất cả", "All";
+    }
+}
+
+vocabulary! {
     /// Vietnam's 54 ethnic groups (the General Statistics Office's list, decision 121-TCTK/PPCĐ).
     Ethnicity, ETHNICITIES {
         Kinh = "kinh", "Kinh", "Kinh (Viet)";
@@ -632,6 +648,7 @@ vocabulary! {
 #[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
 pub struct EthnicGroup {
     /// The value used by the API (`kinh`, `thai`, `hmong`, ...).
+    #[schema(value_type = Ethnicity)]
     pub code: &'static str,
     /// The General Statistics Office's number (01-54, decision 121-TCTK/PPCĐ).
     pub gso_code: &'static str,

@@ -81,6 +81,14 @@ pub fn list_page(
         .load(conn)
 }
 
+/// The campaigns with these ids (missing ones are left out).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Campaign>> {
+    campaigns::table
+        .filter(campaigns::id.eq_any(ids))
+        .select(Campaign::as_select())
+        .load(conn)
+}
+
 /// One campaign.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Campaign> {
     campaigns::table
@@ -122,4 +130,15 @@ pub fn update(
     .returning(Campaign::as_returning())
     .get_result(conn)
     .optional()
+}
+
+/// `(id, code, name)` of the campaigns with these ids, for labelling report rows.
+pub fn codes_and_names(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    campaigns::table
+        .filter(campaigns::id.eq_any(ids))
+        .select((campaigns::id, campaigns::code, campaigns::name))
+        .load(conn)
 }

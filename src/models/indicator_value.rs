@@ -134,3 +134,26 @@ pub fn list(
         .limit(limit)
         .load(conn)
 }
+
+/// The latest value of `indicator` for `unit` whose period overlaps `from..=to`: the newest `as_of`,
+/// then the latest period end, then the source's name.
+pub fn latest_overlapping(
+    conn: &mut PgConnection,
+    unit: Uuid,
+    indicator: &str,
+    (from, to): (NaiveDate, NaiveDate),
+) -> QueryResult<Option<IndicatorValue>> {
+    indicator_values::table
+        .filter(indicator_values::org_unit_id.eq(unit))
+        .filter(indicator_values::indicator.eq(indicator))
+        .filter(indicator_values::period_start.le(to))
+        .filter(indicator_values::period_end.ge(from))
+        .order((
+            indicator_values::as_of.desc(),
+            indicator_values::period_end.desc(),
+            indicator_values::source.asc(),
+        ))
+        .select(IndicatorValue::as_select())
+        .first(conn)
+        .optional()
+}

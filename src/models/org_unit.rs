@@ -104,6 +104,14 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<OrgUnit> {
         .first(conn)
 }
 
+/// The units with these ids (missing ones are left out).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<OrgUnit>> {
+    org_units::table
+        .filter(org_units::id.eq_any(ids))
+        .select(OrgUnit::as_select())
+        .load(conn)
+}
+
 /// Every unit (the tree is small: a few thousand rows per province).
 pub fn all(conn: &mut PgConnection) -> QueryResult<Vec<OrgUnit>> {
     org_units::table.select(OrgUnit::as_select()).load(conn)
@@ -268,4 +276,34 @@ pub fn level_rank(level: &str) -> Option<u8> {
         "village" => Some(3),
         _ => None,
     }
+}
+
+/// `(id, code, name)` of the units with these ids, for labelling report rows.
+pub fn codes_and_names(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    org_units::table
+        .filter(org_units::id.eq_any(ids))
+        .select((org_units::id, org_units::code, org_units::name))
+        .load(conn)
+}
+
+/// `(id, code, name)` of the children of `parent` in force on `day`, by name.
+pub fn children_in_force(
+    conn: &mut PgConnection,
+    parent: Uuid,
+    day: NaiveDate,
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    org_units::table
+        .filter(org_units::parent_id.eq(parent))
+        .filter(org_units::valid_from.le(day))
+        .filter(
+            org_units::valid_to
+                .is_null()
+                .or(org_units::valid_to.ge(day)),
+        )
+        .order(org_units::name.asc())
+        .select((org_units::id, org_units::code, org_units::name))
+        .load(conn)
 }

@@ -94,6 +94,14 @@ pub struct ScopedActivity {
     pub team_unit_path: String,
 }
 
+/// The activities with these ids, deleted ones included (missing ones are left out).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ReachActivity>> {
+    reach_activities::table
+        .filter(reach_activities::id.eq_any(ids))
+        .select(ReachActivity::as_select())
+        .load(conn)
+}
+
 /// One activity (deleted ones included) with its team's unit path.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ScopedActivity> {
     reach_activities::table

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{memberships, org_units, people, team_units, teams};
+use crate::models::org_unit::OrgUnit;
 
 /// A team row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -207,6 +208,28 @@ pub fn insert_many(
     Ok(inserted)
 }
 
+/// The teams with these ids, each with its unit's name and level (missing ones are left out).
+pub fn find_many_with_unit(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Team, String, String)>> {
+    teams::table
+        .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
+        .filter(teams::id.eq_any(ids))
+        .select((Team::as_select(), org_units::name, org_units::level))
+        .load(conn)
+}
+
+/// The unit team `id` serves, if the team exists.
+pub fn unit_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<OrgUnit>> {
+    teams::table
+        .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
+        .filter(teams::id.eq(id))
+        .select(OrgUnit::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// One team by id.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Team> {
     teams::table.find(id).select(Team::as_select()).first(conn)
@@ -386,5 +409,16 @@ pub fn unit_history(conn: &mut PgConnection, team: Uuid) -> QueryResult<Vec<Unit
             team_units::valid_from,
             team_units::valid_to,
         ))
+        .load(conn)
+}
+
+/// `(id, code, name)` of the teams with these ids, for labelling report rows.
+pub fn codes_and_names(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String, String)>> {
+    teams::table
+        .filter(teams::id.eq_any(ids))
+        .select((teams::id, teams::code, teams::name))
         .load(conn)
 }

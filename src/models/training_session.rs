@@ -179,6 +179,14 @@ pub struct ScopedSession {
     pub team_unit_path: String,
 }
 
+/// The sessions with these ids, deleted ones included (missing ones are left out).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<TrainingSession>> {
+    training_sessions::table
+        .filter(training_sessions::id.eq_any(ids))
+        .select(TrainingSession::as_select())
+        .load(conn)
+}
+
 /// One session (deleted ones included) with its team's unit path.
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ScopedSession> {
     training_sessions::table

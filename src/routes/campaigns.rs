@@ -20,8 +20,7 @@ use crate::{
     reference,
     routes::{
         conditional::{
-            check_if_match, decode_keyset_text, double_option, etag, if_match, next_cursor,
-            page_limit,
+            check_if_match, decode_pair, double_option, etag, if_match, next_cursor, page_limit,
         },
         validation::{FieldErrors, normalized},
     },
@@ -232,7 +231,7 @@ pub async fn list_campaigns(
     actor.authorize(Operation::ListCampaigns)?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let after = decode_keyset_text::<NaiveDate>(query.cursor.as_deref())?;
+    let after = decode_pair::<NaiveDate, String>(query.cursor.as_deref())?;
     let campaigns = db
         .run(move |conn| Ok(campaign::list_page(conn, after, limit)?))
         .await?;

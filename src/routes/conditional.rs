@@ -94,31 +94,19 @@ pub fn encode_keyset(first: &str, id: uuid::Uuid) -> String {
 pub fn decode_keyset<T: std::str::FromStr>(
     cursor: Option<&str>,
 ) -> Result<Option<(T, uuid::Uuid)>, AppError> {
-    decode_cursor(cursor)?
-        .map(|position| {
-            position
-                .split_once('|')
-                .and_then(|(first, id)| {
-                    Some((first.parse::<T>().ok()?, uuid::Uuid::parse_str(id).ok()?))
-                })
-                .ok_or_else(|| {
-                    AppError::new(ErrorCode::InvalidQuery)
-                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-                })
-        })
-        .transpose()
+    decode_pair(cursor)
 }
 
-/// The two-part keyset position `(first, text)` in a cursor made from `"{first}|{text}"`, where the
-/// tie-breaker is text (a code) rather than an id; 400 `invalid_query` otherwise.
-pub fn decode_keyset_text<T: std::str::FromStr>(
+/// A two-part keyset position `"{first}|{second}"` (the second a tie-breaker: an id, or a code that is
+/// unique); 400 `invalid_query` when the cursor was not made by us.
+pub fn decode_pair<T: std::str::FromStr, U: std::str::FromStr>(
     cursor: Option<&str>,
-) -> Result<Option<(T, String)>, AppError> {
+) -> Result<Option<(T, U)>, AppError> {
     decode_cursor(cursor)?
         .map(|position| {
             position
                 .split_once('|')
-                .and_then(|(first, rest)| Some((first.parse::<T>().ok()?, rest.to_owned())))
+                .and_then(|(first, second)| Some((first.parse().ok()?, second.parse().ok()?)))
                 .ok_or_else(|| {
                     AppError::new(ErrorCode::InvalidQuery)
                         .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))

@@ -391,6 +391,7 @@ pub struct AddMemberRequest {
     /// A new person (give this or `person_id`). A person with the same phone number and name is reused.
     pub person: Option<PersonRequest>,
     /// `leader`, `deputy` or `member`. A team has at most one current leader.
+    #[schema(value_type = crate::reference::MembershipRole)]
     pub role: String,
     /// Default: today.
     pub joined_on: Option<NaiveDate>,

@@ -18,6 +18,7 @@ pub struct ProblemTypeResponse {
     #[serde(rename = "type")]
     pub problem_type: String,
     /// The stable code clients switch on.
+    #[schema(value_type = ErrorCode)]
     pub code: String,
     /// The HTTP status it comes with.
     pub status: u16,

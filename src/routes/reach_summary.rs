@@ -42,6 +42,7 @@ pub struct ReachSummaryQuery {
     #[param(value_type = Option<crate::reference::ReachGroupBy>)]
     pub group_by: Option<String>,
     /// `submitted`, `verified`, `rejected` or `all` (default: submitted and verified).
+    #[param(value_type = Option<crate::reference::RecordStatusFilter>)]
     pub status: Option<String>,
 }
 

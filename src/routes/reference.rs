@@ -47,6 +47,8 @@ pub struct ReferenceResponse {
     pub conflict_statuses: Vec<Label>,
     pub conflict_resolutions: Vec<Label>,
     pub import_modes: Vec<Label>,
+    /// What a target belongs to.
+    pub target_holder_kinds: Vec<Label>,
 }
 
 fn reference_document() -> (String, Vec<u8>) {
@@ -82,6 +84,7 @@ fn reference_document() -> (String, Vec<u8>) {
         conflict_statuses: reference::CONFLICT_STATUSES.to_vec(),
         conflict_resolutions: reference::CONFLICT_RESOLUTIONS.to_vec(),
         import_modes: reference::IMPORT_MODES.to_vec(),
+        target_holder_kinds: reference::TARGET_HOLDER_KINDS.to_vec(),
     };
     let content = serde_json::to_vec(&document).unwrap_or_default();
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&content));

@@ -5,24 +5,23 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Datelike, NaiveDate};
-use diesel::prelude::*;
+use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
-    db::{
-        Db,
-        schema::{campaigns, org_units, teams},
-    },
+    db::Db,
     error::{AppError, Problem},
     models::{
+        campaign,
         org_unit::{self, OrgUnitFilter},
         stats::{
             self, Bucket, CountedTeam, Cut, FigureRow, Figures, MEASURES, MemberCounts,
             ReportCache, Selection, TeamGroup, TeamRows, UnitGraph, UnitNode, Versions,
         },
+        team,
     },
     reference,
     routes::{
@@ -553,7 +552,7 @@ pub fn read_report<T>(
         .read_only()
         .repeatable_read()
         .run(|conn| {
-            diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan").execute(conn)?;
+            crate::db::prepared::force_generic_plans(conn)?;
             let (reader, scope) = prepare(conn, cache, actor, options, from, to)?;
             work(conn, &reader, &scope)
         })
@@ -848,17 +847,7 @@ pub fn break_down(
     match by {
         "child_unit" if village_level => {
             // A commune's villages: from the team grain, by the unit each team served.
-            let villages: Vec<(Uuid, String, String)> = org_units::table
-                .filter(org_units::parent_id.eq(scope.root.id))
-                .filter(org_units::valid_from.le(scope.as_of))
-                .filter(
-                    org_units::valid_to
-                        .is_null()
-                        .or(org_units::valid_to.ge(scope.as_of)),
-                )
-                .order(org_units::name.asc())
-                .select((org_units::id, org_units::code, org_units::name))
-                .load(conn)?;
+            let villages = org_unit::children_in_force(conn, scope.root.id, scope.as_of)?;
             let known: HashMap<String, ()> = villages
                 .iter()
                 .map(|(id, _, _)| (id.to_string(), ()))
@@ -909,10 +898,7 @@ pub fn break_down(
                 ids.dedup();
                 ids
             };
-            let mut children: Vec<(Uuid, String, String)> = org_units::table
-                .filter(org_units::id.eq_any(&graph_children))
-                .select((org_units::id, org_units::code, org_units::name))
-                .load(conn)?;
+            let mut children = org_unit::codes_and_names(conn, &graph_children)?;
             children.sort_by(|a, b| a.2.cmp(&b.2));
             rows_in_order.extend(children.into_iter().map(|(id, code, name)| {
                 let label = if id == scope.root.id {
@@ -932,10 +918,7 @@ pub fn break_down(
             ids.extend(sums.keys().filter_map(|k| k.parse::<Uuid>().ok()));
             ids.sort();
             ids.dedup();
-            let mut named: Vec<(Uuid, String, String)> = teams::table
-                .filter(teams::id.eq_any(&ids))
-                .select((teams::id, teams::code, teams::name))
-                .load(conn)?;
+            let mut named = team::codes_and_names(conn, &ids)?;
             named.sort_by(|a, b| a.1.cmp(&b.1));
             rows_in_order.extend(
                 named
@@ -960,10 +943,7 @@ pub fn break_down(
                 ),
                 _ => {
                     let ids: Vec<Uuid> = sums.keys().filter_map(|k| k.parse().ok()).collect();
-                    let mut named: Vec<(Uuid, String, String)> = campaigns::table
-                        .filter(campaigns::id.eq_any(&ids))
-                        .select((campaigns::id, campaigns::code, campaigns::name))
-                        .load(conn)?;
+                    let mut named = campaign::codes_and_names(conn, &ids)?;
                     named.sort_by(|a, b| a.1.cmp(&b.1));
                     rows_in_order.extend(
                         named

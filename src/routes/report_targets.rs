@@ -4,23 +4,21 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
-use diesel::prelude::*;
+use diesel::{PgConnection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, Role},
-    db::{
-        Db,
-        schema::{indicator_values, org_units, teams},
-    },
+    db::Db,
     error::{AppError, Problem},
     models::{
-        indicator_value::IndicatorValue,
+        indicator_value::{self, IndicatorValue},
         org_unit,
         stats::{self, Bucket, ReportCache},
         target::{self, ScopedTarget},
+        team,
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
@@ -54,6 +52,7 @@ pub struct TargetsReportQuery {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TargetHolder {
     /// `org_unit` or `team`.
+    #[schema(value_type = crate::reference::TargetHolderKind)]
     pub kind: String,
     pub id: Uuid,
     pub code: String,
@@ -213,19 +212,7 @@ fn external_actual(
     let Some(unit) = t.org_unit_id else {
         return Ok(None);
     };
-    indicator_values::table
-        .filter(indicator_values::org_unit_id.eq(unit))
-        .filter(indicator_values::indicator.eq(&t.indicator))
-        .filter(indicator_values::period_start.le(t.period_end))
-        .filter(indicator_values::period_end.ge(t.period_start))
-        .order((
-            indicator_values::as_of.desc(),
-            indicator_values::period_end.desc(),
-            indicator_values::source.asc(),
-        ))
-        .select(IndicatorValue::as_select())
-        .first(conn)
-        .optional()
+    indicator_value::latest_overlapping(conn, unit, &t.indicator, (t.period_start, t.period_end))
 }
 
 fn progress(
@@ -256,10 +243,7 @@ fn progress(
         // evaluated), or one team wherever its activity was attributed.
         let unit_id = match (t.org_unit_id, t.team_id) {
             (Some(unit), _) => unit,
-            (None, team) => teams::table
-                .find(team.unwrap_or_else(Uuid::nil))
-                .select(teams::org_unit_id)
-                .first(conn)?,
+            (None, team) => team::find(conn, team.unwrap_or_else(Uuid::nil))?.org_unit_id,
         };
         let unit = org_unit::find(conn, unit_id)?;
         let as_of = as_of
@@ -384,20 +368,16 @@ pub async fn report_targets(
                         chosen.iter().filter_map(|t| t.target.org_unit_id).collect();
                     let team_ids: Vec<Uuid> =
                         chosen.iter().filter_map(|t| t.target.team_id).collect();
-                    let units: HashMap<Uuid, (String, String)> = org_units::table
-                        .filter(org_units::id.eq_any(&unit_ids))
-                        .select((org_units::id, org_units::code, org_units::name))
-                        .load::<(Uuid, String, String)>(conn)?
-                        .into_iter()
-                        .map(|(id, code, name)| (id, (code, name)))
-                        .collect();
-                    let named_teams: HashMap<Uuid, (String, String)> = teams::table
-                        .filter(teams::id.eq_any(&team_ids))
-                        .select((teams::id, teams::code, teams::name))
-                        .load::<(Uuid, String, String)>(conn)?
-                        .into_iter()
-                        .map(|(id, code, name)| (id, (code, name)))
-                        .collect();
+                    let units: HashMap<Uuid, (String, String)> =
+                        org_unit::codes_and_names(conn, &unit_ids)?
+                            .into_iter()
+                            .map(|(id, code, name)| (id, (code, name)))
+                            .collect();
+                    let named_teams: HashMap<Uuid, (String, String)> =
+                        team::codes_and_names(conn, &team_ids)?
+                            .into_iter()
+                            .map(|(id, code, name)| (id, (code, name)))
+                            .collect();
                     let mut items = Vec::with_capacity(chosen.len());
                     for scoped in &chosen {
                         let holder = match (scoped.target.org_unit_id, scoped.target.team_id) {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, web};
-use diesel::prelude::*;
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -11,19 +11,12 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     contract::PULL_LIMIT_MAX,
-    db::{
-        Db,
-        schema::{campaigns, org_units, reach_activities, teams, training_sessions},
-    },
+    db::Db,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
-        campaign::Campaign,
-        org_unit::OrgUnit,
-        person,
-        reach_activity::ReachActivity,
+        campaign, org_unit, person, reach_activity,
         sync::{self, Audience, Change, Position},
-        team::Team,
-        training_session::TrainingSession,
+        team, training_session,
     },
     routes::{
         campaigns::CampaignResponse,
@@ -111,13 +104,7 @@ fn audience(conn: &mut PgConnection, actor: &AuthUser) -> Result<Audience, AppEr
         }
         Role::TeamLeader => {
             let team = actor.team_id.unwrap_or_else(Uuid::nil);
-            let unit: Option<OrgUnit> = teams::table
-                .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
-                .filter(teams::id.eq(team))
-                .select(OrgUnit::as_select())
-                .first(conn)
-                .optional()?;
-            match unit {
+            match team::unit_of(conn, team)? {
                 Some(unit) => Audience::Team {
                     team,
                     commune_path: commune_path(&unit),
@@ -167,11 +154,7 @@ fn items(
             .collect()
     };
     let mut found: HashMap<(&'static str, Uuid), SyncItem> = HashMap::new();
-    for unit in org_units::table
-        .filter(org_units::id.eq_any(ids("org_unit")))
-        .select(OrgUnit::as_select())
-        .load(conn)?
-    {
+    for unit in org_unit::find_many(conn, &ids("org_unit"))? {
         found.insert(
             ("org_unit", unit.id),
             upsert(
@@ -182,11 +165,7 @@ fn items(
             ),
         );
     }
-    for campaign in campaigns::table
-        .filter(campaigns::id.eq_any(ids("campaign")))
-        .select(Campaign::as_select())
-        .load(conn)?
-    {
+    for campaign in campaign::find_many(conn, &ids("campaign"))? {
         found.insert(
             ("campaign", campaign.id),
             upsert(
@@ -197,11 +176,7 @@ fn items(
             ),
         );
     }
-    let team_rows: Vec<(Team, String, String)> = teams::table
-        .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
-        .filter(teams::id.eq_any(ids("team")))
-        .select((Team::as_select(), org_units::name, org_units::level))
-        .load(conn)?;
+    let team_rows = team::find_many_with_unit(conn, &ids("team"))?;
     let team_ids: Vec<Uuid> = team_rows.iter().map(|(t, _, _)| t.id).collect();
     let leaders: HashMap<Uuid, person::Person> = person::current_leaders(conn, &team_ids)?
         .into_iter()
@@ -235,11 +210,7 @@ fn items(
         );
     }
     person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
-    for session in training_sessions::table
-        .filter(training_sessions::id.eq_any(ids("training_session")))
-        .select(TrainingSession::as_select())
-        .load(conn)?
-    {
+    for session in training_session::find_many(conn, &ids("training_session"))? {
         found.insert(
             ("training_session", session.id),
             upsert(
@@ -250,11 +221,7 @@ fn items(
             ),
         );
     }
-    for activity in reach_activities::table
-        .filter(reach_activities::id.eq_any(ids("reach_activity")))
-        .select(ReachActivity::as_select())
-        .load(conn)?
-    {
+    for activity in reach_activity::find_many(conn, &ids("reach_activity"))? {
         found.insert(
             ("reach_activity", activity.id),
             upsert(

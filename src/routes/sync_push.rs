@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
-    error::{AppError, ErrorCode, FieldError, Lang, Problem, Text},
+    error::{AppError, ErrorCode, FieldError, Lang, Problem, Text, field_error_from_serde},
     models::{
         person::{self, MembershipDetail, PersonFields},
         reach_activity::{self, ActivityFields},
@@ -21,7 +21,7 @@ use crate::{
         training_session::{self, SessionFields},
     },
     routes::{
-        conditional::{decode_keyset, encode_keyset, etag},
+        conditional::{decode_keyset, etag, next_cursor},
         members::{
             self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
             member_response, person_fields,
@@ -129,7 +129,10 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
                             .and_then(|c| c.parse::<Uuid>().ok())
                             .is_none() =>
                     {
-                        Err(("campaign_id".to_owned(), "must be a UUID".to_owned()))
+                        Err((
+                            "campaign_id".to_owned(),
+                            "invalid type: expected a UUID string".to_owned(),
+                        ))
                     }
                     _ => shape::<CreateActivityRequest>(&data),
                 }
@@ -138,28 +141,11 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
             _ => Ok(()),
         };
         if let Err((path, message)) = outcome {
-            let mut field = format!("items[{index}].data");
-            if path != "." && !path.is_empty() {
-                field = format!("{field}.{path}");
-            }
-            let code = if message.starts_with("unknown field") {
-                "unknown_field"
-            } else if message.starts_with("missing field") {
-                "required"
-            } else {
-                "invalid_type"
+            let at = match path.as_str() {
+                "" | "." => format!("items[{index}].data"),
+                path => format!("items[{index}].data.{path}"),
             };
-            // serde names a missing or unknown field in its message, not in the path.
-            if let Some(name) = message.split('`').nth(1).filter(|_| code != "invalid_type")
-                && !field.ends_with(name)
-            {
-                field = format!("{field}.{name}");
-            }
-            errors.push(FieldError::new(
-                field,
-                code,
-                Text::new(message.clone(), message),
-            ));
+            errors.push(field_error_from_serde(Some(&at), &message));
         }
     }
     if errors.is_empty() {
@@ -997,6 +983,7 @@ impl From<&Conflict> for ConflictResponse {
 #[serde(deny_unknown_fields)]
 pub struct ConflictListQuery {
     /// `open` (default), `resolved` or `all`.
+    #[param(value_type = Option<crate::reference::ConflictStatusFilter>)]
     pub status: Option<String>,
     /// At most this many, newest first (1-500, default 100).
     pub limit: Option<i64>,
@@ -1087,17 +1074,12 @@ pub async fn list_sync_conflicts(
             )?)
         })
         .await?;
-    let next_cursor = (conflicts.len() as i64 == limit)
-        .then(|| conflicts.last())
-        .flatten()
-        .map(|last| {
-            encode_keyset(
-                &last
-                    .created_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                last.id,
-            )
-        });
+    let next_cursor = next_cursor(&conflicts, limit, |last| {
+        let at = last
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        format!("{at}|{}", last.id)
+    });
     Ok(HttpResponse::Ok().json(ConflictListResponse {
         items: conflicts.iter().map(ConflictResponse::from).collect(),
         next_cursor,

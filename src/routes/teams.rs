@@ -45,6 +45,7 @@ pub struct TeamResponse {
     pub org_unit_id: Uuid,
     pub org_unit_name: String,
     /// `commune` or `village` (from the unit).
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
     pub level: String,
     /// `active`, `inactive` or `dissolved`.
     #[schema(value_type = crate::reference::TeamStatus)]
@@ -128,6 +129,7 @@ pub struct TeamListQuery {
     /// Teams of this unit and its whole subtree.
     pub org_unit_id: Option<Uuid>,
     /// `commune` or `village`.
+    #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<String>,
     /// `active`, `inactive` or `dissolved`.
     #[param(value_type = Option<crate::reference::TeamStatus>)]

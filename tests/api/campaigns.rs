@@ -4,7 +4,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, problem};
+use crate::helpers::{TestApp, field_errors, problem};
 
 struct World {
     app: TestApp,
@@ -245,17 +245,7 @@ async fn every_reach_rule_is_reported_and_leaders_stay_in_their_team_and_period(
         422,
     )
     .await;
-    let codes: Vec<(String, String)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let codes = field_errors(&body);
     for expected in [
         ("occurred_on", "outside_campaign"),
         ("households_reached", "negative"),

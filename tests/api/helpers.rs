@@ -258,6 +258,21 @@ impl TestApp {
     }
 }
 
+/// The `(field, code)` pairs of a problem's `errors`, in order.
+pub fn field_errors(problem: &serde_json::Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .expect("a problem with errors")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().expect("field").to_owned(),
+                e["code"].as_str().expect("code").to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Reads a problem+json response, asserting the content type and the status.
 pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "status");

@@ -19,6 +19,7 @@ mod helpers;
 mod hostile_input;
 mod idempotency;
 mod imports;
+mod layers;
 mod openapi;
 mod org_unit_writes;
 mod org_units;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use cdt_api::{models::training_session, routes::org_units::today_in_vietnam};
 
-use crate::helpers::{TestApp, problem, session_fields};
+use crate::helpers::{TestApp, field_errors, problem, session_fields};
 
 async fn pull(app: &TestApp, token: &str, cursor: &str, limit: u32) -> Value {
     let response = app
@@ -861,17 +861,7 @@ async fn a_push_whose_data_breaks_the_documented_shape_is_refused_whole() {
         .await
         .unwrap();
     let body = problem(response, 422).await;
-    let errors: Vec<(String, String)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let errors = field_errors(&body);
     assert_eq!(
         errors,
         [

@@ -4,7 +4,7 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{TestApp, problem};
+use crate::helpers::{TestApp, field_errors, problem};
 
 struct World {
     app: TestApp,
@@ -163,17 +163,7 @@ async fn every_rule_is_reported_at_once() {
     )
     .await;
     let body = problem(response, 422).await;
-    let errors: Vec<(String, String)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let errors = field_errors(&body);
     for expected in [
         ("kind", "invalid_choice"),
         ("format", "invalid_choice"),

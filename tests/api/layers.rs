@@ -1,0 +1,64 @@
+//! The layers ARCHITECTURE.md draws hold: no file under `src/routes/` reads the database schema or
+//! builds a query; routes call the layers below (models, and the domain as it grows).
+
+/// Text that only query-building code contains.
+const QUERY_BUILDING: [&str; 12] = [
+    "db::schema",
+    "schema::{",
+    "sql_query",
+    "diesel::prelude",
+    "QueryDsl",
+    "ExpressionMethods",
+    "BoolExpressionMethods",
+    "diesel::dsl",
+    "diesel::select",
+    "diesel::insert_into",
+    "diesel::update",
+    "diesel::delete",
+];
+
+fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_file_under_src_routes_imports_the_schema_or_builds_queries() {
+    let mut files = Vec::new();
+    rust_files(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes")),
+        &mut files,
+    );
+    assert!(files.len() > 20, "{files:?}");
+    let mut offences = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            // utoipa's `openapi::schema` is the document's, not the database's.
+            if line.trim_start().starts_with("//") || line.contains("openapi::schema") {
+                continue;
+            }
+            for needle in QUERY_BUILDING {
+                if line.contains(needle) {
+                    offences.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "queries belong in src/models (below the domain), not in routes:\n{}",
+        offences.join("\n")
+    );
+}
