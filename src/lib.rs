@@ -13,6 +13,8 @@
 //! - [`routes`]: THE route table and one file per resource; handlers extract, validate, call
 //!   [`db::Db::run`], map to DTOs.
 //! - [`auth`]: password hashing, tokens, the `AuthUser` extractor, throttling, and THE policy.
+//! - [`domain`]: the rules and operations between routes and models (validation, the review workflow,
+//!   version preconditions); no HTTP types.
 //! - [`models`]: one file per table with its query functions.
 //! - [`seed`]: Sơn La's real administrative units.
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the route table.
@@ -22,7 +24,8 @@
 //! - [`db`]: pool, the blocking-pool helper, embedded migrations, `schema.rs` (generated), and the
 //!   embedded PostgreSQL launcher.
 //!
-//! Dependencies point one way: `routes -> models -> db::schema`; `error`, `config` are leaves.
+//! Dependencies point one way: `routes -> domain -> models -> db::schema`; `error`, `config`,
+//! `reference` and `contract` are leaves.
 
 pub mod auth;
 pub mod cli;
@@ -30,6 +33,7 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod idempotency;
 pub mod metrics;

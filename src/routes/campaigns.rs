@@ -11,6 +11,7 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp},
     contract,
     db::Db,
+    domain::validation::{FieldErrors, normalized},
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit,
@@ -18,12 +19,7 @@ use crate::{
         from_array, to_array,
     },
     reference,
-    routes::{
-        conditional::{
-            check_if_match, decode_pair, double_option, etag, if_match, next_cursor, page_limit,
-        },
-        validation::{FieldErrors, normalized},
-    },
+    routes::conditional::{decode_pair, double_option, etag, if_match, next_cursor, page_limit},
 };
 
 /// A campaign edition.
@@ -154,7 +150,7 @@ pub struct UpdateCampaignRequest {
 
 fn validate(fields: &CampaignFields) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if !super::validation::is_code(&fields.code, 64, true) {
+    if !crate::domain::validation::is_code(&fields.code, 64, true) {
         errors.add(
             "code",
             "invalid_code",
@@ -395,7 +391,7 @@ pub async fn update_campaign(
                 let current = campaign::find(conn, id)
                     .optional_app()?
                     .ok_or_else(|| AppError::not_found("campaign"))?;
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 let mut fields = CampaignFields::of(&current);
                 if let Some(code) = body.code {
                     fields.code = code.trim().to_owned();

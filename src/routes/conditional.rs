@@ -1,46 +1,41 @@
-//! Versions as ETags, `If-Match`, and keyset-pagination cursors: shared by every resource.
+//! Versions as ETags, `If-Match` read into a [`Precondition`], and keyset-pagination cursors: shared by
+//! every resource.
 
 use actix_web::{HttpRequest, http::header};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::error::{AppError, ErrorCode, FieldError, Text};
+use crate::{
+    domain::Precondition,
+    error::{AppError, ErrorCode, FieldError, Text},
+};
 
 /// The `ETag` of a record at `version`.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The raw `If-Match` header (read on the async side; requests cannot cross to the blocking pool).
-pub fn if_match(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::IF_MATCH)
-        .map(|value| value.to_str().unwrap_or("").to_owned())
-}
-
-/// The version to write at: `current` when `If-Match` is absent, `*` or names `current`; 412
-/// `precondition_failed` when it names another version.
-pub fn check_if_match(if_match: Option<&str>, current: i32) -> Result<i32, AppError> {
-    let Some(value) = if_match else {
-        return Ok(current);
+/// The `If-Match` header as the precondition a write checks: absent or `*` is any version; otherwise
+/// the versions its entity tags name (`"3"`, `W/"3"`, a list); a tag naming no version matches none.
+pub fn if_match(req: &HttpRequest) -> Precondition {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Precondition::Any;
     };
-    let value = value.trim();
+    let value = value.to_str().unwrap_or("").trim();
     if value == "*" {
-        return Ok(current);
+        return Precondition::Any;
     }
-    let matches = value
-        .split(',')
-        .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
-        .any(|tag| tag.parse::<i32>().ok() == Some(current));
-    if matches {
-        Ok(current)
-    } else {
-        Err(
-            AppError::new(ErrorCode::PreconditionFailed).with_detail(Text::new(
-                format!("The current version is {current}; reload and apply your change again"),
-                format!("Phiên bản hiện tại là {current}; hãy tải lại và sửa lại"),
-            )),
-        )
-    }
+    Precondition::OneOf(
+        value
+            .split(',')
+            .filter_map(|tag| {
+                tag.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse::<i32>()
+                    .ok()
+            })
+            .collect(),
+    )
 }
 
 /// Default page size.

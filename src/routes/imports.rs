@@ -16,6 +16,10 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::{
+        today_in_vietnam,
+        validation::{FieldErrors, normalized},
+    },
     error::{AppError, ErrorCode, FieldError, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -25,9 +29,7 @@ use crate::{
     },
     routes::{
         members::{PersonRequest, person_fields},
-        org_units::today_in_vietnam,
         teams::validate_team,
-        validation::{FieldErrors, normalized},
     },
 };
 

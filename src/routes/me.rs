@@ -12,7 +12,7 @@ use crate::{
     models::user,
     routes::{
         auth::{SignInResponse, issue_session},
-        conditional::{check_if_match, etag, if_match},
+        conditional::{etag, if_match},
         users::{UserResponse, audit_user_update, normalize_phone, set_password},
     },
 };
@@ -119,7 +119,7 @@ pub async fn update_me(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let current = user::find_with_scope(conn, actor.id)?.user;
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 let changes = user::UserChanges {
                     display_name: body.display_name.map(|n| n.trim().to_owned()),
                     phone,

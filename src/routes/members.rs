@@ -12,6 +12,11 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, policy::forbidden},
     db::Db,
+    domain::Precondition,
+    domain::{
+        today_in_vietnam,
+        validation::{FieldErrors, normalized},
+    },
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -21,12 +26,10 @@ use crate::{
     },
     reference,
     routes::{
-        conditional::{check_if_match, double_option, etag, if_match},
+        conditional::{double_option, etag, if_match},
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::today_in_vietnam,
         teams::load_visible,
         users::normalize_phone,
-        validation::{FieldErrors, normalized},
     },
 };
 
@@ -626,11 +629,11 @@ pub(crate) fn update_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     path: &MembershipPath,
-    if_match: Option<&str>,
+    if_match: &Precondition,
     body: &UpdateMemberRequest,
 ) -> Result<MemberResponse, AppError> {
     let (team, unit, current) = load_membership(conn, actor, path)?;
-    let version = check_if_match(if_match, current.membership.version)?;
+    let version = if_match.check(current.membership.version)?;
     let role = body
         .role
         .clone()
@@ -757,9 +760,7 @@ pub async fn update_team_member(
     let body = body.into_inner();
     let if_match = if_match(&req);
     let member = db
-        .run(move |conn| {
-            conn.transaction(|conn| update_in(conn, &actor, &path, if_match.as_deref(), &body))
-        })
+        .run(move |conn| conn.transaction(|conn| update_in(conn, &actor, &path, &if_match, &body)))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(member.version)))

@@ -34,8 +34,6 @@ pub mod targets;
 pub mod teams;
 pub mod training_sessions;
 pub mod users;
-pub mod validation;
-pub mod workflow;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};

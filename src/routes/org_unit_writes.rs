@@ -11,15 +11,18 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
     db::Db,
+    domain::{
+        today_in_vietnam,
+        validation::{FieldErrors, normalized},
+    },
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
         org_unit::{self, NewOrgUnit, OrgUnit, OrgUnitChanges},
     },
     routes::{
-        conditional::{check_if_match, double_option, etag, if_match},
-        org_units::{OrgUnitDetailResponse, OrgUnitResponse, load_detail, today_in_vietnam},
-        validation::{FieldErrors, normalized},
+        conditional::{double_option, etag, if_match},
+        org_units::{OrgUnitDetailResponse, OrgUnitResponse, load_detail},
     },
 };
 
@@ -35,7 +38,7 @@ pub fn kinds_for_level(level: &str) -> &'static [&'static str] {
 }
 
 fn is_valid_code(code: &str) -> bool {
-    super::validation::is_code(code, 100, true)
+    crate::domain::validation::is_code(code, 100, true)
 }
 
 /// A new unit.
@@ -347,7 +350,7 @@ pub async fn update_org_unit(
                 if structural && actor.role != Role::Admin {
                     return Err(forbidden());
                 }
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 let mut errors = FieldErrors::new();
                 if let Some(kind) = &body.kind
                     && !kinds_for_level(&current.level).contains(&kind.as_str())

@@ -1,7 +1,7 @@
 //! The administrative tree: read by every signed-in user, at any date.
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp},
     db::Db,
+    domain::today_in_vietnam,
     error::{AppError, FieldError, Problem, Text},
     models::org_unit::{self, OrgUnit, OrgUnitFilter},
     routes::conditional::{decode_cursor, etag, next_cursor, page_limit},
@@ -126,7 +127,7 @@ pub struct OrgUnitListQuery {
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng").
-    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// The date the tree is read at (`YYYY-MM-DD`; default: today in Vietnam).
@@ -145,7 +146,7 @@ pub struct ChildrenQuery {
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<String>,
     /// Name search ignoring case and Vietnamese diacritics.
-    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// The date the tree is read at (`YYYY-MM-DD`; default: today in Vietnam).
@@ -167,14 +168,6 @@ impl From<ChildrenQuery> for OrgUnitListQuery {
             limit: query.limit,
             cursor: query.cursor,
         }
-    }
-}
-
-/// Today in Vietnam (UTC+7, no daylight saving).
-pub fn today_in_vietnam() -> NaiveDate {
-    match FixedOffset::east_opt(7 * 3600) {
-        Some(offset) => Utc::now().with_timezone(&offset).date_naive(),
-        None => Utc::now().date_naive(),
     }
 }
 

@@ -99,7 +99,7 @@ pub struct PersonListResponse {
 #[serde(deny_unknown_fields)]
 pub struct PersonListQuery {
     /// Name search ignoring case and Vietnamese diacritics.
-    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).

@@ -13,6 +13,15 @@ use crate::{
     config::Settings,
     contract,
     db::Db,
+    domain::Precondition,
+    domain::{
+        today_in_vietnam,
+        validation::{FieldErrors, normalized},
+        workflow::{
+            check_editable, check_lock, client_id_reused, commune_path, load_reporting_team,
+            review_guard, status_after_edit,
+        },
+    },
     error::{AppError, ErrorCode, Problem},
     models::{
         audit,
@@ -24,16 +33,8 @@ use crate::{
     },
     reference,
     routes::{
-        conditional::{
-            check_if_match, decode_keyset, double_option, encode_keyset, etag, if_match, page_limit,
-        },
+        conditional::{decode_keyset, double_option, encode_keyset, etag, if_match, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::today_in_vietnam,
-        validation::{FieldErrors, normalized},
-        workflow::{
-            check_editable, check_lock, client_id_reused, commune_path, load_reporting_team,
-            review_guard, status_after_edit,
-        },
     },
 };
 
@@ -436,7 +437,7 @@ fn editable(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    if_match: Option<&str>,
+    if_match: &Precondition,
     lock_days: u32,
 ) -> Result<reach_activity::ScopedActivity, AppError> {
     let found = load_visible(conn, actor, id)?;
@@ -449,7 +450,7 @@ fn editable(
         a.occurred_on,
         lock_days,
     )?;
-    check_if_match(if_match, a.version)?;
+    if_match.check(a.version)?;
     Ok(found)
 }
 
@@ -459,7 +460,7 @@ pub fn update_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    if_match: Option<&str>,
+    if_match: &Precondition,
     change: impl FnOnce(ActivityFields) -> ActivityFields,
     lock_days: u32,
 ) -> Result<ReachActivity, AppError> {
@@ -491,7 +492,7 @@ pub fn delete_in(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
-    if_match: Option<&str>,
+    if_match: &Precondition,
     lock_days: u32,
 ) -> Result<ReachActivity, AppError> {
     let found = editable(conn, actor, id, if_match, lock_days)?;
@@ -864,14 +865,7 @@ pub async fn update_reach_activity(
     let activity = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                update_in(
-                    conn,
-                    &actor,
-                    id,
-                    if_match.as_deref(),
-                    |f| body.apply(f),
-                    lock_days,
-                )
+                update_in(conn, &actor, id, &if_match, |f| body.apply(f), lock_days)
             })
         })
         .await?;
@@ -913,9 +907,7 @@ pub async fn delete_reach_activity(
     let if_match = if_match(&req);
     let lock_days = settings.reporting_lock_days;
     db.run(move |conn| {
-        conn.transaction(|conn| {
-            delete_in(conn, &actor, id, if_match.as_deref(), lock_days).map(|_| ())
-        })
+        conn.transaction(|conn| delete_in(conn, &actor, id, &if_match, lock_days).map(|_| ()))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -933,7 +925,7 @@ pub struct RejectActivityRequest {
 async fn review(
     actor: AuthUser,
     id: Uuid,
-    if_match: Option<String>,
+    if_match: Precondition,
     status: &'static str,
     reason: Option<String>,
     db: &Db,
@@ -947,7 +939,7 @@ async fn review(
                     &found.team_unit_path,
                     &found.activity.status,
                     found.activity.version,
-                    if_match.as_deref(),
+                    &if_match,
                     status,
                 )?
                 else {

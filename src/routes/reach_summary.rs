@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::Db,
+    domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
         campaign,
@@ -27,8 +28,7 @@ use crate::{
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::{OrgUnitRef, today_in_vietnam},
-        validation::FieldErrors,
+        org_units::OrgUnitRef,
     },
 };
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::Db,
+    domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
         campaign,
@@ -26,8 +27,7 @@ use crate::{
     reference,
     routes::{
         csv_export::{csv_response, to_csv, wants_csv},
-        org_units::{OrgUnitRef, today_in_vietnam},
-        validation::FieldErrors,
+        org_units::OrgUnitRef,
     },
 };
 

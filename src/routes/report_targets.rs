@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
         indicator_value::{self, IndicatorValue},
@@ -22,11 +23,10 @@ use crate::{
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::{OrgUnitRef, today_in_vietnam},
+        org_units::OrgUnitRef,
         reach_summary::{self, ReachSummaryQuery},
         report_figures::{self, PeriodOptions, Reader, ReportScope},
         targets::{EXTERNAL_INDICATORS, visible},
-        validation::FieldErrors,
     },
 };
 

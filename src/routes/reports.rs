@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
         person,
@@ -20,9 +21,7 @@ use crate::{
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         members::mask_phone,
-        org_units::today_in_vietnam,
         report_figures::{PeriodOptions, read_report},
-        validation::FieldErrors,
     },
 };
 

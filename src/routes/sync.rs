@@ -12,6 +12,8 @@ use crate::{
     auth::{AuthUser, Operation, Role},
     contract::PULL_LIMIT_MAX,
     db::Db,
+    domain::training_sessions::TrainingSessionResponse,
+    domain::workflow::commune_path,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         campaign, org_unit, person, reach_activity,
@@ -25,8 +27,6 @@ use crate::{
         org_units::OrgUnitResponse,
         reach_activities::ActivityResponse,
         teams::TeamResponse,
-        training_sessions::TrainingSessionResponse,
-        workflow::commune_path,
     },
 };
 
@@ -283,7 +283,7 @@ pub async fn sync_pull(
     let query = query.into_inner();
     let limit = query.limit.unwrap_or(500);
     if !(1..=PULL_LIMIT_MAX).contains(&limit) {
-        let mut errors = crate::routes::validation::FieldErrors::new();
+        let mut errors = crate::domain::validation::FieldErrors::new();
         errors.add(
             "limit",
             "out_of_range",

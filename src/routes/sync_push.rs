@@ -12,6 +12,9 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
+    domain::Precondition,
+    domain::training_sessions::{self, CreateSessionRequest, TrainingSessionResponse},
+    domain::validation::FieldErrors,
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text, field_error_from_serde},
     models::{
         person::{self, MembershipDetail, PersonFields},
@@ -21,14 +24,12 @@ use crate::{
         training_session::{self, SessionFields},
     },
     routes::{
-        conditional::{decode_keyset, etag, next_cursor},
+        conditional::{decode_keyset, next_cursor},
         members::{
             self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
             member_response, person_fields,
         },
         reach_activities::{self, ActivityResponse, CreateActivityRequest},
-        training_sessions::{self, CreateSessionRequest, TrainingSessionResponse},
-        validation::FieldErrors,
     },
 };
 
@@ -281,11 +282,6 @@ fn kind_of(entity: &str) -> Option<&'static dyn Kind> {
     }
 }
 
-/// A pushed item's `base_version` as the `If-Match` precondition the endpoints check.
-fn precondition(version: Option<i32>) -> Option<String> {
-    version.map(etag)
-}
-
 fn with_deleted(value: impl Serialize, deleted: bool) -> Value {
     let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
     if let Some(object) = value.as_object_mut() {
@@ -385,8 +381,10 @@ impl Kind for Sessions {
         lock_days: u32,
     ) -> Result<(u16, i32), AppError> {
         let request = session_request(item.id, item.data.clone())?;
-        training_sessions::create_in(conn, actor, item.id, &request, lock_days)
-            .map(|(status, session)| (status, session.version))
+        training_sessions::create(conn, actor, item.id, &request, lock_days).map(|stored| {
+            let status = if stored.is_created() { 201 } else { 200 };
+            (status, stored.into_record().version)
+        })
     }
 
     fn replace(
@@ -399,11 +397,11 @@ impl Kind for Sessions {
         lock_days: u32,
     ) -> Result<i32, AppError> {
         let fields = Self::fields_for(conn, id, data)?;
-        training_sessions::update_in(
+        training_sessions::update(
             conn,
             actor,
             id,
-            precondition(version).as_deref(),
+            &Precondition::from(version),
             |_| fields,
             lock_days,
         )
@@ -418,7 +416,7 @@ impl Kind for Sessions {
         version: Option<i32>,
         lock_days: u32,
     ) -> Result<i32, AppError> {
-        training_sessions::delete_in(conn, actor, id, precondition(version).as_deref(), lock_days)
+        training_sessions::delete(conn, actor, id, &Precondition::from(version), lock_days)
             .map(|s| s.version)
     }
 }
@@ -518,7 +516,7 @@ impl Kind for Activities {
             conn,
             actor,
             id,
-            precondition(version).as_deref(),
+            &Precondition::from(version),
             |_| fields,
             lock_days,
         )
@@ -533,7 +531,7 @@ impl Kind for Activities {
         version: Option<i32>,
         lock_days: u32,
     ) -> Result<i32, AppError> {
-        reach_activities::delete_in(conn, actor, id, precondition(version).as_deref(), lock_days)
+        reach_activities::delete_in(conn, actor, id, &Precondition::from(version), lock_days)
             .map(|a| a.version)
     }
 }
@@ -643,7 +641,7 @@ impl Kind for Memberships {
                     id: data.team_id,
                     membership_id: item.id,
                 },
-                None,
+                &Precondition::Any,
                 &UpdateMemberRequest {
                     left_on: Some(data.left_on),
                     ..UpdateMemberRequest::default()
@@ -681,14 +679,8 @@ impl Kind for Memberships {
             id: data.team_id,
             membership_id: id,
         };
-        members::update_in(
-            conn,
-            actor,
-            &path,
-            precondition(version).as_deref(),
-            &request,
-        )
-        .map(|m| m.version)
+        members::update_in(conn, actor, &path, &Precondition::from(version), &request)
+            .map(|m| m.version)
     }
 
     fn delete(

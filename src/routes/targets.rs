@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
     db::Db,
+    domain::validation::FieldErrors,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -18,10 +19,7 @@ use crate::{
         target::{self, ScopedTarget, Target, TargetFields},
         team,
     },
-    routes::{
-        conditional::{check_if_match, etag, if_match},
-        validation::FieldErrors,
-    },
+    routes::conditional::{etag, if_match},
 };
 
 /// Indicators computed from this API's data.
@@ -540,7 +538,7 @@ pub async fn update_target(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let current = load_visible(conn, &actor, id)?;
-                let version = check_if_match(if_match.as_deref(), current.target.version)?;
+                let version = if_match.check(current.target.version)?;
                 let mut fields = TargetFields::of(&current.target);
                 fields.period_start = body.period_start.unwrap_or(fields.period_start);
                 fields.period_end = body.period_end.unwrap_or(fields.period_end);
@@ -602,7 +600,7 @@ pub async fn delete_target(
     db.run(move |conn| {
         conn.transaction(|conn| {
             let current = load_visible(conn, &actor, id)?;
-            let version = check_if_match(if_match.as_deref(), current.target.version)?;
+            let version = if_match.check(current.target.version)?;
             let path = holder_path(conn, &actor, &TargetFields::of(&current.target))?;
             if !target::delete(conn, id, version)? {
                 return Err(AppError::new(ErrorCode::PreconditionFailed));

@@ -11,6 +11,10 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
     contract,
     db::Db,
+    domain::{
+        today_in_vietnam,
+        validation::{FieldErrors, normalized},
+    },
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -18,13 +22,10 @@ use crate::{
         team::{self, Team, TeamFields, TeamFilter},
     },
     routes::{
-        conditional::{
-            check_if_match, decode_cursor, double_option, etag, if_match, next_cursor, page_limit,
-        },
+        conditional::{decode_cursor, double_option, etag, if_match, next_cursor, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
         members::{MemberResponse, member_responses},
-        org_units::{OrgUnitRef, today_in_vietnam},
-        validation::{FieldErrors, normalized},
+        org_units::OrgUnitRef,
     },
 };
 
@@ -137,7 +138,7 @@ pub struct TeamListQuery {
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
     /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics.
-    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -403,7 +404,7 @@ pub struct CreateTeamRequest {
 
 /// Checks a team's fields; every problem at once.
 pub(crate) fn validate_team(fields: &TeamFields, errors: &mut FieldErrors) {
-    if !super::validation::is_code(&fields.code, 100, false) {
+    if !crate::domain::validation::is_code(&fields.code, 100, false) {
         errors.add(
             "code",
             "invalid_code",
@@ -643,7 +644,7 @@ pub async fn update_team(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let (current, unit) = load_visible(conn, &actor, id)?;
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 if current.status == "dissolved" {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
                         "A dissolved team cannot be changed",
@@ -782,7 +783,7 @@ pub async fn dissolve_team(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let (current, unit) = load_visible(conn, &actor, id)?;
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 if current.status == "dissolved" {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
                         "The team is already dissolved",

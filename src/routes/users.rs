@@ -15,7 +15,7 @@ use crate::{
         org_unit, refresh_token,
         user::{self, NewUser, User, UserChanges, UserFilter},
     },
-    routes::conditional::{check_if_match, decode_cursor, etag, if_match, next_cursor, page_limit},
+    routes::conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
 };
 
 /// A user as the API shows it. `phone` is personal data: shown to the user, admins and officers only.
@@ -76,7 +76,7 @@ pub struct UserListQuery {
     #[param(value_type = Option<crate::reference::UserStatus>)]
     pub status: Option<String>,
     /// Search in username and display name, ignoring case and diacritics.
-    #[serde(default, deserialize_with = "crate::routes::validation::search_term")]
+    #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1-500 (default 50).
@@ -531,7 +531,7 @@ pub async fn update_user(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let current = load_manageable(conn, &actor, id)?;
-                let version = check_if_match(if_match.as_deref(), current.version)?;
+                let version = if_match.check(current.version)?;
                 if id == actor.id
                     && (body.role.is_some()
                         || body.status.is_some()

@@ -1,5 +1,5 @@
 //! The layers ARCHITECTURE.md draws hold: no file under `src/routes/` reads the database schema or
-//! builds a query; routes call the layers below (models, and the domain as it grows).
+//! builds a query; routes call the layers below (the domain, models); the domain has no HTTP in it.
 
 /// Text that only query-building code contains.
 const QUERY_BUILDING: [&str; 12] = [
@@ -61,4 +61,30 @@ fn no_file_under_src_routes_imports_the_schema_or_builds_queries() {
         "queries belong in src/models (below the domain), not in routes:\n{}",
         offences.join("\n")
     );
+}
+
+#[test]
+fn the_domain_layer_knows_nothing_of_http() {
+    let mut files = Vec::new();
+    rust_files(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/domain")),
+        &mut files,
+    );
+    assert!(!files.is_empty());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for needle in [
+            "actix_web",
+            "HttpRequest",
+            "HttpResponse",
+            "crate::routes",
+            "If-Match\")",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} uses {needle}: the domain takes parsed input and returns domain values",
+                file.display()
+            );
+        }
+    }
 }

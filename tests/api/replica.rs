@@ -101,7 +101,7 @@ async fn reports_and_lists_read_from_the_replica_while_writers_and_sync_read_the
     sql_query("SELECT pg_wal_replay_pause()")
         .execute(&mut standby_conn)
         .unwrap();
-    let yesterday = cdt_api::routes::org_units::today_in_vietnam() - chrono::Duration::days(1);
+    let yesterday = cdt_api::domain::today_in_vietnam() - chrono::Duration::days(1);
     let created = app
         .request(Method::POST, "/api/v1/training-sessions")
         .bearer_auth(&leader)

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use cdt_api::{
     db::schema::{reach_activities, training_sessions},
+    domain::today_in_vietnam,
     models::{reach_activity::ActivityFields, training_session},
-    routes::org_units::today_in_vietnam,
 };
 
 use crate::helpers::{TestApp, problem, session_fields};

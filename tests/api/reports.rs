@@ -15,7 +15,7 @@ async fn dormant_teams_are_the_quiet_ones_with_leaders_masked_per_role() {
     app.add_member(never, "Lò Văn Minh", Some("+84912345678"), "leader");
     let officer_id = app.create_user("officer", "officer", Some(commune));
     app.create_user("viewer", "viewer", Some(commune));
-    let today = cdt_api::routes::org_units::today_in_vietnam();
+    let today = cdt_api::domain::today_in_vietnam();
     {
         let mut conn = app.database.connect();
         let fields = session_fields(busy, commune, today - chrono::Duration::days(2));

@@ -35,7 +35,7 @@ struct Tally {
 }
 
 fn session_body(team: uuid::Uuid, id: uuid::Uuid) -> serde_json::Value {
-    let yesterday = cdt_api::routes::org_units::today_in_vietnam() - chrono::Duration::days(1);
+    let yesterday = cdt_api::domain::today_in_vietnam() - chrono::Duration::days(1);
     json!({"id": id, "team_id": team, "kind": "training", "held_on": yesterday, "duration_minutes": 90,
            "format": "in_person", "topics": ["vneid"], "participants_total": 20,
            "participants_female": 9, "participants_ethnic_minority": 18, "participants_elderly": 2,

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
-use cdt_api::{models::training_session, routes::org_units::today_in_vietnam};
+use cdt_api::{domain::today_in_vietnam, models::training_session};
 
 use crate::helpers::{TestApp, field_errors, problem, session_fields};
 

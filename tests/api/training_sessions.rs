@@ -424,7 +424,7 @@ async fn closed_months_are_locked_for_team_leaders_but_not_officers() {
     assert_eq!(problem(edit, 409).await["code"], "period_locked");
 
     assert_eq!(
-        cdt_api::routes::workflow::lock_date(
+        cdt_api::domain::workflow::lock_date(
             chrono::NaiveDate::from_ymd_opt(2025, 12, 10).unwrap(),
             45
         ),

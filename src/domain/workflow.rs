@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Role, policy::forbidden},
+    domain::Precondition,
+    domain::today_in_vietnam,
     error::{AppError, ErrorCode, Text},
-    routes::org_units::today_in_vietnam,
 };
 
 /// The last day a team leader may still create or change a record dated `day`: the end of its month plus
@@ -89,11 +90,11 @@ pub fn review_guard(
     team_unit_path: &str,
     current: &str,
     version: i32,
-    if_match: Option<&str>,
+    if_match: &Precondition,
     target: &str,
 ) -> Result<Option<i32>, AppError> {
     check_reviewer(actor, team_unit_path)?;
-    let version = crate::routes::conditional::check_if_match(if_match, version)?;
+    let version = if_match.check(version)?;
     if current == target {
         return Ok(None);
     }
@@ -161,5 +162,66 @@ pub fn load_reporting_team(
         Ok((team, unit))
     } else {
         Err(not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use uuid::Uuid;
+
+    use super::{commune_path, lock_date, status_after_edit};
+    use crate::models::org_unit::OrgUnit;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_month_locks_lock_days_after_its_last_day() {
+        assert_eq!(lock_date(day("2025-10-10"), 5), day("2025-11-05"));
+        assert_eq!(lock_date(day("2025-10-31"), 0), day("2025-10-31"));
+        // December runs into the next year; February knows leap years.
+        assert_eq!(lock_date(day("2025-12-01"), 10), day("2026-01-10"));
+        assert_eq!(lock_date(day("2024-02-03"), 1), day("2024-03-01"));
+        assert_eq!(lock_date(day("2025-02-03"), 1), day("2025-03-01"));
+    }
+
+    fn unit(level: &str, path: &str) -> OrgUnit {
+        let now = chrono::Utc::now();
+        OrgUnit {
+            id: Uuid::nil(),
+            code: "x".to_owned(),
+            name: "x".to_owned(),
+            level: level.to_owned(),
+            kind: "xa".to_owned(),
+            parent_id: None,
+            path: path.to_owned(),
+            depth: 0,
+            valid_from: day("2025-07-01"),
+            valid_to: None,
+            households: None,
+            population: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_village_teams_commune_is_its_parent_and_a_commune_team_its_own_unit() {
+        assert_eq!(
+            commune_path(&unit("village", "p/c/v/")),
+            "p/c/",
+            "a village's commune is one step up"
+        );
+        assert_eq!(commune_path(&unit("commune", "p/c/")), "p/c/");
+    }
+
+    #[test]
+    fn an_edit_sends_a_record_back_to_review_unless_an_admin_corrected_a_verified_one() {
+        assert_eq!(status_after_edit("rejected"), "submitted");
+        assert_eq!(status_after_edit("submitted"), "submitted");
+        assert_eq!(status_after_edit("verified"), "verified");
     }
 }

@@ -1,0 +1,49 @@
+//! The domain layer, between the HTTP routes and the models: the rules and operations of the product,
+//! taking the acting user and parsed input and returning domain values, never HTTP types (no actix, no
+//! header text, no status codes).
+//!
+//! Here so far: [`validation`] (every invalid field at once, text normalisation, codes), [`workflow`]
+//! (who may change and review what teams report, the reporting lock, commune paths), [`Precondition`]
+//! (the version a write expects, parsed from `If-Match` or a phone's `base_version`) and the calendar
+//! day in Vietnam; and the first aggregate, [`training_sessions`]. The other aggregates' operations still
+//! live beside their routes; they move here one aggregate at a time (ARCHITECTURE.md, "Layers").
+
+pub mod training_sessions;
+pub mod validation;
+mod version;
+pub mod workflow;
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+
+pub use version::Precondition;
+
+/// What a create with a client-made id did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored<T> {
+    /// A new record.
+    Created(T),
+    /// The same id came with the same content before: the stored record (a retry).
+    AlreadyStored(T),
+}
+
+impl<T> Stored<T> {
+    /// True for a new record.
+    pub fn is_created(&self) -> bool {
+        matches!(self, Self::Created(_))
+    }
+
+    /// The record, new or stored.
+    pub fn into_record(self) -> T {
+        match self {
+            Self::Created(record) | Self::AlreadyStored(record) => record,
+        }
+    }
+}
+
+/// Today in Vietnam (UTC+7, no daylight saving).
+pub fn today_in_vietnam() -> NaiveDate {
+    match FixedOffset::east_opt(7 * 3600) {
+        Some(offset) => Utc::now().with_timezone(&offset).date_naive(),
+        None => Utc::now().date_naive(),
+    }
+}
