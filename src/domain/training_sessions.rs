@@ -18,8 +18,8 @@ use crate::{
         Precondition, Stored, today_in_vietnam,
         validation::{FieldErrors, normalized},
         workflow::{
-            check_editable, check_lock, client_id_reused, commune_path, load_reporting_team,
-            review_guard, status_after_edit,
+            Decision, check_editable, check_lock, client_id_reused, commune_path,
+            load_reporting_team, review_guard, status_after_edit,
         },
     },
     error::{AppError, ErrorCode},
@@ -568,15 +568,6 @@ pub fn find_visible(
         .ok_or_else(|| AppError::not_found("training session"))
 }
 
-/// What a reviewer decides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// The session is confirmed; it is then frozen for everyone but admins.
-    Verify,
-    /// The session goes back to its team with this reason (1-500 characters once normalised).
-    Reject(String),
-}
-
 /// Verifies or rejects session `id` if its version satisfies `if_match` (call inside a transaction):
 /// officers in scope and admins; a verified session changes only by an admin; deciding what it already
 /// is writes nothing.
@@ -587,21 +578,7 @@ pub fn review(
     if_match: &Precondition,
     decision: Decision,
 ) -> Result<TrainingSession, AppError> {
-    let (status, reason) = match decision {
-        Decision::Verify => ("verified", None),
-        Decision::Reject(reason) => {
-            let reason = normalized(&reason);
-            let mut errors = FieldErrors::new();
-            errors.check_length(
-                "reason",
-                &reason,
-                contract::REASON_LENGTH.0,
-                contract::REASON_LENGTH.1,
-            );
-            errors.finish()?;
-            ("rejected", Some(reason))
-        }
-    };
+    let (status, reason) = decision.outcome()?;
     let found = find_visible(conn, actor, id)?;
     let Some(version) = review_guard(
         actor,

@@ -8,6 +8,7 @@ use crate::{
     auth::{AuthUser, Role, policy::forbidden},
     domain::Precondition,
     domain::today_in_vietnam,
+    domain::validation::{FieldErrors, normalized},
     error::{AppError, ErrorCode, Text},
 };
 
@@ -102,6 +103,32 @@ pub fn review_guard(
         return Err(AppError::new(ErrorCode::SessionVerified));
     }
     Ok(Some(version))
+}
+
+/// What a reviewer decides about a session or reach activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The record is confirmed; it is then frozen for everyone but admins.
+    Verify,
+    /// The record goes back to its team with this reason (1-500 characters once normalised).
+    Reject(String),
+}
+
+impl Decision {
+    /// The status the record moves to and the normalised reason; 422 for a reason out of bounds.
+    pub fn outcome(self) -> Result<(&'static str, Option<String>), AppError> {
+        match self {
+            Self::Verify => Ok(("verified", None)),
+            Self::Reject(reason) => {
+                let reason = normalized(&reason);
+                let mut errors = FieldErrors::new();
+                let (shortest, longest) = crate::contract::REASON_LENGTH;
+                errors.check_length("reason", &reason, shortest, longest);
+                errors.finish()?;
+                Ok(("rejected", Some(reason)))
+            }
+        }
+    }
 }
 
 /// 409 for a client-made id sent again with other content.

@@ -12,6 +12,7 @@ use crate::{
     auth::{AuthUser, Operation, Role},
     contract::PULL_LIMIT_MAX,
     db::Db,
+    domain::reach_activities::ActivityResponse,
     domain::training_sessions::TrainingSessionResponse,
     domain::workflow::commune_path,
     error::{AppError, ErrorCode, Problem, Text},
@@ -25,7 +26,6 @@ use crate::{
         conditional::{decode_cursor, encode_cursor},
         members::member_response,
         org_units::OrgUnitResponse,
-        reach_activities::ActivityResponse,
         teams::TeamResponse,
     },
 };

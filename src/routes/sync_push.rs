@@ -13,6 +13,7 @@ use crate::{
     config::Settings,
     db::Db,
     domain::Precondition,
+    domain::reach_activities::{self, ActivityResponse, CreateActivityRequest},
     domain::training_sessions::{self, CreateSessionRequest, TrainingSessionResponse},
     domain::validation::FieldErrors,
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text, field_error_from_serde},
@@ -29,7 +30,6 @@ use crate::{
             self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
             member_response, person_fields,
         },
-        reach_activities::{self, ActivityResponse, CreateActivityRequest},
     },
 };
 
@@ -498,8 +498,12 @@ impl Kind for Activities {
         lock_days: u32,
     ) -> Result<(u16, i32), AppError> {
         let (campaign, request) = activity_request(item.id, item.data.clone())?;
-        reach_activities::create_in(conn, actor, campaign, item.id, &request, lock_days)
-            .map(|(status, activity)| (status, activity.version))
+        reach_activities::create(conn, actor, campaign, item.id, &request, lock_days).map(
+            |stored| {
+                let status = if stored.is_created() { 201 } else { 200 };
+                (status, stored.into_record().version)
+            },
+        )
     }
 
     fn replace(
@@ -512,7 +516,7 @@ impl Kind for Activities {
         lock_days: u32,
     ) -> Result<i32, AppError> {
         let fields = Self::fields_for(conn, id, data)?;
-        reach_activities::update_in(
+        reach_activities::update(
             conn,
             actor,
             id,
@@ -531,7 +535,7 @@ impl Kind for Activities {
         version: Option<i32>,
         lock_days: u32,
     ) -> Result<i32, AppError> {
-        reach_activities::delete_in(conn, actor, id, &Precondition::from(version), lock_days)
+        reach_activities::delete(conn, actor, id, &Precondition::from(version), lock_days)
             .map(|a| a.version)
     }
 }

@@ -14,10 +14,9 @@ use crate::{
     db::Db,
     domain::{
         Precondition,
-        training_sessions::{
-            self as domain, CreateSessionRequest, Decision, TrainingSessionResponse,
-        },
+        training_sessions::{self as domain, CreateSessionRequest, TrainingSessionResponse},
         validation::{FieldErrors, normalized},
+        workflow::Decision,
     },
     error::{AppError, Problem},
     models::{
