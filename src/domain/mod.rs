@@ -5,11 +5,13 @@
 //! Here so far: [`validation`] (every invalid field at once, text normalisation, codes), [`workflow`]
 //! (who may change and review what teams report, the reporting lock, commune paths), [`Precondition`]
 //! (the version a write expects, parsed from `If-Match` or a phone's `base_version`) and the calendar
-//! day in Vietnam; and the first aggregates, [`training_sessions`] and [`reach_activities`]. The other
-//! aggregates' operations still live beside their routes; they move here one aggregate at a time
-//! (ARCHITECTURE.md, "Layers").
+//! day in Vietnam; and the first aggregates, [`training_sessions`], [`reach_activities`] and
+//! [`memberships`] (with team visibility in [`teams`]). The other aggregates' operations still live
+//! beside their routes; they move here one aggregate at a time (ARCHITECTURE.md, "Layers").
 
+pub mod memberships;
 pub mod reach_activities;
+pub mod teams;
 pub mod training_sessions;
 pub mod validation;
 mod version;

@@ -113,3 +113,28 @@ where
         other => Ok(other),
     }
 }
+
+/// Normalises a Vietnamese mobile number to `+84` followed by its nine national digits.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let digits: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let national = digits
+        .strip_prefix("+84")
+        .or_else(|| digits.strip_prefix("84").filter(|rest| rest.len() == 9))
+        .or_else(|| digits.strip_prefix('0'))?;
+    let valid = national.len() == 9
+        && national.chars().all(|c| c.is_ascii_digit())
+        && matches!(national.as_bytes()[0], b'3' | b'5' | b'7' | b'8' | b'9');
+    valid.then(|| format!("+84{national}"))
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value (`Some(Some(v))`).
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

@@ -11,6 +11,7 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp},
     contract,
     db::Db,
+    domain::validation::double_option,
     domain::validation::{FieldErrors, normalized},
     error::{AppError, ErrorCode, Problem, Text},
     models::{
@@ -19,7 +20,7 @@ use crate::{
         from_array, to_array,
     },
     reference,
-    routes::conditional::{decode_pair, double_option, etag, if_match, next_cursor, page_limit},
+    routes::conditional::{decode_pair, etag, if_match, next_cursor, page_limit},
 };
 
 /// A campaign edition.

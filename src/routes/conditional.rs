@@ -118,12 +118,3 @@ pub fn next_cursor<T>(items: &[T], limit: i64, position: impl Fn(&T) -> String) 
         None
     }
 }
-
-/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value (`Some(Some(v))`).
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    serde::Deserialize::deserialize(deserializer).map(Some)
-}

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::memberships::{PersonRequest, person_fields},
     domain::{
         today_in_vietnam,
         validation::{FieldErrors, normalized},
@@ -27,10 +28,7 @@ use crate::{
         person::{self, Person, PersonFields},
         team::{self, Team, TeamFields},
     },
-    routes::{
-        members::{PersonRequest, person_fields},
-        teams::validate_team,
-    },
+    routes::teams::validate_team,
 };
 
 /// Largest import body.
@@ -755,7 +753,7 @@ fn import_member_rows(
     let phones: Vec<String> = rows
         .iter()
         .filter_map(|row| row.get("phone"))
-        .filter_map(crate::routes::users::normalize_phone)
+        .filter_map(crate::domain::validation::normalize_phone)
         .collect();
 
     // What is known, indexed for constant-time lookups, and kept current as rows are planned.

@@ -8,12 +8,14 @@ use utoipa::ToSchema;
 use crate::{
     auth::{AuthState, AuthUser, Operation, password},
     db::Db,
+    domain::validation::double_option,
+    domain::validation::normalize_phone,
     error::{AppError, ErrorCode, FieldError, Problem, Text},
     models::user,
     routes::{
         auth::{SignInResponse, issue_session},
         conditional::{etag, if_match},
-        users::{UserResponse, audit_user_update, normalize_phone, set_password},
+        users::{UserResponse, audit_user_update, set_password},
     },
 };
 
@@ -49,10 +51,7 @@ pub async fn get_me(actor: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, 
 pub struct UpdateMeRequest {
     pub display_name: Option<String>,
     /// `null` removes it.
-    #[serde(
-        default,
-        deserialize_with = "crate::routes::conditional::double_option"
-    )]
+    #[serde(default, deserialize_with = "double_option")]
     pub phone: Option<Option<String>>,
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
     db::Db,
+    domain::validation::double_option,
     domain::{
         today_in_vietnam,
         validation::{FieldErrors, normalized},
@@ -21,7 +22,7 @@ use crate::{
         org_unit::{self, NewOrgUnit, OrgUnit, OrgUnitChanges},
     },
     routes::{
-        conditional::{double_option, etag, if_match},
+        conditional::{etag, if_match},
         org_units::{OrgUnitDetailResponse, OrgUnitResponse, load_detail},
     },
 };

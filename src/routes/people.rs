@@ -10,15 +10,13 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::Db,
+    domain::memberships::mask_phone,
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
         person::{self, Person, PersonFilter},
     },
-    routes::{
-        conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
-        members::mask_phone,
-    },
+    routes::conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
 };
 
 /// A person. `phone` is masked unless you manage one of the person's current teams.

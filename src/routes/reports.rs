@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::memberships::mask_phone,
     domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
@@ -20,7 +21,6 @@ use crate::{
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        members::mask_phone,
         report_figures::{PeriodOptions, read_report},
     },
 };

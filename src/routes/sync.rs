@@ -12,6 +12,7 @@ use crate::{
     auth::{AuthUser, Operation, Role},
     contract::PULL_LIMIT_MAX,
     db::Db,
+    domain::memberships::member_response,
     domain::reach_activities::ActivityResponse,
     domain::training_sessions::TrainingSessionResponse,
     domain::workflow::commune_path,
@@ -24,7 +25,6 @@ use crate::{
     routes::{
         campaigns::CampaignResponse,
         conditional::{decode_cursor, encode_cursor},
-        members::member_response,
         org_units::OrgUnitResponse,
         teams::TeamResponse,
     },

@@ -13,6 +13,10 @@ use crate::{
     config::Settings,
     db::Db,
     domain::Precondition,
+    domain::memberships::{
+        self, AddMemberRequest, MembershipOf, PersonRequest, UpdateMemberRequest, member_response,
+        person_fields,
+    },
     domain::reach_activities::{self, ActivityResponse, CreateActivityRequest},
     domain::training_sessions::{self, CreateSessionRequest, TrainingSessionResponse},
     domain::validation::FieldErrors,
@@ -24,13 +28,7 @@ use crate::{
         team,
         training_session::{self, SessionFields},
     },
-    routes::{
-        conditional::{decode_keyset, next_cursor},
-        members::{
-            self, AddMemberRequest, MembershipPath, PersonRequest, UpdateMemberRequest,
-            member_response, person_fields,
-        },
-    },
+    routes::conditional::{decode_keyset, next_cursor},
 };
 
 /// Items per push.
@@ -635,15 +633,17 @@ impl Kind for Memberships {
             role: data.role.clone(),
             joined_on: data.joined_on,
         };
-        let (status, member) = members::add_in(conn, actor, data.team_id, &request)?;
+        let stored = memberships::add(conn, actor, data.team_id, &request)?;
+        let status = if stored.is_created() { 201 } else { 200 };
+        let member = stored.into_record();
         if status == 201 && data.left_on.is_some() {
             // Joined and left while offline.
-            let ended = members::update_in(
+            let ended = memberships::update(
                 conn,
                 actor,
-                &MembershipPath {
-                    id: data.team_id,
-                    membership_id: item.id,
+                MembershipOf {
+                    team_id: data.team_id,
+                    id: item.id,
                 },
                 &Precondition::Any,
                 &UpdateMemberRequest {
@@ -679,12 +679,18 @@ impl Kind for Memberships {
             ethnicity: person.as_ref().map(|p| p.ethnicity.clone()),
             affiliation: person.as_ref().and_then(|p| p.affiliation.clone()),
         };
-        let path = MembershipPath {
-            id: data.team_id,
-            membership_id: id,
+        let membership = MembershipOf {
+            team_id: data.team_id,
+            id,
         };
-        members::update_in(conn, actor, &path, &Precondition::from(version), &request)
-            .map(|m| m.version)
+        memberships::update(
+            conn,
+            actor,
+            membership,
+            &Precondition::from(version),
+            &request,
+        )
+        .map(|m| m.version)
     }
 
     fn delete(
@@ -696,14 +702,12 @@ impl Kind for Memberships {
         _lock_days: u32,
     ) -> Result<i32, AppError> {
         let detail = person::find_membership(conn, id)?;
-        if version.is_some_and(|v| v != detail.membership.version) {
-            return Err(AppError::new(ErrorCode::PreconditionFailed));
-        }
-        let path = MembershipPath {
-            id: detail.membership.team_id,
-            membership_id: id,
+        Precondition::from(version).check(detail.membership.version)?;
+        let membership = MembershipOf {
+            team_id: detail.membership.team_id,
+            id,
         };
-        members::end_in(conn, actor, &path)?;
+        memberships::end(conn, actor, membership)?;
         Ok(person::find_membership(conn, id)?.membership.version)
     }
 }

@@ -11,6 +11,11 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role, policy::forbidden},
     contract,
     db::Db,
+    domain::validation::double_option,
+    domain::{
+        memberships::{MemberResponse, member_responses},
+        teams as teams_domain,
+    },
     domain::{
         today_in_vietnam,
         validation::{FieldErrors, normalized},
@@ -22,9 +27,8 @@ use crate::{
         team::{self, Team, TeamFields, TeamFilter},
     },
     routes::{
-        conditional::{decode_cursor, double_option, etag, if_match, next_cursor, page_limit},
+        conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        members::{MemberResponse, member_responses},
         org_units::OrgUnitRef,
     },
 };
@@ -295,30 +299,13 @@ pub const TEAM_CSV_COLUMNS: [&str; 13] = [
     "notes",
 ];
 
-/// Loads a team the actor may see, with its unit, or 404.
-pub(crate) fn load_visible(
-    conn: &mut PgConnection,
-    actor: &AuthUser,
-    id: Uuid,
-) -> Result<(Team, org_unit::OrgUnit), AppError> {
-    let team = team::find(conn, id)
-        .optional_app()?
-        .ok_or_else(|| AppError::not_found("team"))?;
-    let unit = org_unit::find(conn, team.org_unit_id)?;
-    if actor.sees_team(team.id, &unit.path) {
-        Ok((team, unit))
-    } else {
-        Err(AppError::not_found("team"))
-    }
-}
-
 /// The detail of a team the actor may see.
 pub(crate) fn load_detail(
     conn: &mut PgConnection,
     actor: &AuthUser,
     id: Uuid,
 ) -> Result<TeamDetailResponse, AppError> {
-    let (team, unit) = load_visible(conn, actor, id)?;
+    let (team, unit) = teams_domain::find_visible(conn, actor, id)?;
     let mut path: Vec<OrgUnitRef> = org_unit::ancestors(conn, &unit)?
         .iter()
         .map(OrgUnitRef::from)
@@ -643,7 +630,7 @@ pub async fn update_team(
     let detail = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let (current, unit) = load_visible(conn, &actor, id)?;
+                let (current, unit) = teams_domain::find_visible(conn, &actor, id)?;
                 let version = if_match.check(current.version)?;
                 if current.status == "dissolved" {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
@@ -782,7 +769,7 @@ pub async fn dissolve_team(
     let detail = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let (current, unit) = load_visible(conn, &actor, id)?;
+                let (current, unit) = teams_domain::find_visible(conn, &actor, id)?;
                 let version = if_match.check(current.version)?;
                 if current.status == "dissolved" {
                     return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(

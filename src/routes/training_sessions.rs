@@ -12,6 +12,7 @@ use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     config::Settings,
     db::Db,
+    domain::validation::double_option,
     domain::{
         Precondition,
         training_sessions::{self as domain, CreateSessionRequest, TrainingSessionResponse},
@@ -25,7 +26,7 @@ use crate::{
     },
     reference,
     routes::{
-        conditional::{decode_keyset, double_option, encode_keyset, etag, if_match, page_limit},
+        conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
     },
 };

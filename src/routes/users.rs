@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthState, AuthUser, Operation, OptionalApp, Role, password},
     db::Db,
+    domain::validation::double_option,
+    domain::validation::normalize_phone,
     error::{AppError, ErrorCode, FieldError, Problem, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -114,10 +116,7 @@ pub struct CreateUserRequest {
 #[schema(example = json!({"status": "disabled"}))]
 pub struct UpdateUserRequest {
     pub display_name: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::routes::conditional::double_option"
-    )]
+    #[serde(default, deserialize_with = "double_option")]
     pub phone: Option<Option<String>>,
     pub role: Option<Role>,
     pub org_unit_id: Option<Uuid>,
@@ -128,22 +127,6 @@ pub struct UpdateUserRequest {
     /// `active` or `disabled`; disabling ends every session at once.
     #[schema(value_type = Option<crate::reference::UserStatus>)]
     pub status: Option<String>,
-}
-
-/// Normalises a Vietnamese mobile number to `+84` followed by its nine national digits.
-pub fn normalize_phone(raw: &str) -> Option<String> {
-    let digits: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
-        .collect();
-    let national = digits
-        .strip_prefix("+84")
-        .or_else(|| digits.strip_prefix("84").filter(|rest| rest.len() == 9))
-        .or_else(|| digits.strip_prefix('0'))?;
-    let valid = national.len() == 9
-        && national.chars().all(|c| c.is_ascii_digit())
-        && matches!(national.as_bytes()[0], b'3' | b'5' | b'7' | b'8' | b'9');
-    valid.then(|| format!("+84{national}"))
 }
 
 fn field(name: &'static str, code: &'static str, en: &'static str, vi: &'static str) -> FieldError {
