@@ -2,17 +2,26 @@
 //! taking the acting user and parsed input and returning domain values, never HTTP types (no actix, no
 //! header text, no status codes).
 //!
-//! Here so far: [`validation`] (every invalid field at once, text normalisation, codes), [`workflow`]
-//! (who may change and review what teams report, the reporting lock, commune paths), [`Precondition`]
-//! (the version a write expects, parsed from `If-Match` or a phone's `base_version`) and the calendar
-//! day in Vietnam; and the first aggregates, [`training_sessions`], [`reach_activities`] and
-//! [`memberships`] (with team visibility in [`teams`]). The other aggregates' operations still live
-//! beside their routes; they move here one aggregate at a time (ARCHITECTURE.md, "Layers").
+//! Here: [`validation`] (every invalid field at once, text normalisation, codes), [`workflow`] (who may
+//! change and review what teams report, the reporting lock, commune paths), [`Precondition`] (the
+//! version a write expects, parsed from `If-Match` or a phone's `base_version`), [`Stored`] and the
+//! calendar day in Vietnam; and one module per aggregate: [`org_units`], [`users`], [`teams`],
+//! [`memberships`] and [`people`], [`training_sessions`], [`campaigns`] and [`reach_activities`],
+//! [`targets`]. Each holds the aggregate's public shape (its `...Response`), its inputs (`...Request`,
+//! parsed into checked values) and its operations, called by the routes, sync push and the imports.
 
+pub mod campaigns;
+pub mod imports;
+pub mod indicator_values;
 pub mod memberships;
+pub mod org_units;
+pub mod people;
 pub mod reach_activities;
+pub mod sync;
+pub mod targets;
 pub mod teams;
 pub mod training_sessions;
+pub mod users;
 pub mod validation;
 mod version;
 pub mod workflow;
@@ -34,6 +43,14 @@ impl<T> Stored<T> {
     /// True for a new record.
     pub fn is_created(&self) -> bool {
         matches!(self, Self::Created(_))
+    }
+
+    /// The same outcome for a part of the record.
+    pub fn map<U>(self, part: impl FnOnce(T) -> U) -> Stored<U> {
+        match self {
+            Self::Created(record) => Stored::Created(part(record)),
+            Self::AlreadyStored(record) => Stored::AlreadyStored(part(record)),
+        }
     }
 
     /// The record, new or stored.

@@ -14,7 +14,7 @@ use crate::{
     auth::{AuthUser, OptionalApp},
     contract,
     domain::{
-        Precondition, Stored, today_in_vietnam,
+        Precondition, Stored, campaigns, today_in_vietnam,
         validation::{FieldErrors, normalized},
         workflow::{
             Decision, check_editable, check_lock, client_id_reused, commune_path,
@@ -24,7 +24,7 @@ use crate::{
     error::{AppError, ErrorCode},
     models::{
         audit,
-        campaign::{self, Campaign},
+        campaign::Campaign,
         from_array, org_unit,
         reach_activity::{self, ActivityFields, ReachActivity},
         team::{self, Team},
@@ -331,13 +331,6 @@ fn validate(
     errors.finish()
 }
 
-/// The campaign, or 404.
-pub fn load_campaign(conn: &mut PgConnection, id: Uuid) -> Result<Campaign, AppError> {
-    campaign::find(conn, id)
-        .optional_app()?
-        .ok_or_else(|| AppError::not_found("campaign"))
-}
-
 fn record(
     conn: &mut PgConnection,
     actor: &AuthUser,
@@ -398,7 +391,7 @@ pub fn create(
     body: &CreateActivityRequest,
     lock_days: u32,
 ) -> Result<Stored<ReachActivity>, AppError> {
-    let campaign = load_campaign(conn, campaign_id)?;
+    let campaign = campaigns::find(conn, campaign_id)?;
     let (team, unit) = load_reporting_team(conn, actor, body.team_id)?;
     let fields = body.fields(campaign_id, team.org_unit_id);
     let replay = |existing: ReachActivity| {
@@ -464,7 +457,7 @@ pub fn update(
     let found = editable(conn, actor, id, if_match, lock_days)?;
     let a = &found.activity;
     let fields = change(ActivityFields::of(a));
-    let campaign = load_campaign(conn, a.campaign_id)?;
+    let campaign = campaigns::find(conn, a.campaign_id)?;
     let team = team::find(conn, a.team_id)?;
     let unit = org_unit::find(conn, team.org_unit_id)?;
     validate(conn, &fields, &campaign, &team, &unit)?;

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthState, OptionalApp, anonymous_audit_context, throttle, token},
     db::Db,
+    domain::users::UserResponse,
     error::{AppError, ErrorCode, Problem},
     models::{
         audit::{self, NewAuditEvent},
         refresh_token, user,
     },
-    routes::users::UserResponse,
 };
 
 /// Credentials.

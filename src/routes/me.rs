@@ -8,14 +8,15 @@ use utoipa::ToSchema;
 use crate::{
     auth::{AuthState, AuthUser, Operation, password},
     db::Db,
-    domain::validation::double_option,
-    domain::validation::normalize_phone,
-    error::{AppError, ErrorCode, FieldError, Problem, Text},
+    domain::{
+        users::{self, ProfileChange, UserResponse, set_password},
+        validation::double_option,
+    },
+    error::{AppError, FieldError, Problem, Text},
     models::user,
     routes::{
         auth::{SignInResponse, issue_session},
         conditional::{etag, if_match},
-        users::{UserResponse, audit_user_update, set_password},
     },
 };
 
@@ -82,53 +83,11 @@ pub async fn update_me(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::UpdateMe)?;
     let body = body.into_inner();
-    let mut errors = Vec::new();
-    if let Some(name) = &body.display_name
-        && !(1..=200).contains(&name.trim().chars().count())
-    {
-        errors.push(FieldError::new(
-            "display_name",
-            "length",
-            Text::new("must be 1 to 200 characters", "phải từ 1 đến 200 ký tự"),
-        ));
-    }
-    let phone = match &body.phone {
-        Some(Some(raw)) => match normalize_phone(raw) {
-            Some(phone) => Some(Some(phone)),
-            None => {
-                errors.push(FieldError::new(
-                    "phone",
-                    "invalid_phone",
-                    Text::new(
-                        "must be a Vietnamese mobile number",
-                        "phải là số di động Việt Nam",
-                    ),
-                ));
-                None
-            }
-        },
-        Some(None) => Some(None),
-        None => None,
-    };
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
-    let if_match = if_match(&req);
+    let change = ProfileChange::parse(body.display_name, body.phone)?;
+    let expected = if_match(&req);
     let updated = db
         .run(move |conn| {
-            conn.transaction(|conn| {
-                let current = user::find_with_scope(conn, actor.id)?.user;
-                let version = if_match.check(current.version)?;
-                let changes = user::UserChanges {
-                    display_name: body.display_name.map(|n| n.trim().to_owned()),
-                    phone,
-                    ..Default::default()
-                };
-                let updated = user::update(conn, &current, version, &changes)?
-                    .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-                audit_user_update(conn, &actor, &current, &updated, actor.scope_path.clone())?;
-                Ok(updated)
-            })
+            conn.transaction(|conn| users::update_own_profile(conn, &actor, &expected, change))
         })
         .await?;
     Ok(HttpResponse::Ok()

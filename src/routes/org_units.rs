@@ -1,7 +1,7 @@
 //! The administrative tree: read by every signed-in user, at any date.
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -9,103 +9,12 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp},
     db::Db,
+    domain::org_units::{OrgUnitDetailResponse, OrgUnitResponse},
     domain::today_in_vietnam,
     error::{AppError, FieldError, Problem, Text},
-    models::org_unit::{self, OrgUnit, OrgUnitFilter},
+    models::org_unit::{self, OrgUnitFilter},
     routes::conditional::{decode_cursor, etag, next_cursor, page_limit},
 };
-
-/// An org unit.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "code": "son-la.2025.xa-van-ho", "name": "Vân Hồ",
-    "level": "commune", "kind": "xa", "parent_id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "valid_from": "2025-07-01",
-    "valid_to": null, "households": null, "population": null, "version": 1,
-    "created_at": "2025-07-01T00:00:00Z", "updated_at": "2025-07-01T00:00:00Z"}))]
-pub struct OrgUnitResponse {
-    pub id: Uuid,
-    /// Unique, stable code.
-    pub code: String,
-    /// Vietnamese name (NFC).
-    pub name: String,
-    /// `province`, `district`, `commune` or `village`.
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
-    /// `tinh`, `thanh_pho`, `thi_xa`, `huyen`, `xa`, `phuong`, `thi_tran`, `ban`, `tieu_khu`, `thon`, `to_dan_pho`.
-    #[schema(value_type = crate::reference::OrgUnitKind)]
-    pub kind: String,
-    pub parent_id: Option<Uuid>,
-    /// First day in force.
-    pub valid_from: NaiveDate,
-    /// Last day in force; `null` while in force.
-    pub valid_to: Option<NaiveDate>,
-    pub households: Option<i32>,
-    pub population: Option<i32>,
-    pub version: i32,
-    pub created_at: chrono::DateTime<Utc>,
-    pub updated_at: chrono::DateTime<Utc>,
-}
-
-impl From<&OrgUnit> for OrgUnitResponse {
-    fn from(unit: &OrgUnit) -> Self {
-        Self {
-            id: unit.id,
-            code: unit.code.clone(),
-            name: unit.name.clone(),
-            level: unit.level.clone(),
-            kind: unit.kind.clone(),
-            parent_id: unit.parent_id,
-            valid_from: unit.valid_from,
-            valid_to: unit.valid_to,
-            households: unit.households,
-            population: unit.population,
-            version: unit.version,
-            created_at: unit.created_at,
-            updated_at: unit.updated_at,
-        }
-    }
-}
-
-/// Another unit, briefly.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrgUnitRef {
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
-}
-
-impl From<&OrgUnit> for OrgUnitRef {
-    fn from(unit: &OrgUnit) -> Self {
-        Self {
-            id: unit.id,
-            code: unit.code.clone(),
-            name: unit.name.clone(),
-            level: unit.level.clone(),
-        }
-    }
-}
-
-/// A predecessor or successor.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SuccessionRef {
-    pub unit: OrgUnitRef,
-    /// The day the successor took over.
-    pub effective_on: NaiveDate,
-}
-
-/// A unit with its ancestors and its reorganisation history.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrgUnitDetailResponse {
-    #[serde(flatten)]
-    pub unit: OrgUnitResponse,
-    /// Ancestors, root first.
-    pub path: Vec<OrgUnitRef>,
-    /// Units merged into this one.
-    pub predecessors: Vec<SuccessionRef>,
-    /// Units this one was merged into.
-    pub successors: Vec<SuccessionRef>,
-}
 
 /// A page of units.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -277,35 +186,12 @@ pub async fn find_org_unit(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::FindOrgUnit)?;
     let id = id.into_inner();
-    let detail = db.run(move |conn| load_detail(conn, id)).await?;
+    let detail = db
+        .run(move |conn| crate::domain::org_units::find_detail(conn, id))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(detail.unit.version)))
         .json(detail))
-}
-
-/// A unit with its ancestors, predecessors and successors, or 404.
-pub fn load_detail(
-    conn: &mut diesel::PgConnection,
-    id: Uuid,
-) -> Result<OrgUnitDetailResponse, AppError> {
-    let unit = org_unit::find(conn, id)
-        .optional_app()?
-        .ok_or_else(|| AppError::not_found("org unit"))?;
-    let path = org_unit::ancestors(conn, &unit)?;
-    let refs = |list: Vec<org_unit::Succession>| {
-        list.iter()
-            .map(|s| SuccessionRef {
-                unit: OrgUnitRef::from(&s.unit),
-                effective_on: s.effective_on,
-            })
-            .collect()
-    };
-    Ok(OrgUnitDetailResponse {
-        unit: OrgUnitResponse::from(&unit),
-        path: path.iter().map(OrgUnitRef::from).collect(),
-        predecessors: refs(org_unit::predecessors(conn, id)?),
-        successors: refs(org_unit::successors(conn, id)?),
-    })
 }
 
 /// List the children of an org unit.

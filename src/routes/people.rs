@@ -1,88 +1,22 @@
-//! People across teams, the personal-data read log, and erasure.
+//! People across teams, the personal-data read log, and erasure: the HTTP face. The rules and
+//! operations are `domain::people`.
 
 use actix_web::{HttpResponse, delete, get, web};
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+pub use crate::domain::people::{PersonDetailResponse, PersonMembership, PersonResponse};
 use crate::{
-    auth::{AuthUser, Operation, OptionalApp, Role},
+    auth::{AuthUser, Operation},
     db::Db,
-    domain::memberships::mask_phone,
+    domain::people,
     error::{AppError, ErrorCode, Problem, Text},
-    models::{
-        audit::{self, NewAuditEvent},
-        person::{self, Person, PersonFilter},
-    },
+    models::person,
     routes::conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
 };
-
-/// A person. `phone` is masked unless you manage one of the person's current teams.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "full_name": "Lò Văn Minh", "phone": "09******78",
-    "phone_masked": true, "gender": "male", "birth_year": 1985, "ethnicity": "thai", "affiliation": "village_head",
-    "erased": false, "version": 1}))]
-pub struct PersonResponse {
-    pub id: Uuid,
-    /// `null` once erased.
-    pub full_name: Option<String>,
-    pub phone: Option<String>,
-    pub phone_masked: bool,
-    #[schema(value_type = crate::reference::Gender)]
-    pub gender: String,
-    pub birth_year: Option<i16>,
-    #[schema(value_type = Option<crate::reference::Ethnicity>)]
-    pub ethnicity: Option<String>,
-    #[schema(value_type = crate::reference::Affiliation)]
-    pub affiliation: String,
-    /// True when name and phone were erased.
-    pub erased: bool,
-    pub version: i32,
-}
-
-fn person_response(person: &Person, full_phone: bool) -> PersonResponse {
-    PersonResponse {
-        id: person.id,
-        full_name: person.full_name.clone(),
-        phone: person.phone.as_deref().map(|phone| {
-            if full_phone {
-                phone.to_owned()
-            } else {
-                mask_phone(phone)
-            }
-        }),
-        phone_masked: !full_phone && person.phone.is_some(),
-        gender: person.gender.clone(),
-        birth_year: person.birth_year,
-        ethnicity: person.ethnicity.clone(),
-        affiliation: person.affiliation.clone(),
-        erased: person.erased_at.is_some(),
-        version: person.version,
-    }
-}
-
-/// A membership of a person.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PersonMembership {
-    pub id: Uuid,
-    pub team_id: Uuid,
-    pub team_code: String,
-    pub team_name: String,
-    #[schema(value_type = crate::reference::MembershipRole)]
-    pub role: String,
-    pub joined_on: chrono::NaiveDate,
-    pub left_on: Option<chrono::NaiveDate>,
-}
-
-/// A person with every membership (in teams you may see).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PersonDetailResponse {
-    #[serde(flatten)]
-    pub person: PersonResponse,
-    pub memberships: Vec<PersonMembership>,
-}
 
 /// A page of people.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -104,25 +38,6 @@ pub struct PersonListQuery {
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
-}
-
-/// Whether `actor` sees `person`'s full phone: when they manage one of the person's current teams.
-fn sees_full_phone(
-    conn: &mut PgConnection,
-    actor: &AuthUser,
-    person: Uuid,
-) -> Result<(bool, bool), AppError> {
-    let memberships = person::person_memberships(conn, person)?;
-    let visible = actor.role == Role::Admin
-        || memberships
-            .iter()
-            .any(|m| actor.sees_team(m.membership.team_id, &m.unit_path));
-    let full = actor.role == Role::Admin
-        || memberships.iter().any(|m| {
-            m.membership.left_on.is_none()
-                && actor.sees_phones_of(m.membership.team_id, &m.unit_path)
-        });
-    Ok((visible, full))
 }
 
 /// List people.
@@ -158,30 +73,11 @@ pub async fn list_people(
         })?),
         None => None,
     };
-    let filter = PersonFilter {
-        within_path: actor
-            .scope_filter()
-            .filter(|_| actor.role != Role::TeamLeader),
-        team: (actor.role == Role::TeamLeader).then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
-        query: query.q,
-    };
-    let (items, next) = db
-        .run(move |conn| {
-            let people = person::list_people(conn, &filter, after, limit)?;
-            let next = next_cursor(&people, limit, |p| p.id.to_string());
-            let mut items = Vec::with_capacity(people.len());
-            let mut shown = Vec::new();
-            for p in &people {
-                let (_, full) = sees_full_phone(conn, &actor, p.id)?;
-                if full && p.phone.is_some() {
-                    shown.push(p.id);
-                }
-                items.push(person_response(p, full));
-            }
-            person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
-            Ok((items, next))
-        })
+    let search = query.q;
+    let items = db
+        .run(move |conn| people::list(conn, &actor, search, after, limit))
         .await?;
+    let next = next_cursor(&items, limit, |p| p.id.to_string());
     Ok(HttpResponse::Ok().json(PersonListResponse {
         items,
         next_cursor: next,
@@ -213,35 +109,7 @@ pub async fn find_person(
     actor.authorize(Operation::FindPerson)?;
     let id = id.into_inner();
     let detail = db
-        .run(move |conn| {
-            let found = person::find_person(conn, id)
-                .optional_app()?
-                .ok_or_else(|| AppError::not_found("person"))?;
-            let (visible, full) = sees_full_phone(conn, &actor, id)?;
-            if !visible {
-                return Err(AppError::not_found("person"));
-            }
-            if full && found.phone.is_some() {
-                person::record_reads(conn, actor.id, &[id], actor.request_id.as_deref())?;
-            }
-            let memberships = person::person_memberships(conn, id)?
-                .into_iter()
-                .filter(|m| actor.sees_team(m.membership.team_id, &m.unit_path))
-                .map(|m| PersonMembership {
-                    id: m.membership.id,
-                    team_id: m.membership.team_id,
-                    team_code: m.team_code,
-                    team_name: m.team_name,
-                    role: m.membership.role,
-                    joined_on: m.membership.joined_on,
-                    left_on: m.membership.left_on,
-                })
-                .collect();
-            Ok(PersonDetailResponse {
-                person: person_response(&found, full),
-                memberships,
-            })
-        })
+        .run(move |conn| people::find_detail(conn, &actor, id))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -273,39 +141,8 @@ pub async fn erase_personal_data(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ErasePersonalData)?;
     let id = id.into_inner();
-    db.run(move |conn| {
-        conn.transaction(|conn| {
-            let found = person::find_person(conn, id)
-                .optional_app()?
-                .ok_or_else(|| AppError::not_found("person"))?;
-            if person::has_current_membership(conn, id)? {
-                return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
-                    "The person is still a member of a team; end the membership first",
-                    "Người này vẫn là thành viên của tổ; hãy kết thúc trước",
-                )));
-            }
-            if found.erased_at.is_some() {
-                return Ok(());
-            }
-            person::erase_personal_data(conn, id)?;
-            let path = person::person_memberships(conn, id)?
-                .first()
-                .map(|m| m.unit_path.clone());
-            audit::record(
-                conn,
-                &actor.audit_context(),
-                NewAuditEvent {
-                    action: "personal_data_erased",
-                    entity_type: "person",
-                    entity_id: Some(id),
-                    org_unit_path: path,
-                    changes: serde_json::json!({"fields": ["full_name", "phone", "birth_year"]}),
-                },
-            )?;
-            Ok(())
-        })
-    })
-    .await?;
+    db.run(move |conn| conn.transaction(|conn| people::erase(conn, &actor, id)))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -186,7 +186,7 @@ pub async fn list_reach_activities(
     let root = query.org_unit_id;
     let rows = db
         .read(actor.id, move |conn| {
-            domain::load_campaign(conn, campaign_id)?;
+            crate::domain::campaigns::find(conn, campaign_id)?;
             if let Some(root) = root {
                 let unit = org_unit::find(conn, root)
                     .optional_app()?

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::Db,
+    domain::org_units::OrgUnitRef,
     domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
@@ -26,10 +27,7 @@ use crate::{
         reach_activity::{self, ActivityFilter, ListedActivity},
         team::{self, TeamFilter},
     },
-    routes::{
-        csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::OrgUnitRef,
-    },
+    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
 };
 
 /// Options of the summary.

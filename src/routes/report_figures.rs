@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     db::Db,
+    domain::org_units::OrgUnitRef,
     domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
@@ -25,10 +26,7 @@ use crate::{
         team,
     },
     reference,
-    routes::{
-        csv_export::{csv_response, to_csv, wants_csv},
-        org_units::OrgUnitRef,
-    },
+    routes::csv_export::{csv_response, to_csv, wants_csv},
 };
 
 /// The unit, period and structure a report covers, resolved for the caller.

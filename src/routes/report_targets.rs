@@ -12,6 +12,8 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
+    domain::org_units::OrgUnitRef,
+    domain::targets::{EXTERNAL_INDICATORS, visible},
     domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
@@ -23,10 +25,8 @@ use crate::{
     },
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
-        org_units::OrgUnitRef,
         reach_summary::{self, ReachSummaryQuery},
         report_figures::{self, PeriodOptions, Reader, ReportScope},
-        targets::{EXTERNAL_INDICATORS, visible},
     },
 };
 
@@ -333,7 +333,7 @@ pub async fn report_targets(
     let mut errors = FieldErrors::new();
     let (from, to) = report_figures::check_period(&options, &mut errors);
     if let Some(indicator) = &query.indicator
-        && !crate::routes::targets::COMPUTED_INDICATORS.contains(&indicator.as_str())
+        && !crate::domain::targets::COMPUTED_INDICATORS.contains(&indicator.as_str())
         && !EXTERNAL_INDICATORS.contains(&indicator.as_str())
     {
         errors.add(

@@ -16,18 +16,14 @@ use crate::{
     domain::reach_activities::ActivityResponse,
     domain::training_sessions::TrainingSessionResponse,
     domain::workflow::commune_path,
+    domain::{campaigns::CampaignResponse, org_units::OrgUnitResponse, teams::TeamResponse},
     error::{AppError, ErrorCode, Problem, Text},
     models::{
         campaign, org_unit, person, reach_activity,
         sync::{self, Audience, Change, Position},
         team, training_session,
     },
-    routes::{
-        campaigns::CampaignResponse,
-        conditional::{decode_cursor, encode_cursor},
-        org_units::OrgUnitResponse,
-        teams::TeamResponse,
-    },
+    routes::conditional::{decode_cursor, encode_cursor},
 };
 
 /// Options of a pull.

@@ -1,0 +1,658 @@
+//! Org units: the administrative tree (province, districts until 2025, communes and wards, villages)
+//! and its changes: a unit is added, edited, or merged into a successor by a reorganisation that closes
+//! its predecessors without destroying history (teams follow the successor from its first day).
+
+use chrono::{NaiveDate, Utc};
+use diesel::PgConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, OptionalApp, Role, policy::forbidden},
+    domain::{
+        Precondition, today_in_vietnam,
+        validation::{FieldErrors, double_option, normalized},
+    },
+    error::{AppError, ErrorCode, FieldError, Text},
+    models::{
+        audit::{self, NewAuditEvent},
+        org_unit::{self, NewOrgUnit, OrgUnit, OrgUnitChanges},
+        team,
+    },
+};
+
+/// An org unit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "code": "son-la.2025.xa-van-ho", "name": "Vân Hồ",
+    "level": "commune", "kind": "xa", "parent_id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "valid_from": "2025-07-01",
+    "valid_to": null, "households": null, "population": null, "version": 1,
+    "created_at": "2025-07-01T00:00:00Z", "updated_at": "2025-07-01T00:00:00Z"}))]
+pub struct OrgUnitResponse {
+    pub id: Uuid,
+    /// Unique, stable code.
+    pub code: String,
+    /// Vietnamese name (NFC).
+    pub name: String,
+    /// `province`, `district`, `commune` or `village`.
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
+    pub level: String,
+    /// `tinh`, `thanh_pho`, `thi_xa`, `huyen`, `xa`, `phuong`, `thi_tran`, `ban`, `tieu_khu`, `thon`, `to_dan_pho`.
+    #[schema(value_type = crate::reference::OrgUnitKind)]
+    pub kind: String,
+    pub parent_id: Option<Uuid>,
+    /// First day in force.
+    pub valid_from: NaiveDate,
+    /// Last day in force; `null` while in force.
+    pub valid_to: Option<NaiveDate>,
+    pub households: Option<i32>,
+    pub population: Option<i32>,
+    pub version: i32,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl From<&OrgUnit> for OrgUnitResponse {
+    fn from(unit: &OrgUnit) -> Self {
+        Self {
+            id: unit.id,
+            code: unit.code.clone(),
+            name: unit.name.clone(),
+            level: unit.level.clone(),
+            kind: unit.kind.clone(),
+            parent_id: unit.parent_id,
+            valid_from: unit.valid_from,
+            valid_to: unit.valid_to,
+            households: unit.households,
+            population: unit.population,
+            version: unit.version,
+            created_at: unit.created_at,
+            updated_at: unit.updated_at,
+        }
+    }
+}
+
+/// Another unit, briefly.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrgUnitRef {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
+    pub level: String,
+}
+
+impl From<&OrgUnit> for OrgUnitRef {
+    fn from(unit: &OrgUnit) -> Self {
+        Self {
+            id: unit.id,
+            code: unit.code.clone(),
+            name: unit.name.clone(),
+            level: unit.level.clone(),
+        }
+    }
+}
+
+/// A predecessor or successor.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SuccessionRef {
+    pub unit: OrgUnitRef,
+    /// The day the successor took over.
+    pub effective_on: NaiveDate,
+}
+
+/// A unit with its ancestors and its reorganisation history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrgUnitDetailResponse {
+    #[serde(flatten)]
+    pub unit: OrgUnitResponse,
+    /// Ancestors, root first.
+    pub path: Vec<OrgUnitRef>,
+    /// Units merged into this one.
+    pub predecessors: Vec<SuccessionRef>,
+    /// Units this one was merged into.
+    pub successors: Vec<SuccessionRef>,
+}
+
+/// A unit with its ancestors, predecessors and successors, or 404.
+pub fn find_detail(conn: &mut PgConnection, id: Uuid) -> Result<OrgUnitDetailResponse, AppError> {
+    let unit = org_unit::find(conn, id)
+        .optional_app()?
+        .ok_or_else(|| AppError::not_found("org unit"))?;
+    let path = org_unit::ancestors(conn, &unit)?;
+    let refs = |list: Vec<org_unit::Succession>| {
+        list.iter()
+            .map(|s| SuccessionRef {
+                unit: OrgUnitRef::from(&s.unit),
+                effective_on: s.effective_on,
+            })
+            .collect()
+    };
+    Ok(OrgUnitDetailResponse {
+        unit: OrgUnitResponse::from(&unit),
+        path: path.iter().map(OrgUnitRef::from).collect(),
+        predecessors: refs(org_unit::predecessors(conn, id)?),
+        successors: refs(org_unit::successors(conn, id)?),
+    })
+}
+
+/// The kinds a unit of each level may have.
+pub fn kinds_for_level(level: &str) -> &'static [&'static str] {
+    match level {
+        "province" => &["tinh"],
+        "district" => &["thanh_pho", "thi_xa", "huyen"],
+        "commune" => &["xa", "phuong", "thi_tran"],
+        "village" => &["ban", "tieu_khu", "thon", "to_dan_pho"],
+        _ => &[],
+    }
+}
+
+fn is_valid_code(code: &str) -> bool {
+    crate::domain::validation::is_code(code, 100, true)
+}
+
+/// A new unit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "son-la.xa-van-ho.ban-bo-nhang-1", "name": "Bản Bó Nhàng 1", "level": "village",
+    "kind": "ban", "parent_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "valid_from": "2025-07-01", "households": 84}))]
+pub struct CreateOrgUnitRequest {
+    /// Unique stable code: lower-case letters, digits, `.`, `_`, `-` (1-100).
+    pub code: String,
+    /// Vietnamese name (stored NFC).
+    pub name: String,
+    /// `province`, `district`, `commune` or `village`.
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
+    pub level: String,
+    /// Must fit the level: province `tinh`; district `thanh_pho`/`thi_xa`/`huyen`; commune
+    /// `xa`/`phuong`/`thi_tran`; village `ban`/`tieu_khu`/`thon`/`to_dan_pho`.
+    #[schema(value_type = crate::reference::OrgUnitKind)]
+    pub kind: String,
+    /// Required except for a province; must be of a higher level and in force on `valid_from`.
+    pub parent_id: Option<Uuid>,
+    /// First day in force (default: today).
+    pub valid_from: Option<NaiveDate>,
+    pub households: Option<i32>,
+    pub population: Option<i32>,
+}
+
+/// Checks a new unit's own fields (`prefix` names them inside a larger body); every problem at once.
+fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, prefix: &str) {
+    let field = |name: &str| -> String { format!("{prefix}{name}") };
+    if !is_valid_code(&body.code) {
+        errors.add(
+            field("code"),
+            "invalid_code",
+            "must be 1-100 lower-case letters, digits, '.', '_' or '-'",
+            "phải gồm 1-100 chữ thường, chữ số, '.', '_' hoặc '-'",
+        );
+    }
+    if !(1..=200).contains(&normalized(&body.name).chars().count()) {
+        errors.add(
+            field("name"),
+            "length",
+            "must be 1 to 200 characters",
+            "phải từ 1 đến 200 ký tự",
+        );
+    }
+    if org_unit::level_rank(&body.level).is_none() {
+        errors.add(
+            field("level"),
+            "invalid_choice",
+            "must be province, district, commune or village",
+            "phải là province, district, commune hoặc village",
+        );
+    } else if !kinds_for_level(&body.level).contains(&body.kind.as_str()) {
+        errors.add(
+            field("kind"),
+            "invalid_choice",
+            format!(
+                "must be one of {} for level {}",
+                kinds_for_level(&body.level).join(", "),
+                body.level
+            ),
+            format!(
+                "với cấp {} phải là một trong {}",
+                body.level,
+                kinds_for_level(&body.level).join(", ")
+            ),
+        );
+    }
+    if body.households.is_some_and(|v| v < 0) {
+        errors.add(
+            field("households"),
+            "negative",
+            "must not be negative",
+            "không được âm",
+        );
+    }
+    if body.population.is_some_and(|v| v < 0) {
+        errors.add(
+            field("population"),
+            "negative",
+            "must not be negative",
+            "không được âm",
+        );
+    }
+}
+
+/// True when `unit` is in force on `on`.
+fn in_force(unit: &OrgUnit, on: NaiveDate) -> bool {
+    unit.valid_from <= on && unit.valid_to.is_none_or(|to| to >= on)
+}
+
+/// Checks the parent and the code, and inserts the unit (inside the caller's transaction).
+fn insert_unit(
+    conn: &mut PgConnection,
+    body: &CreateOrgUnitRequest,
+    valid_from: NaiveDate,
+    prefix: &str,
+) -> Result<OrgUnit, AppError> {
+    let mut errors = FieldErrors::new();
+    let parent = match body.parent_id {
+        Some(parent_id) => org_unit::find(conn, parent_id).optional_app()?,
+        None => None,
+    };
+    let rank = org_unit::level_rank(&body.level).unwrap_or(0);
+    match (&parent, body.parent_id, body.level.as_str()) {
+        (_, Some(_), "province") => errors.add(
+            format!("{prefix}parent_id"),
+            "not_allowed",
+            "a province has no parent",
+            "cấp tỉnh không có đơn vị cha",
+        ),
+        (None, Some(_), _) => errors.add(
+            format!("{prefix}parent_id"),
+            "not_found",
+            "no such org unit",
+            "không có đơn vị này",
+        ),
+        (None, None, level) if level != "province" => errors.add(
+            format!("{prefix}parent_id"),
+            "required",
+            "is required below a province",
+            "bắt buộc",
+        ),
+        (Some(parent), _, _) if org_unit::level_rank(&parent.level).is_none_or(|r| r >= rank) => {
+            errors.add(
+                format!("{prefix}parent_id"),
+                "invalid_parent",
+                "must be of a higher level than the unit",
+                "phải thuộc cấp cao hơn",
+            )
+        }
+        (Some(parent), _, _) if !in_force(parent, valid_from) => errors.add(
+            format!("{prefix}parent_id"),
+            "not_in_force",
+            "is not in force on valid_from",
+            "không còn hiệu lực vào ngày valid_from",
+        ),
+        _ => {}
+    }
+    errors.finish()?;
+    if org_unit::find_by_code(conn, &body.code)?.is_some() {
+        return Err(code_taken(&body.code));
+    }
+    let unit = NewOrgUnit {
+        id: Uuid::now_v7(),
+        code: body.code.clone(),
+        name: normalized(&body.name),
+        level: body.level.clone(),
+        kind: body.kind.clone(),
+        parent_id: None,
+        path: String::new(),
+        depth: 0,
+        valid_from,
+        valid_to: None,
+        households: body.households,
+        population: body.population,
+    }
+    .placed_under(parent.as_ref());
+    Ok(org_unit::insert(conn, &unit)?)
+}
+
+/// The unit's public shape in the audit log.
+fn snapshot(unit: &OrgUnit) -> serde_json::Value {
+    serde_json::to_value(OrgUnitResponse::from(unit)).unwrap_or_default()
+}
+
+/// Changes to a unit (fields left out stay as they are).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"households": 1250, "population": 5480}))]
+pub struct UpdateOrgUnitRequest {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    #[schema(value_type = Option<crate::reference::OrgUnitKind>)]
+    pub kind: Option<String>,
+    /// Last day in force; `null` reopens the unit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub valid_to: Option<Option<NaiveDate>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub households: Option<Option<i32>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub population: Option<Option<i32>>,
+}
+
+/// A merge of units into a successor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_on": "2025-07-01",
+    "successor": {"code": "son-la.xa-van-ho", "name": "Vân Hồ", "level": "commune", "kind": "xa",
+                  "parent_id": "0193a0f4-7b1e-7c53-a8e1-000000000001"},
+    "predecessor_ids": ["0193a0f4-7b1e-7c53-a8e1-000000000011", "0193a0f4-7b1e-7c53-a8e1-000000000012"]}))]
+pub struct ReorganizationRequest {
+    /// The first day of the successor; the predecessors close the day before.
+    pub effective_on: NaiveDate,
+    /// The new unit (`valid_from` is `effective_on`).
+    pub successor: SuccessorRequest,
+    /// The units merged into it (1-50, of the successor's level, each in force the day before and on
+    /// `effective_on`).
+    pub predecessor_ids: Vec<Uuid>,
+}
+
+/// The successor of a reorganisation.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessorRequest {
+    pub code: String,
+    pub name: String,
+    #[schema(value_type = crate::reference::OrgUnitLevel)]
+    pub level: String,
+    #[schema(value_type = crate::reference::OrgUnitKind)]
+    pub kind: String,
+    pub parent_id: Option<Uuid>,
+    pub households: Option<i32>,
+    pub population: Option<i32>,
+}
+
+/// 409: another unit has this code.
+fn code_taken(code: &str) -> AppError {
+    AppError::new(ErrorCode::Conflict).with_detail(Text::new(
+        format!("The code {code} is taken"),
+        format!("Mã {code} đã được dùng"),
+    ))
+}
+
+/// A new unit whose own fields are checked, with its first day in force.
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    request: CreateOrgUnitRequest,
+    valid_from: NaiveDate,
+}
+
+impl CreateOrgUnitRequest {
+    /// The unit, its own fields checked (every invalid field at once); the parent is checked when it
+    /// is created.
+    pub fn parse(self) -> Result<NewUnit, AppError> {
+        let mut errors = FieldErrors::new();
+        validate_new_unit(&self, &mut errors, "");
+        errors.finish()?;
+        let valid_from = self.valid_from.unwrap_or_else(today_in_vietnam);
+        Ok(NewUnit {
+            request: self,
+            valid_from,
+        })
+    }
+}
+
+/// Adds a unit under a parent of a higher level (call inside a transaction).
+pub fn create(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    new: &NewUnit,
+) -> Result<OrgUnitDetailResponse, AppError> {
+    let unit = insert_unit(conn, &new.request, new.valid_from, "")?;
+    audit::record_change(
+        conn,
+        &actor.audit_context(),
+        "org_unit_created",
+        "org_unit",
+        unit.id,
+        Some(unit.path.clone()),
+        None,
+        &snapshot(&unit),
+    )?;
+    find_detail(conn, unit.id)
+}
+
+impl UpdateOrgUnitRequest {
+    /// True when the change touches more than the unit's household and population figures.
+    fn is_structural(&self) -> bool {
+        self.code.is_some() || self.name.is_some() || self.kind.is_some() || self.valid_to.is_some()
+    }
+
+    /// The change, its fields checked on their own (every invalid field at once); the rules that
+    /// depend on the stored unit apply when it is made.
+    pub fn parse(self) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::new();
+        if let Some(code) = &self.code
+            && !is_valid_code(code)
+        {
+            errors.add(
+                "code",
+                "invalid_code",
+                "must be 1-100 lower-case letters, digits, '.', '_' or '-'",
+                "mã không hợp lệ",
+            );
+        }
+        if let Some(name) = &self.name {
+            errors.check_length("name", &normalized(name), 1, 200);
+        }
+        errors.check_not_negative("households", self.households.flatten());
+        errors.check_not_negative("population", self.population.flatten());
+        errors.finish()?;
+        Ok(self)
+    }
+}
+
+/// Changes unit `id`, if its version satisfies `expected` (call inside a transaction). Admins change
+/// any field; officers only `households` and `population` of units in their subtree (403 otherwise;
+/// units outside it read as 404).
+pub fn update(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    expected: &Precondition,
+    change: &UpdateOrgUnitRequest,
+) -> Result<OrgUnitDetailResponse, AppError> {
+    let current = org_unit::find(conn, id)
+        .optional_app()?
+        .filter(|unit| actor.role == Role::Admin || actor.sees_path(&unit.path))
+        .ok_or_else(|| AppError::not_found("org unit"))?;
+    if change.is_structural() && actor.role != Role::Admin {
+        return Err(forbidden());
+    }
+    let version = expected.check(current.version)?;
+    let mut errors = FieldErrors::new();
+    if let Some(kind) = &change.kind
+        && !kinds_for_level(&current.level).contains(&kind.as_str())
+    {
+        let kinds = kinds_for_level(&current.level).join(", ");
+        errors.add(
+            "kind",
+            "invalid_choice",
+            format!("must be one of {kinds}"),
+            format!("phải là một trong {kinds}"),
+        );
+    }
+    if let Some(Some(valid_to)) = change.valid_to
+        && valid_to < current.valid_from
+    {
+        errors.add(
+            "valid_to",
+            "before_valid_from",
+            "must not be before valid_from",
+            "không được trước valid_from",
+        );
+    }
+    errors.finish()?;
+    if let Some(code) = &change.code
+        && *code != current.code
+        && org_unit::find_by_code(conn, code)?.is_some()
+    {
+        return Err(code_taken(code));
+    }
+    let changes = OrgUnitChanges {
+        code: change.code.clone(),
+        name: change.name.as_deref().map(normalized),
+        kind: change.kind.clone(),
+        valid_to: change.valid_to,
+        households: change.households,
+        population: change.population,
+    };
+    let updated = org_unit::update(conn, id, version, &changes)?
+        .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
+    audit::record_change(
+        conn,
+        &actor.audit_context(),
+        "org_unit_updated",
+        "org_unit",
+        id,
+        Some(updated.path.clone()),
+        Some(&snapshot(&current)),
+        &snapshot(&updated),
+    )?;
+    find_detail(conn, id)
+}
+
+/// A reorganisation whose own fields are checked.
+#[derive(Debug, Clone)]
+pub struct Reorganization {
+    successor: CreateOrgUnitRequest,
+    predecessor_ids: Vec<Uuid>,
+    effective_on: NaiveDate,
+    day_before: NaiveDate,
+}
+
+impl ReorganizationRequest {
+    /// The reorganisation, its own fields checked (every invalid field at once); the predecessors are
+    /// checked when it is recorded.
+    pub fn parse(self) -> Result<Reorganization, AppError> {
+        let successor = CreateOrgUnitRequest {
+            code: self.successor.code,
+            name: self.successor.name,
+            level: self.successor.level,
+            kind: self.successor.kind,
+            parent_id: self.successor.parent_id,
+            valid_from: Some(self.effective_on),
+            households: self.successor.households,
+            population: self.successor.population,
+        };
+        let mut errors = FieldErrors::new();
+        validate_new_unit(&successor, &mut errors, "successor.");
+        let mut unique = self.predecessor_ids.clone();
+        unique.sort();
+        unique.dedup();
+        if self.predecessor_ids.is_empty() || self.predecessor_ids.len() > 50 {
+            errors.add(
+                "predecessor_ids",
+                "count",
+                "must list 1 to 50 units",
+                "phải có từ 1 đến 50 đơn vị",
+            );
+        } else if unique.len() != self.predecessor_ids.len() {
+            errors.add(
+                "predecessor_ids",
+                "duplicate",
+                "must not repeat a unit",
+                "không được lặp lại đơn vị",
+            );
+        }
+        errors.finish()?;
+        let Some(day_before) = self.effective_on.pred_opt() else {
+            return Err(AppError::validation(vec![FieldError::new(
+                "effective_on",
+                "out_of_range",
+                Text::new("is out of range", "ngoài phạm vi"),
+            )]));
+        };
+        Ok(Reorganization {
+            successor,
+            predecessor_ids: self.predecessor_ids,
+            effective_on: self.effective_on,
+            day_before,
+        })
+    }
+}
+
+/// Records a reorganisation (call inside a transaction): the predecessors close the day before
+/// `effective_on`, the successor starts on it, the links are kept, and the predecessors' teams move
+/// to the successor from that day. The successor, with its predecessors.
+pub fn reorganize(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    change: &Reorganization,
+) -> Result<OrgUnitDetailResponse, AppError> {
+    let (effective_on, day_before) = (change.effective_on, change.day_before);
+    let mut errors = FieldErrors::new();
+    let mut predecessors = Vec::new();
+    for (index, id) in change.predecessor_ids.iter().enumerate() {
+        let field = format!("predecessor_ids[{index}]");
+        match org_unit::find(conn, *id).optional_app()? {
+            None => errors.add(
+                field,
+                "not_found",
+                "no such org unit",
+                "không có đơn vị này",
+            ),
+            // It must exist before the change and still be in force when the change takes effect.
+            Some(unit) if !in_force(&unit, day_before) || !in_force(&unit, effective_on) => errors
+                .add(
+                    field,
+                    "not_in_force",
+                    "must be in force both the day before and on effective_on",
+                    "phải còn hiệu lực vào ngày trước và vào ngày effective_on",
+                ),
+            Some(unit) if unit.level != change.successor.level => errors.add(
+                field,
+                "level_mismatch",
+                "must be of the successor's level",
+                "phải cùng cấp với đơn vị mới",
+            ),
+            Some(unit) => predecessors.push(unit),
+        }
+    }
+    errors.finish()?;
+    let created = insert_unit(conn, &change.successor, effective_on, "successor.")?;
+    let context = actor.audit_context();
+    for predecessor in &predecessors {
+        let closed = org_unit::close(conn, predecessor.id, day_before)?;
+        org_unit::link_succession(conn, predecessor.id, created.id, effective_on)?;
+        audit::record_change(
+            conn,
+            &context,
+            "org_unit_closed",
+            "org_unit",
+            closed.id,
+            Some(closed.path.clone()),
+            Some(&snapshot(predecessor)),
+            &snapshot(&closed),
+        )?;
+    }
+    let predecessor_ids: Vec<Uuid> = predecessors.iter().map(|p| p.id).collect();
+    let teams_moved =
+        team::follow_reorganization(conn, &predecessor_ids, created.id, effective_on)?;
+    audit::record(
+        conn,
+        &context,
+        NewAuditEvent {
+            action: "org_units_reorganized",
+            entity_type: "org_unit",
+            entity_id: Some(created.id),
+            org_unit_path: Some(created.path.clone()),
+            changes: serde_json::json!({
+                "effective_on": effective_on,
+                "predecessor_ids": predecessor_ids,
+                "successor": snapshot(&created),
+                "teams_moved": teams_moved,
+            }),
+        },
+    )?;
+    find_detail(conn, created.id)
+}
