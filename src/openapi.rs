@@ -33,8 +33,8 @@ pub const METRICS_SCHEME: &str = "metrics_token";
     components(schemas(
         Problem,
         ProblemFieldError,
-        crate::routes::sync_push::SyncReachActivityData,
-        crate::routes::sync_push::SyncMembershipData,
+        crate::domain::sync::push::SyncReachActivityData,
+        crate::domain::sync::push::SyncMembershipData,
     )),
     tags(
         (name = "operations", description = "Health, readiness and this document: for operators and load balancers."),

@@ -62,7 +62,7 @@ impl<Q: Query> Query for Prepared<Q> {
 impl<Q, Conn> RunQueryDsl<Conn> for Prepared<Q> {}
 
 /// Makes the rest of the current transaction run prepared statements on their generic plans
-/// (`SET LOCAL plan_cache_mode = force_generic_plan`); see `routes::report_figures::read_report` for why.
+/// (`SET LOCAL plan_cache_mode = force_generic_plan`); see `domain::reports::read_report` for why.
 pub fn force_generic_plans(conn: &mut diesel::PgConnection) -> QueryResult<()> {
     diesel::sql_query("SET LOCAL plan_cache_mode = force_generic_plan")
         .execute(conn)

@@ -13,7 +13,7 @@ use crate::{
     contract,
     domain::{
         Precondition,
-        validation::{FieldErrors, double_option, normalized},
+        validation::{FieldErrors, double_option, normalized, normalized_optional},
     },
     error::{AppError, ErrorCode, Text},
     models::{
@@ -198,22 +198,17 @@ fn code_taken() -> AppError {
     ))
 }
 
-/// Text a person typed, NFC-normalised; blank is absent.
-fn optional_text(text: Option<&str>) -> Option<String> {
-    text.map(normalized).filter(|t| !t.is_empty())
-}
-
 impl CreateCampaignRequest {
     /// The new campaign's fields, normalised and checked (every invalid field at once).
     pub fn parse(self) -> Result<CampaignFields, AppError> {
         let fields = CampaignFields {
             code: self.code.trim().to_owned(),
             name: normalized(&self.name),
-            name_en: optional_text(self.name_en.as_deref()),
+            name_en: normalized_optional(self.name_en.as_deref()),
             owner: normalized(&self.owner),
             starts_on: self.starts_on,
             ends_on: self.ends_on,
-            description: optional_text(self.description.as_deref()),
+            description: normalized_optional(self.description.as_deref()),
             skill_groups: to_array(&self.skill_groups),
             fraud_types: to_array(&self.fraud_types),
             status: self.status.unwrap_or_else(|| "draft".to_owned()),
@@ -233,7 +228,7 @@ impl UpdateCampaignRequest {
             fields.name = normalized(&name);
         }
         if let Some(name_en) = self.name_en {
-            fields.name_en = optional_text(name_en.as_deref());
+            fields.name_en = normalized_optional(name_en.as_deref());
         }
         if let Some(owner) = self.owner {
             fields.owner = normalized(&owner);
@@ -245,7 +240,7 @@ impl UpdateCampaignRequest {
             fields.ends_on = ends_on;
         }
         if let Some(description) = self.description {
-            fields.description = optional_text(description.as_deref());
+            fields.description = normalized_optional(description.as_deref());
         }
         if let Some(groups) = self.skill_groups {
             fields.skill_groups = to_array(&groups);

@@ -17,6 +17,7 @@ pub mod memberships;
 pub mod org_units;
 pub mod people;
 pub mod reach_activities;
+pub mod reports;
 pub mod sync;
 pub mod targets;
 pub mod teams;

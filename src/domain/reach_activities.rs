@@ -15,7 +15,7 @@ use crate::{
     contract,
     domain::{
         Precondition, Stored, campaigns, today_in_vietnam,
-        validation::{FieldErrors, normalized},
+        validation::{FieldErrors, normalized_optional},
         workflow::{
             Decision, check_editable, check_lock, client_id_reused, commune_path,
             load_reporting_team, review_guard, status_after_edit,
@@ -370,11 +370,7 @@ impl CreateActivityRequest {
             fraud_types: to_array(&self.fraud_types),
             materials_distributed: self.materials_distributed,
             session_id: self.session_id,
-            notes: self
-                .notes
-                .as_deref()
-                .map(normalized)
-                .filter(|n| !n.is_empty()),
+            notes: normalized_optional(self.notes.as_deref()),
             recorded_at: self.recorded_at,
         }
     }

@@ -16,7 +16,7 @@ use crate::{
         memberships::{MemberResponse, member_responses},
         org_units::OrgUnitRef,
         today_in_vietnam,
-        validation::{FieldErrors, double_option, normalized},
+        validation::{FieldErrors, double_option, normalized, normalized_optional},
     },
     error::{AppError, ErrorCode, FieldError, Text},
     models::{
@@ -332,11 +332,6 @@ fn dissolved(en: &'static str, vi: &'static str) -> AppError {
     AppError::new(ErrorCode::Conflict).with_detail(Text::new(en, vi))
 }
 
-/// Text a person typed, NFC-normalised; blank is absent.
-fn optional_text(text: Option<&str>) -> Option<String> {
-    text.map(normalized).filter(|t| !t.is_empty())
-}
-
 impl CreateTeamRequest {
     /// The new team's fields, normalised and checked (every invalid field at once).
     pub fn parse(self) -> Result<TeamFields, AppError> {
@@ -346,10 +341,10 @@ impl CreateTeamRequest {
             org_unit_id: self.org_unit_id,
             status: self.status.unwrap_or_else(|| "active".to_owned()),
             founded_on: self.founded_on,
-            establishment_decision: optional_text(self.establishment_decision.as_deref()),
+            establishment_decision: normalized_optional(self.establishment_decision.as_deref()),
             zalo_group_members: self.zalo_group_members,
             zalo_group_members_as_of: self.zalo_group_members_as_of,
-            notes: optional_text(self.notes.as_deref()),
+            notes: normalized_optional(self.notes.as_deref()),
         };
         let mut errors = FieldErrors::new();
         validate(&fields, &mut errors);
@@ -377,7 +372,7 @@ impl UpdateTeamRequest {
             fields.founded_on = founded_on;
         }
         if let Some(decision) = self.establishment_decision {
-            fields.establishment_decision = optional_text(decision.as_deref());
+            fields.establishment_decision = normalized_optional(decision.as_deref());
         }
         if let Some(members) = self.zalo_group_members {
             fields.zalo_group_members = members;
@@ -386,7 +381,7 @@ impl UpdateTeamRequest {
             fields.zalo_group_members_as_of = as_of;
         }
         if let Some(notes) = self.notes {
-            fields.notes = optional_text(notes.as_deref());
+            fields.notes = normalized_optional(notes.as_deref());
         }
         fields
     }

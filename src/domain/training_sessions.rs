@@ -16,7 +16,7 @@ use crate::{
     contract,
     domain::{
         Precondition, Stored, today_in_vietnam,
-        validation::{FieldErrors, normalized},
+        validation::{FieldErrors, normalized_optional},
         workflow::{
             Decision, check_editable, check_lock, client_id_reused, commune_path,
             load_reporting_team, review_guard, status_after_edit,
@@ -186,11 +186,7 @@ impl CreateSessionRequest {
             start_time: self.start_time,
             duration_minutes: self.duration_minutes,
             format: self.format.clone(),
-            venue: self
-                .venue
-                .as_deref()
-                .map(normalized)
-                .filter(|v| !v.is_empty()),
+            venue: normalized_optional(self.venue.as_deref()),
             topics: self.topics.clone(),
             participants_total: self.participants_total,
             participants_female: self.participants_female,
@@ -203,11 +199,7 @@ impl CreateSessionRequest {
             online_dossiers_submitted: self.online_dossiers_submitted,
             apps_installed: self.apps_installed,
             trainers: self.trainers.clone(),
-            notes: self
-                .notes
-                .as_deref()
-                .map(normalized)
-                .filter(|n| !n.is_empty()),
+            notes: normalized_optional(self.notes.as_deref()),
             recorded_at: self.recorded_at,
         }
     }

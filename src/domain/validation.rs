@@ -94,6 +94,11 @@ pub fn normalized(text: &str) -> String {
     text.trim().nfc().collect()
 }
 
+/// Optional text a person typed, [`normalized`]; blank is absent.
+pub fn normalized_optional(text: Option<&str>) -> Option<String> {
+    text.map(normalized).filter(|t| !t.is_empty())
+}
+
 /// Longest accepted search term (`q`), in characters.
 pub const MAX_SEARCH_TERM: usize = crate::contract::SEARCH_TERM_MAX;
 

@@ -16,7 +16,7 @@ use crate::{
     domain::{
         Precondition,
         reach_activities::{self as domain, ActivityResponse, CreateActivityRequest},
-        validation::normalized,
+        validation::normalized_optional,
         workflow::Decision,
     },
     error::{AppError, Problem},
@@ -329,7 +329,7 @@ impl UpdateActivityRequest {
             fields.fraud_types = to_array(&frauds);
         }
         if let Some(notes) = self.notes {
-            fields.notes = notes.as_deref().map(normalized).filter(|n| !n.is_empty());
+            fields.notes = normalized_optional(notes.as_deref());
         }
         fields
     }

@@ -292,7 +292,7 @@ pub fn summarize(
     campaign::find(conn, campaign_id)
         .optional_app()?
         .ok_or_else(|| AppError::not_found("campaign"))?;
-    let root = crate::routes::report_figures::root_unit(conn, actor, query.org_unit_id)?;
+    let root = crate::domain::reports::root_unit(conn, actor, query.org_unit_id)?;
     let units = org_unit::list(
         conn,
         &OrgUnitFilter {

@@ -16,7 +16,7 @@ use crate::{
     domain::{
         Precondition,
         training_sessions::{self as domain, CreateSessionRequest, TrainingSessionResponse},
-        validation::{FieldErrors, normalized},
+        validation::{FieldErrors, normalized_optional},
         workflow::Decision,
     },
     error::{AppError, Problem},
@@ -382,10 +382,10 @@ impl UpdateSessionRequest {
             trainers
         );
         if let Some(venue) = self.venue {
-            fields.venue = venue.as_deref().map(normalized).filter(|v| !v.is_empty());
+            fields.venue = normalized_optional(venue.as_deref());
         }
         if let Some(notes) = self.notes {
-            fields.notes = notes.as_deref().map(normalized).filter(|n| !n.is_empty());
+            fields.notes = normalized_optional(notes.as_deref());
         }
         if let Some(recorded_at) = self.recorded_at {
             fields.recorded_at = Some(recorded_at);

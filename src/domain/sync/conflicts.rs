@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, OptionalApp, Role},
     domain::{
-        sync::push::{Kind, kind_of},
+        sync::kinds::{Kind, kind_of},
         validation::FieldErrors,
     },
     error::{AppError, ErrorCode, Text},

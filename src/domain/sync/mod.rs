@@ -4,4 +4,5 @@
 //! `models::sync`.)
 
 pub mod conflicts;
+mod kinds;
 pub mod push;
