@@ -511,6 +511,20 @@ fn state_rule(schema: &mut serde_json::Value, rule: crate::contract::Rule) {
         Rule::Unique => {
             object.insert("uniqueItems".to_owned(), json!(true));
         }
+        Rule::AtLeast(min) => {
+            object.insert("minimum".to_owned(), json!(min));
+        }
+        Rule::Code(code) => {
+            object.insert("pattern".to_owned(), json!(code.pattern()));
+            object.insert("minLength".to_owned(), json!(code.min));
+            object.insert("maxLength".to_owned(), json!(code.max));
+        }
+        Rule::Pattern(pattern) => {
+            object.insert("pattern".to_owned(), json!(pattern()));
+        }
+        Rule::Matches(pattern) => {
+            object.insert("pattern".to_owned(), json!(pattern));
+        }
     }
 }
 

@@ -102,9 +102,9 @@ fn with_blocks<T>(argon2: &Argon2<'_>, work: impl FnOnce(&mut [Block]) -> T) -> 
 }
 
 /// Shortest accepted password.
-pub const MIN_LENGTH: usize = 10;
+pub const MIN_LENGTH: usize = crate::contract::PASSWORD_LENGTH.0;
 /// Longest accepted password (bounds hashing work).
-pub const MAX_LENGTH: usize = 128;
+pub const MAX_LENGTH: usize = crate::contract::PASSWORD_LENGTH.1;
 
 /// Hashes and verifies passwords at one configured cost.
 #[derive(Debug, Clone)]

@@ -135,7 +135,7 @@ pub struct UpdateCampaignRequest {
 /// Checks a campaign's fields; every problem at once.
 pub fn validate(fields: &CampaignFields) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if !crate::domain::validation::is_code(&fields.code, 64, true) {
+    if !contract::CAMPAIGN_CODE.accepts(&fields.code) {
         errors.add(
             "code",
             "invalid_code",

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, OptionalApp, policy::forbidden},
+    contract,
     domain::{
         Precondition, Stored, teams, today_in_vietnam,
         validation::{FieldErrors, double_option, normalize_phone, normalized},
@@ -153,7 +154,7 @@ pub fn person_fields(
 ) -> PersonFields {
     let field = |name: &str| format!("{prefix}{name}");
     let full_name = normalized(&request.full_name);
-    if !(1..=200).contains(&full_name.chars().count()) {
+    if !(contract::NAME_LENGTH.0..=contract::NAME_LENGTH.1).contains(&full_name.chars().count()) {
         errors.add(
             field("full_name"),
             "length",
@@ -195,7 +196,7 @@ pub fn person_fields(
     }
     if let Some(year) = request.birth_year {
         let this_year = i16::try_from(chrono::Datelike::year(&today_in_vietnam())).unwrap_or(2100);
-        if !(1900..=this_year).contains(&year) {
+        if !(contract::BIRTH_YEAR_MIN..=i64::from(this_year)).contains(&i64::from(year)) {
             errors.add(
                 field("birth_year"),
                 "out_of_range",
@@ -451,7 +452,7 @@ pub struct UpdateMemberRequest {
     #[schema(value_type = Option<i16>)]
     pub birth_year: Option<Option<i16>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::reference::Ethnicity>)]
     pub ethnicity: Option<Option<String>>,
     #[schema(value_type = Option<crate::reference::Affiliation>)]
     pub affiliation: Option<String>,

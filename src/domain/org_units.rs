@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, OptionalApp, Role, policy::forbidden},
+    contract,
     domain::{
         Precondition, today_in_vietnam,
         validation::{FieldErrors, double_option, normalized},
@@ -148,7 +149,7 @@ pub fn kinds_for_level(level: &str) -> &'static [&'static str] {
 }
 
 fn is_valid_code(code: &str) -> bool {
-    crate::domain::validation::is_code(code, 100, true)
+    contract::UNIT_CODE.accepts(code)
 }
 
 /// A new unit.
@@ -187,7 +188,9 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
             "phải gồm 1-100 chữ thường, chữ số, '.', '_' hoặc '-'",
         );
     }
-    if !(1..=200).contains(&normalized(&body.name).chars().count()) {
+    if !(contract::NAME_LENGTH.0..=contract::NAME_LENGTH.1)
+        .contains(&normalized(&body.name).chars().count())
+    {
         errors.add(
             field("name"),
             "length",
@@ -205,7 +208,7 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
     } else if !kinds_for_level(&body.level).contains(&body.kind.as_str()) {
         errors.add(
             field("kind"),
-            "invalid_choice",
+            "not_for_level",
             format!(
                 "must be one of {} for level {}",
                 kinds_for_level(&body.level).join(", "),
@@ -442,7 +445,12 @@ impl UpdateOrgUnitRequest {
             );
         }
         if let Some(name) = &self.name {
-            errors.check_length("name", &normalized(name), 1, 200);
+            errors.check_length(
+                "name",
+                &normalized(name),
+                contract::NAME_LENGTH.0,
+                contract::NAME_LENGTH.1,
+            );
         }
         errors.check_not_negative("households", self.households.flatten());
         errors.check_not_negative("population", self.population.flatten());
@@ -476,7 +484,7 @@ pub fn update(
         let kinds = kinds_for_level(&current.level).join(", ");
         errors.add(
             "kind",
-            "invalid_choice",
+            "not_for_level",
             format!("must be one of {kinds}"),
             format!("phải là một trong {kinds}"),
         );
@@ -549,7 +557,9 @@ impl ReorganizationRequest {
         let mut unique = self.predecessor_ids.clone();
         unique.sort();
         unique.dedup();
-        if self.predecessor_ids.is_empty() || self.predecessor_ids.len() > 50 {
+        if !(contract::PREDECESSORS.0..=contract::PREDECESSORS.1)
+            .contains(&self.predecessor_ids.len())
+        {
             errors.add(
                 "predecessor_ids",
                 "count",

@@ -190,7 +190,7 @@ pub struct CreateTeamRequest {
 
 /// Checks a team's fields; every problem at once.
 pub fn validate(fields: &TeamFields, errors: &mut FieldErrors) {
-    if !crate::domain::validation::is_code(&fields.code, 100, false) {
+    if !contract::TEAM_CODE.accepts(&fields.code) {
         errors.add(
             "code",
             "invalid_code",
@@ -215,7 +215,7 @@ pub fn validate(fields: &TeamFields, errors: &mut FieldErrors) {
     errors.check_max_length(
         "establishment_decision",
         fields.establishment_decision.as_deref(),
-        200,
+        contract::DECISION_MAX,
     );
     errors.check_max_length("notes", fields.notes.as_deref(), contract::NOTES_MAX);
     errors.check_not_negative("zalo_group_members", fields.zalo_group_members);

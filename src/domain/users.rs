@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, OptionalApp, Role, password, policy::forbidden},
+    contract,
     domain::{
         Precondition,
         validation::{double_option, normalize_phone},
@@ -120,7 +121,7 @@ fn field(name: &'static str, code: &'static str, en: &'static str, vi: &'static 
 /// 1-200 characters once trimmed.
 fn validate_display_name(name: &str, errors: &mut Vec<FieldError>) {
     let length = name.trim().chars().count();
-    if !(1..=200).contains(&length) {
+    if !(contract::DISPLAY_NAME_LENGTH.0..=contract::DISPLAY_NAME_LENGTH.1).contains(&length) {
         errors.push(field(
             "display_name",
             "length",
@@ -143,16 +144,6 @@ fn validate_phone(phone: Option<&str>, errors: &mut Vec<FieldError>) -> Option<S
         ));
     }
     normalized
-}
-
-/// 3-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.
-fn is_valid_username(username: &str) -> bool {
-    let bytes = username.as_bytes();
-    (3..=64).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Loads a user the actor may manage, or 404.
@@ -287,7 +278,7 @@ impl CreateUserRequest {
     /// included). Hash `password()` before [`create`].
     pub fn parse(self) -> Result<NewAccount, AppError> {
         let mut errors = Vec::new();
-        if !is_valid_username(&self.username) {
+        if !contract::USERNAME.accepts(&self.username) {
             errors.push(field(
                 "username",
                 "invalid_username",

@@ -69,26 +69,6 @@ impl FieldErrors {
     }
 }
 
-/// Whether `code` is 1-`max` ASCII letters (lower-case only when `lower_case_only`), digits, `.`, `_` or
-/// `-`, starting with a letter or digit: the stable codes of org units, teams and campaigns (each table
-/// enforces its own rule with a check constraint).
-pub fn is_code(code: &str, max: usize, lower_case_only: bool) -> bool {
-    let letter_or_digit = |b: u8| {
-        b.is_ascii_digit()
-            || if lower_case_only {
-                b.is_ascii_lowercase()
-            } else {
-                b.is_ascii_alphabetic()
-            }
-    };
-    let bytes = code.as_bytes();
-    (1..=max).contains(&bytes.len())
-        && letter_or_digit(bytes[0])
-        && bytes
-            .iter()
-            .all(|&b| letter_or_digit(b) || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// Trimmed and NFC-normalised text, as Vietnamese text is stored.
 pub fn normalized(text: &str) -> String {
     text.trim().nfc().collect()

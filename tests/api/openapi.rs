@@ -246,6 +246,61 @@ fn every_limit_of_the_contract_table_is_stated_where_it_applies() {
         (items["minItems"].as_i64(), items["maxItems"].as_i64()),
         (Some(1), Some(500))
     );
+    // Codes, phones, passwords and ranges are stated as the checks enforce them.
+    let code = &schemas["CreateCampaignRequest"]["properties"]["code"];
+    assert_eq!(code["pattern"], "^[a-z0-9][a-z0-9._-]{0,63}$");
+    assert_eq!(code["maxLength"], 64);
+    let team_code = &schemas["UpdateTeamRequest"]["properties"]["code"];
+    assert_eq!(team_code["pattern"], "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$");
+    let username = &schemas["CreateUserRequest"]["properties"]["username"];
+    assert_eq!(
+        (
+            username["minLength"].as_i64(),
+            username["maxLength"].as_i64()
+        ),
+        (Some(3), Some(64))
+    );
+    let phone = schemas["CreateUserRequest"]["properties"]["phone"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert!(phone.contains("[35789]"), "{phone}");
+    let password = &schemas["ResetPasswordRequest"]["properties"]["new_password"];
+    assert_eq!(
+        (
+            password["minLength"].as_i64(),
+            password["maxLength"].as_i64()
+        ),
+        (Some(10), Some(128))
+    );
+    let birth_year = &schemas["PersonRequest"]["properties"]["birth_year"];
+    assert_eq!(
+        (
+            birth_year["minimum"].as_i64(),
+            birth_year["maximum"].as_i64()
+        ),
+        (Some(1900), Some(32767))
+    );
+    let predecessors = &schemas["ReorganizationRequest"]["properties"]["predecessor_ids"];
+    assert_eq!(
+        (
+            predecessors["minItems"].as_i64(),
+            predecessors["maxItems"].as_i64()
+        ),
+        (Some(1), Some(50))
+    );
+    assert_eq!(
+        schemas["CreateOrgUnitRequest"]["properties"]["households"]["minimum"],
+        0
+    );
+    assert_eq!(
+        schemas["CreateTargetRequest"]["properties"]["value"]["minimum"],
+        0.0
+    );
+    assert!(
+        schemas["UpdateMemberRequest"]["properties"]["ethnicity"]
+            .to_string()
+            .contains("Ethnicity")
+    );
     // Every `limit` of every list states its range; the sync feed's is larger.
     let mut limits = 0;
     for (path, item) in document["paths"].as_object().unwrap() {

@@ -121,8 +121,9 @@ pub fn check_period(options: &PeriodOptions, errors: &mut FieldErrors) -> (Naive
     let from = options
         .from
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
-    let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(from);
-    let latest = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(to);
+    let (first_year, last_year) = crate::contract::REPORT_YEARS;
+    let earliest = NaiveDate::from_ymd_opt(first_year, 1, 1).unwrap_or(from);
+    let latest = NaiveDate::from_ymd_opt(last_year, 12, 31).unwrap_or(to);
     for (field, day) in [("from", from), ("to", to)] {
         if !(earliest..=latest).contains(&day) {
             errors.add(

@@ -1,0 +1,119 @@
+"""Schemathesis hooks of the contract run: schema-valid data must be accepted, except for the listed rules
+that no JSON Schema can state.
+
+`positive_data_acceptance_listed` replaces schemathesis' own `positive_data_acceptance` (whose default
+tolerates every 401, 403, 404 and 409, and fails every 412 and 422 whatever the reason). Here a 4xx answer
+to data the document says is valid fails the run unless its problem `code` (and, for a 422
+`validation_failed`, every field error's `code`) is one of the listed rules below, each with why a schema
+cannot state it. Anything else means the document says less than the server enforces: state the rule in
+`src/contract.rs` (or as an enum), not here.
+"""
+
+import json
+
+import schemathesis
+
+# Problem codes a schema-valid request may get, and why no schema can state the rule behind them.
+ALLOWED_PROBLEMS = {
+    # Who you are and what you may touch: the policy, not the shape of the request.
+    "unauthorized": "no or an unknown token (GET /metrics wants the metrics token, not a user's)",
+    "invalid_credentials": "a wrong username or password",
+    "invalid_refresh_token": "a refresh token the server never issued or that expired",
+    "refresh_token_reused": "a rotated refresh token presented again",
+    "forbidden": "the role or scope may not do this (or it is your own account)",
+    # What exists: the schema says an id is a UUID, not that a record has it.
+    "not_found": "a referenced record is missing or outside your scope",
+    # State, not shape.
+    "conflict": "a duplicate code, a dissolved team, a resolved conflict, ...",
+    "period_locked": "the reporting month is closed for team leaders",
+    "session_verified": "a verified record is frozen",
+    "precondition_failed": "a stale If-Match",
+    "idempotency_key_reused": "the fuzzer sends one Idempotency-Key with two bodies",
+    "idempotency_in_progress": "the first request with this key is still running",
+    "rate_limited": "the sign-in lockout after failed passwords",
+    # Opaque: a cursor is whatever the server made; random text is not one.
+    "invalid_query": "a cursor the server did not make (checked below)",
+}
+
+# Field-error codes of a 422 `validation_failed` on schema-valid data, and why no schema can state them.
+ALLOWED_FIELD_RULES = {
+    "not_found": "a referenced record is missing or outside your scope",
+    "not_in_force": "a unit that was not in force on the date given",
+    "in_future": "a date after today (today moves)",
+    "out_of_range": "a birth year after this year, or a period beyond what the aggregates hold",
+    "incorrect": "a wrong current password",
+    "too_weak": "a guessable password (zxcvbn), not a length",
+    "contains_username": "a password holding the username or name",
+    "exactly_one": "one of two fields (a oneOf over optional fields)",
+    "required": "a field required by another field's value (a team leader's team, a merge's data)",
+    "required_together": "two fields given together",
+    "nul_character": "PostgreSQL text cannot hold U+0000",
+    "team_not_active": "the team's state",
+    "campaign_not_open": "the campaign's state",
+    "outside_campaign": "a date outside the campaign's own dates",
+    "not_in_campaign": "a skill group or fraud type the campaign does not cover",
+    "invalid_level": "a unit of the wrong level for this use",
+    "invalid_parent": "a parent unit of a level not above the unit",
+    "level_mismatch": "predecessors of another level than the successor",
+    "not_allowed": "a field the unit's level forbids",
+    "not_for_level": "a unit kind that does not belong to the unit's level (xa is a commune's)",
+}
+# Cross-field comparisons: `before_<field>`, `after_<field>`, `exceeds_<field>` (female participants
+# above the total, an end before its start): JSON Schema compares no two fields.
+CROSS_FIELD_PREFIXES = ("before_", "after_", "exceeds_", "over_")
+
+
+def _whole_number_with_a_fraction(error):
+    """JSON Schema's `integer` admits `12.0`; the server reads integers as integers and names the
+    value it refused (`invalid type: floating point `12.0`, expected i32`). No schema keyword excludes
+    a written fraction of zero, and no JSON encoder of an integer writes one."""
+    message = error.get("message") or ""
+    return error.get("code") == "invalid_type" and "floating point `" in message and ".0`" in message
+
+
+def _problem(response):
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_cursor_problem(case, problem):
+    query = case.query or {}
+    return "cursor" in query and "cursor" in (problem.get("detail") or "")
+
+
+def _listed(case, response):
+    problem = _problem(response)
+    if problem is None:
+        return False, "a 4xx without a problem document"
+    code = problem.get("code")
+    if code == "validation_failed":
+        unlisted = [
+            f"{error.get('field')}: {error.get('code')}"
+            for error in problem.get("errors") or []
+            if error.get("code") not in ALLOWED_FIELD_RULES
+            and not str(error.get("code")).startswith(CROSS_FIELD_PREFIXES)
+            and not _whole_number_with_a_fraction(error)
+        ]
+        if unlisted or not problem.get("errors"):
+            return False, "422 for rules the document could state: " + ", ".join(unlisted)
+        return True, ""
+    if code == "invalid_query" and not _is_cursor_problem(case, problem):
+        return False, f"400 invalid_query: {problem.get('detail')}"
+    if code in ALLOWED_PROBLEMS:
+        return True, ""
+    return False, f"{response.status_code} {code}: {problem.get('detail')}"
+
+
+@schemathesis.check
+def positive_data_acceptance_listed(ctx, response, case):
+    """Schema-valid data is accepted, or refused only for a listed rule no schema can state."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not 400 <= response.status_code < 500:
+        return None
+    listed, why = _listed(case, response)
+    if not listed:
+        raise AssertionError(f"Schema-valid data rejected: {why}")
+    return None
