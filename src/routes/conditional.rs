@@ -110,6 +110,42 @@ pub fn decode_pair<T: std::str::FromStr, U: std::str::FromStr>(
         .transpose()
 }
 
+/// One page of `items` in the order of `key`: those after the cursor's key, at most `limit`, with the cursor of the next page (`null` on the last). For short lists read whole (a team's
+/// members, targets, indicator values); the cursor is the last key as JSON, so a page starts right
+/// whatever was added or removed since the previous one. 400 `invalid_query` for a cursor not made here.
+pub fn keyset_page<T, K>(
+    mut items: Vec<T>,
+    cursor: Option<&str>,
+    limit: i64,
+    key: impl Fn(&T) -> K,
+) -> Result<(Vec<T>, Option<String>), AppError>
+where
+    K: Ord + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let after: Option<K> = decode_cursor(cursor)?
+        .map(|position| {
+            serde_json::from_str(&position).map_err(|_| {
+                AppError::new(ErrorCode::InvalidQuery)
+                    .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
+            })
+        })
+        .transpose()?;
+    items.sort_by_cached_key(&key);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut rest = items
+        .into_iter()
+        .filter(|item| after.as_ref().is_none_or(|after| key(item) > *after));
+    let page: Vec<T> = rest.by_ref().take(limit).collect();
+    let next = if rest.next().is_some() {
+        page.last()
+            .and_then(|last| serde_json::to_string(&key(last)).ok())
+            .map(|position| encode_cursor(&position))
+    } else {
+        None
+    };
+    Ok((page, next))
+}
+
 /// The cursor for the page after `items`, when the page was full.
 pub fn next_cursor<T>(items: &[T], limit: i64, position: impl Fn(&T) -> String) -> Option<String> {
     if items.len() as i64 == limit {

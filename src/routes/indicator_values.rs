@@ -1,7 +1,7 @@
 //! Indicator values measured by national systems (online dossier rate, VNeID level-2 rate, DTI score).
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use crate::{
     },
     error::{AppError, Problem},
     routes::{
+        conditional::{keyset_page, page_limit},
         csv_export::{csv_response, to_csv, wants_csv},
         imports::{ImportQuery, ImportSummary, import},
     },
@@ -25,6 +26,8 @@ use crate::{
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorValueListResponse {
     pub items: Vec<IndicatorValueResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Filters for listing values.
@@ -40,6 +43,10 @@ pub struct IndicatorValueQuery {
     pub from: Option<NaiveDate>,
     /// Periods starting on or before.
     pub to: Option<NaiveDate>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// Record indicator values.
@@ -111,6 +118,8 @@ pub async fn list_indicator_values(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListIndicatorValues)?;
     let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
+    let cursor = query.cursor;
     let value_query = ValueQuery {
         org_unit_id: query.org_unit_id,
         indicator: query.indicator,
@@ -121,6 +130,16 @@ pub async fn list_indicator_values(
     let rows = db
         .run(move |conn| indicator_values::list(conn, &actor, value_query))
         .await?;
+    // Latest period first, then by unit, source, indicator.
+    let (rows, next) = keyset_page(rows, cursor.as_deref(), limit, |(value, code)| {
+        (
+            -value.period_start.num_days_from_ce(),
+            code.clone(),
+            value.source.clone(),
+            value.indicator.clone(),
+            value.id,
+        )
+    })?;
     if wants_csv(&req) {
         let body = to_csv(
             &[
@@ -144,9 +163,10 @@ pub async fn list_indicator_values(
                 ]
             }),
         )?;
-        return Ok(csv_response("indicator-values.csv", body, None));
+        return Ok(csv_response("indicator-values.csv", body, next.as_deref()));
     }
     Ok(HttpResponse::Ok().json(IndicatorValueListResponse {
         items: rows.iter().map(|(v, code)| response(v, code)).collect(),
+        next_cursor: next,
     }))
 }

@@ -20,7 +20,7 @@ use crate::{
     error::{AppError, Problem},
     models::person,
     routes::{
-        conditional::{etag, if_match},
+        conditional::{etag, if_match, keyset_page, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
     },
 };
@@ -31,12 +31,18 @@ use crate::{
 pub struct MemberListQuery {
     /// Include memberships that ended (default: current only).
     pub include_past: Option<bool>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
-/// A list of members.
+/// A page of members, leader first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MemberListResponse {
     pub items: Vec<MemberResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// List a team's members.
@@ -67,7 +73,9 @@ pub async fn list_team_members(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListTeamMembers)?;
     let id = id.into_inner();
+    let query = query.into_inner();
     let include_past = query.include_past.unwrap_or(false);
+    let limit = page_limit(query.limit)?;
     let (team_code, items) = db
         .run(move |conn| {
             let (team, unit) = teams::find_visible(conn, &actor, id)?;
@@ -78,6 +86,15 @@ pub async fn list_team_members(
             ))
         })
         .await?;
+    // Leader first, then deputies, then by joining day.
+    let (items, next) = keyset_page(items, query.cursor.as_deref(), limit, |m| {
+        let rank = match m.role.as_str() {
+            "leader" => 0,
+            "deputy" => 1,
+            _ => 2,
+        };
+        (rank, m.joined_on, m.id)
+    })?;
     if wants_csv(&req) {
         let body = to_csv(
             &MEMBER_CSV_COLUMNS,
@@ -99,10 +116,13 @@ pub async fn list_team_members(
         return Ok(csv_response(
             &format!("members-{team_code}.csv"),
             body,
-            None,
+            next.as_deref(),
         ));
     }
-    Ok(HttpResponse::Ok().json(MemberListResponse { items }))
+    Ok(HttpResponse::Ok().json(MemberListResponse {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// Columns of the member CSV (export and import share them).

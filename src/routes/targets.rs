@@ -2,7 +2,7 @@
 //! `domain::targets`.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,13 +16,15 @@ use crate::{
     db::Db,
     domain::targets::{self, TargetQuery},
     error::{AppError, Problem},
-    routes::conditional::{etag, if_match},
+    routes::conditional::{etag, if_match, keyset_page, page_limit},
 };
 
-/// A list of targets.
+/// A page of targets, latest period first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TargetListResponse {
     pub items: Vec<TargetResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Filters for listing targets.
@@ -37,6 +39,10 @@ pub struct TargetListQuery {
     pub from: Option<NaiveDate>,
     /// Targets whose period starts on or before.
     pub to: Option<NaiveDate>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// List targets.
@@ -48,7 +54,7 @@ pub struct TargetListQuery {
     params(TargetListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The targets.", body = TargetListResponse),
+        (status = 200, description = "A page of targets.", body = TargetListResponse),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`org_unit_id` does not exist.", body = Problem, content_type = "application/problem+json"),
@@ -63,6 +69,7 @@ pub async fn list_targets(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListTargets)?;
     let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
     let target_query = TargetQuery {
         org_unit_id: query.org_unit_id,
         indicator: query.indicator,
@@ -72,8 +79,13 @@ pub async fn list_targets(
     let found = db
         .run(move |conn| targets::list(conn, &actor, &target_query))
         .await?;
+    // Latest period first, then by id.
+    let (page, next_cursor) = keyset_page(found, query.cursor.as_deref(), limit, |t| {
+        (-t.period_start.num_days_from_ce(), t.id)
+    })?;
     Ok(HttpResponse::Ok().json(TargetListResponse {
-        items: found.iter().map(TargetResponse::from).collect(),
+        items: page.iter().map(TargetResponse::from).collect(),
+        next_cursor,
     }))
 }
 

@@ -326,3 +326,75 @@ fn every_limit_of_the_contract_table_is_stated_where_it_applies() {
     }
     assert!(limits >= 10, "{limits} list operations");
 }
+
+#[test]
+fn links_lead_from_each_made_record_to_the_operations_on_it() {
+    let document: serde_json::Value = serde_json::from_str(ApiSpec::build().json()).unwrap();
+    let mut operations = std::collections::BTreeMap::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            if let Some(id) = operation["operationId"].as_str() {
+                operations.insert(id.to_owned(), path.clone());
+            }
+        }
+    }
+    let mut links = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for response in operation["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.values())
+            {
+                for link in response["links"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|l| l.values())
+                {
+                    links += 1;
+                    let target = link["operationId"].as_str().unwrap();
+                    let path = operations
+                        .get(target)
+                        .unwrap_or_else(|| panic!("no operation {target}"));
+                    let wanted: std::collections::BTreeSet<&str> = path
+                        .split('{')
+                        .skip(1)
+                        .map(|rest| rest.split('}').next().unwrap())
+                        .collect();
+                    let given: std::collections::BTreeSet<&str> = link["parameters"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    assert_eq!(wanted, given, "the link to {target} fills {given:?}");
+                }
+            }
+        }
+    }
+    assert!(links >= 40, "only {links} links");
+    let session =
+        &document["paths"]["/api/v1/training-sessions"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        session["verify_training_session"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+}
+
+#[test]
+fn every_list_answers_items_and_next_cursor() {
+    let document: serde_json::Value = serde_json::from_str(ApiSpec::build().json()).unwrap();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let lists: Vec<&String> = schemas
+        .keys()
+        .filter(|name| name.ends_with("ListResponse"))
+        .collect();
+    assert!(lists.len() >= 13, "{lists:?}");
+    for name in lists {
+        let properties = &schemas[name.as_str()]["properties"];
+        assert!(
+            properties["items"].is_object() && properties["next_cursor"].is_object(),
+            "{name} is not {{items, next_cursor}}"
+        );
+    }
+}

@@ -290,3 +290,136 @@ async fn indicator_values_are_imported_replaced_and_audited() {
         .unwrap();
     assert!(exported.contains("son-la.xa-van-ho,online_dossier_rate_pct,2025-07-01,2025-09-30,80,Cổng dịch vụ công quốc gia,2025-10-20"), "{exported}");
 }
+
+/// Every page of `path` (which has a `?`) with `limit`, following `next_cursor`: the items' ids in
+/// order, and how many pages it took.
+async fn walk(app: &TestApp, token: &str, path: &str, limit: usize) -> (Vec<String>, usize) {
+    let (mut ids, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let mut url = format!("{path}&limit={limit}");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: serde_json::Value = send(app, token, Method::GET, &url, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= limit, "{page}");
+        ids.extend(items.iter().map(|i| i["id"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (ids, pages),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn target_member_and_indicator_value_lists_page_with_cursors_like_every_list() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let admin = app.token("admin").await;
+    let commune = app.unit_id("son-la.xa-van-ho");
+    for (start, end) in [
+        ("2024-01-01", "2024-12-31"),
+        ("2026-01-01", "2026-06-30"),
+        ("2025-01-01", "2025-12-31"),
+    ] {
+        let body = json!({"org_unit_id": commune, "indicator": "sessions_held", "period_start": start,
+                          "period_end": end, "value": 12});
+        assert_eq!(
+            send(&app, &admin, Method::POST, "/api/v1/targets", Some(body))
+                .await
+                .status(),
+            201
+        );
+    }
+    let all: serde_json::Value = send(&app, &admin, Method::GET, "/api/v1/targets", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(all["next_cursor"].is_null());
+    let starts: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["period_start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        ["2026-01-01", "2025-01-01", "2024-01-01"],
+        "latest period first"
+    );
+    let every: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        walk(&app, &admin, "/api/v1/targets?indicator=sessions_held", 2).await,
+        (every, 2)
+    );
+
+    let team = app.create_team("VH-PAGES", commune);
+    for (name, role) in [
+        ("Lò Văn A", "member"),
+        ("Lò Văn B", "leader"),
+        ("Lò Thị C", "deputy"),
+    ] {
+        let body = json!({"person": {"full_name": name}, "role": role, "joined_on": "2025-07-01"});
+        let added = send(
+            &app,
+            &admin,
+            Method::POST,
+            &format!("/api/v1/teams/{team}/members"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(added.status(), 201);
+    }
+    let members = format!("/api/v1/teams/{team}/members?include_past=false");
+    let (ids, pages) = walk(&app, &admin, &members, 1).await;
+    assert_eq!((ids.len(), pages), (3, 3));
+    let first: serde_json::Value = send(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("{members}&limit=1"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(first["items"][0]["role"], "leader", "leader first");
+
+    let csv = "org_unit_code;indicator;period_start;period_end;value;source;as_of\n\
+               son-la.xa-van-ho;online_dossier_rate_pct;2025-07-01;2025-09-30;72,5;Cổng dịch vụ công quốc gia;2025-10-05\n\
+               son-la.xa-van-ho;online_dossier_rate_pct;2025-10-01;2025-12-31;75;Cổng dịch vụ công quốc gia;2026-01-05\n\
+               son-la.phuong-to-hieu;dti_score;2025-01-01;2025-12-31;0.61;Bộ KH&CN;2026-03-01\n";
+    let imported = app
+        .request(Method::POST, "/api/v1/indicator-values")
+        .bearer_auth(&admin)
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 200);
+    let (values, pages) = walk(&app, &admin, "/api/v1/indicator-values?source=C%E1%BB%95ng%20d%E1%BB%8Bch%20v%E1%BB%A5%20c%C3%B4ng%20qu%E1%BB%91c%20gia", 1).await;
+    assert_eq!((values.len(), pages), (2, 2));
+    let bad = send(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/targets?cursor=bm90LWpzb24",
+        None,
+    )
+    .await;
+    assert_eq!(problem(bad, 400).await["code"], "invalid_query");
+}

@@ -126,6 +126,11 @@ def main():
     parser.add_argument("--checks", default=",".join(CHECKS))
     parser.add_argument("--exclude-checks", default=",".join(EXCLUDED_CHECKS))
     parser.add_argument("--hooks", default=HOOKS, help="a schemathesis hooks file")
+    parser.add_argument(
+        "--python-client",
+        default=None,
+        help="the openapi-python-client command: first generate a client and drive it (python_client.py)",
+    )
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="cdt-contract-")
@@ -149,6 +154,13 @@ def main():
     failed = []
     try:
         wait_ready(base, server)
+        if args.python_client:
+            # The generator's own interpreter has the generated client's dependencies (httpx, attrs).
+            python = os.path.join(os.path.dirname(args.python_client), "python")
+            script = os.path.join(ROOT, "tests", "contract", "python_client.py")
+            client = subprocess.run([python, script, base, ROLES[0], DEMO_PASSWORD, args.python_client])
+            if client.returncode != 0:
+                failed.append("python client")
         for username in args.roles.split(","):
             token = request(
                 f"{base}/api/v1/auth/login", {"username": username, "password": DEMO_PASSWORD}

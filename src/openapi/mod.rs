@@ -2,6 +2,8 @@
 //! cannot disagree. `cdt-api openapi` prints it; `openapi/openapi.json` is the committed copy, and a test
 //! fails when that copy drifts from the code.
 
+mod links;
+
 use std::collections::BTreeMap;
 
 use actix_web::App;
@@ -26,7 +28,7 @@ pub const METRICS_SCHEME: &str = "metrics_token";
 #[openapi(
     info(
         title = "cdt-api",
-        description = include_str!("../openapi/description.md"),
+        description = include_str!("../../openapi/description.md"),
         license(name = "MIT", identifier = "MIT"),
     ),
     modifiers(&SecuritySchemes),
@@ -548,6 +550,7 @@ impl ApiSpec {
         let mut value = serde_json::to_value(&document).unwrap_or_default();
         apply_rules(&mut value);
         describe_headers(&mut value);
+        links::add_links(&mut value);
         // The committed file's exact form: pretty-printed with a final newline.
         let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
         json.push('\n');
