@@ -132,6 +132,9 @@ pub const NOT_BLANK: &str = "\\S";
 pub const START_TIME_PATTERN: &str =
     "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::(?:[0-5][0-9]|60)(?:\\.[0-9]{1,9})?)?$";
 
+/// The team statuses a create or update may set (`dissolved` comes only from `POST /teams/{id}/dissolve`).
+pub const SETTABLE_TEAM_STATUSES: &[&str] = &["active", "inactive"];
+
 /// Years a report period may cover (its `from` and `to`).
 pub const REPORT_YEARS: (i32, i32) = (2000, 2100);
 
@@ -159,6 +162,8 @@ pub enum Rule {
     Pattern(fn() -> String),
     /// A string matching this regular expression.
     Matches(&'static str),
+    /// Only these values of the property's vocabulary (`null` too when the property is nullable).
+    Choices(&'static [&'static str]),
 }
 
 const SESSION_SCHEMAS: &[&str] = &["CreateSessionRequest", "UpdateSessionRequest"];
@@ -215,6 +220,15 @@ pub const RULES: &[(&[&str], &[&str], Rule)] = &[
         &["reason"],
         Rule::Length(REASON_LENGTH.0, REASON_LENGTH.1),
     ),
+    (
+        &[
+            "RejectSessionRequest",
+            "RejectActivityRequest",
+            "DissolveTeamRequest",
+        ],
+        &["reason"],
+        Rule::Matches(NOT_BLANK),
+    ),
     (ACTIVITY_SCHEMAS, &["notes"], Rule::Length(0, NOTES_MAX)),
     (
         ACTIVITY_SCHEMAS,
@@ -243,6 +257,12 @@ pub const RULES: &[(&[&str], &[&str], Rule)] = &[
         Rule::Items(PUSH_ITEMS.0, PUSH_ITEMS.1),
     ),
     (TEAM_SCHEMAS, &["code"], Rule::Code(TEAM_CODE)),
+    // A team is dissolved with `POST /teams/{id}/dissolve`, never by setting its status.
+    (
+        TEAM_SCHEMAS,
+        &["status"],
+        Rule::Choices(SETTABLE_TEAM_STATUSES),
+    ),
     (TEAM_SCHEMAS, &["name"], Rule::Matches(NOT_BLANK)),
     (
         TEAM_SCHEMAS,

@@ -204,7 +204,7 @@ pub fn validate(fields: &TeamFields, errors: &mut FieldErrors) {
         contract::NAME_LENGTH.0,
         contract::NAME_LENGTH.1,
     );
-    if !matches!(fields.status.as_str(), "active" | "inactive") {
+    if !contract::SETTABLE_TEAM_STATUSES.contains(&fields.status.as_str()) {
         errors.add(
             "status",
             "invalid_choice",

@@ -287,9 +287,59 @@ fn operations_mut(
 }
 
 /// States the limits of [`crate::contract`] on the schemas and query parameters they govern.
+/// A sync push item's `data` has the shape of its `type`: one `oneOf` branch per record type (the types
+/// differ, so exactly one branch holds), each narrowing `data` to its component or `null`.
+fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
+    use serde_json::json;
+    let branches: Vec<serde_json::Value> = crate::domain::sync::push::DATA_SHAPES
+        .iter()
+        .map(|(entity, component)| {
+            json!({
+                "required": ["type"],
+                "properties": {
+                    "type": {"const": entity},
+                    "data": {"anyOf": [
+                        {"$ref": format!("#/components/schemas/{component}")},
+                        {"type": "null"}
+                    ]}
+                }
+            })
+        })
+        .collect();
+    if let Some(item) = document
+        .pointer_mut("/components/schemas/PushItem")
+        .and_then(|item| item.as_object_mut())
+    {
+        item.insert("oneOf".to_owned(), serde_json::Value::Array(branches));
+    }
+}
+
+/// Narrows a vocabulary property to `values` with a sibling `enum` (JSON Schema 2020-12 applies both it
+/// and the `$ref`), keeping `null` when the property is nullable.
+fn state_choices(property: &mut serde_json::Value, values: &[&str]) {
+    let nullable = property["oneOf"]
+        .as_array()
+        .is_some_and(|branches| branches.iter().any(|b| b["type"] == "null"));
+    let mut choices: Vec<serde_json::Value> = values.iter().map(|v| serde_json::json!(v)).collect();
+    if nullable {
+        choices.push(serde_json::Value::Null);
+    }
+    if let Some(object) = property.as_object_mut() {
+        object.insert("enum".to_owned(), serde_json::Value::Array(choices));
+    }
+}
+
 fn apply_rules(document: &mut serde_json::Value) {
-    use crate::contract::{parameter_rule, schema_rules};
+    use crate::contract::{Rule, parameter_rule, schema_rules};
     for (schema, property, rule) in schema_rules() {
+        if let Rule::Choices(values) = rule {
+            if let Some(target) = document.pointer_mut(&format!(
+                "/components/schemas/{schema}/properties/{property}"
+            )) {
+                state_choices(target, values);
+            }
+            continue;
+        }
         if let Some(target) = document
             .pointer_mut(&format!(
                 "/components/schemas/{schema}/properties/{property}"
@@ -527,6 +577,9 @@ fn state_rule(schema: &mut serde_json::Value, rule: crate::contract::Rule) {
         Rule::Matches(pattern) => {
             object.insert("pattern".to_owned(), json!(pattern));
         }
+        Rule::Choices(values) => {
+            object.insert("enum".to_owned(), json!(values));
+        }
     }
 }
 
@@ -551,6 +604,7 @@ impl ApiSpec {
         apply_rules(&mut value);
         describe_headers(&mut value);
         links::add_links(&mut value);
+        tie_push_data_to_its_type(&mut value);
         // The committed file's exact form: pretty-printed with a final newline.
         let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
         json.push('\n');

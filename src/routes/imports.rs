@@ -10,7 +10,7 @@ pub use crate::domain::imports::{ImportRowError, ImportSummary};
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
-    domain::imports::{self, ImportOptions, ImportRows, parse_rows},
+    domain::imports::{self, ImportKind, ImportOptions, parse_rows},
     error::{AppError, ErrorCode, Problem, Text},
 };
 
@@ -58,21 +58,21 @@ fn content_type(req: &HttpRequest) -> String {
         .to_ascii_lowercase()
 }
 
-/// Reads, parses and imports a body with `plan` (shared by the team, member and indicator imports).
+/// Reads, parses and imports a body as `kind` (shared by the team, member and indicator imports).
 pub(crate) async fn import(
     req: HttpRequest,
     actor: AuthUser,
     query: ImportQuery,
     payload: web::Payload,
     db: &Db,
-    plan: ImportRows,
+    kind: ImportKind,
 ) -> Result<HttpResponse, AppError> {
     let options = ImportOptions::parse(query.dry_run, query.mode.as_deref())?;
     let content_type = content_type(&req);
     let body = read_body(payload).await?;
-    let parsed = parse_rows(&content_type, &body)?;
+    let parsed = parse_rows(&content_type, &body, kind.required_columns)?;
     let summary = db
-        .run(move |conn| imports::run(conn, &actor, &parsed, options, plan))
+        .run(move |conn| imports::run(conn, &actor, &parsed, options, kind.plan))
         .await?;
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -117,7 +117,7 @@ pub async fn import_teams(
         query.into_inner(),
         payload,
         &db,
-        imports::teams::rows,
+        imports::teams::TEAMS,
     )
     .await
 }
@@ -161,7 +161,7 @@ pub async fn import_members(
         query.into_inner(),
         payload,
         &db,
-        imports::members::rows,
+        imports::members::MEMBERS,
     )
     .await
 }

@@ -87,7 +87,7 @@ pub async fn import_indicator_values(
         query.into_inner(),
         payload,
         &db,
-        imports::indicator_values::rows,
+        imports::indicator_values::INDICATOR_VALUES,
     )
     .await
 }

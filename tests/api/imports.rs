@@ -288,3 +288,56 @@ CM-001,Đinh Thị Đào,0987654321,female,1990,muong,teacher,member,2024-03-01,
     .await;
     assert_eq!(from_json["created"], 1);
 }
+
+#[actix_web::test]
+async fn a_csv_file_whose_header_lacks_the_import_columns_is_refused_whole() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let token = app.token("admin").await;
+    for (what, body, missing) in [
+        ("imports/teams", "false", "code, org_unit_code"),
+        (
+            "imports/teams",
+            "code,name\nVH-009,Tổ thiếu đơn vị\n",
+            "org_unit_code",
+        ),
+        ("imports/members", "[]", "team_code"),
+        ("indicator-values", "unit;source\n", "indicator, value"),
+    ] {
+        let response = app
+            .request(Method::POST, &format!("/api/v1/{what}"))
+            .bearer_auth(&token)
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "body", "{what}: {problem}");
+        assert_eq!(
+            problem["errors"][0]["code"], "missing_columns",
+            "{what}: {problem}"
+        );
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.ends_with(missing), "{what}: {message}");
+    }
+    assert_eq!(team_count(&app), 0, "nothing was written");
+    // A header with the columns and no rows is an empty import, not an error.
+    let empty = import(
+        &app,
+        &token,
+        "teams",
+        "",
+        "text/csv",
+        "code,org_unit_code\n",
+    )
+    .await;
+    assert_eq!(
+        (
+            empty["created"].as_u64(),
+            empty["errors"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+}

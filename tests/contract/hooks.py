@@ -58,6 +58,10 @@ ALLOWED_FIELD_RULES = {
     "level_mismatch": "predecessors of another level than the successor",
     "not_allowed": "a field the unit's level forbids",
     "not_for_level": "a unit kind that does not belong to the unit's level (xa is a commune's)",
+    "too_long": "a weekly breakdown over more than three years (`by` and the period together)",
+    # A CSV body is a string to a schema, which cannot state the file's structure.
+    "missing_columns": "a CSV header row without the import's columns",
+    "malformed_csv": "a CSV row with more cells than its header, or an unreadable line",
 }
 # Cross-field comparisons: `before_<field>`, `after_<field>`, `exceeds_<field>` (female participants
 # above the total, an end before its start): JSON Schema compares no two fields.

@@ -6,7 +6,7 @@ use diesel::PgConnection;
 use crate::{
     auth::{AuthUser, Role},
     domain::{
-        imports::{ImportOptions, ImportSummary, Row, parse_date, row_error},
+        imports::{ImportKind, ImportOptions, ImportSummary, Row, parse_date, row_error},
         targets::EXTERNAL_INDICATORS,
     },
     error::AppError,
@@ -15,6 +15,12 @@ use crate::{
         indicator_value::{self, IndicatorFields},
         org_unit,
     },
+};
+
+/// The import: a CSV header must name at least these columns.
+pub const INDICATOR_VALUES: ImportKind = ImportKind {
+    required_columns: &["indicator", "value"],
+    plan: rows,
 };
 
 /// Plans and writes indicator value rows (an [`ImportRows`](super::ImportRows)): a unit by id or

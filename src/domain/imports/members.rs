@@ -11,7 +11,8 @@ use crate::{
     auth::{AuthUser, Role},
     domain::{
         imports::{
-            ImportOptions, ImportSummary, Row, parse_date, parse_number, row_error, row_errors,
+            ImportKind, ImportOptions, ImportSummary, Row, parse_date, parse_number, row_error,
+            row_errors,
         },
         memberships::{PersonRequest, person_fields},
         today_in_vietnam,
@@ -49,6 +50,12 @@ struct PlannedMembership {
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 }
+
+/// The import: a CSV header must name at least these columns.
+pub const MEMBERS: ImportKind = ImportKind {
+    required_columns: &["team_code"],
+    plan: rows,
+};
 
 /// Plans and writes the member rows (an [`ImportRows`](super::ImportRows)).
 pub fn rows(

@@ -77,7 +77,13 @@ fn unprotect(value: &str) -> String {
 }
 
 /// Parses a CSV (UTF-8, optional BOM, comma or semicolon) or JSON-array body into rows.
-pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError> {
+/// A CSV header without one of `required` is refused whole (422 `missing_columns` on `body`): such a
+/// file is not this import's, and reading it as zero rows would report success.
+pub fn parse_rows(
+    content_type: &str,
+    body: &[u8],
+    required: &[&str],
+) -> Result<Vec<Row>, AppError> {
     if content_type.starts_with("application/json") {
         let items: Vec<serde_json::Map<String, serde_json::Value>> =
             serde_json::from_slice(body).map_err(|error| AppError::from_json_error(&error))?;
@@ -132,6 +138,22 @@ pub fn parse_rows(content_type: &str, body: &[u8]) -> Result<Vec<Row>, AppError>
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|column| !headers.iter().any(|h| h == column))
+        .collect();
+    if !missing.is_empty() {
+        let missing = missing.join(", ");
+        return Err(AppError::validation(vec![FieldError::new(
+            "body",
+            "missing_columns",
+            Text::new(
+                format!("the header row lacks the columns {missing}"),
+                format!("dòng tiêu đề thiếu các cột {missing}"),
+            ),
+        )]));
+    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|error| {
@@ -291,6 +313,13 @@ impl ImportOptions {
 /// Plans and writes the rows of one import (call through [`run`]).
 pub type ImportRows =
     fn(&mut PgConnection, &AuthUser, &[Row], ImportOptions) -> Result<ImportSummary, AppError>;
+
+/// One kind of import: the columns a CSV header must have, and how its rows are planned and written.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportKind {
+    pub required_columns: &'static [&'static str],
+    pub plan: ImportRows,
+}
 
 /// Runs one import of `rows` by `plan` in a transaction that is kept only when the summary says
 /// `committed` (a dry run, or an atomic import with bad rows, rolls back).

@@ -10,7 +10,8 @@ use crate::{
     auth::{AuthUser, Role},
     domain::{
         imports::{
-            ImportOptions, ImportSummary, Row, parse_date, parse_number, row_error, row_errors,
+            ImportKind, ImportOptions, ImportSummary, Row, parse_date, parse_number, row_error,
+            row_errors,
         },
         teams::validate as validate_team,
         today_in_vietnam,
@@ -22,6 +23,12 @@ use crate::{
         org_unit::{self, NewOrgUnit, OrgUnit},
         team::{self, Team, TeamFields},
     },
+};
+
+/// The import: a CSV header must name at least these columns.
+pub const TEAMS: ImportKind = ImportKind {
+    required_columns: &["code", "org_unit_code"],
+    plan: rows,
 };
 
 /// Plans and writes the team rows (an [`ImportRows`](super::ImportRows)).

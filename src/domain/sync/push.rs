@@ -60,6 +60,14 @@ pub struct SyncReachActivityData {
     pub activity: CreateActivityRequest,
 }
 
+/// Each record type with the component of its `data`: the document ties the two with a `oneOf` on
+/// `PushItem` (`crate::openapi`), so a client cannot send one type with another's data.
+pub const DATA_SHAPES: [(&str, &str); 3] = [
+    ("training_session", "CreateSessionRequest"),
+    ("reach_activity", "SyncReachActivityData"),
+    ("membership", "SyncMembershipData"),
+];
+
 /// `data` is the record in the shape of its `type`, or `null` for a delete.
 fn push_data_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
     use utoipa::openapi::schema::{AnyOfBuilder, Ref, Type};
