@@ -77,6 +77,7 @@ pub fn list(
     actor: &AuthUser,
     query: ValueQuery,
 ) -> Result<Vec<(IndicatorValue, String)>, AppError> {
+    crate::domain::targets::check_indicator_filter(query.indicator.as_deref())?;
     let within = match query.org_unit_id {
         Some(id) => Some(
             org_unit::find(conn, id)

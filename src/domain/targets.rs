@@ -361,12 +361,30 @@ pub struct TargetQuery {
     pub to: Option<NaiveDate>,
 }
 
+/// 422 on `indicator` unless it names a computed or external indicator (a filter of any list).
+pub fn check_indicator_filter(indicator: Option<&str>) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    if let Some(indicator) = indicator
+        && !COMPUTED_INDICATORS.contains(&indicator)
+        && !EXTERNAL_INDICATORS.contains(&indicator)
+    {
+        errors.add(
+            "indicator",
+            "invalid_choice",
+            "is not a known indicator",
+            "chỉ tiêu không hợp lệ",
+        );
+    }
+    errors.finish()
+}
+
 /// The targets the actor may see that match `query`.
 pub fn list(
     conn: &mut PgConnection,
     actor: &AuthUser,
     query: &TargetQuery,
 ) -> Result<Vec<Target>, AppError> {
+    check_indicator_filter(query.indicator.as_deref())?;
     let within = match query.org_unit_id {
         Some(id) => Some(
             org_unit::find(conn, id)

@@ -422,4 +422,15 @@ async fn target_member_and_indicator_value_lists_page_with_cursors_like_every_li
     )
     .await;
     assert_eq!(problem(bad, 400).await["code"], "invalid_query");
+    for list in [
+        "/api/v1/targets?indicator=",
+        "/api/v1/indicator-values?indicator=nope",
+    ] {
+        let unknown = send(&app, &admin, Method::GET, list, None).await;
+        assert_eq!(
+            problem(unknown, 422).await["errors"][0]["field"],
+            "indicator",
+            "{list}"
+        );
+    }
 }

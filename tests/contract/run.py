@@ -40,6 +40,7 @@ ROLES = ["demo.leader", "demo.viewer", "demo.officer", "demo.admin"]
 CHECKS = ["all"]
 EXCLUDED_CHECKS = ["positive_data_acceptance"]
 HOOKS = os.path.join(ROOT, "tests", "contract", "hooks.py")
+CONFIG = os.path.join(ROOT, "tests", "contract", "schemathesis.toml")
 
 # Operations that end the fuzzer's own session: proven by tests/api/auth.rs instead.
 EXCLUDED_OPERATIONS = ["logout", "change_my_password"]
@@ -167,6 +168,8 @@ def main():
             )["access_token"]
             command = [
                 args.schemathesis,
+                "--config-file",
+                CONFIG,
                 "run",
                 f"{base}/openapi.json",
                 "--header",
