@@ -81,6 +81,18 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 4))
 }
 
+/// A phone as a reader sees it: in full for those who manage the person's team, masked otherwise.
+pub fn shown_phone(phone: Option<&str>, full: bool) -> Option<String> {
+    phone.map(|phone| {
+        if full {
+            phone.to_owned()
+        } else {
+            mask_phone(phone)
+        }
+    })
+}
+
+/// A membership as `member_responses` shows it; the phone in full only when `full_phone`.
 pub fn member_response(detail: &MembershipDetail, full_phone: bool) -> MemberResponse {
     let person = &detail.person;
     MemberResponse {
@@ -88,13 +100,7 @@ pub fn member_response(detail: &MembershipDetail, full_phone: bool) -> MemberRes
         team_id: detail.membership.team_id,
         person_id: person.id,
         full_name: person.full_name.clone(),
-        phone: person.phone.as_deref().map(|phone| {
-            if full_phone {
-                phone.to_owned()
-            } else {
-                mask_phone(phone)
-            }
-        }),
+        phone: shown_phone(person.phone.as_deref(), full_phone),
         phone_masked: !full_phone && person.phone.is_some(),
         gender: person.gender.clone(),
         birth_year: person.birth_year,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, OptionalApp, Role},
-    domain::memberships::mask_phone,
+    domain::memberships::shown_phone,
     error::{AppError, ErrorCode, Text},
     models::{
         audit::{self, NewAuditEvent},
@@ -45,13 +45,7 @@ pub fn person_response(person: &Person, full_phone: bool) -> PersonResponse {
     PersonResponse {
         id: person.id,
         full_name: person.full_name.clone(),
-        phone: person.phone.as_deref().map(|phone| {
-            if full_phone {
-                phone.to_owned()
-            } else {
-                mask_phone(phone)
-            }
-        }),
+        phone: shown_phone(person.phone.as_deref(), full_phone),
         phone_masked: !full_phone && person.phone.is_some(),
         gender: person.gender.clone(),
         birth_year: person.birth_year,
