@@ -165,8 +165,8 @@ pub fn create_admin(
                 Some(existing) => {
                     let changes = UserChanges {
                         password_hash: Some(password_hash),
-                        role: Some(Role::Admin.as_str().to_owned()),
-                        status: Some("active".to_owned()),
+                        role: Some(Role::Admin),
+                        status: Some(crate::reference::UserStatus::Active),
                         ..UserChanges::default()
                     };
                     user::update(conn, &existing, existing.version, &changes)?;
@@ -182,7 +182,7 @@ pub fn create_admin(
                             display_name: display_name.clone(),
                             phone: None,
                             password_hash,
-                            role: Role::Admin.as_str().to_owned(),
+                            role: Role::Admin,
                             org_unit_id: None,
                             team_id: None,
                             person_id: None,

@@ -147,15 +147,15 @@ impl FromRequest for AuthUser {
                     "Phiên đăng nhập đã kết thúc",
                 ));
             };
-            if found.user.status != "active" || found.user.token_generation != claims.generation {
+            if found.user.status != crate::reference::UserStatus::Active
+                || found.user.token_generation != claims.generation
+            {
                 return Err(unauthorized(
                     "The session has ended; sign in again",
                     "Phiên đăng nhập đã kết thúc; hãy đăng nhập lại",
                 ));
             }
-            let role = Role::parse(&found.user.role).ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("unknown role {}", found.user.role))
-            })?;
+            let role = found.user.role;
             state.throttle.check_user(found.user.id)?;
             if writes {
                 // Read-your-writes: this user's reads stay on the primary for a while.

@@ -97,7 +97,7 @@ impl TokenKeys {
     pub fn claims_for(
         &self,
         user_id: Uuid,
-        role: &str,
+        role: crate::reference::Role,
         scope: Option<Uuid>,
         generation: i32,
     ) -> Claims {
@@ -106,7 +106,7 @@ impl TokenKeys {
             iss: ISSUER.to_owned(),
             aud: ISSUER.to_owned(),
             sub: user_id,
-            role: role.to_owned(),
+            role: role.as_str().to_owned(),
             scope,
             generation,
             iat: now,

@@ -21,7 +21,7 @@ use crate::{
         campaign::{self, Campaign, CampaignFields},
         from_array, to_array,
     },
-    reference,
+    reference::{CampaignStatus, Choice, FraudType, SkillGroup},
 };
 
 /// A campaign edition.
@@ -46,14 +46,11 @@ pub struct CampaignResponse {
     pub ends_on: NaiveDate,
     pub description: Option<String>,
     /// Of the 5 skill groups in `GET /api/v1/reference`.
-    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
-    pub skill_groups: Vec<String>,
+    pub skill_groups: Vec<SkillGroup>,
     /// Fraud types it covers, from `GET /api/v1/reference`.
-    #[schema(value_type = Vec<crate::reference::FraudType>)]
-    pub fraud_types: Vec<String>,
+    pub fraud_types: Vec<FraudType>,
     /// `draft`, `active` or `closed`.
-    #[schema(value_type = crate::reference::CampaignStatus)]
-    pub status: String,
+    pub status: CampaignStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -72,7 +69,7 @@ impl From<&Campaign> for CampaignResponse {
             description: c.description.clone(),
             skill_groups: from_array(&c.skill_groups),
             fraud_types: from_array(&c.fraud_types),
-            status: c.status.clone(),
+            status: c.status,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -99,13 +96,13 @@ pub struct CreateCampaignRequest {
     pub description: Option<String>,
     #[serde(default)]
     #[schema(value_type = Vec<crate::reference::SkillGroup>)]
-    pub skill_groups: Vec<String>,
+    pub skill_groups: Vec<Choice<SkillGroup>>,
     #[serde(default)]
     #[schema(value_type = Vec<crate::reference::FraudType>)]
-    pub fraud_types: Vec<String>,
+    pub fraud_types: Vec<Choice<FraudType>>,
     /// `draft` (default), `active` or `closed`.
     #[schema(value_type = Option<crate::reference::CampaignStatus>)]
-    pub status: Option<String>,
+    pub status: Option<Choice<CampaignStatus>>,
 }
 
 /// Changes to a campaign.
@@ -125,11 +122,11 @@ pub struct UpdateCampaignRequest {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[schema(value_type = Option<Vec<crate::reference::SkillGroup>>)]
-    pub skill_groups: Option<Vec<String>>,
+    pub skill_groups: Option<Vec<Choice<SkillGroup>>>,
     #[schema(value_type = Option<Vec<crate::reference::FraudType>>)]
-    pub fraud_types: Option<Vec<String>>,
+    pub fraud_types: Option<Vec<Choice<FraudType>>>,
     #[schema(value_type = Option<crate::reference::CampaignStatus>)]
-    pub status: Option<String>,
+    pub status: Option<Choice<CampaignStatus>>,
 }
 
 /// Checks a campaign's fields; every problem at once.
@@ -154,33 +151,12 @@ pub fn validate(fields: &CampaignFields) -> Result<(), AppError> {
             "không được trước ngày bắt đầu",
         );
     }
-    if !matches!(fields.status.as_str(), "draft" | "active" | "closed") {
-        errors.add(
-            "status",
-            "invalid_choice",
-            "must be draft, active or closed",
-            "trạng thái không hợp lệ",
-        );
-    }
+    fields.status.check(&mut errors, "status");
     for (index, group) in from_array(&fields.skill_groups).iter().enumerate() {
-        if !reference::is_one_of(reference::SKILL_GROUPS, group) {
-            errors.add(
-                format!("skill_groups[{index}]"),
-                "invalid_choice",
-                "is not one of the 5 skill groups",
-                "nhóm kỹ năng không hợp lệ",
-            );
-        }
+        group.check(&mut errors, format!("skill_groups[{index}]"));
     }
     for (index, fraud) in from_array(&fields.fraud_types).iter().enumerate() {
-        if !reference::is_one_of(reference::FRAUD_TYPES, fraud) {
-            errors.add(
-                format!("fraud_types[{index}]"),
-                "invalid_choice",
-                "is not a fraud type of GET /api/v1/reference",
-                "loại lừa đảo không hợp lệ",
-            );
-        }
+        fraud.check(&mut errors, format!("fraud_types[{index}]"));
     }
     errors.finish()
 }
@@ -211,7 +187,7 @@ impl CreateCampaignRequest {
             description: normalized_optional(self.description.as_deref()),
             skill_groups: to_array(&self.skill_groups),
             fraud_types: to_array(&self.fraud_types),
-            status: self.status.unwrap_or_else(|| "draft".to_owned()),
+            status: self.status.unwrap_or(Choice::Known(CampaignStatus::Draft)),
         };
         validate(&fields)?;
         Ok(fields)

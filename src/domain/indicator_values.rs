@@ -27,8 +27,7 @@ pub struct IndicatorValueResponse {
     pub org_unit_id: Uuid,
     pub org_unit_code: String,
     /// `online_dossier_rate_pct`, `vneid_level2_rate_pct` or `dti_score`.
-    #[schema(value_type = crate::reference::Indicator)]
-    pub indicator: String,
+    pub indicator: crate::reference::Indicator,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -46,7 +45,7 @@ pub fn response(value: &IndicatorValue, code: &str) -> IndicatorValueResponse {
         id: value.id,
         org_unit_id: value.org_unit_id,
         org_unit_code: code.to_owned(),
-        indicator: value.indicator.clone(),
+        indicator: value.indicator,
         period_start: value.period_start,
         period_end: value.period_end,
         value: value.value,
@@ -62,7 +61,7 @@ pub fn response(value: &IndicatorValue, code: &str) -> IndicatorValueResponse {
 pub struct ValueQuery {
     /// Values of this unit's subtree (404 when there is no such unit).
     pub org_unit_id: Option<Uuid>,
-    pub indicator: Option<String>,
+    pub indicator: Option<crate::reference::Choice<crate::reference::Indicator>>,
     pub source: Option<String>,
     /// Periods ending on or after.
     pub from: Option<NaiveDate>,
@@ -77,7 +76,7 @@ pub fn list(
     actor: &AuthUser,
     query: ValueQuery,
 ) -> Result<Vec<(IndicatorValue, String)>, AppError> {
-    crate::domain::targets::check_indicator_filter(query.indicator.as_deref())?;
+    let indicator = crate::domain::targets::check_indicator_filter(query.indicator.as_ref())?;
     let within = match query.org_unit_id {
         Some(id) => Some(
             org_unit::find(conn, id)
@@ -99,7 +98,7 @@ pub fn list(
     };
     let filter = IndicatorFilter {
         within_path: within,
-        indicator: query.indicator,
+        indicator,
         source: query.source,
         from: query.from,
         to: query.to,

@@ -23,7 +23,7 @@ use crate::{
         person::{self, MembershipDetail, Person, PersonFields},
         team::Team,
     },
-    reference,
+    reference::{Affiliation, Choice, Ethnicity, Gender, MembershipRole, TeamStatus},
 };
 
 /// Which membership of which team.
@@ -51,17 +51,13 @@ pub struct MemberResponse {
     pub phone: Option<String>,
     pub phone_masked: bool,
     /// `female`, `male`, `other`, `unspecified`.
-    #[schema(value_type = crate::reference::Gender)]
-    pub gender: String,
+    pub gender: Gender,
     pub birth_year: Option<i16>,
     /// Code from `GET /api/v1/reference` (`ethnic_groups`).
-    #[schema(value_type = Option<crate::reference::Ethnicity>)]
-    pub ethnicity: Option<String>,
-    #[schema(value_type = crate::reference::Affiliation)]
-    pub affiliation: String,
+    pub ethnicity: Option<Ethnicity>,
+    pub affiliation: Affiliation,
     /// `leader`, `deputy` or `member`.
-    #[schema(value_type = crate::reference::MembershipRole)]
-    pub role: String,
+    pub role: MembershipRole,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
     pub version: i32,
@@ -102,11 +98,11 @@ pub fn member_response(detail: &MembershipDetail, full_phone: bool) -> MemberRes
         full_name: person.full_name.clone(),
         phone: shown_phone(person.phone.as_deref(), full_phone),
         phone_masked: !full_phone && person.phone.is_some(),
-        gender: person.gender.clone(),
+        gender: person.gender,
         birth_year: person.birth_year,
-        ethnicity: person.ethnicity.clone(),
-        affiliation: person.affiliation.clone(),
-        role: detail.membership.role.clone(),
+        ethnicity: person.ethnicity,
+        affiliation: person.affiliation,
+        role: detail.membership.role,
         joined_on: detail.membership.joined_on,
         left_on: detail.membership.left_on,
         version: detail.membership.version,
@@ -141,15 +137,15 @@ pub struct PersonRequest {
     /// A Vietnamese mobile number in any common format; stored as `+84...`.
     pub phone: Option<String>,
     /// `female`, `male`, `other` or `unspecified` (default).
-    #[schema(value_type = Option<crate::reference::Gender>)]
-    pub gender: Option<String>,
+    #[schema(value_type = Option<Gender>)]
+    pub gender: Option<Choice<Gender>>,
     pub birth_year: Option<i16>,
     /// Code from `GET /api/v1/reference` (`ethnic_groups`).
-    #[schema(value_type = Option<crate::reference::Ethnicity>)]
-    pub ethnicity: Option<String>,
+    #[schema(value_type = Option<Ethnicity>)]
+    pub ethnicity: Option<Choice<Ethnicity>>,
     /// `resident` by default; see `GET /api/v1/reference` (`affiliations`).
-    #[schema(value_type = Option<crate::reference::Affiliation>)]
-    pub affiliation: Option<String>,
+    #[schema(value_type = Option<Affiliation>)]
+    pub affiliation: Option<Choice<Affiliation>>,
 }
 
 /// Checks a person's details into storable fields; errors are named under `prefix`.
@@ -191,15 +187,8 @@ pub fn person_fields(
     let gender = request
         .gender
         .clone()
-        .unwrap_or_else(|| "unspecified".to_owned());
-    if !reference::is_one_of(reference::GENDERS, &gender) {
-        errors.add(
-            field("gender"),
-            "invalid_choice",
-            "must be female, male, other or unspecified",
-            "giới tính không hợp lệ",
-        );
-    }
+        .unwrap_or(Choice::Known(Gender::Unspecified));
+    gender.check(errors, field("gender"));
     if let Some(year) = request.birth_year {
         let this_year = i16::try_from(chrono::Datelike::year(&today_in_vietnam())).unwrap_or(2100);
         if !(contract::BIRTH_YEAR_MIN..=i64::from(this_year)).contains(&i64::from(year)) {
@@ -211,28 +200,14 @@ pub fn person_fields(
             );
         }
     }
-    if let Some(ethnicity) = &request.ethnicity
-        && reference::ethnic_group(ethnicity).is_none()
-    {
-        errors.add(
-            field("ethnicity"),
-            "invalid_choice",
-            "must be a code from GET /api/v1/reference (ethnic_groups)",
-            "phải là mã dân tộc trong GET /api/v1/reference",
-        );
+    if let Some(ethnicity) = &request.ethnicity {
+        ethnicity.check(errors, field("ethnicity"));
     }
     let affiliation = request
         .affiliation
         .clone()
-        .unwrap_or_else(|| "resident".to_owned());
-    if !reference::is_one_of(reference::AFFILIATIONS, &affiliation) {
-        errors.add(
-            field("affiliation"),
-            "invalid_choice",
-            "must be a code from GET /api/v1/reference (affiliations)",
-            "phải là mã trong GET /api/v1/reference",
-        );
-    }
+        .unwrap_or(Choice::Known(Affiliation::Resident));
+    affiliation.check(errors, field("affiliation"));
     PersonFields {
         full_name: Some(full_name),
         phone,
@@ -277,19 +252,6 @@ pub fn resolve_person(
     Ok(person::insert_person(conn, Uuid::now_v7(), fields)?)
 }
 
-const ROLES: [&str; 3] = ["leader", "deputy", "member"];
-
-fn check_role(role: &str, errors: &mut FieldErrors) {
-    if !ROLES.contains(&role) {
-        errors.add(
-            "role",
-            "invalid_choice",
-            "must be leader, deputy or member",
-            "phải là leader, deputy hoặc member",
-        );
-    }
-}
-
 /// A new member.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -307,8 +269,8 @@ pub struct AddMemberRequest {
     /// A new person (give this or `person_id`). A person with the same phone number and name is reused.
     pub person: Option<PersonRequest>,
     /// `leader`, `deputy` or `member`. A team has at most one current leader.
-    #[schema(value_type = crate::reference::MembershipRole)]
-    pub role: String,
+    #[schema(value_type = MembershipRole)]
+    pub role: Choice<MembershipRole>,
     /// Default: today.
     pub joined_on: Option<NaiveDate>,
 }
@@ -329,7 +291,7 @@ fn load_managed(
     if !actor.manages_members_of(team.id, &unit.path) {
         return Err(forbidden());
     }
-    if team.status == "dissolved" {
+    if team.status == TeamStatus::Dissolved {
         return Err(AppError::new(ErrorCode::Conflict)
             .with_detail(Text::new("The team is dissolved", "Tổ đã giải thể")));
     }
@@ -345,7 +307,7 @@ pub fn add(
     body: &AddMemberRequest,
 ) -> Result<Stored<MemberResponse>, AppError> {
     let mut errors = FieldErrors::new();
-    check_role(&body.role, &mut errors);
+    body.role.check(&mut errors, "role");
     let fields = match (&body.person_id, &body.person) {
         (Some(_), None) => None,
         (None, Some(request)) => Some(person_fields(request, "person.", &mut errors)),
@@ -369,12 +331,13 @@ pub fn add(
         );
     }
     errors.finish()?;
+    let role = body.role.checked()?;
     let (team, unit) = load_managed(conn, actor, team_id)?;
     if let Some(client_id) = body.id
         && let Some(existing) = person::find_membership(conn, client_id).optional_app()?
     {
         let same = existing.membership.team_id == team_id
-            && existing.membership.role == body.role
+            && existing.membership.role == role
             && existing.membership.joined_on == joined_on
             && body.person_id.is_none_or(|p| p == existing.person.id);
         if !same {
@@ -407,7 +370,11 @@ pub fn add(
             "Người này đã là thành viên",
         )));
     }
-    if body.role == "leader" && current.iter().any(|m| m.membership.role == "leader") {
+    if role == MembershipRole::Leader
+        && current
+            .iter()
+            .any(|m| m.membership.role == MembershipRole::Leader)
+    {
         return Err(leader_taken());
     }
     let membership = person::insert_membership_with_id(
@@ -415,7 +382,7 @@ pub fn add(
         body.id.unwrap_or_else(Uuid::now_v7),
         team_id,
         person.id,
-        &body.role,
+        role,
         joined_on,
     )?;
     audit::record(
@@ -426,7 +393,7 @@ pub fn add(
             entity_type: "membership",
             entity_id: Some(membership.id),
             org_unit_path: Some(unit.path.clone()),
-            changes: serde_json::json!({"team_id": team_id, "person_id": person.id, "role": body.role,
+            changes: serde_json::json!({"team_id": team_id, "person_id": person.id, "role": role,
                                         "joined_on": joined_on}),
         },
     )?;
@@ -441,8 +408,8 @@ pub fn add(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "leader"}))]
 pub struct UpdateMemberRequest {
-    #[schema(value_type = Option<crate::reference::MembershipRole>)]
-    pub role: Option<String>,
+    #[schema(value_type = Option<MembershipRole>)]
+    pub role: Option<Choice<MembershipRole>>,
     pub joined_on: Option<NaiveDate>,
     /// The last day in the team; `null` reopens a membership.
     #[serde(default, deserialize_with = "double_option")]
@@ -452,16 +419,16 @@ pub struct UpdateMemberRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
-    #[schema(value_type = Option<crate::reference::Gender>)]
-    pub gender: Option<String>,
+    #[schema(value_type = Option<Gender>)]
+    pub gender: Option<Choice<Gender>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i16>)]
     pub birth_year: Option<Option<i16>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<crate::reference::Ethnicity>)]
-    pub ethnicity: Option<Option<String>>,
-    #[schema(value_type = Option<crate::reference::Affiliation>)]
-    pub affiliation: Option<String>,
+    #[schema(value_type = Option<Ethnicity>)]
+    pub ethnicity: Option<Option<Choice<Ethnicity>>>,
+    #[schema(value_type = Option<Affiliation>)]
+    pub affiliation: Option<Choice<Affiliation>>,
 }
 
 fn load_membership(
@@ -491,7 +458,7 @@ pub fn update(
     let role = body
         .role
         .clone()
-        .unwrap_or_else(|| current.membership.role.clone());
+        .unwrap_or(Choice::Known(current.membership.role));
     let joined_on = body.joined_on.unwrap_or(current.membership.joined_on);
     let left_on = body.left_on.unwrap_or(current.membership.left_on);
     let person_request = PersonRequest {
@@ -507,21 +474,21 @@ pub fn update(
         gender: Some(
             body.gender
                 .clone()
-                .unwrap_or_else(|| current.person.gender.clone()),
+                .unwrap_or(Choice::Known(current.person.gender)),
         ),
         birth_year: body.birth_year.unwrap_or(current.person.birth_year),
         ethnicity: body
             .ethnicity
             .clone()
-            .unwrap_or_else(|| current.person.ethnicity.clone()),
+            .unwrap_or_else(|| current.person.ethnicity.map(Choice::Known)),
         affiliation: Some(
             body.affiliation
                 .clone()
-                .unwrap_or_else(|| current.person.affiliation.clone()),
+                .unwrap_or(Choice::Known(current.person.affiliation)),
         ),
     };
     let mut errors = FieldErrors::new();
-    check_role(&role, &mut errors);
+    role.check(&mut errors, "role");
     let fields = person_fields(&person_request, "", &mut errors);
     if left_on.is_some_and(|left| left < joined_on) {
         errors.add(
@@ -532,12 +499,15 @@ pub fn update(
         );
     }
     errors.finish()?;
-    if role == "leader" && left_on.is_none() && current.membership.role != "leader" {
+    let role = role.checked()?;
+    if role == MembershipRole::Leader
+        && left_on.is_none()
+        && current.membership.role != MembershipRole::Leader
+    {
         let others = person::team_memberships(conn, team.id, false)?;
-        if others
-            .iter()
-            .any(|m| m.membership.role == "leader" && m.membership.id != current.membership.id)
-        {
+        if others.iter().any(|m| {
+            m.membership.role == MembershipRole::Leader && m.membership.id != current.membership.id
+        }) {
             return Err(leader_taken());
         }
     }
@@ -558,7 +528,7 @@ pub fn update(
         conn,
         current.membership.id,
         version,
-        &role,
+        role,
         joined_on,
         left_on,
     )?
@@ -594,7 +564,7 @@ pub fn end(
         conn,
         current.membership.id,
         current.membership.version,
-        &current.membership.role,
+        current.membership.role,
         current.membership.joined_on,
         Some(today),
     )?;

@@ -21,6 +21,7 @@ use crate::{
         org_unit::{self, NewOrgUnit, OrgUnit, OrgUnitChanges},
         team,
     },
+    reference::{Choice, OrgUnitKind, OrgUnitLevel, Vocabulary},
 };
 
 /// An org unit.
@@ -36,11 +37,9 @@ pub struct OrgUnitResponse {
     /// Vietnamese name (NFC).
     pub name: String,
     /// `province`, `district`, `commune` or `village`.
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
+    pub level: OrgUnitLevel,
     /// `tinh`, `thanh_pho`, `thi_xa`, `huyen`, `xa`, `phuong`, `thi_tran`, `ban`, `tieu_khu`, `thon`, `to_dan_pho`.
-    #[schema(value_type = crate::reference::OrgUnitKind)]
-    pub kind: String,
+    pub kind: OrgUnitKind,
     pub parent_id: Option<Uuid>,
     /// First day in force.
     pub valid_from: NaiveDate,
@@ -59,8 +58,8 @@ impl From<&OrgUnit> for OrgUnitResponse {
             id: unit.id,
             code: unit.code.clone(),
             name: unit.name.clone(),
-            level: unit.level.clone(),
-            kind: unit.kind.clone(),
+            level: unit.level,
+            kind: unit.kind,
             parent_id: unit.parent_id,
             valid_from: unit.valid_from,
             valid_to: unit.valid_to,
@@ -79,8 +78,7 @@ pub struct OrgUnitRef {
     pub id: Uuid,
     pub code: String,
     pub name: String,
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
+    pub level: OrgUnitLevel,
 }
 
 impl From<&OrgUnit> for OrgUnitRef {
@@ -89,7 +87,7 @@ impl From<&OrgUnit> for OrgUnitRef {
             id: unit.id,
             code: unit.code.clone(),
             name: unit.name.clone(),
-            level: unit.level.clone(),
+            level: unit.level,
         }
     }
 }
@@ -137,17 +135,6 @@ pub fn find_detail(conn: &mut PgConnection, id: Uuid) -> Result<OrgUnitDetailRes
     })
 }
 
-/// The kinds a unit of each level may have.
-pub fn kinds_for_level(level: &str) -> &'static [&'static str] {
-    match level {
-        "province" => &["tinh"],
-        "district" => &["thanh_pho", "thi_xa", "huyen"],
-        "commune" => &["xa", "phuong", "thi_tran"],
-        "village" => &["ban", "tieu_khu", "thon", "to_dan_pho"],
-        _ => &[],
-    }
-}
-
 fn is_valid_code(code: &str) -> bool {
     contract::UNIT_CODE.accepts(code)
 }
@@ -163,12 +150,12 @@ pub struct CreateOrgUnitRequest {
     /// Vietnamese name (stored NFC).
     pub name: String,
     /// `province`, `district`, `commune` or `village`.
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
+    #[schema(value_type = OrgUnitLevel)]
+    pub level: Choice<OrgUnitLevel>,
     /// Must fit the level: province `tinh`; district `thanh_pho`/`thi_xa`/`huyen`; commune
     /// `xa`/`phuong`/`thi_tran`; village `ban`/`tieu_khu`/`thon`/`to_dan_pho`.
-    #[schema(value_type = crate::reference::OrgUnitKind)]
-    pub kind: String,
+    #[schema(value_type = OrgUnitKind)]
+    pub kind: Choice<OrgUnitKind>,
     /// Required except for a province; must be of a higher level and in force on `valid_from`.
     pub parent_id: Option<Uuid>,
     /// First day in force (default: today).
@@ -198,28 +185,8 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
             "phải từ 1 đến 200 ký tự",
         );
     }
-    if org_unit::level_rank(&body.level).is_none() {
-        errors.add(
-            field("level"),
-            "invalid_choice",
-            "must be province, district, commune or village",
-            "phải là province, district, commune hoặc village",
-        );
-    } else if !kinds_for_level(&body.level).contains(&body.kind.as_str()) {
-        errors.add(
-            field("kind"),
-            "not_for_level",
-            format!(
-                "must be one of {} for level {}",
-                kinds_for_level(&body.level).join(", "),
-                body.level
-            ),
-            format!(
-                "với cấp {} phải là một trong {}",
-                body.level,
-                kinds_for_level(&body.level).join(", ")
-            ),
-        );
+    if let Some(level) = body.level.check(errors, field("level")) {
+        check_kind_fits(errors, &field("kind"), &body.kind, level);
     }
     if body.households.is_some_and(|v| v < 0) {
         errors.add(
@@ -235,6 +202,32 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
             "negative",
             "must not be negative",
             "không được âm",
+        );
+    }
+}
+
+/// `not_for_level` when `kind` is not a kind of unit at `level` (an unknown kind is `invalid_choice`).
+fn check_kind_fits(
+    errors: &mut FieldErrors,
+    field: &str,
+    kind: &Choice<OrgUnitKind>,
+    level: OrgUnitLevel,
+) {
+    if kind
+        .check(errors, field.to_owned())
+        .is_some_and(|kind| !level.kinds().contains(&kind))
+    {
+        let kinds = level
+            .kinds()
+            .iter()
+            .map(|kind| kind.code())
+            .collect::<Vec<_>>()
+            .join(", ");
+        errors.add(
+            field.to_owned(),
+            "not_for_level",
+            format!("must be one of {kinds} for level {level}"),
+            format!("với cấp {level} phải là một trong {kinds}"),
         );
     }
 }
@@ -256,9 +249,11 @@ fn insert_unit(
         Some(parent_id) => org_unit::find(conn, parent_id).optional_app()?,
         None => None,
     };
-    let rank = org_unit::level_rank(&body.level).unwrap_or(0);
-    match (&parent, body.parent_id, body.level.as_str()) {
-        (_, Some(_), "province") => errors.add(
+    let level = body.level.check(&mut errors, format!("{prefix}level"));
+    let kind = body.kind.check(&mut errors, format!("{prefix}kind"));
+    let rank = level.map_or(0, OrgUnitLevel::rank);
+    match (&parent, body.parent_id, level) {
+        (_, Some(_), Some(OrgUnitLevel::Province)) => errors.add(
             format!("{prefix}parent_id"),
             "not_allowed",
             "a province has no parent",
@@ -270,20 +265,18 @@ fn insert_unit(
             "no such org unit",
             "không có đơn vị này",
         ),
-        (None, None, level) if level != "province" => errors.add(
+        (None, None, level) if level != Some(OrgUnitLevel::Province) => errors.add(
             format!("{prefix}parent_id"),
             "required",
             "is required below a province",
             "bắt buộc",
         ),
-        (Some(parent), _, _) if org_unit::level_rank(&parent.level).is_none_or(|r| r >= rank) => {
-            errors.add(
-                format!("{prefix}parent_id"),
-                "invalid_parent",
-                "must be of a higher level than the unit",
-                "phải thuộc cấp cao hơn",
-            )
-        }
+        (Some(parent), _, _) if parent.level.rank() >= rank => errors.add(
+            format!("{prefix}parent_id"),
+            "invalid_parent",
+            "must be of a higher level than the unit",
+            "phải thuộc cấp cao hơn",
+        ),
         (Some(parent), _, _) if !in_force(parent, valid_from) => errors.add(
             format!("{prefix}parent_id"),
             "not_in_force",
@@ -293,6 +286,9 @@ fn insert_unit(
         _ => {}
     }
     errors.finish()?;
+    let (Some(level), Some(kind)) = (level, kind) else {
+        return Err(AppError::validation(Vec::new()));
+    };
     if org_unit::find_by_code(conn, &body.code)?.is_some() {
         return Err(code_taken(&body.code));
     }
@@ -300,8 +296,8 @@ fn insert_unit(
         id: Uuid::now_v7(),
         code: body.code.clone(),
         name: normalized(&body.name),
-        level: body.level.clone(),
-        kind: body.kind.clone(),
+        level,
+        kind,
         parent_id: None,
         path: String::new(),
         depth: 0,
@@ -326,8 +322,8 @@ fn snapshot(unit: &OrgUnit) -> serde_json::Value {
 pub struct UpdateOrgUnitRequest {
     pub code: Option<String>,
     pub name: Option<String>,
-    #[schema(value_type = Option<crate::reference::OrgUnitKind>)]
-    pub kind: Option<String>,
+    #[schema(value_type = Option<OrgUnitKind>)]
+    pub kind: Option<Choice<OrgUnitKind>>,
     /// Last day in force; `null` reopens the unit.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -365,10 +361,10 @@ pub struct ReorganizationRequest {
 pub struct SuccessorRequest {
     pub code: String,
     pub name: String,
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
-    #[schema(value_type = crate::reference::OrgUnitKind)]
-    pub kind: String,
+    #[schema(value_type = OrgUnitLevel)]
+    pub level: Choice<OrgUnitLevel>,
+    #[schema(value_type = OrgUnitKind)]
+    pub kind: Choice<OrgUnitKind>,
     pub parent_id: Option<Uuid>,
     pub households: Option<i32>,
     pub population: Option<i32>,
@@ -478,16 +474,8 @@ pub fn update(
     }
     let version = expected.check(current.version)?;
     let mut errors = FieldErrors::new();
-    if let Some(kind) = &change.kind
-        && !kinds_for_level(&current.level).contains(&kind.as_str())
-    {
-        let kinds = kinds_for_level(&current.level).join(", ");
-        errors.add(
-            "kind",
-            "not_for_level",
-            format!("must be one of {kinds}"),
-            format!("phải là một trong {kinds}"),
-        );
+    if let Some(kind) = &change.kind {
+        check_kind_fits(&mut errors, "kind", kind, current.level);
     }
     if let Some(Some(valid_to)) = change.valid_to
         && valid_to < current.valid_from
@@ -509,7 +497,7 @@ pub fn update(
     let changes = OrgUnitChanges {
         code: change.code.clone(),
         name: change.name.as_deref().map(normalized),
-        kind: change.kind.clone(),
+        kind: change.kind.as_ref().and_then(Choice::known),
         valid_to: change.valid_to,
         households: change.households,
         population: change.population,
@@ -619,7 +607,7 @@ pub fn reorganize(
                     "must be in force both the day before and on effective_on",
                     "phải còn hiệu lực vào ngày trước và vào ngày effective_on",
                 ),
-            Some(unit) if unit.level != change.successor.level => errors.add(
+            Some(unit) if Choice::Known(unit.level) != change.successor.level => errors.add(
                 field,
                 "level_mismatch",
                 "must be of the successor's level",

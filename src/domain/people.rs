@@ -15,6 +15,7 @@ use crate::{
         audit::{self, NewAuditEvent},
         person::{self, Person, PersonFilter},
     },
+    reference::{Affiliation, Ethnicity, Gender, MembershipRole},
 };
 
 /// A person. `phone` is masked unless you manage one of the person's current teams.
@@ -28,13 +29,10 @@ pub struct PersonResponse {
     pub full_name: Option<String>,
     pub phone: Option<String>,
     pub phone_masked: bool,
-    #[schema(value_type = crate::reference::Gender)]
-    pub gender: String,
+    pub gender: Gender,
     pub birth_year: Option<i16>,
-    #[schema(value_type = Option<crate::reference::Ethnicity>)]
-    pub ethnicity: Option<String>,
-    #[schema(value_type = crate::reference::Affiliation)]
-    pub affiliation: String,
+    pub ethnicity: Option<Ethnicity>,
+    pub affiliation: Affiliation,
     /// True when name and phone were erased.
     pub erased: bool,
     pub version: i32,
@@ -47,10 +45,10 @@ pub fn person_response(person: &Person, full_phone: bool) -> PersonResponse {
         full_name: person.full_name.clone(),
         phone: shown_phone(person.phone.as_deref(), full_phone),
         phone_masked: !full_phone && person.phone.is_some(),
-        gender: person.gender.clone(),
+        gender: person.gender,
         birth_year: person.birth_year,
-        ethnicity: person.ethnicity.clone(),
-        affiliation: person.affiliation.clone(),
+        ethnicity: person.ethnicity,
+        affiliation: person.affiliation,
         erased: person.erased_at.is_some(),
         version: person.version,
     }
@@ -63,8 +61,7 @@ pub struct PersonMembership {
     pub team_id: Uuid,
     pub team_code: String,
     pub team_name: String,
-    #[schema(value_type = crate::reference::MembershipRole)]
-    pub role: String,
+    pub role: MembershipRole,
     pub joined_on: chrono::NaiveDate,
     pub left_on: Option<chrono::NaiveDate>,
 }

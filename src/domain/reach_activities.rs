@@ -30,17 +30,11 @@ use crate::{
         team::{self, Team},
         to_array, training_session,
     },
-    reference,
+    reference::{
+        CampaignStatus, Choice, Confidence, CountingMethod, FraudType, ReachChannel, RecordStatus,
+        SkillGroup, TeamStatus,
+    },
 };
-
-/// Channels that broadcast (an audience is estimated, people are not counted one by one).
-pub const BROADCAST_CHANNELS: [&str; 5] = [
-    "loudspeaker",
-    "mobile_loudspeaker",
-    "zalo_group",
-    "social_media",
-    "video",
-];
 
 /// A reach activity.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -57,8 +51,7 @@ pub struct ActivityResponse {
     pub team_id: Uuid,
     /// Where it happened.
     pub org_unit_id: Uuid,
-    #[schema(value_type = crate::reference::ReachChannel)]
-    pub channel: String,
+    pub channel: ReachChannel,
     pub occurred_on: NaiveDate,
     /// Person-contacts ("lượt người"), not unique people.
     pub contacts: i32,
@@ -68,22 +61,17 @@ pub struct ActivityResponse {
     /// Estimated audience of a broadcast channel.
     pub estimated_audience: Option<i32>,
     /// How it was counted.
-    #[schema(value_type = crate::reference::CountingMethod)]
-    pub method: String,
+    pub method: CountingMethod,
     /// `low`, `medium` or `high`.
-    #[schema(value_type = crate::reference::Confidence)]
-    pub confidence: String,
-    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
-    pub skill_groups: Vec<String>,
-    #[schema(value_type = Vec<crate::reference::FraudType>)]
-    pub fraud_types: Vec<String>,
+    pub confidence: Confidence,
+    pub skill_groups: Vec<SkillGroup>,
+    pub fraud_types: Vec<FraudType>,
     pub materials_distributed: i32,
     /// The session it happened during, if any.
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
-    #[schema(value_type = crate::reference::RecordStatus)]
-    pub status: String,
+    pub status: RecordStatus,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
@@ -99,21 +87,21 @@ impl From<&ReachActivity> for ActivityResponse {
             campaign_id: a.campaign_id,
             team_id: a.team_id,
             org_unit_id: a.org_unit_id,
-            channel: a.channel.clone(),
+            channel: a.channel,
             occurred_on: a.occurred_on,
             contacts: a.contacts,
             unique_people: a.unique_people,
             households_reached: a.households_reached,
             estimated_audience: a.estimated_audience,
-            method: a.method.clone(),
-            confidence: a.confidence.clone(),
+            method: a.method,
+            confidence: a.confidence,
             skill_groups: from_array(&a.skill_groups),
             fraud_types: from_array(&a.fraud_types),
             materials_distributed: a.materials_distributed,
             session_id: a.session_id,
             notes: a.notes.clone(),
             recorded_at: a.recorded_at,
-            status: a.status.clone(),
+            status: a.status,
             reviewed_by: a.reviewed_by,
             reviewed_at: a.reviewed_at,
             rejection_reason: a.rejection_reason.clone(),
@@ -138,8 +126,8 @@ pub struct CreateActivityRequest {
     /// Where: the team's unit or one below its commune (default: the team's unit).
     pub org_unit_id: Option<Uuid>,
     /// From `GET /api/v1/reference` (`reach_channels`).
-    #[schema(value_type = crate::reference::ReachChannel)]
-    pub channel: String,
+    #[schema(value_type = ReachChannel)]
+    pub channel: Choice<ReachChannel>,
     /// Inside the campaign's dates, not in the future.
     pub occurred_on: NaiveDate,
     pub contacts: i32,
@@ -150,19 +138,19 @@ pub struct CreateActivityRequest {
     /// Broadcast channels only; a Zalo group's audience is at most the team's recorded group size.
     pub estimated_audience: Option<i32>,
     /// From `GET /api/v1/reference` (`counting_methods`).
-    #[schema(value_type = crate::reference::CountingMethod)]
-    pub method: String,
+    #[schema(value_type = CountingMethod)]
+    pub method: Choice<CountingMethod>,
     /// `low`, `medium` or `high`.
-    #[schema(value_type = crate::reference::Confidence)]
-    pub confidence: String,
+    #[schema(value_type = Confidence)]
+    pub confidence: Choice<Confidence>,
     /// Inside the campaign's skill groups.
     #[serde(default)]
-    #[schema(value_type = Vec<crate::reference::SkillGroup>)]
-    pub skill_groups: Vec<String>,
+    #[schema(value_type = Vec<SkillGroup>)]
+    pub skill_groups: Vec<Choice<SkillGroup>>,
     /// Inside the campaign's fraud types.
     #[serde(default)]
-    #[schema(value_type = Vec<crate::reference::FraudType>)]
-    pub fraud_types: Vec<String>,
+    #[schema(value_type = Vec<FraudType>)]
+    pub fraud_types: Vec<Choice<FraudType>>,
     #[serde(default)]
     pub materials_distributed: i32,
     /// A session of the same team.
@@ -180,7 +168,7 @@ fn validate(
     team_unit: &org_unit::OrgUnit,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if campaign.status == "draft" {
+    if campaign.status == CampaignStatus::Draft {
         errors.add(
             "campaign_id",
             "campaign_not_open",
@@ -188,30 +176,9 @@ fn validate(
             "chiến dịch chưa bắt đầu",
         );
     }
-    if !reference::is_one_of(reference::REACH_CHANNELS, &fields.channel) {
-        errors.add(
-            "channel",
-            "invalid_choice",
-            "is not a channel of GET /api/v1/reference",
-            "kênh không hợp lệ",
-        );
-    }
-    if !reference::is_one_of(reference::COUNTING_METHODS, &fields.method) {
-        errors.add(
-            "method",
-            "invalid_choice",
-            "is not a counting method of GET /api/v1/reference",
-            "cách đếm không hợp lệ",
-        );
-    }
-    if !reference::is_one_of(reference::CONFIDENCE_LEVELS, &fields.confidence) {
-        errors.add(
-            "confidence",
-            "invalid_choice",
-            "must be low, medium or high",
-            "độ tin cậy không hợp lệ",
-        );
-    }
+    let channel = fields.channel.check(&mut errors, "channel");
+    fields.method.check(&mut errors, "method");
+    fields.confidence.check(&mut errors, "confidence");
     if fields.occurred_on < campaign.starts_on || fields.occurred_on > campaign.ends_on {
         errors.add(
             "occurred_on",
@@ -234,7 +201,7 @@ fn validate(
             "không được ở tương lai",
         );
     }
-    if team.status != "active" {
+    if team.status != TeamStatus::Active {
         errors.add(
             "team_id",
             "team_not_active",
@@ -251,7 +218,7 @@ fn validate(
     ] {
         errors.check_not_negative(name, value);
     }
-    let broadcast = BROADCAST_CHANNELS.contains(&fields.channel.as_str());
+    let broadcast = channel.is_some_and(ReachChannel::broadcasts);
     if !broadcast
         && fields
             .unique_people
@@ -272,7 +239,7 @@ fn validate(
             "chỉ dùng cho kênh phát thanh, nhóm Zalo, mạng xã hội, video",
         );
     }
-    if fields.channel == "zalo_group"
+    if channel == Some(ReachChannel::ZaloGroup)
         && let (Some(audience), Some(group)) = (fields.estimated_audience, team.zalo_group_members)
         && audience > group
     {
@@ -283,7 +250,12 @@ fn validate(
             format!("không được lớn hơn số thành viên nhóm Zalo của tổ ({group})"),
         );
     }
-    let campaign_groups = from_array(&campaign.skill_groups);
+    let campaign_groups: Vec<Choice<SkillGroup>> = campaign
+        .skill_groups
+        .iter()
+        .flatten()
+        .map(|g| Choice::from(*g))
+        .collect();
     for (index, group) in from_array(&fields.skill_groups).iter().enumerate() {
         if !campaign_groups.contains(group) {
             errors.add(
@@ -294,7 +266,12 @@ fn validate(
             );
         }
     }
-    let campaign_frauds = from_array(&campaign.fraud_types);
+    let campaign_frauds: Vec<Choice<FraudType>> = campaign
+        .fraud_types
+        .iter()
+        .flatten()
+        .map(|t| Choice::from(*t))
+        .collect();
     for (index, fraud) in from_array(&fields.fraud_types).iter().enumerate() {
         if !campaign_frauds.contains(fraud) {
             errors.add(
@@ -432,7 +409,7 @@ fn editable(
         actor,
         a.team_id,
         &found.team_unit_path,
-        &a.status,
+        a.status,
         a.occurred_on,
         lock_days,
     )?;
@@ -459,7 +436,7 @@ pub fn update(
     validate(conn, &fields, &campaign, &team, &unit)?;
     check_lock(actor, fields.occurred_on, lock_days)?;
     let updated =
-        reach_activity::update(conn, id, a.version, &fields, status_after_edit(&a.status))?
+        reach_activity::update(conn, id, a.version, &fields, status_after_edit(a.status))?
             .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
     record(
         conn,
@@ -526,7 +503,7 @@ pub fn review(
     let Some(version) = review_guard(
         actor,
         &found.team_unit_path,
-        &found.activity.status,
+        found.activity.status,
         found.activity.version,
         if_match,
         status,
@@ -536,7 +513,7 @@ pub fn review(
     };
     let updated = reach_activity::review(conn, id, version, status, actor.id, reason.as_deref())?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-    let action = if status == "verified" {
+    let action = if status == RecordStatus::Verified {
         "reach_activity_verified"
     } else {
         "reach_activity_rejected"

@@ -18,33 +18,8 @@ use crate::{
         target::{self, ScopedTarget, Target, TargetFields},
         team,
     },
+    reference::{Choice, Indicator, check_choice},
 };
-
-/// Indicators computed from this API's data.
-pub const COMPUTED_INDICATORS: [&str; 11] = [
-    "sessions_held",
-    "people_trained",
-    "female_trained",
-    "ethnic_minority_trained",
-    "households_reached",
-    "vneid_activations",
-    "payment_accounts_opened",
-    "online_dossiers_submitted",
-    "campaign_contacts",
-    "campaign_household_coverage_pct",
-    "active_teams_pct",
-];
-/// Indicators measured by national systems (see `/indicator-values`).
-pub const EXTERNAL_INDICATORS: [&str; 3] = [
-    "online_dossier_rate_pct",
-    "vneid_level2_rate_pct",
-    "dti_score",
-];
-
-/// True for indicators whose children's values add up to the parent's (counts, not rates).
-pub fn is_additive(indicator: &str) -> bool {
-    COMPUTED_INDICATORS.contains(&indicator) && !indicator.ends_with("_pct")
-}
 
 /// A target.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -58,8 +33,7 @@ pub struct TargetResponse {
     pub org_unit_id: Option<Uuid>,
     /// The team the target is for (or `org_unit_id`).
     pub team_id: Option<Uuid>,
-    #[schema(value_type = crate::reference::Indicator)]
-    pub indicator: String,
+    pub indicator: Indicator,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -77,7 +51,7 @@ impl From<&Target> for TargetResponse {
             id: t.id,
             org_unit_id: t.org_unit_id,
             team_id: t.team_id,
-            indicator: t.indicator.clone(),
+            indicator: t.indicator,
             period_start: t.period_start,
             period_end: t.period_end,
             value: t.value,
@@ -116,8 +90,8 @@ pub struct CreateTargetRequest {
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     /// One of the computed or external indicators.
-    #[schema(value_type = crate::reference::Indicator)]
-    pub indicator: String,
+    #[schema(value_type = Indicator)]
+    pub indicator: Choice<Indicator>,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     /// Not negative; percentages at most 100.
@@ -146,16 +120,7 @@ pub fn validate(fields: &TargetFields) -> Result<(), AppError> {
             "chỉ gửi một trong org_unit_id và team_id",
         );
     }
-    if !COMPUTED_INDICATORS.contains(&fields.indicator.as_str())
-        && !EXTERNAL_INDICATORS.contains(&fields.indicator.as_str())
-    {
-        errors.add(
-            "indicator",
-            "invalid_choice",
-            "is not a known indicator",
-            "chỉ tiêu không hợp lệ",
-        );
-    }
+    let indicator = fields.indicator.check(&mut errors, "indicator");
     if fields.period_end < fields.period_start {
         errors.add(
             "period_end",
@@ -171,7 +136,7 @@ pub fn validate(fields: &TargetFields) -> Result<(), AppError> {
             "must be a number not below 0",
             "phải là số không âm",
         );
-    } else if fields.indicator.ends_with("_pct") && fields.value > 100.0 {
+    } else if indicator.is_some_and(Indicator::is_rate) && fields.value > 100.0 {
         errors.add(
             "value",
             "over_100",
@@ -222,24 +187,19 @@ fn warnings(
     conn: &mut PgConnection,
     fields: &TargetFields,
 ) -> Result<Vec<TargetWarning>, AppError> {
-    let Some(unit_id) = fields
-        .org_unit_id
-        .filter(|_| is_additive(&fields.indicator))
-    else {
+    let (Some(unit_id), Some(indicator)) = (
+        fields.org_unit_id,
+        fields.indicator.known().filter(|i| i.is_additive()),
+    ) else {
         return Ok(Vec::new());
     };
     let unit = org_unit::find(conn, unit_id)?;
     let period = (fields.period_start, fields.period_end);
     let mut found = Vec::new();
     let mut check = |conn: &mut PgConnection, parent: &org_unit::OrgUnit| -> Result<(), AppError> {
-        let Some(parent_target) = target::for_units(
-            conn,
-            &[parent.id],
-            &fields.indicator,
-            period,
-            fields.campaign_id,
-        )?
-        .pop() else {
+        let Some(parent_target) =
+            target::for_units(conn, &[parent.id], indicator, period, fields.campaign_id)?.pop()
+        else {
             return Ok(());
         };
         let children: Vec<Uuid> = org_unit::list(
@@ -254,16 +214,10 @@ fn warnings(
         .iter()
         .map(|u| u.id)
         .collect();
-        let sum: f64 = target::for_units(
-            conn,
-            &children,
-            &fields.indicator,
-            period,
-            fields.campaign_id,
-        )?
-        .iter()
-        .map(|t| t.value)
-        .sum();
+        let sum: f64 = target::for_units(conn, &children, indicator, period, fields.campaign_id)?
+            .iter()
+            .map(|t| t.value)
+            .sum();
         if sum > parent_target.value {
             found.push(TargetWarning {
                 code: "children_exceed_parent".to_owned(),
@@ -354,28 +308,21 @@ impl CreateTargetRequest {
 pub struct TargetQuery {
     /// Targets of this unit's subtree and its teams (404 when there is no such unit).
     pub org_unit_id: Option<Uuid>,
-    pub indicator: Option<String>,
+    pub indicator: Option<Choice<Indicator>>,
     /// Periods ending on or after.
     pub from: Option<NaiveDate>,
     /// Periods starting on or before.
     pub to: Option<NaiveDate>,
 }
 
-/// 422 on `indicator` unless it names a computed or external indicator (a filter of any list).
-pub fn check_indicator_filter(indicator: Option<&str>) -> Result<(), AppError> {
+/// The indicator a list is filtered on; 422 `invalid_choice` for an unknown one.
+pub fn check_indicator_filter(
+    indicator: Option<&Choice<Indicator>>,
+) -> Result<Option<Indicator>, AppError> {
     let mut errors = FieldErrors::new();
-    if let Some(indicator) = indicator
-        && !COMPUTED_INDICATORS.contains(&indicator)
-        && !EXTERNAL_INDICATORS.contains(&indicator)
-    {
-        errors.add(
-            "indicator",
-            "invalid_choice",
-            "is not a known indicator",
-            "chỉ tiêu không hợp lệ",
-        );
-    }
-    errors.finish()
+    let indicator = check_choice(&mut errors, "indicator", indicator);
+    errors.finish()?;
+    Ok(indicator)
 }
 
 /// The targets the actor may see that match `query`.
@@ -384,7 +331,7 @@ pub fn list(
     actor: &AuthUser,
     query: &TargetQuery,
 ) -> Result<Vec<Target>, AppError> {
-    check_indicator_filter(query.indicator.as_deref())?;
+    let indicator = check_indicator_filter(query.indicator.as_ref())?;
     let within = match query.org_unit_id {
         Some(id) => Some(
             org_unit::find(conn, id)
@@ -394,7 +341,7 @@ pub fn list(
         ),
         None => None,
     };
-    Ok(target::all(conn, query.indicator.as_deref())?
+    Ok(target::all(conn, indicator)?
         .into_iter()
         .filter(|t| visible(actor, t))
         .filter(|t| {

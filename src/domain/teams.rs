@@ -24,6 +24,7 @@ use crate::{
         org_unit, person,
         team::{self, Team, TeamFields, TeamFilter, TeamListed},
     },
+    reference::{Choice, OrgUnitLevel, TeamStatus, check_choice},
 };
 
 /// A team.
@@ -43,11 +44,9 @@ pub struct TeamResponse {
     pub org_unit_id: Uuid,
     pub org_unit_name: String,
     /// `commune` or `village` (from the unit).
-    #[schema(value_type = crate::reference::OrgUnitLevel)]
-    pub level: String,
+    pub level: OrgUnitLevel,
     /// `active`, `inactive` or `dissolved`.
-    #[schema(value_type = crate::reference::TeamStatus)]
-    pub status: String,
+    pub status: TeamStatus,
     pub founded_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,
     pub dissolution_reason: Option<String>,
@@ -65,15 +64,20 @@ pub struct TeamResponse {
 }
 
 impl TeamResponse {
-    pub fn new(team: &Team, unit_name: &str, level: &str, leader_name: Option<String>) -> Self {
+    pub fn new(
+        team: &Team,
+        unit_name: &str,
+        level: OrgUnitLevel,
+        leader_name: Option<String>,
+    ) -> Self {
         Self {
             id: team.id,
             code: team.code.clone(),
             name: team.name.clone(),
             org_unit_id: team.org_unit_id,
             org_unit_name: unit_name.to_owned(),
-            level: level.to_owned(),
-            status: team.status.clone(),
+            level,
+            status: team.status,
             founded_on: team.founded_on,
             dissolved_on: team.dissolved_on,
             dissolution_reason: team.dissolution_reason.clone(),
@@ -144,7 +148,7 @@ pub fn find_detail(
     let members = person::team_memberships(conn, team.id, false)?;
     let leader_name = members
         .iter()
-        .find(|m| m.membership.role == "leader")
+        .find(|m| m.membership.role == crate::reference::MembershipRole::Leader)
         .and_then(|m| m.person.full_name.clone());
     let members = member_responses(conn, actor, &team, &unit.path, &members)?;
     let unit_history = team::unit_history(conn, team.id)?
@@ -158,7 +162,7 @@ pub fn find_detail(
         })
         .collect();
     Ok(TeamDetailResponse {
-        team: TeamResponse::new(&team, &unit.name, &unit.level, leader_name),
+        team: TeamResponse::new(&team, &unit.name, unit.level, leader_name),
         unit_path: path,
         members,
         unit_history,
@@ -178,8 +182,8 @@ pub struct CreateTeamRequest {
     /// The commune or village the team serves (in your scope).
     pub org_unit_id: Uuid,
     /// `active` (default) or `inactive`; dissolve with `POST /teams/{id}/dissolve`.
-    #[schema(value_type = Option<crate::reference::TeamStatus>)]
-    pub status: Option<String>,
+    #[schema(value_type = Option<TeamStatus>)]
+    pub status: Option<Choice<TeamStatus>>,
     pub founded_on: Option<NaiveDate>,
     pub establishment_decision: Option<String>,
     /// Give with `zalo_group_members_as_of`.
@@ -252,7 +256,7 @@ pub fn check_unit(
             "no such org unit",
             "không có đơn vị này",
         ),
-        Some(unit) if !matches!(unit.level.as_str(), "commune" | "village") => errors.add(
+        Some(unit) if !unit.level.serves_teams() => errors.add(
             "org_unit_id",
             "invalid_level",
             "must be a commune or a village",
@@ -284,8 +288,8 @@ pub struct UpdateTeamRequest {
     /// Moving a team to another unit records it in the unit history from today.
     pub org_unit_id: Option<Uuid>,
     /// `active` or `inactive`.
-    #[schema(value_type = Option<crate::reference::TeamStatus>)]
-    pub status: Option<String>,
+    #[schema(value_type = Option<TeamStatus>)]
+    pub status: Option<Choice<TeamStatus>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>)]
     pub founded_on: Option<Option<NaiveDate>>,
@@ -339,7 +343,7 @@ impl CreateTeamRequest {
             code: self.code.trim().to_owned(),
             name: normalized(&self.name),
             org_unit_id: self.org_unit_id,
-            status: self.status.unwrap_or_else(|| "active".to_owned()),
+            status: self.status.unwrap_or(Choice::Known(TeamStatus::Active)),
             founded_on: self.founded_on,
             establishment_decision: normalized_optional(self.establishment_decision.as_deref()),
             zalo_group_members: self.zalo_group_members,
@@ -459,7 +463,7 @@ pub fn update(
 ) -> Result<TeamDetailResponse, AppError> {
     let (current, unit) = find_visible(conn, actor, id)?;
     let version = expected.check(current.version)?;
-    if current.status == "dissolved" {
+    if current.status == TeamStatus::Dissolved {
         return Err(dissolved(
             "A dissolved team cannot be changed",
             "Không thể sửa tổ đã giải thể",
@@ -505,7 +509,7 @@ pub fn dissolve(
 ) -> Result<TeamDetailResponse, AppError> {
     let (current, unit) = find_visible(conn, actor, id)?;
     let version = expected.check(current.version)?;
-    if current.status == "dissolved" {
+    if current.status == TeamStatus::Dissolved {
         return Err(dissolved("The team is already dissolved", "Tổ đã giải thể"));
     }
     let day = dissolution.dissolved_on;
@@ -546,8 +550,8 @@ pub fn dissolve(
 pub struct TeamQuery {
     /// Teams of this unit's subtree (404 when there is no such unit).
     pub org_unit_id: Option<Uuid>,
-    pub level: Option<String>,
-    pub status: Option<String>,
+    pub level: Option<Choice<OrgUnitLevel>>,
+    pub status: Option<Choice<TeamStatus>>,
     pub has_leader: Option<bool>,
     /// A search term, folded.
     pub q: Option<String>,
@@ -563,33 +567,15 @@ pub fn list(
     limit: i64,
 ) -> Result<Vec<TeamListed>, AppError> {
     let mut errors = FieldErrors::new();
-    if let Some(status) = &query.status
-        && !matches!(status.as_str(), "active" | "inactive" | "dissolved")
-    {
-        errors.add(
-            "status",
-            "invalid_choice",
-            "must be active, inactive or dissolved",
-            "phải là active, inactive hoặc dissolved",
-        );
-    }
-    if let Some(level) = &query.level
-        && org_unit::level_rank(level).is_none()
-    {
-        errors.add(
-            "level",
-            "invalid_choice",
-            "must be province, district, commune or village",
-            "cấp không hợp lệ",
-        );
-    }
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
+    let level = check_choice(&mut errors, "level", query.level.as_ref());
     errors.finish()?;
     let leader = actor.role == Role::TeamLeader;
     let mut filter = TeamFilter {
         within_path: actor.scope_filter().filter(|_| !leader),
         only_team: leader.then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
-        level: query.level,
-        status: query.status,
+        level,
+        status,
         has_leader: query.has_leader,
         query: query.q,
     };

@@ -28,7 +28,7 @@ use crate::{
         team::{self, Team},
         training_session::{self, SessionFields, TrainingSession},
     },
-    reference,
+    reference::{Choice, RecordStatus, SessionFormat, SessionKind, SessionTopic, TeamStatus},
 };
 
 /// A session as the API shows it.
@@ -48,17 +48,14 @@ pub struct TrainingSessionResponse {
     /// Where it was held.
     pub org_unit_id: Uuid,
     /// `training` or `outreach`.
-    #[schema(value_type = crate::reference::SessionKind)]
-    pub kind: String,
+    pub kind: SessionKind,
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     pub duration_minutes: i32,
     /// `in_person`, `door_to_door`, `online`, `mixed`.
-    #[schema(value_type = crate::reference::SessionFormat)]
-    pub format: String,
+    pub format: SessionFormat,
     pub venue: Option<String>,
-    #[schema(value_type = Vec<crate::reference::SessionTopic>)]
-    pub topics: Vec<String>,
+    pub topics: Vec<SessionTopic>,
     pub participants_total: i32,
     pub participants_female: i32,
     pub participants_ethnic_minority: i32,
@@ -75,8 +72,7 @@ pub struct TrainingSessionResponse {
     /// The device's clock when the leader saved it.
     pub recorded_at: Option<DateTime<Utc>>,
     /// `submitted`, `verified` or `rejected`.
-    #[schema(value_type = crate::reference::RecordStatus)]
-    pub status: String,
+    pub status: RecordStatus,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
@@ -91,11 +87,11 @@ impl From<&TrainingSession> for TrainingSessionResponse {
             id: s.id,
             team_id: s.team_id,
             org_unit_id: s.org_unit_id,
-            kind: s.kind.clone(),
+            kind: s.kind,
             held_on: s.held_on,
             start_time: s.start_time,
             duration_minutes: s.duration_minutes,
-            format: s.format.clone(),
+            format: s.format,
             venue: s.venue.clone(),
             topics: s.topic_list(),
             participants_total: s.participants_total,
@@ -111,7 +107,7 @@ impl From<&TrainingSession> for TrainingSessionResponse {
             trainers: s.trainer_list(),
             notes: s.notes.clone(),
             recorded_at: s.recorded_at,
-            status: s.status.clone(),
+            status: s.status,
             reviewed_by: s.reviewed_by,
             reviewed_at: s.reviewed_at,
             rejection_reason: s.rejection_reason.clone(),
@@ -138,18 +134,18 @@ pub struct CreateSessionRequest {
     /// Where it was held: the team's unit or a unit below the same commune (default: the team's unit).
     pub org_unit_id: Option<Uuid>,
     #[schema(value_type = crate::reference::SessionKind)]
-    pub kind: String,
+    pub kind: Choice<SessionKind>,
     /// Not in the future (one day of grace, Vietnam time) and not before the team was founded.
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     /// 1 to 600.
     pub duration_minutes: i32,
     #[schema(value_type = crate::reference::SessionFormat)]
-    pub format: String,
+    pub format: Choice<SessionFormat>,
     pub venue: Option<String>,
     /// At least one, from `GET /api/v1/reference` (`session_topics`).
     #[schema(value_type = Vec<crate::reference::SessionTopic>)]
-    pub topics: Vec<String>,
+    pub topics: Vec<Choice<SessionTopic>>,
     pub participants_total: i32,
     /// At most `participants_total`.
     pub participants_female: i32,
@@ -213,22 +209,8 @@ fn validate(
     team_unit: &org_unit::OrgUnit,
 ) -> Result<(), AppError> {
     let mut errors = FieldErrors::new();
-    if !reference::is_one_of(reference::SESSION_KINDS, &fields.kind) {
-        errors.add(
-            "kind",
-            "invalid_choice",
-            "must be training or outreach",
-            "phải là training hoặc outreach",
-        );
-    }
-    if !reference::is_one_of(reference::SESSION_FORMATS, &fields.format) {
-        errors.add(
-            "format",
-            "invalid_choice",
-            "must be in_person, door_to_door, online or mixed",
-            "hình thức không hợp lệ",
-        );
-    }
+    fields.kind.check(&mut errors, "kind");
+    fields.format.check(&mut errors, "format");
     let (shortest, longest) = contract::SESSION_MINUTES;
     if !(shortest..=longest).contains(&i64::from(fields.duration_minutes)) {
         errors.add(
@@ -258,7 +240,7 @@ fn validate(
             "không được trước ngày thành lập tổ",
         );
     }
-    if team.status != "active" {
+    if team.status != TeamStatus::Active {
         errors.add(
             "team_id",
             "team_not_active",
@@ -275,14 +257,7 @@ fn validate(
         );
     }
     for (index, topic) in fields.topics.iter().enumerate() {
-        if !reference::is_one_of(reference::SESSION_TOPICS, topic) {
-            errors.add(
-                format!("topics[{index}]"),
-                "invalid_choice",
-                "is not a topic of GET /api/v1/reference",
-                "chủ đề không hợp lệ",
-            );
-        }
+        topic.check(&mut errors, format!("topics[{index}]"));
     }
     if fields
         .topics
@@ -482,7 +457,7 @@ fn editable(
         actor,
         found.session.team_id,
         &found.team_unit_path,
-        &found.session.status,
+        found.session.status,
         found.session.held_on,
         lock_days,
     )?;
@@ -507,7 +482,7 @@ pub fn update(
     let unit = org_unit::find(conn, team.org_unit_id)?;
     validate(conn, &fields, &team, &unit)?;
     check_lock(actor, fields.held_on, lock_days)?;
-    let status = status_after_edit(&found.session.status);
+    let status = status_after_edit(found.session.status);
     let updated = training_session::update(conn, id, version, &fields, status)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
     record(
@@ -575,7 +550,7 @@ pub fn review(
     let Some(version) = review_guard(
         actor,
         &found.team_unit_path,
-        &found.session.status,
+        found.session.status,
         found.session.version,
         if_match,
         status,
@@ -585,7 +560,7 @@ pub fn review(
     };
     let updated = training_session::review(conn, id, version, status, actor.id, reason.as_deref())?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
-    let action = if status == "verified" {
+    let action = if status == RecordStatus::Verified {
         "training_session_verified"
     } else {
         "training_session_rejected"

@@ -12,7 +12,7 @@ use crate::{
     contract,
     domain::{
         Precondition,
-        validation::{double_option, normalize_phone},
+        validation::{FieldErrors, double_option, normalize_phone},
     },
     error::{AppError, ErrorCode, FieldError, Text},
     models::{
@@ -20,6 +20,7 @@ use crate::{
         org_unit, person, refresh_token, team,
         user::{self, NewUser, User, UserChanges, UserFilter},
     },
+    reference::{Choice, UserStatus, check_choice},
 };
 
 /// A user as the API shows it. `phone` is personal data: shown to the user, admins and officers only.
@@ -39,8 +40,7 @@ pub struct UserResponse {
     /// For team leaders: their person record.
     pub person_id: Option<Uuid>,
     /// `active` or `disabled`.
-    #[schema(value_type = crate::reference::UserStatus)]
-    pub status: String,
+    pub status: UserStatus,
     pub version: i32,
 }
 
@@ -52,11 +52,11 @@ impl UserResponse {
             username: user.username.clone(),
             display_name: user.display_name.clone(),
             phone: if with_phone { user.phone.clone() } else { None },
-            role: Role::parse(&user.role).unwrap_or(Role::Viewer),
+            role: user.role,
             org_unit_id: user.org_unit_id,
             team_id: user.team_id,
             person_id: user.person_id,
-            status: user.status.clone(),
+            status: user.status,
             version: user.version,
         }
     }
@@ -100,8 +100,8 @@ pub struct UpdateUserRequest {
     /// A team leader's person record.
     pub person_id: Option<Uuid>,
     /// `active` or `disabled`; disabling ends every session at once.
-    #[schema(value_type = Option<crate::reference::UserStatus>)]
-    pub status: Option<String>,
+    #[schema(value_type = Option<UserStatus>)]
+    pub status: Option<Choice<UserStatus>>,
 }
 
 /// A new password set by an administrator.
@@ -155,7 +155,7 @@ pub fn find_manageable(
     let found = user::find_with_scope(conn, id)
         .optional_app()?
         .ok_or_else(|| AppError::not_found("user"))?;
-    let role = Role::parse(&found.user.role).unwrap_or(Role::Viewer);
+    let role = found.user.role;
     let visible = actor.role == Role::Admin
         || (found
             .scope_path
@@ -245,7 +245,7 @@ pub fn list(
     conn: &mut PgConnection,
     actor: &AuthUser,
     role: Option<Role>,
-    status: Option<String>,
+    status: Option<UserStatus>,
     search: Option<String>,
     after: Option<&str>,
     limit: i64,
@@ -253,13 +253,8 @@ pub fn list(
     let filter = UserFilter {
         within_path: actor.scope_filter(),
         // Officers list exactly the users they may manage.
-        roles: (actor.role == Role::Officer).then(|| {
-            vec![
-                Role::TeamLeader.as_str().to_owned(),
-                Role::Viewer.as_str().to_owned(),
-            ]
-        }),
-        role: role.map(|role| role.as_str().to_owned()),
+        roles: (actor.role == Role::Officer).then(|| vec![Role::TeamLeader, Role::Viewer]),
+        role,
         status,
         query: search,
     };
@@ -337,7 +332,7 @@ pub fn create(
             display_name: body.display_name.trim().to_owned(),
             phone: account.phone.clone(),
             password_hash,
-            role: body.role.as_str().to_owned(),
+            role: body.role,
             org_unit_id: unit.as_ref().map(|u| u.id),
             team_id: body.team_id.filter(|_| body.role == Role::TeamLeader),
             person_id: body.person_id,
@@ -363,6 +358,7 @@ pub struct AccountChange {
     request: UpdateUserRequest,
     /// `Some(None)` removes the phone.
     phone: Option<Option<String>>,
+    status: Option<UserStatus>,
 }
 
 /// The display name and phone of a change, checked; `Some(None)` removes the phone.
@@ -386,22 +382,16 @@ impl UpdateUserRequest {
             self.phone.as_ref().map(Option::as_deref),
             &mut errors,
         );
-        if let Some(status) = &self.status
-            && !matches!(status.as_str(), "active" | "disabled")
-        {
-            errors.push(field(
-                "status",
-                "invalid_choice",
-                "must be active or disabled",
-                "phải là active hoặc disabled",
-            ));
-        }
+        let mut choices = FieldErrors::new();
+        let status = check_choice(&mut choices, "status", self.status.as_ref());
+        errors.extend(choices.into_errors());
         if !errors.is_empty() {
             return Err(AppError::validation(errors));
         }
         Ok(AccountChange {
             request: self,
             phone,
+            status,
         })
     }
 }
@@ -426,9 +416,7 @@ pub fn update(
     {
         return Err(forbidden());
     }
-    let role = body
-        .role
-        .unwrap_or(Role::parse(&current.role).unwrap_or(Role::Viewer));
+    let role = body.role.unwrap_or(current.role);
     let unit_id = body.org_unit_id.or(current.org_unit_id);
     let team_id = body.team_id.or(current.team_id);
     let unit = checked_scope(conn, actor, role, unit_id, team_id)?;
@@ -436,11 +424,11 @@ pub fn update(
     let changes = UserChanges {
         display_name: body.display_name.map(|n| n.trim().to_owned()),
         phone: change.phone,
-        role: body.role.map(|r| r.as_str().to_owned()),
+        role: body.role,
         org_unit_id: Some(unit.as_ref().map(|u| u.id)),
         team_id: Some(team_id.filter(|_| role == Role::TeamLeader)),
         person_id: body.person_id.map(Some),
-        status: body.status,
+        status: change.status,
         password_hash: None,
     };
     let ends_sessions = changes.ends_sessions(&current);

@@ -59,6 +59,11 @@ impl FieldErrors {
         }
     }
 
+    /// The recorded errors, to join a list collected elsewhere.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// 422 with every recorded error, or `Ok` when there is none.
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {

@@ -10,6 +10,7 @@ use crate::{
     domain::today_in_vietnam,
     domain::validation::{FieldErrors, normalized},
     error::{AppError, ErrorCode, Text},
+    reference::RecordStatus,
 };
 
 /// The last day a team leader may still create or change a record dated `day`: the end of its month plus
@@ -54,14 +55,14 @@ pub fn check_editable(
     actor: &AuthUser,
     team_id: Uuid,
     team_unit_path: &str,
-    status: &str,
+    status: RecordStatus,
     day: NaiveDate,
     lock_days: u32,
 ) -> Result<(), AppError> {
     if !actor.manages_members_of(team_id, team_unit_path) {
         return Err(forbidden());
     }
-    if status == "verified" && actor.role != Role::Admin {
+    if status == RecordStatus::Verified && actor.role != Role::Admin {
         return Err(
             AppError::new(ErrorCode::SessionVerified).with_detail(Text::new(
                 "A verified record is frozen; ask an administrator",
@@ -89,17 +90,17 @@ pub fn check_reviewer(actor: &AuthUser, team_unit_path: &str) -> Result<(), AppE
 pub fn review_guard(
     actor: &AuthUser,
     team_unit_path: &str,
-    current: &str,
+    current: RecordStatus,
     version: i32,
     if_match: &Precondition,
-    target: &str,
+    target: RecordStatus,
 ) -> Result<Option<i32>, AppError> {
     check_reviewer(actor, team_unit_path)?;
     let version = if_match.check(version)?;
     if current == target {
         return Ok(None);
     }
-    if current == "verified" && actor.role != Role::Admin {
+    if current == RecordStatus::Verified && actor.role != Role::Admin {
         return Err(AppError::new(ErrorCode::SessionVerified));
     }
     Ok(Some(version))
@@ -116,16 +117,16 @@ pub enum Decision {
 
 impl Decision {
     /// The status the record moves to and the normalised reason; 422 for a reason out of bounds.
-    pub fn outcome(self) -> Result<(&'static str, Option<String>), AppError> {
+    pub fn outcome(self) -> Result<(RecordStatus, Option<String>), AppError> {
         match self {
-            Self::Verify => Ok(("verified", None)),
+            Self::Verify => Ok((RecordStatus::Verified, None)),
             Self::Reject(reason) => {
                 let reason = normalized(&reason);
                 let mut errors = FieldErrors::new();
                 let (shortest, longest) = crate::contract::REASON_LENGTH;
                 errors.check_length("reason", &reason, shortest, longest);
                 errors.finish()?;
-                Ok(("rejected", Some(reason)))
+                Ok((RecordStatus::Rejected, Some(reason)))
             }
         }
     }
@@ -141,17 +142,17 @@ pub fn client_id_reused() -> AppError {
 
 /// Status after an edit: an admin's correction keeps a verified record verified; anything else goes back
 /// to `submitted` for review.
-pub fn status_after_edit(current: &str) -> &'static str {
-    if current == "verified" {
-        "verified"
+pub fn status_after_edit(current: RecordStatus) -> RecordStatus {
+    if current == RecordStatus::Verified {
+        RecordStatus::Verified
     } else {
-        "submitted"
+        RecordStatus::Submitted
     }
 }
 
 /// The path of the commune a team's unit belongs to (the unit itself for a commune-level team).
 pub fn commune_path(team_unit: &crate::models::org_unit::OrgUnit) -> String {
-    if team_unit.level == "village" {
+    if team_unit.level == crate::reference::OrgUnitLevel::Village {
         team_unit
             .path
             .rsplitn(3, '/')
@@ -220,8 +221,8 @@ mod tests {
             id: Uuid::nil(),
             code: "x".to_owned(),
             name: "x".to_owned(),
-            level: level.to_owned(),
-            kind: "xa".to_owned(),
+            level: level.parse().unwrap(),
+            kind: crate::reference::OrgUnitKind::Xa,
             parent_id: None,
             path: path.to_owned(),
             depth: 0,
@@ -247,8 +248,9 @@ mod tests {
 
     #[test]
     fn an_edit_sends_a_record_back_to_review_unless_an_admin_corrected_a_verified_one() {
-        assert_eq!(status_after_edit("rejected"), "submitted");
-        assert_eq!(status_after_edit("submitted"), "submitted");
-        assert_eq!(status_after_edit("verified"), "verified");
+        use crate::reference::RecordStatus::{Rejected, Submitted, Verified};
+        assert_eq!(status_after_edit(Rejected), Submitted);
+        assert_eq!(status_after_edit(Submitted), Submitted);
+        assert_eq!(status_after_edit(Verified), Verified);
     }
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::campaigns;
+use crate::reference::{CampaignStatus, Choice, FraudType, SkillGroup};
 
 /// A campaign row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -18,9 +19,9 @@ pub struct Campaign {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub description: Option<String>,
-    pub skill_groups: Vec<Option<String>>,
-    pub fraud_types: Vec<Option<String>>,
-    pub status: String,
+    pub skill_groups: Vec<Option<SkillGroup>>,
+    pub fraud_types: Vec<Option<FraudType>>,
+    pub status: CampaignStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -37,9 +38,9 @@ pub struct CampaignFields {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub description: Option<String>,
-    pub skill_groups: Vec<Option<String>>,
-    pub fraud_types: Vec<Option<String>>,
-    pub status: String,
+    pub skill_groups: Vec<Option<Choice<SkillGroup>>>,
+    pub fraud_types: Vec<Option<Choice<FraudType>>>,
+    pub status: Choice<CampaignStatus>,
 }
 
 impl CampaignFields {
@@ -53,9 +54,9 @@ impl CampaignFields {
             starts_on: c.starts_on,
             ends_on: c.ends_on,
             description: c.description.clone(),
-            skill_groups: c.skill_groups.clone(),
-            fraud_types: c.fraud_types.clone(),
-            status: c.status.clone(),
+            skill_groups: c.skill_groups.iter().map(|g| g.map(Choice::from)).collect(),
+            fraud_types: c.fraud_types.iter().map(|t| t.map(Choice::from)).collect(),
+            status: c.status.into(),
         }
     }
 }

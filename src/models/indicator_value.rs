@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{indicator_values, org_units};
+use crate::reference::Indicator;
 
 /// An indicator value row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -12,7 +13,7 @@ use crate::db::schema::{indicator_values, org_units};
 pub struct IndicatorValue {
     pub id: Uuid,
     pub org_unit_id: Uuid,
-    pub indicator: String,
+    pub indicator: Indicator,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -29,7 +30,7 @@ pub struct IndicatorValue {
 #[diesel(table_name = indicator_values)]
 pub struct IndicatorFields {
     pub org_unit_id: Uuid,
-    pub indicator: String,
+    pub indicator: Indicator,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -44,7 +45,7 @@ pub fn find_same(
 ) -> QueryResult<Option<IndicatorValue>> {
     indicator_values::table
         .filter(indicator_values::org_unit_id.eq(fields.org_unit_id))
-        .filter(indicator_values::indicator.eq(&fields.indicator))
+        .filter(indicator_values::indicator.eq(fields.indicator))
         .filter(indicator_values::period_start.eq(fields.period_start))
         .filter(indicator_values::period_end.eq(fields.period_end))
         .filter(indicator_values::source.eq(&fields.source))
@@ -92,7 +93,7 @@ pub fn replace(
 #[derive(Debug, Clone, Default)]
 pub struct IndicatorFilter {
     pub within_path: Option<String>,
-    pub indicator: Option<String>,
+    pub indicator: Option<Indicator>,
     pub source: Option<String>,
     /// Periods ending on or after.
     pub from: Option<NaiveDate>,
@@ -113,8 +114,8 @@ pub fn list(
     if let Some(path) = &filter.within_path {
         query = query.filter(super::in_subtree(org_units::path, path));
     }
-    if let Some(indicator) = &filter.indicator {
-        query = query.filter(indicator_values::indicator.eq(indicator.clone()));
+    if let Some(indicator) = filter.indicator {
+        query = query.filter(indicator_values::indicator.eq(indicator));
     }
     if let Some(source) = &filter.source {
         query = query.filter(indicator_values::source.eq(source.clone()));
@@ -140,7 +141,7 @@ pub fn list(
 pub fn latest_overlapping(
     conn: &mut PgConnection,
     unit: Uuid,
-    indicator: &str,
+    indicator: Indicator,
     (from, to): (NaiveDate, NaiveDate),
 ) -> QueryResult<Option<IndicatorValue>> {
     indicator_values::table

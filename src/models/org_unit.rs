@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{org_unit_successions, org_units};
+use crate::reference::{OrgUnitKind, OrgUnitLevel};
 
 /// An org unit row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -13,8 +14,8 @@ pub struct OrgUnit {
     pub id: Uuid,
     pub code: String,
     pub name: String,
-    pub level: String,
-    pub kind: String,
+    pub level: OrgUnitLevel,
+    pub kind: OrgUnitKind,
     pub parent_id: Option<Uuid>,
     pub path: String,
     pub depth: i16,
@@ -34,8 +35,8 @@ pub struct NewOrgUnit {
     pub id: Uuid,
     pub code: String,
     pub name: String,
-    pub level: String,
-    pub kind: String,
+    pub level: OrgUnitLevel,
+    pub kind: OrgUnitKind,
     pub parent_id: Option<Uuid>,
     pub path: String,
     pub depth: i16,
@@ -69,7 +70,7 @@ impl NewOrgUnit {
 pub struct OrgUnitChanges {
     pub code: Option<String>,
     pub name: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<OrgUnitKind>,
     pub valid_to: Option<Option<NaiveDate>>,
     pub households: Option<Option<i32>>,
     pub population: Option<Option<i32>>,
@@ -82,7 +83,7 @@ pub struct OrgUnitFilter {
     pub parent_id: Option<Uuid>,
     /// The subtree (inclusive) below this materialised path.
     pub within_path: Option<String>,
-    pub level: Option<String>,
+    pub level: Option<OrgUnitLevel>,
     /// Folded search text (see `cdt_fold`).
     pub query: Option<String>,
     /// Only units in force on this date.
@@ -140,8 +141,8 @@ pub fn list(
     if let Some(path) = &filter.within_path {
         query = query.filter(super::in_subtree(org_units::path, path));
     }
-    if let Some(level) = &filter.level {
-        query = query.filter(org_units::level.eq(level.clone()));
+    if let Some(level) = filter.level {
+        query = query.filter(org_units::level.eq(level));
     }
     if let Some(text) = &filter.query {
         let pattern = format!("%{}%", super::escape_like(text));
@@ -265,17 +266,6 @@ pub fn link_succession(
         ))
         .on_conflict_do_nothing()
         .execute(conn)
-}
-
-/// The rank of a level in the tree (province 0 ... village 3).
-pub fn level_rank(level: &str) -> Option<u8> {
-    match level {
-        "province" => Some(0),
-        "district" => Some(1),
-        "commune" => Some(2),
-        "village" => Some(3),
-        _ => None,
-    }
 }
 
 /// `(id, code, name)` of the units with these ids, for labelling report rows.

@@ -5,6 +5,7 @@ use diesel::{prelude::*, sql_types::Bool};
 use uuid::Uuid;
 
 use crate::db::schema::{memberships, org_units, people, personal_data_reads, teams};
+use crate::reference::{Affiliation, Choice, Ethnicity, Gender, MembershipRole};
 
 /// A person row. `full_name` and `phone` are personal data (`None` once erased).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -13,10 +14,10 @@ pub struct Person {
     pub id: Uuid,
     pub full_name: Option<String>,
     pub phone: Option<String>,
-    pub gender: String,
+    pub gender: Gender,
     pub birth_year: Option<i16>,
-    pub ethnicity: Option<String>,
-    pub affiliation: String,
+    pub ethnicity: Option<Ethnicity>,
+    pub affiliation: Affiliation,
     pub erased_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -29,10 +30,10 @@ pub struct Person {
 pub struct PersonFields {
     pub full_name: Option<String>,
     pub phone: Option<String>,
-    pub gender: String,
+    pub gender: Choice<Gender>,
     pub birth_year: Option<i16>,
-    pub ethnicity: Option<String>,
-    pub affiliation: String,
+    pub ethnicity: Option<Choice<Ethnicity>>,
+    pub affiliation: Choice<Affiliation>,
 }
 
 impl PersonFields {
@@ -41,10 +42,10 @@ impl PersonFields {
         Self {
             full_name: person.full_name.clone(),
             phone: person.phone.clone(),
-            gender: person.gender.clone(),
+            gender: person.gender.into(),
             birth_year: person.birth_year,
-            ethnicity: person.ethnicity.clone(),
-            affiliation: person.affiliation.clone(),
+            ethnicity: person.ethnicity.map(Choice::from),
+            affiliation: person.affiliation.into(),
         }
     }
 }
@@ -56,7 +57,7 @@ pub struct Membership {
     pub id: Uuid,
     pub team_id: Uuid,
     pub person_id: Uuid,
-    pub role: String,
+    pub role: MembershipRole,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
     pub version: i32,
@@ -82,7 +83,7 @@ pub struct NewMembership {
     pub id: Uuid,
     pub team_id: Uuid,
     pub person_id: Uuid,
-    pub role: String,
+    pub role: MembershipRole,
     pub joined_on: NaiveDate,
     pub left_on: Option<NaiveDate>,
 }
@@ -117,7 +118,7 @@ pub fn insert_memberships(conn: &mut PgConnection, rows: &[NewMembership]) -> Qu
 pub fn set_membership(
     conn: &mut PgConnection,
     id: Uuid,
-    role: &str,
+    role: MembershipRole,
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 ) -> QueryResult<usize> {
@@ -207,7 +208,7 @@ pub fn insert_membership(
     conn: &mut PgConnection,
     team: Uuid,
     person: Uuid,
-    role: &str,
+    role: MembershipRole,
     joined_on: NaiveDate,
 ) -> QueryResult<Membership> {
     insert_membership_with_id(conn, Uuid::now_v7(), team, person, role, joined_on)
@@ -219,7 +220,7 @@ pub fn insert_membership_with_id(
     id: Uuid,
     team: Uuid,
     person: Uuid,
-    role: &str,
+    role: MembershipRole,
     joined_on: NaiveDate,
 ) -> QueryResult<Membership> {
     diesel::insert_into(memberships::table)
@@ -239,7 +240,7 @@ pub fn update_membership(
     conn: &mut PgConnection,
     id: Uuid,
     expected_version: i32,
-    role: &str,
+    role: MembershipRole,
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 ) -> QueryResult<Option<Membership>> {
@@ -324,8 +325,8 @@ pub fn team_memberships(
         ))
         // Leaders first, then deputies (false sorts before true), then by joining date.
         .order((
-            memberships::role.ne("leader"),
-            memberships::role.ne("deputy"),
+            memberships::role.ne(MembershipRole::Leader),
+            memberships::role.ne(MembershipRole::Deputy),
             memberships::joined_on.asc(),
             memberships::id.asc(),
         ))
@@ -541,7 +542,7 @@ pub fn current_leaders(
     memberships::table
         .inner_join(people::table)
         .filter(memberships::team_id.eq_any(teams_))
-        .filter(memberships::role.eq("leader"))
+        .filter(memberships::role.eq(MembershipRole::Leader))
         .filter(memberships::left_on.is_null())
         .select((memberships::team_id, Person::as_select()))
         .load(conn)

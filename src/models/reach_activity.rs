@@ -5,6 +5,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, reach_activities, teams};
+use crate::reference::{
+    Choice, Confidence, CountingMethod, FraudType, ReachChannel, RecordStatus, SkillGroup,
+};
 
 /// A reach activity row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -14,21 +17,21 @@ pub struct ReachActivity {
     pub campaign_id: Uuid,
     pub team_id: Uuid,
     pub org_unit_id: Uuid,
-    pub channel: String,
+    pub channel: ReachChannel,
     pub occurred_on: NaiveDate,
     pub contacts: i32,
     pub unique_people: Option<i32>,
     pub households_reached: i32,
     pub estimated_audience: Option<i32>,
-    pub method: String,
-    pub confidence: String,
-    pub skill_groups: Vec<Option<String>>,
-    pub fraud_types: Vec<Option<String>>,
+    pub method: CountingMethod,
+    pub confidence: Confidence,
+    pub skill_groups: Vec<Option<SkillGroup>>,
+    pub fraud_types: Vec<Option<FraudType>>,
     pub materials_distributed: i32,
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RecordStatus,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
@@ -46,16 +49,16 @@ pub struct ActivityFields {
     pub campaign_id: Uuid,
     pub team_id: Uuid,
     pub org_unit_id: Uuid,
-    pub channel: String,
+    pub channel: Choice<ReachChannel>,
     pub occurred_on: NaiveDate,
     pub contacts: i32,
     pub unique_people: Option<i32>,
     pub households_reached: i32,
     pub estimated_audience: Option<i32>,
-    pub method: String,
-    pub confidence: String,
-    pub skill_groups: Vec<Option<String>>,
-    pub fraud_types: Vec<Option<String>>,
+    pub method: Choice<CountingMethod>,
+    pub confidence: Choice<Confidence>,
+    pub skill_groups: Vec<Option<Choice<SkillGroup>>>,
+    pub fraud_types: Vec<Option<Choice<FraudType>>>,
     pub materials_distributed: i32,
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
@@ -69,16 +72,16 @@ impl ActivityFields {
             campaign_id: a.campaign_id,
             team_id: a.team_id,
             org_unit_id: a.org_unit_id,
-            channel: a.channel.clone(),
+            channel: a.channel.into(),
             occurred_on: a.occurred_on,
             contacts: a.contacts,
             unique_people: a.unique_people,
             households_reached: a.households_reached,
             estimated_audience: a.estimated_audience,
-            method: a.method.clone(),
-            confidence: a.confidence.clone(),
-            skill_groups: a.skill_groups.clone(),
-            fraud_types: a.fraud_types.clone(),
+            method: a.method.into(),
+            confidence: a.confidence.into(),
+            skill_groups: a.skill_groups.iter().map(|g| g.map(Choice::from)).collect(),
+            fraud_types: a.fraud_types.iter().map(|t| t.map(Choice::from)).collect(),
             materials_distributed: a.materials_distributed,
             session_id: a.session_id,
             notes: a.notes.clone(),
@@ -140,7 +143,7 @@ pub fn insert(
 /// Inserts many activities (demo data) with their status, in batches.
 pub fn insert_many(
     conn: &mut PgConnection,
-    rows: &[(Uuid, ActivityFields, String)],
+    rows: &[(Uuid, ActivityFields, RecordStatus)],
 ) -> QueryResult<usize> {
     let mut inserted = 0;
     for chunk in rows.chunks(500) {
@@ -150,7 +153,7 @@ pub fn insert_many(
                 (
                     reach_activities::id.eq(*id),
                     fields.clone(),
-                    reach_activities::status.eq(status.clone()),
+                    reach_activities::status.eq(*status),
                 )
             })
             .collect();
@@ -167,7 +170,7 @@ pub fn update(
     id: Uuid,
     expected_version: i32,
     fields: &ActivityFields,
-    status: &str,
+    status: RecordStatus,
 ) -> QueryResult<Option<ReachActivity>> {
     diesel::update(
         reach_activities::table
@@ -189,7 +192,7 @@ pub fn review(
     conn: &mut PgConnection,
     id: Uuid,
     expected_version: i32,
-    status: &str,
+    status: RecordStatus,
     reviewer: Uuid,
     reason: Option<&str>,
 ) -> QueryResult<Option<ReachActivity>> {
@@ -237,9 +240,9 @@ pub struct ActivityFilter {
     pub team_within_path: Option<String>,
     pub held_within_path: Option<String>,
     pub team_id: Option<Uuid>,
-    pub channel: Option<String>,
-    pub status: Option<String>,
-    pub statuses: Option<Vec<String>>,
+    pub channel: Option<ReachChannel>,
+    pub status: Option<RecordStatus>,
+    pub statuses: Option<Vec<RecordStatus>>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
 }
@@ -289,11 +292,11 @@ pub fn list(
     if let Some(team) = filter.team_id {
         query = query.filter(reach_activities::team_id.eq(team));
     }
-    if let Some(channel) = &filter.channel {
-        query = query.filter(reach_activities::channel.eq(channel.clone()));
+    if let Some(channel) = filter.channel {
+        query = query.filter(reach_activities::channel.eq(channel));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(reach_activities::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(reach_activities::status.eq(status));
     }
     if let Some(statuses) = &filter.statuses {
         query = query.filter(reach_activities::status.eq_any(statuses.clone()));

@@ -21,6 +21,7 @@ use crate::db::{
     prepared::prepared,
     schema::{org_unit_successions, org_units, stat_commune_days},
 };
+use crate::reference::OrgUnitLevel;
 
 /// Every figure the aggregates hold, summed over a selection.
 #[derive(
@@ -506,7 +507,7 @@ pub struct UnitNode {
     pub parent_id: Option<Uuid>,
     pub code: String,
     pub name: String,
-    pub level: String,
+    pub level: OrgUnitLevel,
     pub path: String,
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
@@ -538,7 +539,7 @@ pub struct UnitGraph {
 impl UnitGraph {
     fn load(conn: &mut PgConnection, version: i64) -> QueryResult<Self> {
         let units: Vec<UnitNode> = org_units::table
-            .filter(org_units::level.ne("village"))
+            .filter(org_units::level.ne(OrgUnitLevel::Village))
             .select((
                 org_units::id,
                 org_units::parent_id,
@@ -579,7 +580,9 @@ impl UnitGraph {
 
     /// The commune-level units (every one that ever existed).
     pub fn communes(&self) -> impl Iterator<Item = &UnitNode> {
-        self.units.values().filter(|u| u.level == "commune")
+        self.units
+            .values()
+            .filter(|u| u.level == OrgUnitLevel::Commune)
     }
 
     /// The unit in force on `day` that `id`'s activity belongs to: `id` itself when in force; else, through

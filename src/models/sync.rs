@@ -1,6 +1,7 @@
 //! The change feed (`changes`, the `sync_changes` migration): one row per synced record, rewritten by every
 //! change to it, read in (txid, seq) order below the oldest running transaction.
 
+use crate::reference::{ConflictResolution, ConflictStatus, PushRecordType, SyncOp};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
@@ -157,9 +158,9 @@ fn path_and_ancestors(path: &str) -> Vec<String> {
 #[diesel(table_name = sync_conflicts, check_for_backend(diesel::pg::Pg))]
 pub struct Conflict {
     pub id: Uuid,
-    pub entity: String,
+    pub entity: PushRecordType,
     pub record_id: Uuid,
-    pub op: String,
+    pub op: SyncOp,
     pub team_id: Uuid,
     pub unit_path: String,
     pub pushed_by: Uuid,
@@ -167,8 +168,8 @@ pub struct Conflict {
     pub server_version: i32,
     pub client_data: Option<serde_json::Value>,
     pub server_data: serde_json::Value,
-    pub status: String,
-    pub resolution: Option<String>,
+    pub status: ConflictStatus,
+    pub resolution: Option<ConflictResolution>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -179,9 +180,9 @@ pub struct Conflict {
 #[diesel(table_name = sync_conflicts)]
 pub struct NewConflict {
     pub id: Uuid,
-    pub entity: String,
+    pub entity: PushRecordType,
     pub record_id: Uuid,
-    pub op: String,
+    pub op: SyncOp,
     pub team_id: Uuid,
     pub unit_path: String,
     pub pushed_by: Uuid,
@@ -195,11 +196,11 @@ pub struct NewConflict {
 /// records nothing twice).
 pub fn record_conflict(conn: &mut PgConnection, new: &NewConflict) -> QueryResult<Conflict> {
     let open: Vec<Conflict> = sync_conflicts::table
-        .filter(sync_conflicts::entity.eq(&new.entity))
+        .filter(sync_conflicts::entity.eq(new.entity))
         .filter(sync_conflicts::record_id.eq(new.record_id))
-        .filter(sync_conflicts::status.eq("open"))
+        .filter(sync_conflicts::status.eq(ConflictStatus::Open))
         .filter(sync_conflicts::pushed_by.eq(new.pushed_by))
-        .filter(sync_conflicts::op.eq(&new.op))
+        .filter(sync_conflicts::op.eq(new.op))
         .select(Conflict::as_select())
         .load(conn)?;
     if let Some(same) = open
@@ -228,7 +229,7 @@ pub fn list_conflicts(
     conn: &mut PgConnection,
     team: Option<Uuid>,
     within_path: Option<&str>,
-    status: Option<&str>,
+    status: Option<ConflictStatus>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<Conflict>> {
@@ -242,7 +243,7 @@ pub fn list_conflicts(
         query = query.filter(crate::models::in_subtree(sync_conflicts::unit_path, path));
     }
     if let Some(status) = status {
-        query = query.filter(sync_conflicts::status.eq(status.to_owned()));
+        query = query.filter(sync_conflicts::status.eq(status));
     }
     if let Some((created_at, id)) = after {
         query = query.filter(
@@ -263,16 +264,16 @@ pub fn list_conflicts(
 pub fn resolve_conflict(
     conn: &mut PgConnection,
     id: Uuid,
-    resolution: &str,
+    resolution: ConflictResolution,
     by: Uuid,
 ) -> QueryResult<Option<Conflict>> {
     diesel::update(
         sync_conflicts::table
             .filter(sync_conflicts::id.eq(id))
-            .filter(sync_conflicts::status.eq("open")),
+            .filter(sync_conflicts::status.eq(ConflictStatus::Open)),
     )
     .set((
-        sync_conflicts::status.eq("resolved"),
+        sync_conflicts::status.eq(ConflictStatus::Resolved),
         sync_conflicts::resolution.eq(Some(resolution)),
         sync_conflicts::resolved_by.eq(Some(by)),
         sync_conflicts::resolved_at.eq(Some(Utc::now())),

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, targets, teams};
+use crate::reference::{Choice, Indicator};
 
 /// A target row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -13,7 +14,7 @@ pub struct Target {
     pub id: Uuid,
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
-    pub indicator: String,
+    pub indicator: Indicator,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -30,7 +31,7 @@ pub struct Target {
 pub struct TargetFields {
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
-    pub indicator: String,
+    pub indicator: Choice<Indicator>,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub value: f64,
@@ -43,7 +44,7 @@ impl TargetFields {
         Self {
             org_unit_id: t.org_unit_id,
             team_id: t.team_id,
-            indicator: t.indicator.clone(),
+            indicator: t.indicator.into(),
             period_start: t.period_start,
             period_end: t.period_end,
             value: t.value,
@@ -121,10 +122,13 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ScopedTarget> {
 }
 
 /// Every target (filtered by the caller afterwards; a province holds a few thousand).
-pub fn all(conn: &mut PgConnection, indicator: Option<&str>) -> QueryResult<Vec<ScopedTarget>> {
+pub fn all(
+    conn: &mut PgConnection,
+    indicator: Option<Indicator>,
+) -> QueryResult<Vec<ScopedTarget>> {
     let mut query = scoped_query().into_boxed();
     if let Some(indicator) = indicator {
-        query = query.filter(targets::indicator.eq(indicator.to_owned()));
+        query = query.filter(targets::indicator.eq(indicator));
     }
     let rows = query
         .order((targets::period_start.desc(), targets::id.asc()))
@@ -183,7 +187,7 @@ pub fn delete(conn: &mut PgConnection, id: Uuid, expected_version: i32) -> Query
 pub fn for_units(
     conn: &mut PgConnection,
     units: &[Uuid],
-    indicator: &str,
+    indicator: Indicator,
     period: (NaiveDate, NaiveDate),
     campaign: Option<Uuid>,
 ) -> QueryResult<Vec<Target>> {

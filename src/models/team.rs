@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{memberships, org_units, people, team_units, teams};
 use crate::models::org_unit::OrgUnit;
+use crate::reference::{Choice, OrgUnitLevel, TeamStatus};
 
 /// A team row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -15,7 +16,7 @@ pub struct Team {
     pub code: String,
     pub name: String,
     pub org_unit_id: Uuid,
-    pub status: String,
+    pub status: TeamStatus,
     pub founded_on: Option<NaiveDate>,
     pub dissolved_on: Option<NaiveDate>,
     pub dissolution_reason: Option<String>,
@@ -35,7 +36,7 @@ pub struct TeamFields {
     pub code: String,
     pub name: String,
     pub org_unit_id: Uuid,
-    pub status: String,
+    pub status: Choice<TeamStatus>,
     pub founded_on: Option<NaiveDate>,
     pub establishment_decision: Option<String>,
     pub zalo_group_members: Option<i32>,
@@ -50,7 +51,7 @@ impl TeamFields {
             code: team.code.clone(),
             name: team.name.clone(),
             org_unit_id: team.org_unit_id,
-            status: team.status.clone(),
+            status: team.status.into(),
             founded_on: team.founded_on,
             establishment_decision: team.establishment_decision.clone(),
             zalo_group_members: team.zalo_group_members,
@@ -66,7 +67,7 @@ pub struct TeamListed {
     pub team: Team,
     pub unit_code: String,
     pub unit_name: String,
-    pub unit_level: String,
+    pub unit_level: OrgUnitLevel,
     pub unit_path: String,
     pub leader_name: Option<String>,
 }
@@ -78,8 +79,8 @@ pub struct TeamFilter {
     pub within_path: Option<String>,
     /// Only this team (team leaders).
     pub only_team: Option<Uuid>,
-    pub level: Option<String>,
-    pub status: Option<String>,
+    pub level: Option<OrgUnitLevel>,
+    pub status: Option<TeamStatus>,
     pub has_leader: Option<bool>,
     /// Matched (folded) against team name, unit name and leader name.
     pub query: Option<String>,
@@ -122,11 +123,11 @@ pub fn list(
     if let Some(team) = filter.only_team {
         query = query.filter(teams::id.eq(team));
     }
-    if let Some(level) = &filter.level {
-        query = query.filter(org_units::level.eq(level.clone()));
+    if let Some(level) = filter.level {
+        query = query.filter(org_units::level.eq(level));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(teams::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(teams::status.eq(status));
     }
     match filter.has_leader {
         Some(true) => query = query.filter(leaders.field(memberships::id).nullable().is_not_null()),
@@ -154,7 +155,7 @@ pub fn list(
     query
         .order(teams::code.asc())
         .limit(limit)
-        .load::<(Team, String, String, String, String, Option<String>)>(conn)
+        .load::<(Team, String, String, OrgUnitLevel, String, Option<String>)>(conn)
         .map(|rows| {
             rows.into_iter()
                 .map(
@@ -212,7 +213,7 @@ pub fn insert_many(
 pub fn find_many_with_unit(
     conn: &mut PgConnection,
     ids: &[Uuid],
-) -> QueryResult<Vec<(Team, String, String)>> {
+) -> QueryResult<Vec<(Team, String, OrgUnitLevel)>> {
     teams::table
         .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
         .filter(teams::id.eq_any(ids))
@@ -302,7 +303,7 @@ pub fn dissolve(
             .filter(teams::version.eq(expected_version)),
     )
     .set((
-        teams::status.eq("dissolved"),
+        teams::status.eq(TeamStatus::Dissolved),
         teams::dissolved_on.eq(Some(on)),
         teams::dissolution_reason.eq(Some(reason)),
         teams::version.eq(teams::version + 1),

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, teams, training_sessions};
+use crate::reference::{Choice, RecordStatus, SessionFormat, SessionKind, SessionTopic};
 
 /// A session row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -13,14 +14,14 @@ pub struct TrainingSession {
     pub id: Uuid,
     pub team_id: Uuid,
     pub org_unit_id: Uuid,
-    pub kind: String,
+    pub kind: SessionKind,
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     pub duration_minutes: i32,
-    pub format: String,
+    pub format: SessionFormat,
     pub venue: Option<String>,
     /// Stored as `text[]`; PostgreSQL array elements are nullable, none are null here.
-    pub topics: Vec<Option<String>>,
+    pub topics: Vec<Option<SessionTopic>>,
     pub participants_total: i32,
     pub participants_female: i32,
     pub participants_ethnic_minority: i32,
@@ -35,7 +36,7 @@ pub struct TrainingSession {
     pub trainers: Vec<Option<Uuid>>,
     pub notes: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RecordStatus,
     pub reviewed_by: Option<Uuid>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
@@ -48,8 +49,8 @@ pub struct TrainingSession {
 
 impl TrainingSession {
     /// The topics.
-    pub fn topic_list(&self) -> Vec<String> {
-        self.topics.iter().flatten().cloned().collect()
+    pub fn topic_list(&self) -> Vec<SessionTopic> {
+        self.topics.iter().flatten().copied().collect()
     }
 
     /// The trainers' membership ids.
@@ -63,13 +64,13 @@ impl TrainingSession {
 pub struct SessionFields {
     pub team_id: Uuid,
     pub org_unit_id: Uuid,
-    pub kind: String,
+    pub kind: Choice<SessionKind>,
     pub held_on: NaiveDate,
     pub start_time: Option<NaiveTime>,
     pub duration_minutes: i32,
-    pub format: String,
+    pub format: Choice<SessionFormat>,
     pub venue: Option<String>,
-    pub topics: Vec<String>,
+    pub topics: Vec<Choice<SessionTopic>>,
     pub participants_total: i32,
     pub participants_female: i32,
     pub participants_ethnic_minority: i32,
@@ -91,13 +92,13 @@ impl SessionFields {
         Self {
             team_id: session.team_id,
             org_unit_id: session.org_unit_id,
-            kind: session.kind.clone(),
+            kind: session.kind.into(),
             held_on: session.held_on,
             start_time: session.start_time,
             duration_minutes: session.duration_minutes,
-            format: session.format.clone(),
+            format: session.format.into(),
             venue: session.venue.clone(),
-            topics: session.topic_list(),
+            topics: session.topic_list().into_iter().map(Choice::from).collect(),
             participants_total: session.participants_total,
             participants_female: session.participants_female,
             participants_ethnic_minority: session.participants_ethnic_minority,
@@ -121,13 +122,13 @@ impl SessionFields {
 struct SessionColumns {
     team_id: Uuid,
     org_unit_id: Uuid,
-    kind: String,
+    kind: Choice<SessionKind>,
     held_on: NaiveDate,
     start_time: Option<NaiveTime>,
     duration_minutes: i32,
-    format: String,
+    format: Choice<SessionFormat>,
     venue: Option<String>,
-    topics: Vec<Option<String>>,
+    topics: Vec<Option<Choice<SessionTopic>>>,
     participants_total: i32,
     participants_female: i32,
     participants_ethnic_minority: i32,
@@ -229,7 +230,7 @@ pub fn update(
     id: Uuid,
     expected_version: i32,
     fields: &SessionFields,
-    status: &str,
+    status: RecordStatus,
 ) -> QueryResult<Option<TrainingSession>> {
     diesel::update(
         training_sessions::table
@@ -251,7 +252,7 @@ pub fn review(
     conn: &mut PgConnection,
     id: Uuid,
     expected_version: i32,
-    status: &str,
+    status: RecordStatus,
     reviewer: Uuid,
     reason: Option<&str>,
 ) -> QueryResult<Option<TrainingSession>> {
@@ -302,9 +303,9 @@ pub struct SessionFilter {
     pub team_id: Option<Uuid>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub kind: Option<String>,
-    pub topic: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<SessionKind>,
+    pub topic: Option<SessionTopic>,
+    pub status: Option<RecordStatus>,
 }
 
 /// Live sessions matching `filter`, newest first, after the `(held_on, id)` cursor.
@@ -345,14 +346,14 @@ pub fn list(
     if let Some(to) = filter.to {
         query = query.filter(training_sessions::held_on.le(to));
     }
-    if let Some(kind) = &filter.kind {
-        query = query.filter(training_sessions::kind.eq(kind.clone()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(training_sessions::kind.eq(kind));
     }
-    if let Some(topic) = &filter.topic {
-        query = query.filter(training_sessions::topics.contains(vec![Some(topic.clone())]));
+    if let Some(topic) = filter.topic {
+        query = query.filter(training_sessions::topics.contains(vec![Some(topic)]));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(training_sessions::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(training_sessions::status.eq(status));
     }
     if let Some((held_on, id)) = after {
         query = query.filter(

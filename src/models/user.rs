@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{org_units, users};
+use crate::reference::{Role, UserStatus};
 
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -15,10 +16,10 @@ pub struct User {
     pub display_name: String,
     pub phone: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
-    pub status: String,
+    pub status: UserStatus,
     pub failed_logins: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub token_generation: i32,
@@ -39,7 +40,7 @@ pub struct NewUser {
     pub display_name: String,
     pub phone: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub org_unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub person_id: Option<Uuid>,
@@ -51,19 +52,19 @@ pub struct NewUser {
 pub struct UserChanges {
     pub display_name: Option<String>,
     pub phone: Option<Option<String>>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub org_unit_id: Option<Option<Uuid>>,
     pub team_id: Option<Option<Uuid>>,
     pub person_id: Option<Option<Uuid>>,
-    pub status: Option<String>,
+    pub status: Option<UserStatus>,
     pub password_hash: Option<String>,
 }
 
 impl UserChanges {
     /// True when the change must end the user's sessions: disabling, a new role, scope or password.
     pub fn ends_sessions(&self, current: &User) -> bool {
-        self.status.as_deref().is_some_and(|s| s != current.status)
-            || self.role.as_deref().is_some_and(|r| r != current.role)
+        self.status.is_some_and(|s| s != current.status)
+            || self.role.is_some_and(|r| r != current.role)
             || self
                 .org_unit_id
                 .is_some_and(|unit| unit != current.org_unit_id)
@@ -108,9 +109,9 @@ pub struct UserFilter {
     /// Only users whose scope unit is inside this path (officers see their subtree).
     pub within_path: Option<String>,
     /// Only these roles.
-    pub roles: Option<Vec<String>>,
-    pub role: Option<String>,
-    pub status: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
     /// Folded text matched against username and display name.
     pub query: Option<String>,
 }
@@ -132,11 +133,11 @@ pub fn list(
     if let Some(roles) = &filter.roles {
         query = query.filter(users::role.eq_any(roles.clone()));
     }
-    if let Some(role) = &filter.role {
-        query = query.filter(users::role.eq(role.clone()));
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role));
     }
-    if let Some(status) = &filter.status {
-        query = query.filter(users::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(users::status.eq(status));
     }
     if let Some(text) = &filter.query {
         let pattern = format!("%{}%", super::escape_like(text));

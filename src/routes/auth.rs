@@ -67,10 +67,9 @@ pub(crate) fn issue_session(
     user: &user::User,
     family: Option<Uuid>,
 ) -> Result<SignInResponse, AppError> {
-    let claims =
-        state
-            .keys
-            .claims_for(user.id, &user.role, user.org_unit_id, user.token_generation);
+    let claims = state
+        .keys
+        .claims_for(user.id, user.role, user.org_unit_id, user.token_generation);
     let access_token = state.keys.issue(&claims)?;
     let (refresh, hash) = token::new_refresh_token()?;
     let ttl = state.keys.refresh_ttl;
@@ -163,7 +162,7 @@ pub async fn login(
         .hashing
         .verify_off_thread(password, found.password_hash.clone())
         .await?;
-    let active = found.status == "active";
+    let active = found.status == crate::reference::UserStatus::Active;
 
     let state = state.into_inner();
     db.run(move |conn| {
@@ -277,7 +276,7 @@ pub async fn refresh_session(
             let Some(found) = user::find_with_scope(conn, stored.user_id).optional_app()? else {
                 return Ok(Err(AppError::new(ErrorCode::InvalidRefreshToken)));
             };
-            if found.user.status != "active" {
+            if found.user.status != crate::reference::UserStatus::Active {
                 refresh_token::revoke_family(conn, stored.family_id)?;
                 return Ok(Err(AppError::new(ErrorCode::InvalidRefreshToken)));
             }

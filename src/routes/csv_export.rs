@@ -65,6 +65,15 @@ pub fn cell<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A list of vocabulary codes in one cell, `;`-separated.
+pub fn codes_cell<V: crate::reference::Vocabulary>(values: &[V]) -> String {
+    values
+        .iter()
+        .map(|value| value.code())
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

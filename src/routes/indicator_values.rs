@@ -37,7 +37,7 @@ pub struct IndicatorValueQuery {
     /// Values of this unit's subtree.
     pub org_unit_id: Option<Uuid>,
     #[param(value_type = Option<crate::reference::Indicator>)]
-    pub indicator: Option<String>,
+    pub indicator: Option<crate::reference::Choice<crate::reference::Indicator>>,
     pub source: Option<String>,
     /// Periods ending on or after.
     pub from: Option<NaiveDate>,
@@ -136,7 +136,7 @@ pub async fn list_indicator_values(
             -value.period_start.num_days_from_ce(),
             code.clone(),
             value.source.clone(),
-            value.indicator.clone(),
+            value.indicator,
             value.id,
         )
     })?;
@@ -154,7 +154,7 @@ pub async fn list_indicator_values(
             rows.iter().map(|(v, code)| {
                 vec![
                     code.clone(),
-                    v.indicator.clone(),
+                    v.indicator.to_string(),
                     v.period_start.to_string(),
                     v.period_end.to_string(),
                     v.value.to_string(),

@@ -19,6 +19,7 @@ use crate::{
     },
     error::{AppError, Problem},
     models::person,
+    reference::MembershipRole,
     routes::{
         conditional::{etag, if_match, keyset_page, page_limit},
         csv_export::{cell, csv_response, to_csv, wants_csv},
@@ -88,10 +89,10 @@ pub async fn list_team_members(
         .await?;
     // Leader first, then deputies, then by joining day.
     let (items, next) = keyset_page(items, query.cursor.as_deref(), limit, |m| {
-        let rank = match m.role.as_str() {
-            "leader" => 0,
-            "deputy" => 1,
-            _ => 2,
+        let rank = match m.role {
+            MembershipRole::Leader => 0,
+            MembershipRole::Deputy => 1,
+            MembershipRole::Member => 2,
         };
         (rank, m.joined_on, m.id)
     })?;
@@ -103,11 +104,11 @@ pub async fn list_team_members(
                     team_code.clone(),
                     cell(m.full_name.clone()),
                     cell(m.phone.clone()),
-                    m.gender.clone(),
+                    m.gender.to_string(),
                     cell(m.birth_year),
-                    cell(m.ethnicity.clone()),
-                    m.affiliation.clone(),
-                    m.role.clone(),
+                    cell(m.ethnicity),
+                    m.affiliation.to_string(),
+                    m.role.to_string(),
                     m.joined_on.to_string(),
                     cell(m.left_on),
                 ]

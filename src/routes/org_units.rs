@@ -11,8 +11,10 @@ use crate::{
     db::Db,
     domain::org_units::{OrgUnitDetailResponse, OrgUnitResponse},
     domain::today_in_vietnam,
-    error::{AppError, FieldError, Problem, Text},
+    domain::validation::FieldErrors,
+    error::{AppError, Problem},
     models::org_unit::{self, OrgUnitFilter},
+    reference::{Choice, OrgUnitLevel, check_choice},
     routes::conditional::{decode_cursor, etag, next_cursor, page_limit},
 };
 
@@ -34,7 +36,7 @@ pub struct OrgUnitListQuery {
     pub org_unit_id: Option<Uuid>,
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
-    pub level: Option<String>,
+    pub level: Option<Choice<OrgUnitLevel>>,
     /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng").
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
@@ -53,7 +55,7 @@ pub struct OrgUnitListQuery {
 pub struct ChildrenQuery {
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
-    pub level: Option<String>,
+    pub level: Option<Choice<OrgUnitLevel>>,
     /// Name search ignoring case and Vietnamese diacritics.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
@@ -81,22 +83,13 @@ impl From<ChildrenQuery> for OrgUnitListQuery {
 }
 
 fn list_filter(query: &OrgUnitListQuery) -> Result<OrgUnitFilter, AppError> {
-    if let Some(level) = &query.level
-        && org_unit::level_rank(level).is_none()
-    {
-        return Err(AppError::validation(vec![FieldError::new(
-            "level",
-            "invalid_choice",
-            Text::new(
-                "must be province, district, commune or village",
-                "phải là province, district, commune hoặc village",
-            ),
-        )]));
-    }
+    let mut errors = FieldErrors::new();
+    let level = check_choice(&mut errors, "level", query.level.as_ref());
+    errors.finish()?;
     Ok(OrgUnitFilter {
         parent_id: query.parent_id,
         within_path: None,
-        level: query.level.clone(),
+        level,
         query: query.q.clone(),
         as_of: Some(query.as_of.unwrap_or_else(today_in_vietnam)),
     })

@@ -16,7 +16,7 @@ use crate::{
     domain::{
         Precondition,
         reach_activities::{self as domain, ActivityResponse, CreateActivityRequest},
-        validation::normalized_optional,
+        validation::{FieldErrors, normalized_optional},
         workflow::Decision,
     },
     error::{AppError, Problem},
@@ -25,9 +25,13 @@ use crate::{
         reach_activity::{self, ActivityFields, ActivityFilter},
         to_array,
     },
+    reference::{
+        Choice, Confidence, CountingMethod, FraudType, ReachChannel, RecordStatus, SkillGroup,
+        check_choice,
+    },
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
-        csv_export::{cell, csv_response, to_csv, wants_csv},
+        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
     },
 };
 
@@ -93,11 +97,11 @@ pub struct ActivityListQuery {
     pub team_id: Option<Uuid>,
     /// Activities in this unit's subtree.
     pub org_unit_id: Option<Uuid>,
-    #[param(value_type = Option<crate::reference::ReachChannel>)]
-    pub channel: Option<String>,
+    #[param(value_type = Option<ReachChannel>)]
+    pub channel: Option<Choice<ReachChannel>>,
     /// `submitted`, `verified` or `rejected`.
-    #[param(value_type = Option<crate::reference::RecordStatus>)]
-    pub status: Option<String>,
+    #[param(value_type = Option<RecordStatus>)]
+    pub status: Option<Choice<RecordStatus>>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// Page size, 1-500 (default 50).
@@ -162,6 +166,10 @@ pub async fn list_reach_activities(
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
     let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
+    let mut errors = FieldErrors::new();
+    let channel = check_choice(&mut errors, "channel", query.channel.as_ref());
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
+    errors.finish()?;
     let mut filter = ActivityFilter {
         campaign_id: Some(campaign_id),
         team_within_path: actor
@@ -169,8 +177,8 @@ pub async fn list_reach_activities(
             .filter(|_| actor.role != Role::TeamLeader),
         held_within_path: None,
         team_id: query.team_id,
-        channel: query.channel,
-        status: query.status,
+        channel,
+        status,
         statuses: None,
         from: query.from,
         to: query.to,
@@ -211,18 +219,18 @@ pub async fn list_reach_activities(
                     a.id.to_string(),
                     r.team_code.clone(),
                     a.occurred_on.to_string(),
-                    a.channel.clone(),
+                    a.channel.to_string(),
                     r.unit_name.clone(),
                     a.contacts.to_string(),
                     cell(a.unique_people),
                     a.households_reached.to_string(),
                     cell(a.estimated_audience),
-                    a.method.clone(),
-                    a.confidence.clone(),
-                    from_array(&a.skill_groups).join(";"),
-                    from_array(&a.fraud_types).join(";"),
+                    a.method.to_string(),
+                    a.confidence.to_string(),
+                    codes_cell(&from_array(&a.skill_groups)),
+                    codes_cell(&from_array(&a.fraud_types)),
                     a.materials_distributed.to_string(),
-                    a.status.clone(),
+                    a.status.to_string(),
                     cell(a.notes.clone()),
                 ]
             }),
@@ -276,8 +284,8 @@ pub async fn find_reach_activity(
 #[schema(example = json!({"contacts": 70, "unique_people": 61}))]
 pub struct UpdateActivityRequest {
     pub org_unit_id: Option<Uuid>,
-    #[schema(value_type = Option<crate::reference::ReachChannel>)]
-    pub channel: Option<String>,
+    #[schema(value_type = Option<ReachChannel>)]
+    pub channel: Option<Choice<ReachChannel>>,
     pub occurred_on: Option<NaiveDate>,
     pub contacts: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
@@ -287,14 +295,14 @@ pub struct UpdateActivityRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i32>)]
     pub estimated_audience: Option<Option<i32>>,
-    #[schema(value_type = Option<crate::reference::CountingMethod>)]
-    pub method: Option<String>,
-    #[schema(value_type = Option<crate::reference::Confidence>)]
-    pub confidence: Option<String>,
-    #[schema(value_type = Option<Vec<crate::reference::SkillGroup>>)]
-    pub skill_groups: Option<Vec<String>>,
-    #[schema(value_type = Option<Vec<crate::reference::FraudType>>)]
-    pub fraud_types: Option<Vec<String>>,
+    #[schema(value_type = Option<CountingMethod>)]
+    pub method: Option<Choice<CountingMethod>>,
+    #[schema(value_type = Option<Confidence>)]
+    pub confidence: Option<Choice<Confidence>>,
+    #[schema(value_type = Option<Vec<SkillGroup>>)]
+    pub skill_groups: Option<Vec<Choice<SkillGroup>>>,
+    #[schema(value_type = Option<Vec<FraudType>>)]
+    pub fraud_types: Option<Vec<Choice<FraudType>>>,
     pub materials_distributed: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]

@@ -15,7 +15,7 @@ use crate::{
     auth::{AuthUser, Operation},
     db::Db,
     domain::{
-        reports::{BREAKDOWNS, break_down, summarize},
+        reports::{break_down, summarize},
         validation::FieldErrors,
     },
     error::{AppError, Problem},
@@ -193,7 +193,7 @@ pub struct BreakdownQuery {
     /// commune's villages), `team`, `topic` (session figures by each session's first topic), `channel`
     /// (campaign reach by channel), `campaign`, `month` or `week` (ISO weeks).
     #[param(value_type = crate::reference::BreakdownBy)]
-    pub by: String,
+    pub by: crate::reference::Choice<crate::reference::BreakdownBy>,
     /// The unit reported on (default: your scope root, or the province).
     pub org_unit_id: Option<Uuid>,
     /// First day of the period (default: 1 January of `to`'s year).
@@ -246,16 +246,9 @@ pub async fn report_breakdown(
         verified_only: query.verified_only,
     };
     let mut errors = FieldErrors::new();
-    if !BREAKDOWNS.contains(&query.by.as_str()) {
-        errors.add(
-            "by",
-            "invalid_choice",
-            "must be child_unit, team, topic, channel, campaign, month or week",
-            "cách chia không hợp lệ",
-        );
-    }
+    let by = query.by.check(&mut errors, "by");
     let (from, to) = check_period(&options, &mut errors);
-    if query.by == "week" && (to - from).num_days() > 3 * 366 {
+    if by == Some(crate::reference::BreakdownBy::Week) && (to - from).num_days() > 3 * 366 {
         errors.add(
             "from",
             "too_long",
@@ -264,7 +257,7 @@ pub async fn report_breakdown(
         );
     }
     errors.finish()?;
-    let by = query.by;
+    let by = query.by.checked()?;
     let breakdown = db
         .read(actor.id, move |conn| {
             read_report(
@@ -273,7 +266,7 @@ pub async fn report_breakdown(
                 &actor,
                 &options,
                 (from, to),
-                |conn, reader, scope| break_down(conn, reader, scope, &by),
+                |conn, reader, scope| break_down(conn, reader, scope, by),
             )
         })
         .await?;

@@ -1,33 +1,23 @@
-//! The targets report: each target in scope with its actual, achievement and pro-rated expectation.
-
-use std::collections::HashMap;
+//! `GET /reports/targets`: the targets report ([`crate::domain::reports::targets`]) as JSON or CSV.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
-use diesel::{PgConnection, QueryResult};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
-    auth::{AuthUser, Operation, Role},
+    auth::{AuthUser, Operation},
     db::Db,
-    domain::org_units::OrgUnitRef,
-    domain::targets::{EXTERNAL_INDICATORS, visible},
-    domain::{today_in_vietnam, validation::FieldErrors},
+    domain::reports::{
+        PeriodOptions, check_period, read_report,
+        targets::{TargetsReportResponse, report},
+    },
+    domain::validation::FieldErrors,
     error::{AppError, Problem},
-    models::{
-        indicator_value::{self, IndicatorValue},
-        org_unit,
-        stats::{self, Bucket, ReportCache},
-        target::{self, ScopedTarget},
-        team,
-    },
-    routes::{
-        csv_export::{cell, csv_response, to_csv, wants_csv},
-        reach_summary::{self, ReachSummaryQuery},
-        report_figures::{self, PeriodOptions, Reader, ReportScope},
-    },
+    models::stats::ReportCache,
+    reference::{Choice, Indicator, check_choice},
+    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
 };
 
 /// Options of the targets report.
@@ -44,251 +34,8 @@ pub struct TargetsReportQuery {
     /// or the last day the unit existed).
     pub as_of: Option<NaiveDate>,
     /// One indicator only.
-    #[param(value_type = Option<crate::reference::Indicator>)]
-    pub indicator: Option<String>,
-}
-
-/// A target's holder.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TargetHolder {
-    /// `org_unit` or `team`.
-    #[schema(value_type = crate::reference::TargetHolderKind)]
-    pub kind: String,
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-}
-
-/// Progress against one target.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TargetProgress {
-    pub target_id: Uuid,
-    #[schema(value_type = crate::reference::Indicator)]
-    pub indicator: String,
-    pub holder: TargetHolder,
-    pub campaign_id: Option<Uuid>,
-    pub period_start: NaiveDate,
-    pub period_end: NaiveDate,
-    /// The target value.
-    pub value: f64,
-    /// Counts (sessions, people, accounts...) accumulate over the period and are pro-rated; rates and
-    /// scores are compared as they stand.
-    pub cumulative: bool,
-    /// What was achieved from the period's start to `evaluated_on` (`null`: no value known yet, e.g. no
-    /// external value recorded).
-    pub actual: Option<f64>,
-    /// `actual / value` in percent.
-    pub achievement_pct: Option<f64>,
-    /// Cumulative targets: the share of the period elapsed by `evaluated_on`, in percent (what "on track"
-    /// is measured against). Rates and scores: 100.
-    pub expected_pct: f64,
-    /// `value * expected_pct / 100`.
-    pub expected_value: f64,
-    /// `achieved` (actual >= value), `on_track` (actual >= expected value), `behind`, or `not_started`
-    /// (the period has not begun, or nothing has been recorded against it yet).
-    #[schema(value_type = crate::reference::TargetStatus)]
-    pub status: String,
-    /// The last day counted: today, or the period's end when it is over.
-    pub evaluated_on: NaiveDate,
-    /// External indicators: where the value came from and how current it is.
-    pub source: Option<String>,
-    pub source_as_of: Option<NaiveDate>,
-}
-
-/// The targets report.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"org_unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la",
-    "name": "Tỉnh Sơn La", "level": "province"}, "from": "2026-01-01", "to": "2026-11-29", "today": "2026-11-29",
-    "items": [{"target_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "indicator": "people_trained",
-    "holder": {"kind": "org_unit", "id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la", "name": "Tỉnh Sơn La"},
-    "campaign_id": null, "period_start": "2026-01-01", "period_end": "2026-12-31", "value": 120000.0,
-    "cumulative": true, "actual": 98000.0, "achievement_pct": 81.67, "expected_pct": 90.96,
-    "expected_value": 109150.68, "status": "behind", "evaluated_on": "2026-11-29", "source": null,
-    "source_as_of": null}]}))]
-pub struct TargetsReportResponse {
-    pub org_unit: OrgUnitRef,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub today: NaiveDate,
-    /// By indicator, then holder code, then period.
-    pub items: Vec<TargetProgress>,
-}
-
-fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
-}
-
-/// The share of `[start, end]` elapsed by `day` (inclusive), from 0 to 1.
-pub fn elapsed_share(start: NaiveDate, end: NaiveDate, day: NaiveDate) -> f64 {
-    if day < start {
-        return 0.0;
-    }
-    let total = (end - start).num_days() + 1;
-    let done = ((day.min(end) - start).num_days() + 1).min(total);
-    done as f64 / total as f64
-}
-
-/// Status of a target from its figures.
-pub fn status_of(
-    value: f64,
-    actual: Option<f64>,
-    expected_value: f64,
-    started: bool,
-) -> &'static str {
-    match actual {
-        _ if !started => "not_started",
-        None => "not_started",
-        Some(actual) if actual >= value => "achieved",
-        Some(actual) if actual <= 0.0 => "not_started",
-        Some(actual) if actual >= expected_value => "on_track",
-        Some(_) => "behind",
-    }
-}
-
-/// The actual of a computed indicator for a scope over `[scope.from, scope.to]`.
-fn computed_actual(
-    conn: &mut PgConnection,
-    reader: &Reader<'_>,
-    actor: &AuthUser,
-    scope: &ReportScope,
-    t: &target::Target,
-) -> Result<Option<f64>, AppError> {
-    let indicator = t.indicator.as_str();
-    if indicator == "active_teams_pct" {
-        let counts = report_figures::team_counts(&reader.teams(conn, scope)?);
-        return Ok((counts.total > 0).then(|| counts.active as f64 * 100.0 / counts.total as f64));
-    }
-    if indicator == "campaign_household_coverage_pct" {
-        let Some(campaign) = t.campaign_id else {
-            return Ok(None);
-        };
-        let Some(unit) = t.org_unit_id else {
-            return Ok(None);
-        };
-        let summary = reach_summary::summarize(
-            conn,
-            actor,
-            campaign,
-            ReachSummaryQuery {
-                org_unit_id: Some(unit),
-                group_by: None,
-                status: None,
-            },
-            vec!["submitted".to_owned(), "verified".to_owned()],
-        )?;
-        return Ok(summary.household_coverage_pct);
-    }
-    let (dim, key) = match (indicator, t.campaign_id) {
-        ("campaign_contacts", Some(campaign)) => ("campaign", Some(campaign.to_string())),
-        _ => ("all", None),
-    };
-    let rows = scope.figures(conn, &reader.graph, dim, Bucket::None)?;
-    let mut sum = stats::Figures::default();
-    for row in rows {
-        if scope.counts(&row.status) && key.as_ref().is_none_or(|k| *k == row.key) {
-            sum += row.figures;
-        }
-    }
-    let actual = match indicator {
-        "sessions_held" => sum.sessions,
-        "people_trained" => sum.trained_total,
-        "female_trained" => sum.trained_female,
-        "ethnic_minority_trained" => sum.trained_ethnic_minority,
-        "households_reached" => sum.households_reached,
-        "vneid_activations" => sum.vneid_activations,
-        "payment_accounts_opened" => sum.payment_accounts_opened,
-        "online_dossiers_submitted" => sum.online_dossiers_submitted,
-        "campaign_contacts" => sum.contacts,
-        _ => return Ok(None),
-    };
-    Ok(Some(actual as f64))
-}
-
-/// The latest external value for a unit and indicator whose period overlaps the target's.
-fn external_actual(
-    conn: &mut PgConnection,
-    t: &target::Target,
-) -> QueryResult<Option<IndicatorValue>> {
-    let Some(unit) = t.org_unit_id else {
-        return Ok(None);
-    };
-    indicator_value::latest_overlapping(conn, unit, &t.indicator, (t.period_start, t.period_end))
-}
-
-fn progress(
-    conn: &mut PgConnection,
-    reader: &Reader<'_>,
-    actor: &AuthUser,
-    scoped: &ScopedTarget,
-    holder: TargetHolder,
-    as_of: Option<NaiveDate>,
-    today: NaiveDate,
-) -> Result<TargetProgress, AppError> {
-    let t = &scoped.target;
-    let evaluated_on = today.min(t.period_end);
-    let started = today >= t.period_start;
-    let external = EXTERNAL_INDICATORS.contains(&t.indicator.as_str());
-    let cumulative = !external && !t.indicator.ends_with("_pct");
-    let (actual, source, source_as_of) = if external {
-        let value = external_actual(conn, t)?;
-        (
-            value.as_ref().map(|v| v.value),
-            value.as_ref().map(|v| v.source.clone()),
-            value.map(|v| v.as_of),
-        )
-    } else if !started {
-        (None, None, None)
-    } else {
-        // The holder's actual: a unit (under the structure of `as_of` when it existed then, else of the day
-        // evaluated), or one team wherever its activity was attributed.
-        let unit_id = match (t.org_unit_id, t.team_id) {
-            (Some(unit), _) => unit,
-            (None, team) => team::find(conn, team.unwrap_or_else(Uuid::nil))?.org_unit_id,
-        };
-        let unit = org_unit::find(conn, unit_id)?;
-        let as_of = as_of
-            .filter(|day| unit.valid_from <= *day && unit.valid_to.is_none_or(|end| end >= *day));
-        let mut scope = report_figures::resolve_scope(
-            &reader.graph,
-            &unit,
-            as_of,
-            t.period_start,
-            evaluated_on,
-            t.team_id,
-            false,
-        )?;
-        if t.team_id.is_some() {
-            scope.rows.communes = reader.graph.communes().map(|c| c.id).collect();
-            scope.rows.unit = None;
-        }
-        (computed_actual(conn, reader, actor, &scope, t)?, None, None)
-    };
-    let expected_pct = if cumulative {
-        elapsed_share(t.period_start, t.period_end, evaluated_on) * 100.0
-    } else {
-        100.0
-    };
-    let expected_value = t.value * expected_pct / 100.0;
-    Ok(TargetProgress {
-        target_id: t.id,
-        indicator: t.indicator.clone(),
-        holder,
-        campaign_id: t.campaign_id,
-        period_start: t.period_start,
-        period_end: t.period_end,
-        value: t.value,
-        cumulative,
-        actual: actual.map(round2),
-        achievement_pct: actual
-            .filter(|_| t.value > 0.0)
-            .map(|a| round2(a * 100.0 / t.value)),
-        expected_pct: round2(expected_pct),
-        expected_value: round2(expected_value),
-        status: status_of(t.value, actual, expected_value, started).to_owned(),
-        evaluated_on,
-        source,
-        source_as_of,
-    })
+    #[param(value_type = Option<Indicator>)]
+    pub indicator: Option<Choice<Indicator>>,
 }
 
 /// Targets report.
@@ -331,99 +78,20 @@ pub async fn report_targets(
         verified_only: None,
     };
     let mut errors = FieldErrors::new();
-    let (from, to) = report_figures::check_period(&options, &mut errors);
-    if let Some(indicator) = &query.indicator
-        && !crate::domain::targets::COMPUTED_INDICATORS.contains(&indicator.as_str())
-        && !EXTERNAL_INDICATORS.contains(&indicator.as_str())
-    {
-        errors.add(
-            "indicator",
-            "invalid_choice",
-            "is not a known indicator",
-            "chỉ tiêu không hợp lệ",
-        );
-    }
+    let (from, to) = check_period(&options, &mut errors);
+    let indicator = check_choice(&mut errors, "indicator", query.indicator.as_ref());
     errors.finish()?;
     let as_of = query.as_of;
     let report = db
         .read(actor.id, move |conn| {
-            report_figures::read_report(
+            read_report(
                 conn,
                 &cache,
                 &actor,
                 &options,
                 (from, to),
                 |conn, reader, scope| {
-                    let today = today_in_vietnam();
-                    let chosen: Vec<ScopedTarget> = target::all(conn, query.indicator.as_deref())?
-                        .into_iter()
-                        .filter(|t| visible(&actor, t))
-                        .filter(|t| {
-                            actor.role != Role::TeamLeader || t.target.team_id == actor.team_id
-                        })
-                        .filter(|t| t.holder_path.starts_with(&scope.root.path))
-                        .filter(|t| t.target.period_end >= from && t.target.period_start <= to)
-                        .collect();
-                    let unit_ids: Vec<Uuid> =
-                        chosen.iter().filter_map(|t| t.target.org_unit_id).collect();
-                    let team_ids: Vec<Uuid> =
-                        chosen.iter().filter_map(|t| t.target.team_id).collect();
-                    let units: HashMap<Uuid, (String, String)> =
-                        org_unit::codes_and_names(conn, &unit_ids)?
-                            .into_iter()
-                            .map(|(id, code, name)| (id, (code, name)))
-                            .collect();
-                    let named_teams: HashMap<Uuid, (String, String)> =
-                        team::codes_and_names(conn, &team_ids)?
-                            .into_iter()
-                            .map(|(id, code, name)| (id, (code, name)))
-                            .collect();
-                    let mut items = Vec::with_capacity(chosen.len());
-                    for scoped in &chosen {
-                        let holder = match (scoped.target.org_unit_id, scoped.target.team_id) {
-                            (Some(id), _) => {
-                                let (code, name) = units.get(&id).cloned().unwrap_or_default();
-                                TargetHolder {
-                                    kind: "org_unit".to_owned(),
-                                    id,
-                                    code,
-                                    name,
-                                }
-                            }
-                            (None, Some(id)) => {
-                                let (code, name) =
-                                    named_teams.get(&id).cloned().unwrap_or_default();
-                                TargetHolder {
-                                    kind: "team".to_owned(),
-                                    id,
-                                    code,
-                                    name,
-                                }
-                            }
-                            (None, None) => continue,
-                        };
-                        items.push(progress(
-                            conn, reader, &actor, scoped, holder, as_of, today,
-                        )?);
-                    }
-                    items.sort_by(|a, b| {
-                        a.indicator
-                            .cmp(&b.indicator)
-                            .then_with(|| a.holder.code.cmp(&b.holder.code))
-                            .then_with(|| a.period_start.cmp(&b.period_start))
-                    });
-                    Ok(TargetsReportResponse {
-                        org_unit: OrgUnitRef {
-                            id: scope.root.id,
-                            code: scope.root.code.clone(),
-                            name: scope.root.name.clone(),
-                            level: scope.root.level.clone(),
-                        },
-                        from,
-                        to,
-                        today,
-                        items,
-                    })
+                    report(conn, reader, &actor, scope, indicator, (from, to), as_of)
                 },
             )
         })
@@ -450,8 +118,8 @@ pub async fn report_targets(
             ],
             report.items.iter().map(|p| {
                 vec![
-                    p.indicator.clone(),
-                    p.holder.kind.clone(),
+                    p.indicator.to_string(),
+                    p.holder.kind.to_string(),
                     p.holder.code.clone(),
                     p.holder.name.clone(),
                     cell(p.campaign_id),
@@ -462,7 +130,7 @@ pub async fn report_targets(
                     cell(p.achievement_pct),
                     p.expected_pct.to_string(),
                     p.expected_value.to_string(),
-                    p.status.clone(),
+                    p.status.to_string(),
                     p.evaluated_on.to_string(),
                     cell(p.source.clone()),
                     cell(p.source_as_of),

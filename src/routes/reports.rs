@@ -19,6 +19,7 @@ use crate::{
         stats::{self, ReportCache},
         team::{self, TeamFilter},
     },
+    reference::TeamStatus,
     routes::{
         csv_export::{cell, csv_response, to_csv, wants_csv},
         report_figures::{PeriodOptions, read_report},
@@ -139,7 +140,7 @@ pub async fn report_dormant_teams(
                     .filter(|_| actor.role != Role::TeamLeader),
                 only_team: (actor.role == Role::TeamLeader)
                     .then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
-                status: Some("active".to_owned()),
+                status: Some(TeamStatus::Active),
                 ..TeamFilter::default()
             };
             let teams: Vec<_> = team::list(conn, &filter, None, 1_000_000)?

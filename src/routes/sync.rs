@@ -185,7 +185,7 @@ fn items(
                 "team",
                 team.id,
                 Some(team.version),
-                TeamResponse::new(team, unit_name, level, leader),
+                TeamResponse::new(team, unit_name, *level, leader),
             ),
         );
     }

@@ -87,7 +87,7 @@ pub async fn sync_push(
 pub struct ConflictListQuery {
     /// `open` (default), `resolved` or `all`.
     #[param(value_type = Option<crate::reference::ConflictStatusFilter>)]
-    pub status: Option<String>,
+    pub status: Option<crate::reference::Choice<crate::reference::ConflictStatusFilter>>,
     /// At most this many, newest first (1-500, default 100).
     pub limit: Option<i64>,
     /// From `next_cursor`.
@@ -120,7 +120,7 @@ pub async fn list_sync_conflicts(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListSyncConflicts)?;
     let query = query.into_inner();
-    let status = conflicts::parse_status_filter(query.status.as_deref())?;
+    let status = conflicts::parse_status_filter(query.status.as_ref())?;
     let limit = query.limit.unwrap_or(100);
     let mut errors = FieldErrors::new();
     if !(1..=crate::contract::PAGE_LIMIT_MAX).contains(&limit) {

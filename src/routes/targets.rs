@@ -34,7 +34,7 @@ pub struct TargetListQuery {
     /// Targets of this unit's subtree (and of its teams).
     pub org_unit_id: Option<Uuid>,
     #[param(value_type = Option<crate::reference::Indicator>)]
-    pub indicator: Option<String>,
+    pub indicator: Option<crate::reference::Choice<crate::reference::Indicator>>,
     /// Targets whose period ends on or after.
     pub from: Option<NaiveDate>,
     /// Targets whose period starts on or before.

@@ -38,10 +38,10 @@ pub struct TeamListQuery {
     pub org_unit_id: Option<Uuid>,
     /// `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
-    pub level: Option<String>,
+    pub level: Option<crate::reference::Choice<crate::reference::OrgUnitLevel>>,
     /// `active`, `inactive` or `dissolved`.
     #[param(value_type = Option<crate::reference::TeamStatus>)]
-    pub status: Option<String>,
+    pub status: Option<crate::reference::Choice<crate::reference::TeamStatus>>,
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
     /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics.
@@ -107,8 +107,8 @@ pub async fn list_teams(
                     t.name.clone(),
                     row.unit_name.clone(),
                     row.unit_code.clone(),
-                    row.unit_level.clone(),
-                    t.status.clone(),
+                    row.unit_level.to_string(),
+                    t.status.to_string(),
                     cell(t.founded_on),
                     cell(t.dissolved_on),
                     cell(t.establishment_decision.clone()),
@@ -128,7 +128,7 @@ pub async fn list_teams(
                 TeamResponse::new(
                     &row.team,
                     &row.unit_name,
-                    &row.unit_level,
+                    row.unit_level,
                     row.leader_name.clone(),
                 )
             })

@@ -24,10 +24,10 @@ use crate::{
         org_unit,
         training_session::{self, SessionFields, SessionFilter},
     },
-    reference,
+    reference::{Choice, RecordStatus, SessionFormat, SessionKind, SessionTopic, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
-        csv_export::{cell, csv_response, to_csv, wants_csv},
+        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
     },
 };
 
@@ -95,14 +95,14 @@ pub struct SessionListQuery {
     /// Held on or before.
     pub to: Option<NaiveDate>,
     /// `training` or `outreach`.
-    #[param(value_type = Option<crate::reference::SessionKind>)]
-    pub kind: Option<String>,
+    #[param(value_type = Option<SessionKind>)]
+    pub kind: Option<Choice<SessionKind>>,
     /// Sessions covering this topic.
-    #[param(value_type = Option<crate::reference::SessionTopic>)]
-    pub topic: Option<String>,
+    #[param(value_type = Option<SessionTopic>)]
+    pub topic: Option<Choice<SessionTopic>>,
     /// `submitted`, `verified` or `rejected`.
-    #[param(value_type = Option<crate::reference::RecordStatus>)]
-    pub status: Option<String>,
+    #[param(value_type = Option<RecordStatus>)]
+    pub status: Option<Choice<RecordStatus>>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// From `next_cursor`.
@@ -174,36 +174,9 @@ pub async fn list_training_sessions(
     let limit = page_limit(query.limit)?;
     let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
     let mut errors = FieldErrors::new();
-    if let Some(kind) = &query.kind
-        && !reference::is_one_of(reference::SESSION_KINDS, kind)
-    {
-        errors.add(
-            "kind",
-            "invalid_choice",
-            "must be training or outreach",
-            "loại không hợp lệ",
-        );
-    }
-    if let Some(topic) = &query.topic
-        && !reference::is_one_of(reference::SESSION_TOPICS, topic)
-    {
-        errors.add(
-            "topic",
-            "invalid_choice",
-            "is not a topic of GET /api/v1/reference",
-            "chủ đề không hợp lệ",
-        );
-    }
-    if let Some(status) = &query.status
-        && !matches!(status.as_str(), "submitted" | "verified" | "rejected")
-    {
-        errors.add(
-            "status",
-            "invalid_choice",
-            "must be submitted, verified or rejected",
-            "trạng thái không hợp lệ",
-        );
-    }
+    let kind = check_choice(&mut errors, "kind", query.kind.as_ref());
+    let topic = check_choice(&mut errors, "topic", query.topic.as_ref());
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
     errors.finish()?;
     let mut filter = SessionFilter {
         team_within_path: actor
@@ -213,9 +186,9 @@ pub async fn list_training_sessions(
         team_id: query.team_id,
         from: query.from,
         to: query.to,
-        kind: query.kind,
-        topic: query.topic,
-        status: query.status,
+        kind,
+        topic,
+        status,
     };
     if actor.role == Role::TeamLeader {
         // A leader sees their own team only, whatever else was asked.
@@ -252,11 +225,11 @@ pub async fn list_training_sessions(
                     s.id.to_string(),
                     team_code.clone(),
                     s.held_on.to_string(),
-                    s.kind.clone(),
-                    s.format.clone(),
+                    s.kind.to_string(),
+                    s.format.to_string(),
                     cell(s.venue.clone()),
                     unit_name.clone(),
-                    s.topic_list().join(";"),
+                    codes_cell(&s.topic_list()),
                     s.duration_minutes.to_string(),
                     s.participants_total.to_string(),
                     s.participants_female.to_string(),
@@ -268,7 +241,7 @@ pub async fn list_training_sessions(
                     s.public_service_accounts_created.to_string(),
                     s.online_dossiers_submitted.to_string(),
                     s.apps_installed.to_string(),
-                    s.status.clone(),
+                    s.status.to_string(),
                     cell(s.reviewed_at.map(|at| at.to_rfc3339())),
                     cell(s.rejection_reason.clone()),
                     cell(s.notes.clone()),
@@ -325,20 +298,20 @@ pub async fn find_training_session(
 #[schema(example = json!({"participants_total": 45, "participants_female": 25}))]
 pub struct UpdateSessionRequest {
     pub org_unit_id: Option<Uuid>,
-    #[schema(value_type = Option<crate::reference::SessionKind>)]
-    pub kind: Option<String>,
+    #[schema(value_type = Option<SessionKind>)]
+    pub kind: Option<Choice<SessionKind>>,
     pub held_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = "08:00:00")]
     pub start_time: Option<Option<NaiveTime>>,
     pub duration_minutes: Option<i32>,
-    #[schema(value_type = Option<crate::reference::SessionFormat>)]
-    pub format: Option<String>,
+    #[schema(value_type = Option<SessionFormat>)]
+    pub format: Option<Choice<SessionFormat>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub venue: Option<Option<String>>,
-    #[schema(value_type = Option<Vec<crate::reference::SessionTopic>>)]
-    pub topics: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<SessionTopic>>)]
+    pub topics: Option<Vec<Choice<SessionTopic>>>,
     pub participants_total: Option<i32>,
     pub participants_female: Option<i32>,
     pub participants_ethnic_minority: Option<i32>,

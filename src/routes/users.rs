@@ -14,7 +14,9 @@ use crate::{
     auth::{AuthState, AuthUser, Operation, Role, password},
     db::Db,
     domain::users::{self, find_manageable, set_password},
+    domain::validation::FieldErrors,
     error::{AppError, ErrorCode, Problem, Text},
+    reference::{Choice, UserStatus, check_choice},
     routes::conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
 };
 
@@ -31,10 +33,11 @@ pub struct UserListResponse {
 #[serde(deny_unknown_fields)]
 pub struct UserListQuery {
     /// Only this role.
-    pub role: Option<Role>,
+    #[param(value_type = Option<Role>)]
+    pub role: Option<Choice<Role>>,
     /// `active` or `disabled`.
-    #[param(value_type = Option<crate::reference::UserStatus>)]
-    pub status: Option<String>,
+    #[param(value_type = Option<UserStatus>)]
+    pub status: Option<Choice<UserStatus>>,
     /// Search in username and display name, ignoring case and diacritics.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
@@ -73,18 +76,12 @@ pub async fn list_users(
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
+    let mut errors = FieldErrors::new();
+    let role = check_choice(&mut errors, "role", query.role.as_ref());
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
+    errors.finish()?;
     let users = db
-        .run(move |conn| {
-            users::list(
-                conn,
-                &actor,
-                query.role,
-                query.status,
-                query.q,
-                after.as_deref(),
-                limit,
-            )
-        })
+        .run(move |conn| users::list(conn, &actor, role, status, query.q, after.as_deref(), limit))
         .await?;
     let next_cursor = next_cursor(&users, limit, |u| u.username.clone());
     Ok(HttpResponse::Ok().json(UserListResponse {

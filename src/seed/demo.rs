@@ -19,6 +19,7 @@ use crate::{
         team::{self, TeamFields},
         user::{self, NewUser},
     },
+    reference::{Choice, Gender, MembershipRole, OrgUnitKind, OrgUnitLevel, Role, TeamStatus},
 };
 
 /// Teams in Sơn La (the figure the province reports).
@@ -26,11 +27,11 @@ pub const TEAM_COUNT: usize = 2_448;
 /// The password of every demo user (printed by `serve --demo`).
 pub const DEMO_PASSWORD: &str = "Hoa ban nở trắng núi rừng Tây Bắc";
 /// The demo users: (username, role).
-pub const DEMO_USERS: [(&str, &str); 4] = [
-    ("demo.admin", "admin"),
-    ("demo.officer", "officer"),
-    ("demo.leader", "team_leader"),
-    ("demo.viewer", "viewer"),
+pub const DEMO_USERS: [(&str, Role); 4] = [
+    ("demo.admin", Role::Admin),
+    ("demo.officer", Role::Officer),
+    ("demo.leader", Role::TeamLeader),
+    ("demo.viewer", Role::Viewer),
 ];
 /// Code of the first demo team: its presence means the demo is loaded.
 const MARKER_TEAM: &str = "SL-01-000";
@@ -171,7 +172,7 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         let as_of = date(2025, 6, 1)?;
         let mut communes: Vec<_> = org_unit::all(conn)?
             .into_iter()
-            .filter(|u| u.level == "commune" && u.valid_to.is_none())
+            .filter(|u| u.level == OrgUnitLevel::Commune && u.valid_to.is_none())
             .collect();
         communes.sort_by(|a, b| a.code.cmp(&b.code));
 
@@ -185,7 +186,7 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
             let commune_number = index + 1;
             let founded = date(2022, 9, 1)?
                 + chrono::Duration::days(i64::try_from(sequence.below(180)).unwrap_or(0));
-            let kind_word = if commune.kind == "phuong" {
+            let kind_word = if commune.kind == OrgUnitKind::Phuong {
                 "phường"
             } else {
                 "xã"
@@ -196,7 +197,7 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
                     code: format!("SL-{commune_number:02}-000"),
                     name: format!("Tổ công nghệ số cộng đồng {kind_word} {}", commune.name),
                     org_unit_id: commune.id,
-                    status: "active".to_owned(),
+                    status: TeamStatus::Active.into(),
                     founded_on: Some(founded),
                     establishment_decision: Some(format!("{}/QĐ-UBND", sequence.between(100, 999))),
                     zalo_group_members: Some(
@@ -209,10 +210,10 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
             let count = per_commune + usize::from(index < with_one_more);
             let mut used = std::collections::HashSet::new();
             for number in 1..=count {
-                let (name, kind) = if commune.kind == "phuong" {
-                    (format!("Tổ dân phố {number}"), "to_dan_pho")
+                let (name, kind) = if commune.kind == OrgUnitKind::Phuong {
+                    (format!("Tổ dân phố {number}"), OrgUnitKind::ToDanPho)
                 } else if sequence.below(10) == 0 {
-                    (format!("Tiểu khu {number}"), "tieu_khu")
+                    (format!("Tiểu khu {number}"), OrgUnitKind::TieuKhu)
                 } else {
                     let mut name = format!(
                         "Bản {} {}",
@@ -222,15 +223,15 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
                     if !used.insert(name.clone()) {
                         name = format!("{name} {number}");
                     }
-                    (name, "ban")
+                    (name, OrgUnitKind::Ban)
                 };
                 let households = i32::try_from(sequence.between(35, 220)).unwrap_or(80);
                 let village = NewOrgUnit {
                     id: Uuid::now_v7(),
                     code: format!("{}.{}-{number}", commune.code, super::slug(&name)),
                     name: name.clone(),
-                    level: "village".to_owned(),
-                    kind: kind.to_owned(),
+                    level: OrgUnitLevel::Village,
+                    kind,
                     parent_id: None,
                     path: String::new(),
                     depth: 0,
@@ -250,11 +251,11 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
                         ),
                         org_unit_id: village.id,
                         status: if sequence.below(40) == 0 {
-                            "inactive"
+                            TeamStatus::Inactive
                         } else {
-                            "active"
+                            TeamStatus::Active
                         }
-                        .to_owned(),
+                        .into(),
                         founded_on: Some(
                             founded
                                 + chrono::Duration::days(
@@ -334,13 +335,15 @@ pub(super) fn members(
             let ethnicity = *sequence.weighted(&ETHNICITIES);
             let female = sequence.below(100) < 45;
             let role = match position {
-                0 => "leader",
-                1 => "deputy",
-                _ => "member",
+                0 => MembershipRole::Leader,
+                1 => MembershipRole::Deputy,
+                _ => MembershipRole::Member,
             };
             let affiliation = match role {
-                "leader" => *sequence.pick(&["village_head", "village_head", "party_cell"]),
-                "deputy" => "youth_union",
+                MembershipRole::Leader => {
+                    *sequence.pick(&["village_head", "village_head", "party_cell"])
+                }
+                MembershipRole::Deputy => "youth_union",
                 _ => *sequence.pick(&[
                     "teacher",
                     "police",
@@ -361,21 +364,21 @@ pub(super) fn members(
                 PersonFields {
                     full_name: Some(full_name(sequence, female, ethnicity)),
                     phone: Some(format!("+84{phone_prefix}{:07}", people.len() + 1)),
-                    gender: if female { "female" } else { "male" }.to_owned(),
+                    gender: if female { Gender::Female } else { Gender::Male }.into(),
                     birth_year: Some(i16::try_from(sequence.between(1962, 2004)).unwrap_or(1985)),
-                    ethnicity: Some(ethnicity.to_owned()),
-                    affiliation: affiliation.to_owned(),
+                    ethnicity: Some(Choice::from_code(ethnicity)),
+                    affiliation: Choice::from_code(affiliation),
                 },
             ));
             memberships.push(NewMembership {
                 id: new_id(sequence),
                 team_id: *team_id,
                 person_id,
-                role: role.to_owned(),
+                role,
                 joined_on: fields.founded_on.unwrap_or(joined_by_default),
                 left_on: None,
             });
-            if index == 1.min(teams.len() - 1) && role == "leader" {
+            if index == 1.min(teams.len() - 1) && role == MembershipRole::Leader {
                 leader_of_first_village = Some((*team_id, fields.org_unit_id, person_id));
             }
         }
@@ -399,13 +402,13 @@ pub(super) fn create_users(
             continue;
         }
         let (org_unit_id, team_id, person_id) = match role {
-            "officer" => (commune, None, None),
-            "viewer" => (province, None, None),
-            "team_leader" => match leader {
+            Role::Officer => (commune, None, None),
+            Role::Viewer => (province, None, None),
+            Role::TeamLeader => match leader {
                 Some((team, unit, person)) => (Some(unit), Some(team), Some(person)),
                 None => (commune, None, None),
             },
-            _ => (None, None, None),
+            Role::Admin => (None, None, None),
         };
         user::insert(
             conn,
@@ -415,7 +418,7 @@ pub(super) fn create_users(
                 display_name: format!("Demo {role}"),
                 phone: None,
                 password_hash: password_hash.to_owned(),
-                role: role.to_owned(),
+                role,
                 org_unit_id,
                 team_id,
                 person_id,
@@ -437,8 +440,8 @@ fn campaigns_and_reach(
     use crate::models::{
         campaign::{self, CampaignFields},
         reach_activity::{self, ActivityFields},
-        to_array,
     };
+    use crate::reference::{CampaignStatus, Choice, RecordStatus};
     let all_skills: Vec<String> = ["recognise", "detect", "handle", "avoid", "protect"]
         .map(str::to_owned)
         .to_vec();
@@ -501,15 +504,18 @@ fn campaigns_and_reach(
                 starts_on,
                 ends_on,
                 description: None,
-                skill_groups: to_array(&all_skills),
-                fraud_types: to_array(&frauds),
-                status: "closed".to_owned(),
+                skill_groups: all_skills
+                    .iter()
+                    .map(|g| Some(Choice::from_code(g)))
+                    .collect(),
+                fraud_types: frauds.iter().map(|t| Some(Choice::from_code(t))).collect(),
+                status: CampaignStatus::Closed.into(),
             },
         )?;
         created += 1;
         let days = (ends_on - starts_on).num_days().max(1);
         for (team_id, fields) in teams {
-            if sequence.below(100) >= 75 || fields.status != "active" {
+            if sequence.below(100) >= 75 || fields.status != Choice::Known(TeamStatus::Active) {
                 continue;
             }
             for _ in 0..sequence.between(1, 4) {
@@ -552,15 +558,15 @@ fn campaigns_and_reach(
                     "loudspeaker" => ("coverage_estimate", "low"),
                     _ => ("headcount", "medium"),
                 };
-                let skills = vec![sequence.pick(&all_skills).clone()];
-                let fraud = vec![sequence.pick(&frauds).clone()];
+                let skill = sequence.pick(&all_skills).clone();
+                let fraud = sequence.pick(&frauds).clone();
                 rows.push((
                     Uuid::now_v7(),
                     ActivityFields {
                         campaign_id: edition.id,
                         team_id: *team_id,
                         org_unit_id: fields.org_unit_id,
-                        channel: channel.to_owned(),
+                        channel: Choice::from_code(channel),
                         occurred_on: starts_on
                             + chrono::Duration::days(
                                 i64::try_from(sequence.below(usize::try_from(days).unwrap_or(1)))
@@ -570,21 +576,20 @@ fn campaigns_and_reach(
                         unique_people: (!broadcast).then(|| contacts * 9 / 10),
                         households_reached: reached,
                         estimated_audience: audience,
-                        method: method.to_owned(),
-                        confidence: confidence.to_owned(),
-                        skill_groups: to_array(&skills),
-                        fraud_types: to_array(&fraud),
+                        method: Choice::from_code(method),
+                        confidence: Choice::from_code(confidence),
+                        skill_groups: vec![Some(Choice::from_code(&skill))],
+                        fraud_types: vec![Some(Choice::from_code(&fraud))],
                         materials_distributed: if channel == "leaflet" { contacts } else { 0 },
                         session_id: None,
                         notes: None,
                         recorded_at: None,
                     },
                     if sequence.below(10) < 8 {
-                        "verified"
+                        RecordStatus::Verified
                     } else {
-                        "submitted"
-                    }
-                    .to_owned(),
+                        RecordStatus::Submitted
+                    },
                 ));
             }
         }

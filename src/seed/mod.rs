@@ -12,6 +12,7 @@ pub mod scale;
 use crate::{
     error::AppError,
     models::org_unit::{self, NewOrgUnit, OrgUnit},
+    reference::{OrgUnitKind, OrgUnitLevel},
 };
 
 /// The CSV: `seq,name,kind,predecessors,old_districts` (75 rows).
@@ -46,20 +47,20 @@ pub fn slug(text: &str) -> String {
 }
 
 /// (kind, bare name) of "xã Chiềng Chung", "thị trấn Mường Giàng", "thành phố Sơn La", ...
-fn split_kind(full_name: &str) -> (&'static str, &str) {
+fn split_kind(full_name: &str) -> (OrgUnitKind, &str) {
     for (prefix, kind) in [
-        ("thành phố ", "thanh_pho"),
-        ("thị xã ", "thi_xa"),
-        ("thị trấn ", "thi_tran"),
-        ("huyện ", "huyen"),
-        ("phường ", "phuong"),
-        ("xã ", "xa"),
+        ("thành phố ", OrgUnitKind::ThanhPho),
+        ("thị xã ", OrgUnitKind::ThiXa),
+        ("thị trấn ", OrgUnitKind::ThiTran),
+        ("huyện ", OrgUnitKind::Huyen),
+        ("phường ", OrgUnitKind::Phuong),
+        ("xã ", OrgUnitKind::Xa),
     ] {
         if let Some(name) = full_name.strip_prefix(prefix) {
             return (kind, name);
         }
     }
-    ("xa", full_name)
+    (OrgUnitKind::Xa, full_name)
 }
 
 fn date(text: &str) -> Result<NaiveDate, AppError> {
@@ -92,8 +93,8 @@ fn unit_id(code: &str) -> Uuid {
 fn new_unit(
     code: String,
     name: &str,
-    level: &str,
-    kind: &str,
+    level: OrgUnitLevel,
+    kind: OrgUnitKind,
     from: NaiveDate,
     to: Option<NaiveDate>,
 ) -> NewOrgUnit {
@@ -101,8 +102,8 @@ fn new_unit(
         id: unit_id(&code),
         code,
         name: name.to_owned(),
-        level: level.to_owned(),
-        kind: kind.to_owned(),
+        level,
+        kind,
         parent_id: None,
         path: String::new(),
         depth: 0,
@@ -133,8 +134,8 @@ pub fn son_la(conn: &mut PgConnection) -> Result<SeedReport, AppError> {
             new_unit(
                 "son-la".to_owned(),
                 "Sơn La",
-                "province",
-                "tinh",
+                OrgUnitLevel::Province,
+                OrgUnitKind::Tinh,
                 old_from,
                 None,
             ),
@@ -158,9 +159,9 @@ pub fn son_la(conn: &mut PgConnection) -> Result<SeedReport, AppError> {
                 .map(str::trim)
                 .collect();
             let (new_kind, prefix) = if kind == "ward" {
-                ("phuong", "phường")
+                (OrgUnitKind::Phuong, "phường")
             } else {
-                ("xa", "xã")
+                (OrgUnitKind::Xa, "xã")
             };
             let successor = ensure(
                 conn,
@@ -168,7 +169,7 @@ pub fn son_la(conn: &mut PgConnection) -> Result<SeedReport, AppError> {
                 new_unit(
                     format!("son-la.{}", slug(&format!("{prefix} {name}"))),
                     name,
-                    "commune",
+                    OrgUnitLevel::Commune,
                     new_kind,
                     new_from,
                     None,
@@ -189,7 +190,7 @@ pub fn son_la(conn: &mut PgConnection) -> Result<SeedReport, AppError> {
                     new_unit(
                         format!("son-la.{}", slug(district_name)),
                         district_bare,
-                        "district",
+                        OrgUnitLevel::District,
                         district_kind,
                         old_from,
                         old_to,
@@ -203,7 +204,7 @@ pub fn son_la(conn: &mut PgConnection) -> Result<SeedReport, AppError> {
                     new_unit(
                         format!("{}.{}", district.code, slug(predecessor)),
                         commune_bare,
-                        "commune",
+                        OrgUnitLevel::Commune,
                         commune_kind,
                         old_from,
                         old_to,
@@ -227,6 +228,9 @@ mod tests {
         assert_eq!(slug("huyện Vân Hồ"), "huyen-van-ho");
         assert_eq!(slug("xã Đoàn Kết"), "xa-doan-ket");
         assert_eq!(slug("thị trấn Mường Giàng"), "thi-tran-muong-giang");
-        assert_eq!(split_kind("thị xã Mộc Châu"), ("thi_xa", "Mộc Châu"));
+        assert_eq!(
+            split_kind("thị xã Mộc Châu"),
+            (OrgUnitKind::ThiXa, "Mộc Châu")
+        );
     }
 }

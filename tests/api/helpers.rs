@@ -121,7 +121,7 @@ impl TestApp {
             code: code.to_owned(),
             name: format!("Tổ công nghệ số {code}"),
             org_unit_id,
-            status: "active".to_owned(),
+            status: cdt_api::reference::Choice::from_code("active"),
             founded_on: chrono::NaiveDate::from_ymd_opt(2025, 7, 1),
             establishment_decision: None,
             zalo_group_members: None,
@@ -154,17 +154,23 @@ impl TestApp {
             &cdt_api::models::person::PersonFields {
                 full_name: Some(name.to_owned()),
                 phone: phone.map(str::to_owned),
-                gender: "female".to_owned(),
+                gender: cdt_api::reference::Choice::from_code("female"),
                 birth_year: Some(1990),
-                ethnicity: Some("thai".to_owned()),
-                affiliation: "resident".to_owned(),
+                ethnicity: Some(cdt_api::reference::Choice::from_code("thai")),
+                affiliation: cdt_api::reference::Choice::from_code("resident"),
             },
         )
         .expect("person");
         let date = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
-        let membership =
-            cdt_api::models::person::insert_membership(&mut conn, team, person.id, role, date)
-                .expect("membership");
+        let membership = cdt_api::models::person::insert_membership(
+            &mut conn,
+            team,
+            person.id,
+            <cdt_api::reference::MembershipRole as cdt_api::reference::Vocabulary>::parse(role)
+                .expect("a membership role"),
+            date,
+        )
+        .expect("membership");
         (membership.id, person.id)
     }
 
@@ -214,7 +220,7 @@ impl TestApp {
                 display_name: format!("Người dùng {username}"),
                 phone: Some("+84912345678".to_owned()),
                 password_hash: hashing.hash(PASSWORD).expect("hash"),
-                role: role.to_owned(),
+                role: cdt_api::reference::Role::parse(role).expect("a role"),
                 org_unit_id,
                 team_id,
                 person_id: None,
@@ -348,13 +354,13 @@ pub fn session_fields(
     cdt_api::models::training_session::SessionFields {
         team_id: team,
         org_unit_id: unit,
-        kind: "training".to_owned(),
+        kind: cdt_api::reference::Choice::from_code("training"),
         held_on,
         start_time: None,
         duration_minutes: 90,
-        format: "in_person".to_owned(),
+        format: cdt_api::reference::Choice::from_code("in_person"),
         venue: Some("Nhà văn hoá bản".to_owned()),
-        topics: vec!["vneid".to_owned()],
+        topics: vec![cdt_api::reference::Choice::from_code("vneid")],
         participants_total: 20,
         participants_female: 10,
         participants_ethnic_minority: 18,

@@ -358,3 +358,74 @@ async fn references_to_records_that_do_not_exist_are_422_naming_the_field() {
     };
     assert_eq!(stored, 2, "only the admin and canbo.xa exist");
 }
+
+/// Every list filter that takes a code of a vocabulary refuses an unknown one with 422
+/// `invalid_choice` naming each such field (all at once), before reading anything: an unknown filter is
+/// never read as "matches nothing".
+#[actix_web::test]
+async fn unknown_codes_in_list_filters_are_422_naming_each_field() {
+    let (app, token) = admin_app().await;
+    let campaign = uuid::Uuid::now_v7();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!("/api/v1/campaigns/{campaign}/reach-activities?channel=fax&status=lost"),
+            vec!["channel", "status"],
+        ),
+        (
+            format!("/api/v1/campaigns/{campaign}/reach-summary?group_by=moon&status=lost"),
+            vec!["group_by", "status"],
+        ),
+        (
+            "/api/v1/training-sessions?kind=party&topic=astrology&status=lost".to_owned(),
+            vec!["kind", "topic", "status"],
+        ),
+        (
+            "/api/v1/teams?status=gone&level=hamlet".to_owned(),
+            vec!["status", "level"],
+        ),
+        ("/api/v1/org-units?level=hamlet".to_owned(), vec!["level"]),
+        (
+            "/api/v1/users?role=king&status=asleep".to_owned(),
+            vec!["role", "status"],
+        ),
+        (
+            "/api/v1/targets?indicator=happiness".to_owned(),
+            vec!["indicator"],
+        ),
+        (
+            "/api/v1/indicator-values?indicator=happiness".to_owned(),
+            vec!["indicator"],
+        ),
+        (
+            "/api/v1/reports/targets?indicator=happiness".to_owned(),
+            vec!["indicator"],
+        ),
+        (
+            "/api/v1/reports/breakdown?by=district".to_owned(),
+            vec!["by"],
+        ),
+        (
+            "/api/v1/sync/conflicts?status=stale".to_owned(),
+            vec!["status"],
+        ),
+    ];
+    for (path, fields) in cases {
+        let body = problem(
+            app.request(Method::GET, &path)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+            422,
+        )
+        .await;
+        let found = crate::helpers::field_errors(&body);
+        let expected: Vec<(String, String)> = fields
+            .iter()
+            .map(|field| ((*field).to_owned(), "invalid_choice".to_owned()))
+            .collect();
+        assert_eq!(found, expected, "{path}");
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("must be "), "{path}: {message}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Bulk imports: dry run, atomic vs per row, idempotent re-import, CSV round trip.
 
+use cdt_api::reference::Vocabulary;
 use reqwest::Method;
 use serde_json::json;
 
@@ -87,14 +88,14 @@ async fn a_dry_run_writes_nothing_and_a_second_import_changes_nothing() {
     .unwrap()
     .unwrap();
     assert_eq!(
-        (village.name.as_str(), village.level.as_str()),
+        (village.name.as_str(), village.level.code()),
         ("Bản Bó Nhàng", "village")
     );
     let team = cdt_api::models::team::find_by_code(&mut app.database.connect(), "CM-001")
         .unwrap()
         .unwrap();
     assert_eq!(team.name, "Tổ công nghệ số xã Chiềng Mung, Mai Sơn");
-    assert_eq!(team.status, "inactive");
+    assert_eq!(team.status, cdt_api::reference::TeamStatus::Inactive);
 
     let again = import(&app, &token, "teams", "", "text/csv", TEAMS_CSV).await;
     assert_eq!(

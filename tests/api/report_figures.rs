@@ -79,7 +79,7 @@ fn create_campaign(app: &TestApp, starts_on: NaiveDate, ends_on: NaiveDate) -> U
         description: None,
         skill_groups: Vec::new(),
         fraud_types: Vec::new(),
-        status: "active".to_owned(),
+        status: cdt_api::reference::Choice::from_code("active"),
     };
     cdt_api::models::campaign::insert(&mut app.database.connect(), Uuid::now_v7(), &fields)
         .unwrap()
@@ -98,14 +98,14 @@ fn activity_fields(
         campaign_id: campaign,
         team_id: team,
         org_unit_id: unit,
-        channel: channel.to_owned(),
+        channel: cdt_api::reference::Choice::from_code(channel),
         occurred_on: day,
         contacts,
         unique_people: Some(contacts / 2),
         households_reached: contacts / 3,
         estimated_audience: None,
-        method: "headcount".to_owned(),
-        confidence: "high".to_owned(),
+        method: cdt_api::reference::Choice::from_code("headcount"),
+        confidence: cdt_api::reference::Choice::from_code("high"),
         skill_groups: Vec::new(),
         fraud_types: Vec::new(),
         materials_distributed: 1,
@@ -122,7 +122,7 @@ fn team_with_history(app: &TestApp, code: &str, old: Uuid, new: Uuid) -> Uuid {
         code: code.to_owned(),
         name: format!("Tổ công nghệ số {code}"),
         org_unit_id: old,
-        status: "active".to_owned(),
+        status: cdt_api::reference::Choice::from_code("active"),
         founded_on: Some(date(2023, 1, 1)),
         establishment_decision: None,
         zalo_group_members: None,
@@ -301,8 +301,8 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
             id: Uuid::now_v7(),
             code: "son-la.phuong-to-hieu.to-3".to_owned(),
             name: "Tổ dân phố 3".to_owned(),
-            level: "village".to_owned(),
-            kind: "to_dan_pho".to_owned(),
+            level: cdt_api::reference::OrgUnitLevel::Village,
+            kind: cdt_api::reference::OrgUnitKind::ToDanPho,
             parent_id: None,
             path: String::new(),
             depth: 0,
@@ -348,14 +348,14 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
         match random.below(10) {
             0..=3 => {
                 let mut fields = session_fields(team, unit, day);
-                fields.kind = if random.below(2) == 0 {
+                fields.kind = cdt_api::reference::Choice::from_code(if random.below(2) == 0 {
                     "training"
                 } else {
                     "outreach"
-                }
-                .to_owned();
+                });
                 fields.topics = (0..=random.below(3))
-                    .map(|_| (*random.pick(&TOPICS)).to_owned())
+                    .map(|_| random.pick(&TOPICS))
+                    .map(|topic| cdt_api::reference::Choice::from_code(topic))
                     .collect();
                 fields.participants_total = 5 + random.below(40) as i32;
                 fields.participants_female = fields.participants_total / 2;
@@ -670,7 +670,7 @@ async fn targets_report_achievement_pro_rating_and_external_indicators() {
             &cdt_api::models::target::TargetFields {
                 org_unit_id: unit,
                 team_id: team,
-                indicator: indicator.to_owned(),
+                indicator: cdt_api::reference::Choice::from_code(indicator),
                 period_start: start,
                 period_end: end,
                 value,
@@ -726,7 +726,7 @@ async fn targets_report_achievement_pro_rating_and_external_indicators() {
         &mut conn,
         &cdt_api::models::indicator_value::IndicatorFields {
             org_unit_id: commune,
-            indicator: "online_dossier_rate_pct".to_owned(),
+            indicator: cdt_api::reference::Indicator::OnlineDossierRatePct,
             period_start: start,
             period_end: end,
             value: 85.5,

@@ -244,7 +244,7 @@ async fn a_team_leaders_five_year_bootstrap_is_small_when_compressed() {
             description: None,
             skill_groups: Vec::new(),
             fraud_types: Vec::new(),
-            status: "active".to_owned(),
+            status: cdt_api::reference::Choice::from_code("active"),
         };
         cdt_api::models::campaign::insert(&mut app.database.connect(), Uuid::now_v7(), &fields)
             .unwrap()
@@ -264,14 +264,14 @@ async fn a_team_leaders_five_year_bootstrap_is_small_when_compressed() {
                 campaign_id: campaign,
                 team_id: team,
                 org_unit_id: van_ho,
-                channel: "zalo_group".to_owned(),
+                channel: cdt_api::reference::Choice::from_code("zalo_group"),
                 occurred_on: today - Duration::days(i * 3),
                 contacts: 40 + (i % 30) as i32,
                 unique_people: Some(35),
                 households_reached: 20,
                 estimated_audience: None,
-                method: "group_member_count".to_owned(),
-                confidence: "medium".to_owned(),
+                method: cdt_api::reference::Choice::from_code("group_member_count"),
+                confidence: cdt_api::reference::Choice::from_code("medium"),
                 skill_groups: Vec::new(),
                 fraud_types: Vec::new(),
                 materials_distributed: 0,
@@ -620,7 +620,7 @@ async fn reach_activities_push_like_sessions_with_their_campaign() {
             description: None,
             skill_groups: Vec::new(),
             fraud_types: Vec::new(),
-            status: "active".to_owned(),
+            status: cdt_api::reference::Choice::from_code("active"),
         };
         cdt_api::models::campaign::insert(&mut app.database.connect(), Uuid::now_v7(), &fields)
             .unwrap()

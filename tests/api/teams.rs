@@ -193,7 +193,7 @@ async fn a_team_has_one_current_leader_and_keeps_membership_history() {
         &mut app.database.connect(),
         team,
         person,
-        "leader",
+        cdt_api::reference::MembershipRole::Leader,
         chrono::NaiveDate::from_ymd_opt(2025, 8, 1).unwrap(),
     );
     assert!(direct.is_err());
@@ -372,8 +372,8 @@ async fn personal_data_is_erased_only_after_the_person_left_every_team() {
 
     let stored = cdt_api::models::person::find_person(&mut app.database.connect(), person).unwrap();
     assert_eq!(
-        (stored.full_name, stored.phone, stored.gender.as_str()),
-        (None, None, "female")
+        (stored.full_name, stored.phone, stored.gender),
+        (None, None, cdt_api::reference::Gender::Female)
     );
     let detail = json_of(
         call(

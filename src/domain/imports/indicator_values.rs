@@ -5,16 +5,14 @@ use diesel::PgConnection;
 
 use crate::{
     auth::{AuthUser, Role},
-    domain::{
-        imports::{ImportKind, ImportOptions, ImportSummary, Row, parse_date, row_error},
-        targets::EXTERNAL_INDICATORS,
-    },
+    domain::imports::{ImportKind, ImportOptions, ImportSummary, Row, parse_date, row_error},
     error::AppError,
     models::{
         audit::{self, NewAuditEvent},
         indicator_value::{self, IndicatorFields},
         org_unit,
     },
+    reference::{Indicator, Vocabulary},
 };
 
 /// The import: a CSV header must name at least these columns.
@@ -61,8 +59,9 @@ pub fn rows(
                 )),
             Some(_) => {}
         }
-        let indicator = row.get("indicator").unwrap_or_default().to_owned();
-        if !EXTERNAL_INDICATORS.contains(&indicator.as_str()) {
+        let indicator = Indicator::parse(row.get("indicator").unwrap_or_default())
+            .filter(|indicator| indicator.is_external());
+        if indicator.is_none() {
             errors.push(row_error(
                 row.number,
                 Some("indicator"),
@@ -108,12 +107,14 @@ pub fn rows(
                 "invalid_number",
                 "must be a number not below 0",
             )),
-            Some(v) if indicator.ends_with("_pct") && v > 100.0 => errors.push(row_error(
-                row.number,
-                Some("value"),
-                "over_100",
-                "a percentage must be at most 100",
-            )),
+            Some(v) if indicator.is_some_and(Indicator::is_rate) && v > 100.0 => {
+                errors.push(row_error(
+                    row.number,
+                    Some("value"),
+                    "over_100",
+                    "a percentage must be at most 100",
+                ))
+            }
             Some(_) => {}
         }
         let source = row.get("source").unwrap_or_default().trim().to_owned();
@@ -125,14 +126,24 @@ pub fn rows(
                 "must be 1 to 200 characters",
             ));
         }
-        let (Some(unit), Some(period_start), Some(period_end), Some(as_of), Some(value), true) = (
+        let (
+            Some(unit),
+            Some(indicator),
+            Some(period_start),
+            Some(period_end),
+            Some(as_of),
+            Some(value),
+            true,
+        ) = (
             unit,
+            indicator,
             period_start,
             period_end,
             as_of,
             value,
             errors.is_empty(),
-        ) else {
+        )
+        else {
             summary.errors.extend(errors);
             continue;
         };

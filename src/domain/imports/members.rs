@@ -25,6 +25,7 @@ use crate::{
         person::{self, Person, PersonFields},
         team::{self, Team},
     },
+    reference::{Choice, MembershipRole, TeamStatus},
 };
 
 /// A name folded for matching: no diacritics, lower case, single spaces.
@@ -39,14 +40,14 @@ fn folded(name: &str) -> String {
 /// A membership's natural key: team, person, start date.
 type MembershipKey = (Uuid, Uuid, NaiveDate);
 /// What a membership holds: id, role, end date.
-type StoredMembership = (Uuid, String, Option<NaiveDate>);
+type StoredMembership = (Uuid, MembershipRole, Option<NaiveDate>);
 
 /// A membership as the import plans it.
 struct PlannedMembership {
     id: Uuid,
     team_id: Uuid,
     person_id: Uuid,
-    role: String,
+    role: MembershipRole,
     joined_on: NaiveDate,
     left_on: Option<NaiveDate>,
 }
@@ -103,11 +104,11 @@ pub fn rows(
         }
         memberships.insert(
             (m.team_id, m.person_id, m.joined_on),
-            (m.id, m.role.clone(), m.left_on),
+            (m.id, m.role, m.left_on),
         );
         if m.left_on.is_none() {
             current_members.insert((m.team_id, m.person_id), m.joined_on);
-            if m.role == "leader" {
+            if m.role == MembershipRole::Leader {
                 leaders.insert(m.team_id, m.person_id);
             }
         }
@@ -157,7 +158,7 @@ pub fn rows(
                         "is outside your scope",
                     ));
                     None
-                } else if team.status == "dissolved" {
+                } else if team.status == TeamStatus::Dissolved {
                     errors.push(row_error(
                         row.number,
                         Some("team_code"),
@@ -173,22 +174,15 @@ pub fn rows(
         let request = PersonRequest {
             full_name: row.get("full_name").unwrap_or_default().to_owned(),
             phone: row.get("phone").map(str::to_owned),
-            gender: row.get("gender").map(str::to_owned),
+            gender: row.get("gender").map(Choice::from_code),
             birth_year: parse_number(row, "birth_year", &mut errors),
-            ethnicity: row.get("ethnicity").map(str::to_owned),
-            affiliation: row.get("affiliation").map(str::to_owned),
+            ethnicity: row.get("ethnicity").map(Choice::from_code),
+            affiliation: row.get("affiliation").map(Choice::from_code),
         };
         let mut field_errors = FieldErrors::new();
         let fields = person_fields(&request, "", &mut field_errors);
-        let role = row.get("role").unwrap_or("member").to_owned();
-        if !matches!(role.as_str(), "leader" | "deputy" | "member") {
-            field_errors.add(
-                "role",
-                "invalid_choice",
-                "must be leader, deputy or member",
-                "vai trò không hợp lệ",
-            );
-        }
+        let role: Choice<MembershipRole> = Choice::from_code(row.get("role").unwrap_or("member"));
+        role.check(&mut field_errors, "role");
         errors.extend(row_errors(row.number, field_errors));
         let joined_on = parse_date(row, "joined_on", &mut errors).unwrap_or(today);
         let left_on = parse_date(row, "left_on", &mut errors);
@@ -204,6 +198,7 @@ pub fn rows(
             summary.errors.extend(errors);
             continue;
         };
+        let role = role.checked()?;
 
         // The person: by phone anywhere, else by name among this team's members, else new.
         let name = folded(fields.full_name.as_deref().unwrap_or_default());
@@ -224,7 +219,7 @@ pub fn rows(
             continue;
         }
         let key_person = existing_person.as_ref().map(|p| p.id);
-        let leader_taken = role == "leader"
+        let leader_taken = role == MembershipRole::Leader
             && left_on.is_none()
             && leaders
                 .get(&team.id)
@@ -279,10 +274,10 @@ pub fn rows(
                     id,
                     full_name: fields.full_name.clone(),
                     phone: fields.phone.clone(),
-                    gender: fields.gender.clone(),
+                    gender: fields.gender.checked()?,
                     birth_year: fields.birth_year,
-                    ethnicity: fields.ethnicity.clone(),
-                    affiliation: fields.affiliation.clone(),
+                    ethnicity: fields.ethnicity.as_ref().map(Choice::checked).transpose()?,
+                    affiliation: fields.affiliation.checked()?,
                     erased_at: None,
                     version: 1,
                     created_at: chrono::Utc::now(),
@@ -302,7 +297,7 @@ pub fn rows(
                 .map_or_else(Uuid::now_v7, |(id, _, _)| *id),
             team_id: team.id,
             person_id: person.id,
-            role: role.clone(),
+            role,
             joined_on,
             left_on,
         };
@@ -322,12 +317,12 @@ pub fn rows(
         }
         memberships.insert(
             (team.id, person.id, joined_on),
-            (Uuid::nil(), role.clone(), left_on),
+            (Uuid::nil(), role, left_on),
         );
         match left_on {
             None => {
                 current_members.insert((team.id, person.id), joined_on);
-                if role == "leader" {
+                if role == MembershipRole::Leader {
                     leaders.insert(team.id, person.id);
                 } else if leaders.get(&team.id) == Some(&person.id) {
                     leaders.remove(&team.id);
@@ -366,7 +361,7 @@ pub fn rows(
         person::set_membership(
             conn,
             planned.id,
-            &planned.role,
+            planned.role,
             planned.joined_on,
             planned.left_on,
         )?;
@@ -377,7 +372,7 @@ pub fn rows(
             id: m.id,
             team_id: m.team_id,
             person_id: m.person_id,
-            role: m.role.clone(),
+            role: m.role,
             joined_on: m.joined_on,
             left_on: m.left_on,
         })

@@ -23,6 +23,7 @@ use crate::{
         org_unit::{self, NewOrgUnit, OrgUnit},
         team::{self, Team, TeamFields},
     },
+    reference::{Choice, OrgUnitKind, OrgUnitLevel, TeamStatus, Vocabulary},
 };
 
 /// The import: a CSV header must name at least these columns.
@@ -99,16 +100,18 @@ pub fn rows(
                             .map(|(parent, _)| parent.to_owned())
                     })
                     .unwrap_or_default();
+                let village_kind = OrgUnitKind::parse(row.get("org_unit_kind").unwrap_or("ban"))
+                    .filter(|kind| OrgUnitLevel::Village.kinds().contains(kind));
                 match (units.get(&parent_code), row.get("org_unit_name")) {
                     (Some(parent), Some(name))
-                        if parent.level == "commune" && parent.valid_to.is_none() =>
+                        if parent.level == OrgUnitLevel::Commune && parent.valid_to.is_none() =>
                     {
                         let village = NewOrgUnit {
                             id: Uuid::now_v7(),
                             code: unit_code.clone(),
                             name: normalized(name),
-                            level: "village".to_owned(),
-                            kind: row.get("org_unit_kind").unwrap_or("ban").to_owned(),
+                            level: OrgUnitLevel::Village,
+                            kind: village_kind.unwrap_or(OrgUnitKind::Ban),
                             parent_id: None,
                             path: String::new(),
                             depth: 0,
@@ -126,9 +129,7 @@ pub fn rows(
                                 "is outside your scope",
                             ));
                             None
-                        } else if !crate::domain::org_units::kinds_for_level("village")
-                            .contains(&village.kind.as_str())
-                        {
+                        } else if village_kind.is_none() {
                             errors.push(row_error(
                                 row.number,
                                 Some("org_unit_kind"),
@@ -156,7 +157,7 @@ pub fn rows(
             }
         };
         let existing = teams.get(&code.to_lowercase()).cloned();
-        let status = row.get("status").unwrap_or("active").to_owned();
+        let status: Choice<TeamStatus> = Choice::from_code(row.get("status").unwrap_or("active"));
         let fields = TeamFields {
             code: code.to_owned(),
             name: normalized(row.get("name").unwrap_or_default()),
@@ -168,9 +169,9 @@ pub fn rows(
             zalo_group_members_as_of: parse_date(row, "zalo_group_members_as_of", &mut errors),
             notes: row.get("notes").map(normalized),
         };
-        if status == "dissolved" {
+        if status == Choice::Known(TeamStatus::Dissolved) {
             match &existing {
-                Some(team) if team.status == "dissolved" => {
+                Some(team) if team.status == TeamStatus::Dissolved => {
                     summary.unchanged += 1;
                     continue;
                 }
@@ -187,7 +188,7 @@ pub fn rows(
             errors.extend(row_errors(row.number, field_errors));
         }
         if let Some(unit) = &unit {
-            if !matches!(unit.level.as_str(), "commune" | "village") {
+            if !unit.level.serves_teams() {
                 errors.push(row_error(
                     row.number,
                     Some("org_unit_code"),
@@ -204,8 +205,8 @@ pub fn rows(
             }
         }
         if let Some(team) = &existing
-            && team.status == "dissolved"
-            && status != "dissolved"
+            && team.status == TeamStatus::Dissolved
+            && status != Choice::Known(TeamStatus::Dissolved)
         {
             errors.push(row_error(
                 row.number,

@@ -18,7 +18,7 @@ use crate::{
         stats::{self, Bucket, Cut, Figures, TeamGroup},
         team,
     },
-    reference,
+    reference::{self, BreakdownBy},
 };
 
 use super::{
@@ -63,8 +63,7 @@ pub struct BreakdownRow {
 pub struct BreakdownResponse {
     pub org_unit: OrgUnitRef,
     pub team_id: Option<Uuid>,
-    #[schema(value_type = crate::reference::BreakdownBy)]
-    pub by: String,
+    pub by: BreakdownBy,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub as_of: NaiveDate,
@@ -73,31 +72,24 @@ pub struct BreakdownResponse {
     pub totals: Figures,
 }
 
-/// The ways a breakdown splits its figures.
-pub const BREAKDOWNS: [&str; 7] = [
-    "child_unit",
-    "team",
-    "topic",
-    "channel",
-    "campaign",
-    "month",
-    "week",
-];
-
 /// Builds a breakdown of a scope.
 pub fn break_down(
     conn: &mut PgConnection,
     reader: &Reader<'_>,
     scope: &ReportScope,
-    by: &str,
+    by: BreakdownBy,
 ) -> Result<BreakdownResponse, AppError> {
     let dim = match by {
-        "topic" | "channel" | "campaign" => by,
-        _ => "all",
+        BreakdownBy::Topic => "topic",
+        BreakdownBy::Channel => "channel",
+        BreakdownBy::Campaign => "campaign",
+        BreakdownBy::ChildUnit | BreakdownBy::Team | BreakdownBy::Month | BreakdownBy::Week => {
+            "all"
+        }
     };
     let bucket = match by {
-        "month" => Bucket::Month,
-        "week" => Bucket::Week,
+        BreakdownBy::Month => Bucket::Month,
+        BreakdownBy::Week => Bucket::Week,
         _ => Bucket::None,
     };
     let cut = Cut {
@@ -106,7 +98,7 @@ pub fn break_down(
         to: scope.to,
         bucket,
     };
-    let village_level = matches!(scope.root.level.as_str(), "commune" | "village");
+    let village_level = scope.root.level.serves_teams();
     // (row key, figures) pairs before labelling.
     let mut sums: BTreeMap<String, Figures> = BTreeMap::new();
     let mut add = |key: String, status: &str, figures: Figures| {
@@ -116,7 +108,7 @@ pub fn break_down(
     };
     let mut rows_in_order: Vec<(String, String, Option<String>)> = Vec::new();
     match by {
-        "child_unit" if village_level => {
+        BreakdownBy::ChildUnit if village_level => {
             // A commune's villages: from the team grain, by the unit each team served.
             let villages = org_unit::children_in_force(conn, scope.root.id, scope.as_of)?;
             let known: HashMap<String, ()> = villages
@@ -142,7 +134,7 @@ pub fn break_down(
                     .map(|(id, code, name)| (id.to_string(), name, Some(code))),
             );
         }
-        "child_unit" => {
+        BreakdownBy::ChildUnit => {
             let groups = scope.by_child();
             let rows = if scope.narrowed() {
                 let by_commune: HashMap<String, String> = groups
@@ -180,7 +172,7 @@ pub fn break_down(
                 (id.to_string(), label, Some(code))
             }));
         }
-        "team" => {
+        BreakdownBy::Team => {
             for row in stats::by_team(conn, &scope.rows, TeamGroup::Team, cut)? {
                 add(row.grp, &row.status, row.figures);
             }
@@ -197,17 +189,17 @@ pub fn break_down(
                     .map(|(id, code, name)| (id.to_string(), name, Some(code))),
             );
         }
-        "topic" | "channel" | "campaign" => {
+        BreakdownBy::Topic | BreakdownBy::Channel | BreakdownBy::Campaign => {
             for row in scope.figures(conn, &reader.graph, dim, Bucket::None)? {
                 add(row.key, &row.status, row.figures);
             }
             match by {
-                "topic" => rows_in_order.extend(
+                BreakdownBy::Topic => rows_in_order.extend(
                     reference::SESSION_TOPICS
                         .iter()
                         .map(|l| (l.code.to_owned(), l.name_vi.to_owned(), None)),
                 ),
-                "channel" => rows_in_order.extend(
+                BreakdownBy::Channel => rows_in_order.extend(
                     reference::REACH_CHANNELS
                         .iter()
                         .map(|l| (l.code.to_owned(), l.name_vi.to_owned(), None)),
@@ -224,7 +216,7 @@ pub fn break_down(
                 }
             }
         }
-        _ => {
+        BreakdownBy::Month | BreakdownBy::Week => {
             for row in scope.figures(conn, &reader.graph, dim, bucket)? {
                 add(row.bucket, &row.status, row.figures);
             }
@@ -281,7 +273,7 @@ pub fn break_down(
     Ok(BreakdownResponse {
         org_unit: unit_ref(&scope.root),
         team_id: scope.rows.team,
-        by: by.to_owned(),
+        by,
         from: scope.from,
         to: scope.to,
         as_of: scope.as_of,

@@ -3,10 +3,12 @@
 //! [`summary`] and [`breakdown`] compute the figures.
 
 pub mod breakdown;
+pub mod reach;
 pub mod scope;
 pub mod summary;
+pub mod targets;
 
-pub use breakdown::{BREAKDOWNS, BreakdownResponse, BreakdownRow, break_down};
+pub use breakdown::{BreakdownResponse, BreakdownRow, break_down};
 pub use scope::{
     PeriodOptions, Reader, ReportScope, check_period, read_report, resolve_scope, root_unit,
 };

@@ -18,6 +18,7 @@ use crate::{
             UnitGraph, UnitNode, Versions,
         },
     },
+    reference::OrgUnitLevel,
 };
 
 /// The unit, period and structure a report covers, resolved for the caller.
@@ -159,7 +160,7 @@ pub fn root_unit(
         _ => org_unit::list(
             conn,
             &OrgUnitFilter {
-                level: Some("province".to_owned()),
+                level: Some(OrgUnitLevel::Province),
                 ..OrgUnitFilter::default()
             },
             None,
@@ -198,7 +199,7 @@ pub fn resolve_scope(
         parent_id: unit.parent_id,
         code: unit.code.clone(),
         name: unit.name.clone(),
-        level: unit.level.clone(),
+        level: unit.level,
         path: unit.path.clone(),
         valid_from: unit.valid_from,
         valid_to: unit.valid_to,
@@ -232,7 +233,7 @@ pub fn resolve_scope(
         },
     };
     let mut communes = Vec::new();
-    if root.level == "village" {
+    if root.level == OrgUnitLevel::Village {
         // A village: the activity of the teams serving it, under its commune.
         for commune in graph.communes() {
             if graph
@@ -276,7 +277,7 @@ pub fn resolve_scope(
     let rows = TeamRows {
         communes: communes.iter().map(|(commune, _)| *commune).collect(),
         team,
-        unit: (root.level == "village").then_some(root.id),
+        unit: (root.level == OrgUnitLevel::Village).then_some(root.id),
     };
     Ok(ReportScope {
         root,

@@ -120,7 +120,7 @@ pub(super) fn unit_ref(node: &UnitNode) -> OrgUnitRef {
         id: node.id,
         code: node.code.clone(),
         name: node.name.clone(),
-        level: node.level.clone(),
+        level: node.level,
     }
 }
 

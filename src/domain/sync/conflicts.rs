@@ -16,6 +16,10 @@ use crate::{
     },
     error::{AppError, ErrorCode, Text},
     models::sync::{self, Conflict},
+    reference::{
+        Choice, ConflictResolution, ConflictStatus, ConflictStatusFilter, PushRecordType, SyncOp,
+        check_choice,
+    },
 };
 
 /// An entry of the conflict inbox.
@@ -29,11 +33,9 @@ use crate::{
 pub struct ConflictResponse {
     pub id: Uuid,
     #[serde(rename = "type")]
-    #[schema(value_type = crate::reference::PushRecordType)]
-    pub entity: String,
+    pub entity: PushRecordType,
     pub record_id: Uuid,
-    #[schema(value_type = crate::reference::SyncOp)]
-    pub op: String,
+    pub op: SyncOp,
     pub team_id: Uuid,
     pub pushed_by: Uuid,
     /// The version the phone's edit was based on.
@@ -47,11 +49,9 @@ pub struct ConflictResponse {
     #[schema(value_type = Object)]
     pub server_data: Value,
     /// `open` or `resolved`.
-    #[schema(value_type = crate::reference::ConflictStatus)]
-    pub status: String,
+    pub status: ConflictStatus,
     /// `keep_server`, `take_client` or `merged`.
-    #[schema(value_type = Option<crate::reference::ConflictResolution>)]
-    pub resolution: Option<String>,
+    pub resolution: Option<ConflictResolution>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -61,17 +61,17 @@ impl From<&Conflict> for ConflictResponse {
     fn from(c: &Conflict) -> Self {
         Self {
             id: c.id,
-            entity: c.entity.clone(),
+            entity: c.entity,
             record_id: c.record_id,
-            op: c.op.clone(),
+            op: c.op,
             team_id: c.team_id,
             pushed_by: c.pushed_by,
             base_version: c.base_version,
             server_version: c.server_version,
             client_data: c.client_data.clone(),
             server_data: c.server_data.clone(),
-            status: c.status.clone(),
-            resolution: c.resolution.clone(),
+            status: c.status,
+            resolution: c.resolution,
             resolved_by: c.resolved_by,
             resolved_at: c.resolved_at,
             created_at: c.created_at,
@@ -103,8 +103,8 @@ pub struct ConflictListResponse {
 pub struct ResolveConflictRequest {
     /// `keep_server` (drop the phone's edit), `take_client` (apply it over the server's version) or `merged`
     /// (apply `data`).
-    #[schema(value_type = crate::reference::ConflictResolution)]
-    pub resolution: String,
+    #[schema(value_type = ConflictResolution)]
+    pub resolution: Choice<ConflictResolution>,
     /// For `merged`: the whole record.
     #[schema(value_type = Option<Object>)]
     pub data: Option<Value>,
@@ -126,25 +126,18 @@ pub struct ResolveConflictResponse {
     pub record: Option<Value>,
 }
 
-/// Which conflicts a list asks for: `open` (default), `resolved` or `all`; 422 otherwise.
-pub fn parse_status_filter(status: Option<&str>) -> Result<Option<&'static str>, AppError> {
+/// Which conflicts a list asks for: `open` (default), `resolved` or `all` (`None`); 422 otherwise.
+pub fn parse_status_filter(
+    status: Option<&Choice<ConflictStatusFilter>>,
+) -> Result<Option<ConflictStatus>, AppError> {
     let mut errors = FieldErrors::new();
-    let status = match status {
-        None | Some("open") => Some("open"),
-        Some("resolved") => Some("resolved"),
-        Some("all") => None,
-        Some(_) => {
-            errors.add(
-                "status",
-                "invalid_choice",
-                "must be open, resolved or all",
-                "trạng thái không hợp lệ",
-            );
-            None
-        }
-    };
+    let status = check_choice(&mut errors, "status", status);
     errors.finish()?;
-    Ok(status)
+    Ok(match status {
+        None | Some(ConflictStatusFilter::Open) => Some(ConflictStatus::Open),
+        Some(ConflictStatusFilter::Resolved) => Some(ConflictStatus::Resolved),
+        Some(ConflictStatusFilter::All) => None,
+    })
 }
 
 /// A page of the conflicts the actor may see (team leaders their team's, officers their subtree's,
@@ -152,7 +145,7 @@ pub fn parse_status_filter(status: Option<&str>) -> Result<Option<&'static str>,
 pub fn list(
     conn: &mut PgConnection,
     actor: &AuthUser,
-    status: Option<&str>,
+    status: Option<ConflictStatus>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Conflict>, AppError> {
@@ -173,21 +166,15 @@ impl ResolveConflictRequest {
     /// The resolution, checked: `merged` needs `data`.
     pub fn parse(self) -> Result<Self, AppError> {
         let mut errors = FieldErrors::new();
-        match self.resolution.as_str() {
-            "keep_server" | "take_client" => {}
-            "merged" if self.data.is_some() => {}
-            "merged" => errors.add(
+        if self.resolution.check(&mut errors, "resolution") == Some(ConflictResolution::Merged)
+            && self.data.is_none()
+        {
+            errors.add(
                 "data",
                 "required",
                 "a merged resolution needs the whole record",
                 "cần có dữ liệu đã gộp",
-            ),
-            _ => errors.add(
-                "resolution",
-                "invalid_choice",
-                "must be keep_server, take_client or merged",
-                "cách giải quyết không hợp lệ",
-            ),
+            );
         }
         errors.finish()?;
         Ok(self)
@@ -208,26 +195,24 @@ pub fn resolve(
         .optional_app()?
         .filter(|c| actor.manages_members_of(c.team_id, &c.unit_path))
         .ok_or_else(|| AppError::not_found("conflict"))?;
-    if conflict.status != "open" {
+    if conflict.status != ConflictStatus::Open {
         return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
             "This conflict was resolved already",
             "Xung đột này đã được giải quyết",
         )));
     }
-    let kind = kind_of(&conflict.entity).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!(
-            "conflict of unknown type {}",
-            conflict.entity
-        ))
-    })?;
-    let data = match body.resolution.as_str() {
-        "merged" => body.data.clone(),
-        _ => conflict.client_data.clone(),
+    let kind = kind_of(conflict.entity);
+    let resolution = body.resolution.checked()?;
+    let data = match resolution {
+        ConflictResolution::Merged => body.data.clone(),
+        ConflictResolution::KeepServer | ConflictResolution::TakeClient => {
+            conflict.client_data.clone()
+        }
     };
-    if body.resolution != "keep_server" {
+    if resolution != ConflictResolution::KeepServer {
         apply_resolution(conn, actor, kind, &conflict, data, lock_days)?;
     }
-    let resolved = sync::resolve_conflict(conn, id, &body.resolution, actor.id)?
+    let resolved = sync::resolve_conflict(conn, id, resolution, actor.id)?
         .ok_or_else(|| AppError::new(ErrorCode::Conflict))?;
     let record = kind
         .existing(conn, conflict.record_id)?
@@ -257,7 +242,7 @@ fn apply_resolution(
             "Bản ghi đã bị xoá trên máy chủ; hãy giữ bản của máy chủ hoặc gửi thành bản ghi mới",
         )));
     }
-    if conflict.op == "delete" {
+    if conflict.op == SyncOp::Delete {
         kind.delete(conn, actor, conflict.record_id, None, lock_days)?;
     } else {
         kind.replace(conn, actor, conflict.record_id, data, None, lock_days)?;

@@ -29,6 +29,7 @@ use crate::{
         team,
         training_session::{self, SessionFields},
     },
+    reference::PushRecordType,
 };
 
 /// A stored record a push item meets.
@@ -78,12 +79,11 @@ pub(super) trait Kind: Sync {
 }
 
 /// The operations of a record type, by its name.
-pub(super) fn kind_of(entity: &str) -> Option<&'static dyn Kind> {
+pub(super) fn kind_of(entity: PushRecordType) -> &'static dyn Kind {
     match entity {
-        "training_session" => Some(&Sessions),
-        "reach_activity" => Some(&Activities),
-        "membership" => Some(&Memberships),
-        _ => None,
+        PushRecordType::TrainingSession => &Sessions,
+        PushRecordType::ReachActivity => &Activities,
+        PushRecordType::Membership => &Memberships,
     }
 }
 
@@ -362,7 +362,7 @@ pub struct SyncMembershipData {
     pub person: Option<PersonRequest>,
     /// `leader`, `deputy` or `member`.
     #[schema(value_type = crate::reference::MembershipRole)]
-    pub role: String,
+    pub role: crate::reference::Choice<crate::reference::MembershipRole>,
     pub joined_on: Option<NaiveDate>,
     /// Set when the member left (ends the membership).
     pub left_on: Option<NaiveDate>,
@@ -419,7 +419,7 @@ impl Kind for Memberships {
             None => true,
         };
         Ok(person_same
-            && data.role == m.role
+            && data.role == crate::reference::Choice::Known(m.role)
             && data.joined_on.is_none_or(|d| d == m.joined_on)
             && data.left_on == m.left_on)
     }

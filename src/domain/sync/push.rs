@@ -19,6 +19,7 @@ use crate::{
     },
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text, field_error_from_serde},
     models::sync::{self, NewConflict},
+    reference::{Choice, PushOutcome, PushRecordType, SyncOp},
 };
 
 /// Items per push.
@@ -33,11 +34,11 @@ pub const PUSH_BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub struct PushItem {
     /// `training_session`, `reach_activity` or `membership`.
     #[serde(rename = "type")]
-    #[schema(value_type = crate::reference::PushRecordType)]
-    pub entity: String,
+    #[schema(value_type = PushRecordType)]
+    pub entity: Choice<PushRecordType>,
     /// `upsert` (create, or replace with `data`) or `delete`.
-    #[schema(value_type = crate::reference::SyncOp)]
-    pub op: String,
+    #[schema(value_type = SyncOp)]
+    pub op: Choice<SyncOp>,
     /// The record's id (made by the phone for new records).
     pub id: Uuid,
     /// The server version the phone's copy was based on (`null` for a record new on the phone).
@@ -111,12 +112,19 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
     }
     let mut errors = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let Some(data) = item.data.as_ref().filter(|_| item.op == "upsert") else {
+        let Some(data) = item
+            .data
+            .as_ref()
+            .filter(|_| item.op == Choice::Known(SyncOp::Upsert))
+        else {
             continue;
         };
-        let outcome = match item.entity.as_str() {
-            "training_session" => shape::<CreateSessionRequest>(data),
-            "reach_activity" => {
+        let Some(entity) = item.entity.known() else {
+            continue;
+        };
+        let outcome = match entity {
+            PushRecordType::TrainingSession => shape::<CreateSessionRequest>(data),
+            PushRecordType::ReachActivity => {
                 let mut data = data.clone();
                 let campaign = data.as_object_mut().map(|o| o.remove("campaign_id"));
                 match campaign {
@@ -134,8 +142,7 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
                     _ => shape::<CreateActivityRequest>(&data),
                 }
             }
-            "membership" => shape::<SyncMembershipData>(data),
-            _ => Ok(()),
+            PushRecordType::Membership => shape::<SyncMembershipData>(data),
         };
         if let Err((path, message)) = outcome {
             let at = match path.as_str() {
@@ -172,16 +179,15 @@ pub struct PushResult {
     /// The item's position in the batch.
     pub index: usize,
     #[serde(rename = "type")]
-    #[schema(value_type = crate::reference::PushRecordType)]
-    pub entity: String,
+    #[schema(value_type = PushRecordType)]
+    pub entity: Choice<PushRecordType>,
     pub id: Uuid,
-    #[schema(value_type = crate::reference::SyncOp)]
-    pub op: String,
+    #[schema(value_type = SyncOp)]
+    pub op: Choice<SyncOp>,
     /// `created`, `updated` (also for an applied delete), `unchanged` (the server already holds exactly this,
     /// e.g. a retry), `conflict` (the server's version moved since `base_version`: kept in the conflict inbox,
     /// not applied), `rejected` (see `problem`, the same as the single-record endpoint answers) or `forbidden`.
-    #[schema(value_type = crate::reference::PushOutcome)]
-    pub status: String,
+    pub status: PushOutcome,
     /// The record's version on the server after this item.
     pub version: Option<i32>,
     /// For `conflict`: the inbox entry.
@@ -228,29 +234,31 @@ fn push_one(
     conn: &mut PgConnection,
     actor: &AuthUser,
     kind: &dyn Kind,
+    (entity, op): (PushRecordType, SyncOp),
     item: &PushItem,
     lock_days: u32,
 ) -> Result<Outcome, AppError> {
     let Some(existing) = kind.existing(conn, item.id)? else {
-        return match item.op.as_str() {
+        return match op {
             // Nothing to delete: the server never had it.
-            "delete" => Ok(Outcome::Unchanged(None)),
-            _ => kind
-                .create(conn, actor, item, lock_days)
-                .map(|stored| match stored {
-                    Stored::Created(version) => Outcome::Created(version),
-                    Stored::AlreadyStored(version) => Outcome::Unchanged(Some(version)),
-                }),
+            SyncOp::Delete => Ok(Outcome::Unchanged(None)),
+            SyncOp::Upsert => {
+                kind.create(conn, actor, item, lock_days)
+                    .map(|stored| match stored {
+                        Stored::Created(version) => Outcome::Created(version),
+                        Stored::AlreadyStored(version) => Outcome::Unchanged(Some(version)),
+                    })
+            }
         };
     };
     if !actor.manages_members_of(existing.team_id, &existing.unit_path) {
         return Err(AppError::new(ErrorCode::Forbidden));
     }
     let current = Some(existing.version);
-    let apply = match item.op.as_str() {
-        "delete" if existing.ended => return Ok(Outcome::Unchanged(current)),
-        "delete" => item.base_version == current,
-        _ => {
+    let apply = match op {
+        SyncOp::Delete if existing.ended => return Ok(Outcome::Unchanged(current)),
+        SyncOp::Delete => item.base_version == current,
+        SyncOp::Upsert => {
             if !existing.deleted && kind.same(conn, item)? {
                 return Ok(Outcome::Unchanged(current));
             }
@@ -262,9 +270,9 @@ fn push_one(
             conn,
             &NewConflict {
                 id: Uuid::now_v7(),
-                entity: item.entity.clone(),
+                entity,
                 record_id: item.id,
-                op: item.op.clone(),
+                op,
                 team_id: existing.team_id,
                 unit_path: existing.unit_path,
                 pushed_by: actor.id,
@@ -276,9 +284,9 @@ fn push_one(
         )?;
         return Ok(Outcome::Conflict(stored.id, existing.version));
     }
-    let version = match item.op.as_str() {
-        "delete" => kind.delete(conn, actor, item.id, item.base_version, lock_days)?,
-        _ => kind.replace(
+    let version = match op {
+        SyncOp::Delete => kind.delete(conn, actor, item.id, item.base_version, lock_days)?,
+        SyncOp::Upsert => kind.replace(
             conn,
             actor,
             item.id,
@@ -333,17 +341,17 @@ pub fn push(
 ) -> Result<Vec<PushResult>, AppError> {
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let outcome = match (kind_of(&item.entity), item.op.as_str()) {
-            (_, op) if op != "upsert" && op != "delete" => Err(rejected(
+        let outcome = match (item.entity.known(), item.op.known()) {
+            (_, None) => Err(rejected(
                 "op",
                 "invalid_choice",
                 "must be upsert or delete",
                 "phải là upsert hoặc delete",
             )),
-            (Some(kind), _) => {
-                conn.transaction(|conn| push_one(conn, actor, kind, item, lock_days))
-            }
-            (None, _) => Err(rejected(
+            (Some(entity), Some(op)) => conn.transaction(|conn| {
+                push_one(conn, actor, kind_of(entity), (entity, op), item, lock_days)
+            }),
+            (None, Some(_)) => Err(rejected(
                 "type",
                 "invalid_choice",
                 "must be training_session, reach_activity or membership",
@@ -351,10 +359,10 @@ pub fn push(
             )),
         };
         let (status, version, conflict_id, problem) = match outcome {
-            Ok(Outcome::Created(v)) => ("created", Some(v), None, None),
-            Ok(Outcome::Updated(v)) => ("updated", Some(v), None, None),
-            Ok(Outcome::Unchanged(v)) => ("unchanged", v, None, None),
-            Ok(Outcome::Conflict(id, v)) => ("conflict", Some(v), Some(id), None),
+            Ok(Outcome::Created(v)) => (PushOutcome::Created, Some(v), None, None),
+            Ok(Outcome::Updated(v)) => (PushOutcome::Updated, Some(v), None, None),
+            Ok(Outcome::Unchanged(v)) => (PushOutcome::Unchanged, v, None, None),
+            Ok(Outcome::Conflict(id, v)) => (PushOutcome::Conflict, Some(v), Some(id), None),
             // The database failing is not the item's fault: the whole push answers 503, and a
             // retry finds the items already applied `unchanged`.
             Err(error) if error.is_server_error() => return Err(error),
@@ -364,14 +372,14 @@ pub fn push(
                     "Bản ghi này không thuộc tổ của bạn",
                 ));
                 (
-                    "forbidden",
+                    PushOutcome::Forbidden,
                     None,
                     None,
                     Some(forbidden.problem(lang, actor.request_id.as_deref())),
                 )
             }
             Err(error) => (
-                "rejected",
+                PushOutcome::Rejected,
                 None,
                 None,
                 Some(error.problem(lang, actor.request_id.as_deref())),
@@ -382,7 +390,7 @@ pub fn push(
             entity: item.entity.clone(),
             id: item.id,
             op: item.op.clone(),
-            status: status.to_owned(),
+            status,
             version,
             conflict_id,
             problem,

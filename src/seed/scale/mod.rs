@@ -15,6 +15,7 @@ mod structure;
 
 use std::time::{Duration, Instant};
 
+use crate::reference::OrgUnitKind;
 use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_query, sql_types::BigInt};
@@ -28,41 +29,41 @@ use structure::{campaigns, structure};
 
 /// The 34 provinces and centrally governed cities from 1 July 2025, Sơn La first (its real structure is
 /// loaded; the others get generated communes).
-pub const PROVINCES: [(&str, &str); 34] = [
-    ("Sơn La", "tinh"),
-    ("Hà Nội", "thanh_pho"),
-    ("Huế", "thanh_pho"),
-    ("Lai Châu", "tinh"),
-    ("Điện Biên", "tinh"),
-    ("Lạng Sơn", "tinh"),
-    ("Quảng Ninh", "tinh"),
-    ("Thanh Hóa", "tinh"),
-    ("Nghệ An", "tinh"),
-    ("Hà Tĩnh", "tinh"),
-    ("Cao Bằng", "tinh"),
-    ("Tuyên Quang", "tinh"),
-    ("Lào Cai", "tinh"),
-    ("Thái Nguyên", "tinh"),
-    ("Phú Thọ", "tinh"),
-    ("Bắc Ninh", "tinh"),
-    ("Hưng Yên", "tinh"),
-    ("Hải Phòng", "thanh_pho"),
-    ("Ninh Bình", "tinh"),
-    ("Quảng Trị", "tinh"),
-    ("Đà Nẵng", "thanh_pho"),
-    ("Quảng Ngãi", "tinh"),
-    ("Gia Lai", "tinh"),
-    ("Khánh Hòa", "tinh"),
-    ("Lâm Đồng", "tinh"),
-    ("Đắk Lắk", "tinh"),
-    ("Hồ Chí Minh", "thanh_pho"),
-    ("Đồng Nai", "tinh"),
-    ("Tây Ninh", "tinh"),
-    ("Cần Thơ", "thanh_pho"),
-    ("Vĩnh Long", "tinh"),
-    ("Đồng Tháp", "tinh"),
-    ("Cà Mau", "tinh"),
-    ("An Giang", "tinh"),
+pub const PROVINCES: [(&str, OrgUnitKind); 34] = [
+    ("Sơn La", OrgUnitKind::Tinh),
+    ("Hà Nội", OrgUnitKind::ThanhPho),
+    ("Huế", OrgUnitKind::ThanhPho),
+    ("Lai Châu", OrgUnitKind::Tinh),
+    ("Điện Biên", OrgUnitKind::Tinh),
+    ("Lạng Sơn", OrgUnitKind::Tinh),
+    ("Quảng Ninh", OrgUnitKind::Tinh),
+    ("Thanh Hóa", OrgUnitKind::Tinh),
+    ("Nghệ An", OrgUnitKind::Tinh),
+    ("Hà Tĩnh", OrgUnitKind::Tinh),
+    ("Cao Bằng", OrgUnitKind::Tinh),
+    ("Tuyên Quang", OrgUnitKind::Tinh),
+    ("Lào Cai", OrgUnitKind::Tinh),
+    ("Thái Nguyên", OrgUnitKind::Tinh),
+    ("Phú Thọ", OrgUnitKind::Tinh),
+    ("Bắc Ninh", OrgUnitKind::Tinh),
+    ("Hưng Yên", OrgUnitKind::Tinh),
+    ("Hải Phòng", OrgUnitKind::ThanhPho),
+    ("Ninh Bình", OrgUnitKind::Tinh),
+    ("Quảng Trị", OrgUnitKind::Tinh),
+    ("Đà Nẵng", OrgUnitKind::ThanhPho),
+    ("Quảng Ngãi", OrgUnitKind::Tinh),
+    ("Gia Lai", OrgUnitKind::Tinh),
+    ("Khánh Hòa", OrgUnitKind::Tinh),
+    ("Lâm Đồng", OrgUnitKind::Tinh),
+    ("Đắk Lắk", OrgUnitKind::Tinh),
+    ("Hồ Chí Minh", OrgUnitKind::ThanhPho),
+    ("Đồng Nai", OrgUnitKind::Tinh),
+    ("Tây Ninh", OrgUnitKind::Tinh),
+    ("Cần Thơ", OrgUnitKind::ThanhPho),
+    ("Vĩnh Long", OrgUnitKind::Tinh),
+    ("Đồng Tháp", OrgUnitKind::Tinh),
+    ("Cà Mau", OrgUnitKind::Tinh),
+    ("An Giang", OrgUnitKind::Tinh),
 ];
 /// Communes and wards nationally from 1 July 2025.
 pub const NATIONAL_COMMUNES: usize = 3_321;

@@ -16,8 +16,8 @@ use crate::models::{
     org_unit::{self, NewOrgUnit, OrgUnit},
     person,
     team::{self, TeamFields},
-    to_array,
 };
+use crate::reference::{CampaignStatus, Choice, OrgUnitKind, OrgUnitLevel, TeamStatus};
 
 /// Communes of province number `index` (0 = Sơn La with its real 75).
 pub(super) fn generated_communes(index: usize) -> usize {
@@ -47,7 +47,7 @@ pub(super) fn structure(
     let son_la = org_unit::find_by_code(conn, "son-la")?.context("Sơn La is missing")?;
     let mut son_la_communes: Vec<OrgUnit> = org_unit::all(conn)?
         .into_iter()
-        .filter(|u| u.level == "commune" && u.valid_to.is_none())
+        .filter(|u| u.level == OrgUnitLevel::Commune && u.valid_to.is_none())
         .collect();
     son_la_communes.sort_by(|a, b| a.code.cmp(&b.code));
     provinces.push((son_la, son_la_communes));
@@ -60,8 +60,8 @@ pub(super) fn structure(
                 id: next_id(sequence),
                 code: code.clone(),
                 name: (*name).to_owned(),
-                level: "province".to_owned(),
-                kind: (*kind).to_owned(),
+                level: OrgUnitLevel::Province,
+                kind: *kind,
                 parent_id: None,
                 path: String::new(),
                 depth: 0,
@@ -87,8 +87,12 @@ pub(super) fn structure(
                     id: next_id(sequence),
                     code: format!("{code}.{number:03}-{}", super::super::slug(&name)),
                     name,
-                    level: "commune".to_owned(),
-                    kind: if ward { "phuong" } else { "xa" }.to_owned(),
+                    level: OrgUnitLevel::Commune,
+                    kind: if ward {
+                        OrgUnitKind::Phuong
+                    } else {
+                        OrgUnitKind::Xa
+                    },
                     parent_id: None,
                     path: String::new(),
                     depth: 0,
@@ -146,8 +150,8 @@ pub(super) fn structure(
             let count = village_teams / communes.len()
                 + usize::from(index < village_teams % communes.len());
             for number in 1..=count {
-                let (name, kind) = if commune.kind == "phuong" {
-                    (format!("Tổ dân phố {number}"), "to_dan_pho")
+                let (name, kind) = if commune.kind == OrgUnitKind::Phuong {
+                    (format!("Tổ dân phố {number}"), OrgUnitKind::ToDanPho)
                 } else {
                     (
                         format!(
@@ -155,7 +159,7 @@ pub(super) fn structure(
                             sequence.pick(&PLACE_FIRST),
                             sequence.pick(&PLACE_SECOND)
                         ),
-                        "ban",
+                        OrgUnitKind::Ban,
                     )
                 };
                 let households = i32::try_from(sequence.between(35, 220)).unwrap_or(80);
@@ -163,8 +167,8 @@ pub(super) fn structure(
                     id: next_id(sequence),
                     code: format!("{}.v{number:03}", commune.code),
                     name: name.clone(),
-                    level: "village".to_owned(),
-                    kind: kind.to_owned(),
+                    level: OrgUnitLevel::Village,
+                    kind,
                     parent_id: None,
                     path: String::new(),
                     depth: 0,
@@ -191,7 +195,7 @@ pub(super) fn structure(
                     start,
                 );
                 if !active {
-                    "inactive".clone_into(&mut fields.status);
+                    fields.status = TeamStatus::Inactive.into();
                 }
                 team_rows.push((id, fields));
                 teams.push(SeedTeam {
@@ -241,7 +245,7 @@ pub(super) fn team_fields(
         code,
         name,
         org_unit_id,
-        status: "active".to_owned(),
+        status: TeamStatus::Active.into(),
         founded_on: Some(founded),
         establishment_decision: None,
         zalo_group_members: zalo,
@@ -287,9 +291,17 @@ pub(super) fn campaigns(
                 starts_on,
                 ends_on,
                 description: None,
-                skill_groups: to_array(&SKILLS.map(str::to_owned)),
-                fraud_types: to_array(&FRAUD_TYPES.map(str::to_owned)),
-                status: if ends_on < end { "closed" } else { "active" }.to_owned(),
+                skill_groups: SKILLS.iter().map(|g| Some(Choice::from_code(g))).collect(),
+                fraud_types: FRAUD_TYPES
+                    .iter()
+                    .map(|t| Some(Choice::from_code(t)))
+                    .collect(),
+                status: if ends_on < end {
+                    CampaignStatus::Closed
+                } else {
+                    CampaignStatus::Active
+                }
+                .into(),
             },
         )?;
         editions.push((year, campaign.id));

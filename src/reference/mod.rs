@@ -4,169 +4,13 @@
 //! every value described) and the lists of `GET /api/v1/reference`, so the three cannot disagree. The
 //! database keeps its own check constraints on the same codes (ARCHITECTURE.md says why).
 
-use std::borrow::Cow;
+mod ethnic_groups;
+mod vocabulary;
 
-use serde::Serialize;
-use utoipa::ToSchema;
+pub use ethnic_groups::{ETHNIC_GROUPS, ETHNICITIES, EthnicGroup, Ethnicity};
+pub use vocabulary::{Choice, Label, Vocabulary, check_choice, vocabulary_schema};
 
-/// One value of an enumeration.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-pub struct Label {
-    /// The value sent and received by the API.
-    pub code: &'static str,
-    /// Vietnamese label.
-    pub name_vi: &'static str,
-    /// English label.
-    pub name_en: &'static str,
-}
-
-/// What every vocabulary offers, whichever enum it is.
-pub trait Vocabulary: Sized + Copy + 'static {
-    /// Every value, in the order clients show them.
-    const ALL: &'static [Self];
-    /// The codes of [`Self::ALL`].
-    const CODES: &'static [&'static str];
-    /// Every value with its labels.
-    const LABELS: &'static [Label];
-    /// The code sent and stored.
-    fn code(self) -> &'static str;
-    /// The value with this code.
-    fn parse(code: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|value| value.code() == code)
-    }
-    /// The value's labels.
-    fn label(self) -> Label;
-    /// `a, b or c`, for messages.
-    fn choices() -> String {
-        match Self::CODES.split_last() {
-            Some((last, [])) => (*last).to_owned(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        }
-    }
-}
-
-/// The OpenAPI schema of a vocabulary: a string `enum`, each value described in the description.
-pub fn vocabulary_schema<V: Vocabulary>(summary: &str) -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let values: String = V::LABELS
-        .iter()
-        .map(|label| {
-            format!(
-                "\n- `{}`: {} ({})",
-                label.code, label.name_en, label.name_vi
-            )
-        })
-        .collect();
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(V::CODES.iter().copied()))
-        .description(Some(format!("{summary}{values}")))
-        .build()
-}
-
-/// Defines a vocabulary: the enum, its codes and labels, serde, the OpenAPI schema and the diesel
-/// `text` mapping.
-macro_rules! vocabulary {
-    (
-        $(#[doc = $doc:literal])*
-        $name:ident, $list:ident {
-            $( $variant:ident = $code:literal, $vi:literal, $en:literal; )+
-        }
-    ) => {
-        $(#[doc = $doc])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            diesel::AsExpression, diesel::FromSqlRow,
-        )]
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        pub enum $name {
-            $(
-                #[doc = concat!("`", $code, "`: ", $en, " (", $vi, ").")]
-                $variant,
-            )+
-        }
-
-        impl Vocabulary for $name {
-            const ALL: &'static [Self] = &[$(Self::$variant),+];
-            const CODES: &'static [&'static str] = &[$($code),+];
-            const LABELS: &'static [Label] = &[$(Label { code: $code, name_vi: $vi, name_en: $en }),+];
-            fn code(self) -> &'static str {
-                match self { $(Self::$variant => $code,)+ }
-            }
-            fn label(self) -> Label {
-                match self { $(Self::$variant => Label { code: $code, name_vi: $vi, name_en: $en },)+ }
-            }
-        }
-
-        $(#[doc = $doc])*
-        pub const $list: &[Label] = <$name as Vocabulary>::LABELS;
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(code: &str) -> Result<Self, String> {
-                <Self as Vocabulary>::parse(code)
-                    .ok_or_else(|| format!("must be {}", <Self as Vocabulary>::choices()))
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.code())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let code = <Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
-                <Self as Vocabulary>::parse(&code).ok_or_else(|| {
-                    serde::de::Error::unknown_variant(&code, <Self as Vocabulary>::CODES)
-                })
-            }
-        }
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                vocabulary_schema::<Self>(concat!($($doc),*).trim()).into()
-            }
-        }
-
-        impl utoipa::ToSchema for $name {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed(stringify!($name))
-            }
-        }
-
-        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
-            ) -> diesel::serialize::Result {
-                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
-                    self.code(),
-                    out,
-                )
-            }
-        }
-
-        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
-            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                let code = <String as diesel::deserialize::FromSql<
-                    diesel::sql_types::Text,
-                    diesel::pg::Pg,
-                >>::from_sql(bytes)?;
-                <Self as Vocabulary>::parse(&code)
-                    .ok_or_else(|| format!("{code:?} is not a {}", stringify!($name)).into())
-            }
-        }
-    };
-}
+use vocabulary::vocabulary;
 
 /// Every vocabulary's schema under its component name, so that a vocabulary used only by a query
 /// parameter (which utoipa does not collect) is in the document too.
@@ -332,6 +176,20 @@ vocabulary! {
     }
 }
 
+impl ReachChannel {
+    /// Channels that broadcast: an audience is estimated, people are not counted one by one.
+    pub fn broadcasts(self) -> bool {
+        matches!(
+            self,
+            Self::Loudspeaker
+                | Self::MobileLoudspeaker
+                | Self::ZaloGroup
+                | Self::SocialMedia
+                | Self::Video
+        )
+    }
+}
+
 vocabulary! {
     /// How a reach figure was counted.
     CountingMethod, COUNTING_METHODS {
@@ -437,6 +295,34 @@ vocabulary! {
     }
 }
 
+impl OrgUnitLevel {
+    /// Depth in the tree: province 0, district 1, commune 2, village 3.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Province => 0,
+            Self::District => 1,
+            Self::Commune => 2,
+            Self::Village => 3,
+        }
+    }
+
+    /// The kinds of unit at this level.
+    pub fn kinds(self) -> &'static [OrgUnitKind] {
+        use OrgUnitKind::*;
+        match self {
+            Self::Province => &[Tinh],
+            Self::District => &[ThanhPho, ThiXa, Huyen],
+            Self::Commune => &[Xa, Phuong, ThiTran],
+            Self::Village => &[Ban, TieuKhu, Thon, ToDanPho],
+        }
+    }
+
+    /// Communes and villages: the levels a team serves.
+    pub fn serves_teams(self) -> bool {
+        matches!(self, Self::Commune | Self::Village)
+    }
+}
+
 vocabulary! {
     /// What a target measures: computed from this API's data, or measured by national systems (`online_dossier_rate_pct`, `vneid_level2_rate_pct`, `dti_score`, see `/indicator-values`).
     Indicator, INDICATORS {
@@ -454,6 +340,26 @@ vocabulary! {
         OnlineDossierRatePct = "online_dossier_rate_pct", "Tỷ lệ hồ sơ trực tuyến (%)", "Online dossier rate (%)";
         VneidLevel2RatePct = "vneid_level2_rate_pct", "Tỷ lệ định danh VNeID mức 2 (%)", "VNeID level-2 rate (%)";
         DtiScore = "dti_score", "Chỉ số chuyển đổi số (DTI)", "Digital transformation index (DTI)";
+    }
+}
+
+impl Indicator {
+    /// Measured by national systems and recorded through `/indicator-values`, not computed here.
+    pub fn is_external(self) -> bool {
+        matches!(
+            self,
+            Self::OnlineDossierRatePct | Self::VneidLevel2RatePct | Self::DtiScore
+        )
+    }
+
+    /// A percentage (at most 100).
+    pub fn is_rate(self) -> bool {
+        self.code().ends_with("_pct")
+    }
+
+    /// A count computed here, whose children's values add up to the parent's.
+    pub fn is_additive(self) -> bool {
+        !self.is_external() && !self.is_rate()
     }
 }
 
@@ -575,6 +481,20 @@ vocabulary! {
     }
 }
 
+impl RecordStatusFilter {
+    /// The review states a report counts for this filter; without one, submitted and verified records
+    /// (rejected ones are not counted).
+    pub fn statuses(filter: Option<Self>) -> Vec<RecordStatus> {
+        match filter {
+            None => vec![RecordStatus::Submitted, RecordStatus::Verified],
+            Some(Self::All) => RecordStatus::ALL.to_vec(),
+            Some(Self::Submitted) => vec![RecordStatus::Submitted],
+            Some(Self::Verified) => vec![RecordStatus::Verified],
+            Some(Self::Rejected) => vec![RecordStatus::Rejected],
+        }
+    }
+}
+
 vocabulary! {
     /// Which sync conflicts to list: one state, or `all`.
     ConflictStatusFilter, CONFLICT_STATUS_FILTERS {
@@ -582,163 +502,6 @@ vocabulary! {
         Resolved = "resolved", "Đã xử lý", "Resolved";
         All = "all", "Tất cả", "All";
     }
-}
-
-vocabulary! {
-    /// Vietnam's 54 ethnic groups (the General Statistics Office's list, decision 121-TCTK/PPCĐ).
-    Ethnicity, ETHNICITIES {
-        Kinh = "kinh", "Kinh", "Kinh (Viet)";
-        Tay = "tay", "Tày", "Tay";
-        Thai = "thai", "Thái", "Thai";
-        Hoa = "hoa", "Hoa", "Hoa (Chinese)";
-        Khmer = "khmer", "Khơ-me", "Khmer";
-        Muong = "muong", "Mường", "Muong";
-        Nung = "nung", "Nùng", "Nung";
-        Hmong = "hmong", "H'Mông", "Hmong";
-        Dao = "dao", "Dao", "Dao (Yao)";
-        GiaRai = "gia_rai", "Gia-rai", "Jarai";
-        Ngai = "ngai", "Ngái", "Ngai";
-        EDe = "e_de", "Ê-đê", "Ede";
-        BaNa = "ba_na", "Ba-na", "Bahnar";
-        XoDang = "xo_dang", "Xơ-đăng", "Xo Dang (Sedang)";
-        SanChay = "san_chay", "Sán Chay", "San Chay";
-        CoHo = "co_ho", "Cơ-ho", "Koho";
-        Cham = "cham", "Chăm", "Cham";
-        SanDiu = "san_diu", "Sán Dìu", "San Diu";
-        Hre = "hre", "Hrê", "Hre";
-        Mnong = "mnong", "Mnông", "Mnong";
-        RaGlai = "ra_glai", "Ra-glai", "Raglai";
-        Xtieng = "xtieng", "Xtiêng", "Stieng";
-        BruVanKieu = "bru_van_kieu", "Bru-Vân Kiều", "Bru-Van Kieu";
-        Tho = "tho", "Thổ", "Tho";
-        Giay = "giay", "Giáy", "Giay";
-        CoTu = "co_tu", "Cơ-tu", "Katu";
-        GieTrieng = "gie_trieng", "Gié Triêng", "Gie Trieng";
-        Ma = "ma", "Mạ", "Ma";
-        KhoMu = "kho_mu", "Khơ-mú", "Khmu";
-        Co = "co", "Co", "Co";
-        TaOi = "ta_oi", "Tà-ôi", "Ta Oi";
-        ChoRo = "cho_ro", "Chơ-ro", "Cho Ro";
-        Khang = "khang", "Kháng", "Khang";
-        XinhMun = "xinh_mun", "Xinh-mun", "Xinh Mun";
-        HaNhi = "ha_nhi", "Hà Nhì", "Ha Nhi (Hani)";
-        ChuRu = "chu_ru", "Chu-ru", "Chu Ru";
-        Lao = "lao", "Lào", "Lao";
-        LaChi = "la_chi", "La Chí", "La Chi";
-        LaHa = "la_ha", "La Ha", "La Ha";
-        PhuLa = "phu_la", "Phù Lá", "Phu La";
-        LaHu = "la_hu", "La Hủ", "La Hu (Lahu)";
-        Lu = "lu", "Lự", "Lu";
-        LoLo = "lo_lo", "Lô Lô", "Lo Lo";
-        Chut = "chut", "Chứt", "Chut";
-        Mang = "mang", "Mảng", "Mang";
-        PaThen = "pa_then", "Pà Thẻn", "Pa Then";
-        CoLao = "co_lao", "Cơ Lao", "Co Lao";
-        Cong = "cong", "Cống", "Cong";
-        BoY = "bo_y", "Bố Y", "Bo Y";
-        SiLa = "si_la", "Si La", "Si La";
-        PuPeo = "pu_peo", "Pu Péo", "Pu Peo";
-        Brau = "brau", "Brâu", "Brau";
-        ODu = "o_du", "Ơ Đu", "O Du";
-        RoMam = "ro_mam", "Rơ-măm", "Ro Mam";
-    }
-}
-
-/// One of Vietnam's 54 ethnic groups.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-pub struct EthnicGroup {
-    /// The value used by the API (`kinh`, `thai`, `hmong`, ...).
-    #[schema(value_type = Ethnicity)]
-    pub code: &'static str,
-    /// The General Statistics Office's number (01-54, decision 121-TCTK/PPCĐ).
-    pub gso_code: &'static str,
-    pub name_vi: &'static str,
-    pub name_en: &'static str,
-    /// False only for the Kinh majority; attendance counts of ethnic minorities follow this.
-    pub minority: bool,
-}
-
-const fn group(
-    code: &'static str,
-    gso_code: &'static str,
-    name_vi: &'static str,
-    name_en: &'static str,
-) -> EthnicGroup {
-    EthnicGroup {
-        code,
-        gso_code,
-        name_vi,
-        name_en,
-        minority: !matches!(code.as_bytes(), b"kinh"),
-    }
-}
-
-/// Vietnam's 54 ethnic groups in the General Statistics Office's order.
-pub const ETHNIC_GROUPS: [EthnicGroup; 54] = [
-    group("kinh", "01", "Kinh", "Kinh (Viet)"),
-    group("tay", "02", "Tày", "Tay"),
-    group("thai", "03", "Thái", "Thai"),
-    group("hoa", "04", "Hoa", "Hoa (Chinese)"),
-    group("khmer", "05", "Khơ-me", "Khmer"),
-    group("muong", "06", "Mường", "Muong"),
-    group("nung", "07", "Nùng", "Nung"),
-    group("hmong", "08", "H'Mông", "Hmong"),
-    group("dao", "09", "Dao", "Dao (Yao)"),
-    group("gia_rai", "10", "Gia-rai", "Jarai"),
-    group("ngai", "11", "Ngái", "Ngai"),
-    group("e_de", "12", "Ê-đê", "Ede"),
-    group("ba_na", "13", "Ba-na", "Bahnar"),
-    group("xo_dang", "14", "Xơ-đăng", "Xo Dang (Sedang)"),
-    group("san_chay", "15", "Sán Chay", "San Chay"),
-    group("co_ho", "16", "Cơ-ho", "Koho"),
-    group("cham", "17", "Chăm", "Cham"),
-    group("san_diu", "18", "Sán Dìu", "San Diu"),
-    group("hre", "19", "Hrê", "Hre"),
-    group("mnong", "20", "Mnông", "Mnong"),
-    group("ra_glai", "21", "Ra-glai", "Raglai"),
-    group("xtieng", "22", "Xtiêng", "Stieng"),
-    group("bru_van_kieu", "23", "Bru-Vân Kiều", "Bru-Van Kieu"),
-    group("tho", "24", "Thổ", "Tho"),
-    group("giay", "25", "Giáy", "Giay"),
-    group("co_tu", "26", "Cơ-tu", "Katu"),
-    group("gie_trieng", "27", "Gié Triêng", "Gie Trieng"),
-    group("ma", "28", "Mạ", "Ma"),
-    group("kho_mu", "29", "Khơ-mú", "Khmu"),
-    group("co", "30", "Co", "Co"),
-    group("ta_oi", "31", "Tà-ôi", "Ta Oi"),
-    group("cho_ro", "32", "Chơ-ro", "Cho Ro"),
-    group("khang", "33", "Kháng", "Khang"),
-    group("xinh_mun", "34", "Xinh-mun", "Xinh Mun"),
-    group("ha_nhi", "35", "Hà Nhì", "Ha Nhi (Hani)"),
-    group("chu_ru", "36", "Chu-ru", "Chu Ru"),
-    group("lao", "37", "Lào", "Lao"),
-    group("la_chi", "38", "La Chí", "La Chi"),
-    group("la_ha", "39", "La Ha", "La Ha"),
-    group("phu_la", "40", "Phù Lá", "Phu La"),
-    group("la_hu", "41", "La Hủ", "La Hu (Lahu)"),
-    group("lu", "42", "Lự", "Lu"),
-    group("lo_lo", "43", "Lô Lô", "Lo Lo"),
-    group("chut", "44", "Chứt", "Chut"),
-    group("mang", "45", "Mảng", "Mang"),
-    group("pa_then", "46", "Pà Thẻn", "Pa Then"),
-    group("co_lao", "47", "Cơ Lao", "Co Lao"),
-    group("cong", "48", "Cống", "Cong"),
-    group("bo_y", "49", "Bố Y", "Bo Y"),
-    group("si_la", "50", "Si La", "Si La"),
-    group("pu_peo", "51", "Pu Péo", "Pu Peo"),
-    group("brau", "52", "Brâu", "Brau"),
-    group("o_du", "53", "Ơ Đu", "O Du"),
-    group("ro_mam", "54", "Rơ-măm", "Ro Mam"),
-];
-
-/// True when `code` is one of `labels`.
-pub fn is_one_of(labels: &[Label], code: &str) -> bool {
-    labels.iter().any(|label| label.code == code)
-}
-
-/// The ethnic group with this code.
-pub fn ethnic_group(code: &str) -> Option<&'static EthnicGroup> {
-    ETHNIC_GROUPS.iter().find(|group| group.code == code)
 }
 
 #[cfg(test)]
