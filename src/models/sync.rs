@@ -1,7 +1,9 @@
 //! The change feed (`changes`, the `sync_changes` migration): one row per synced record, rewritten by every
 //! change to it, read in (txid, seq) order below the oldest running transaction.
 
-use crate::reference::{ConflictResolution, ConflictStatus, PushRecordType, SyncOp};
+use crate::reference::{
+    ConflictResolution, ConflictStatus, PushRecordType, SyncOp, SyncRecordType,
+};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
@@ -22,7 +24,7 @@ pub struct Position {
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Change {
     #[diesel(sql_type = Text)]
-    pub entity: String,
+    pub entity: SyncRecordType,
     #[diesel(sql_type = SqlUuid)]
     pub record_id: Uuid,
     #[diesel(sql_type = BigInt)]

@@ -26,7 +26,7 @@ pub struct ImportQuery {
     /// `atomic` (default): any bad row rejects the whole file. `per_row`: good rows are written, bad rows
     /// reported.
     #[param(value_type = Option<crate::reference::ImportMode>)]
-    pub mode: Option<String>,
+    pub mode: Option<crate::reference::Choice<crate::reference::ImportMode>>,
 }
 
 /// The body, at most [`IMPORT_BODY_LIMIT`] bytes (413 beyond).
@@ -67,7 +67,7 @@ pub(crate) async fn import(
     db: &Db,
     kind: ImportKind,
 ) -> Result<HttpResponse, AppError> {
-    let options = ImportOptions::parse(query.dry_run, query.mode.as_deref())?;
+    let options = ImportOptions::parse(query.dry_run, query.mode.as_ref())?;
     let content_type = content_type(&req);
     let body = read_body(payload).await?;
     let parsed = parse_rows(&content_type, &body, kind.required_columns)?;

@@ -1,28 +1,16 @@
-//! Offline sync: the change feed phones pull to catch up in one exchange.
-
-use std::collections::HashMap;
+//! Offline sync: the change feed phones pull to catch up in one exchange ([`crate::domain::sync::pull`]).
 
 use actix_web::{HttpResponse, get, web};
-use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::{
-    auth::{AuthUser, Operation, Role},
+    auth::{AuthUser, Operation},
     contract::PULL_LIMIT_MAX,
     db::Db,
-    domain::memberships::member_response,
-    domain::reach_activities::ActivityResponse,
-    domain::training_sessions::TrainingSessionResponse,
-    domain::workflow::commune_path,
-    domain::{campaigns::CampaignResponse, org_units::OrgUnitResponse, teams::TeamResponse},
+    domain::sync::pull::{SyncItem, pull},
     error::{AppError, ErrorCode, Problem, Text},
-    models::{
-        campaign, org_unit, person, reach_activity,
-        sync::{self, Audience, Change, Position},
-        team, training_session,
-    },
+    models::sync::Position,
     routes::conditional::{decode_cursor, encode_cursor},
 };
 
@@ -34,26 +22,6 @@ pub struct PullQuery {
     pub cursor: Option<String>,
     /// Items per reply, 1-1000 (default 500).
     pub limit: Option<i64>,
-}
-
-/// One changed record.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"type": "training_session", "op": "upsert", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a",
-    "version": 2, "data": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "kind": "training"}}))]
-pub struct SyncItem {
-    /// `org_unit`, `campaign`, `team`, `membership`, `training_session` or `reach_activity`.
-    #[serde(rename = "type")]
-    #[schema(value_type = crate::reference::SyncRecordType)]
-    pub entity: String,
-    /// `upsert` (store `data` under `id`) or `delete` (a tombstone: forget `id`).
-    #[schema(value_type = crate::reference::SyncOp)]
-    pub op: String,
-    pub id: Uuid,
-    /// The record's version (upserts of versioned records).
-    pub version: Option<i32>,
-    /// The record as its own endpoint returns it (upserts only).
-    #[schema(value_type = Option<Object>)]
-    pub data: Option<serde_json::Value>,
 }
 
 /// A page of the change feed.
@@ -90,161 +58,6 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Position, AppError> {
             })
         }
     }
-}
-
-fn audience(conn: &mut PgConnection, actor: &AuthUser) -> Result<Audience, AppError> {
-    Ok(match actor.role {
-        Role::Admin => Audience::All,
-        Role::Officer | Role::Viewer => {
-            Audience::Subtree(actor.scope_path.clone().unwrap_or_else(|| "-".to_owned()))
-        }
-        Role::TeamLeader => {
-            let team = actor.team_id.unwrap_or_else(Uuid::nil);
-            match team::unit_of(conn, team)? {
-                Some(unit) => Audience::Team {
-                    team,
-                    commune_path: commune_path(&unit),
-                    team_path: unit.path,
-                },
-                None => Audience::Team {
-                    team,
-                    team_path: "-".to_owned(),
-                    commune_path: "-".to_owned(),
-                },
-            }
-        }
-    })
-}
-
-fn upsert(entity: &str, id: Uuid, version: Option<i32>, data: impl Serialize) -> SyncItem {
-    SyncItem {
-        entity: entity.to_owned(),
-        op: "upsert".to_owned(),
-        id,
-        version,
-        data: serde_json::to_value(data).ok(),
-    }
-}
-
-fn tombstone(entity: &str, id: Uuid) -> SyncItem {
-    SyncItem {
-        entity: entity.to_owned(),
-        op: "delete".to_owned(),
-        id,
-        version: None,
-        data: None,
-    }
-}
-
-/// The items of a page of changes, each record read as it stands now.
-fn items(
-    conn: &mut PgConnection,
-    actor: &AuthUser,
-    changes: &[Change],
-) -> Result<Vec<SyncItem>, AppError> {
-    let ids = |entity: &str| -> Vec<Uuid> {
-        changes
-            .iter()
-            .filter(|c| c.entity == entity && !c.deleted)
-            .map(|c| c.record_id)
-            .collect()
-    };
-    let mut found: HashMap<(&'static str, Uuid), SyncItem> = HashMap::new();
-    for unit in org_unit::find_many(conn, &ids("org_unit"))? {
-        found.insert(
-            ("org_unit", unit.id),
-            upsert(
-                "org_unit",
-                unit.id,
-                Some(unit.version),
-                OrgUnitResponse::from(&unit),
-            ),
-        );
-    }
-    for campaign in campaign::find_many(conn, &ids("campaign"))? {
-        found.insert(
-            ("campaign", campaign.id),
-            upsert(
-                "campaign",
-                campaign.id,
-                Some(campaign.version),
-                CampaignResponse::from(&campaign),
-            ),
-        );
-    }
-    let team_rows = team::find_many_with_unit(conn, &ids("team"))?;
-    let team_ids: Vec<Uuid> = team_rows.iter().map(|(t, _, _)| t.id).collect();
-    let leaders: HashMap<Uuid, person::Person> = person::current_leaders(conn, &team_ids)?
-        .into_iter()
-        .collect();
-    for (team, unit_name, level) in &team_rows {
-        let leader = leaders.get(&team.id).and_then(|p| p.full_name.clone());
-        found.insert(
-            ("team", team.id),
-            upsert(
-                "team",
-                team.id,
-                Some(team.version),
-                TeamResponse::new(team, unit_name, *level, leader),
-            ),
-        );
-    }
-    let mut shown = Vec::new();
-    for detail in person::find_memberships(conn, &ids("membership"))? {
-        let full = actor.sees_phones_of(detail.membership.team_id, &detail.unit_path);
-        if full && detail.person.phone.is_some() {
-            shown.push(detail.person.id);
-        }
-        found.insert(
-            ("membership", detail.membership.id),
-            upsert(
-                "membership",
-                detail.membership.id,
-                Some(detail.membership.version),
-                member_response(&detail, full),
-            ),
-        );
-    }
-    person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
-    for session in training_session::find_many(conn, &ids("training_session"))? {
-        found.insert(
-            ("training_session", session.id),
-            upsert(
-                "training_session",
-                session.id,
-                Some(session.version),
-                TrainingSessionResponse::from(&session),
-            ),
-        );
-    }
-    for activity in reach_activity::find_many(conn, &ids("reach_activity"))? {
-        found.insert(
-            ("reach_activity", activity.id),
-            upsert(
-                "reach_activity",
-                activity.id,
-                Some(activity.version),
-                ActivityResponse::from(&activity),
-            ),
-        );
-    }
-    Ok(changes
-        .iter()
-        .map(|change| {
-            let entity = match change.entity.as_str() {
-                "org_unit" => "org_unit",
-                "campaign" => "campaign",
-                "team" => "team",
-                "membership" => "membership",
-                "training_session" => "training_session",
-                _ => "reach_activity",
-            };
-            // Deleted, or gone since the change was recorded: a tombstone.
-            found
-                .remove(&(entity, change.record_id))
-                .unwrap_or_else(|| tombstone(entity, change.record_id))
-        })
-        .collect())
 }
 
 /// Pull changes.
@@ -289,20 +102,12 @@ pub async fn sync_pull(
         errors.finish()?;
     }
     let after = parse_cursor(query.cursor.as_deref())?;
-    let response = db
-        .run(move |conn| {
-            let audience = audience(conn, &actor)?;
-            let mut changes = sync::read(conn, &audience, after, limit + 1)?;
-            let has_more = changes.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-            changes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            let last = changes.last().map_or(after, Change::position);
-            Ok(PullResponse {
-                items: items(conn, &actor, &changes)?,
-                next_cursor: encode_cursor(&format!("{}:{}", last.txid, last.seq)),
-                has_more,
-            })
-        })
-        .await?;
+    let (items, last, has_more) = db.run(move |conn| pull(conn, &actor, after, limit)).await?;
+    let response = PullResponse {
+        items,
+        next_cursor: encode_cursor(&format!("{}:{}", last.txid, last.seq)),
+        has_more,
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(response))

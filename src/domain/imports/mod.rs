@@ -291,21 +291,16 @@ pub struct ImportOptions {
 
 impl ImportOptions {
     /// The options from `dry_run` and `mode` (`atomic`, the default, or `per_row`).
-    pub fn parse(dry_run: Option<bool>, mode: Option<&str>) -> Result<Self, AppError> {
-        let atomic = match mode {
-            None | Some("atomic") => true,
-            Some("per_row") => false,
-            Some(_) => {
-                return Err(AppError::validation(vec![FieldError::new(
-                    "mode",
-                    "invalid_choice",
-                    Text::new("must be atomic or per_row", "phải là atomic hoặc per_row"),
-                )]));
-            }
-        };
+    pub fn parse(
+        dry_run: Option<bool>,
+        mode: Option<&crate::reference::Choice<crate::reference::ImportMode>>,
+    ) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::new();
+        let mode = crate::reference::check_choice(&mut errors, "mode", mode);
+        errors.finish()?;
         Ok(Self {
             dry_run: dry_run.unwrap_or(false),
-            atomic,
+            atomic: mode != Some(crate::reference::ImportMode::PerRow),
         })
     }
 }

@@ -5,4 +5,5 @@
 
 pub mod conflicts;
 mod kinds;
+pub mod pull;
 pub mod push;
