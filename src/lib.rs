@@ -9,6 +9,7 @@
 //!   and by the tests.
 //! - [`request_context`]: request id, request span and log line, final problem+json rendering.
 //! - [`idempotency`]: `Idempotency-Key` replay for writes, stored in PostgreSQL.
+//! - [`negotiation`]: 406 for an `Accept` that admits none of the operation's documented media types.
 //! - [`error`]: the one error type, [`error::AppError`], and RFC 9457 problem details.
 //! - [`routes`]: THE route table and one file per resource; handlers extract, validate, call
 //!   [`db::Db::run`], map to DTOs.
@@ -38,6 +39,7 @@ pub mod error;
 pub mod idempotency;
 pub mod metrics;
 pub mod models;
+pub mod negotiation;
 pub mod openapi;
 pub mod reference;
 pub mod request_context;

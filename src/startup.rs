@@ -94,6 +94,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(idempotency))
+                .wrap(from_fn(crate::negotiation::negotiate))
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 .wrap(Compress::default())

@@ -2,7 +2,9 @@
 //! cannot disagree. `cdt-api openapi` prints it; `openapi/openapi.json` is the committed copy, and a test
 //! fails when that copy drifts from the code.
 
+mod headers;
 mod links;
+mod rules;
 
 use std::collections::BTreeMap;
 
@@ -182,7 +184,7 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 
 /// The statuses any operation can answer besides its own, added to every operation so that the
 /// document lists every status explicitly (no `default` catch-all; the contract tests check each
-/// status against this list): 500 always; 503 when it uses the database; 401 and 429 when it needs a
+/// status against this list): 406 and 500 always; 503 when it uses the database; 401 and 429 when it needs a
 /// token; 400 and 422 when it reads a query string or a body; 400 and 404 for path parameters; 413 and
 /// 415 for a body.
 fn add_common_responses(document: &mut OpenApiDocument) {
@@ -200,7 +202,10 @@ fn add_common_responses(document: &mut OpenApiDocument) {
             let has_query = has_parameter_in(ParameterIn::Query);
             let has_path = has_parameter_in(ParameterIn::Path);
             let has_body = operation.request_body.is_some();
-            let mut common: Vec<(&str, &str)> = Vec::new();
+            let mut common: Vec<(&str, &str)> = vec![(
+                "406",
+                "`Accept` admits none of the media types this operation answers with (`not_acceptable`).",
+            )];
             if has_query || has_body || has_path {
                 common.push((
                     "400",
@@ -286,7 +291,6 @@ fn operations_mut(
     .collect()
 }
 
-/// States the limits of [`crate::contract`] on the schemas and query parameters they govern.
 /// A sync push item's `data` has the shape of its `type`: one `oneOf` branch per record type (the types
 /// differ, so exactly one branch holds), each narrowing `data` to its component or `null`.
 fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
@@ -314,280 +318,49 @@ fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
     }
 }
 
-/// Narrows a vocabulary property to `values` with a sibling `enum` (JSON Schema 2020-12 applies both it
-/// and the `$ref`), keeping `null` when the property is nullable.
-fn state_choices(property: &mut serde_json::Value, values: &[&str]) {
-    let nullable = property["oneOf"]
-        .as_array()
-        .is_some_and(|branches| branches.iter().any(|b| b["type"] == "null"));
-    let mut choices: Vec<serde_json::Value> = values.iter().map(|v| serde_json::json!(v)).collect();
-    if nullable {
-        choices.push(serde_json::Value::Null);
-    }
-    if let Some(object) = property.as_object_mut() {
-        object.insert("enum".to_owned(), serde_json::Value::Array(choices));
-    }
-}
-
-fn apply_rules(document: &mut serde_json::Value) {
-    use crate::contract::{Rule, parameter_rule, schema_rules};
-    for (schema, property, rule) in schema_rules() {
-        if let Rule::Choices(values) = rule {
-            if let Some(target) = document.pointer_mut(&format!(
-                "/components/schemas/{schema}/properties/{property}"
-            )) {
-                state_choices(target, values);
-            }
-            continue;
-        }
-        if let Some(target) = document
-            .pointer_mut(&format!(
-                "/components/schemas/{schema}/properties/{property}"
-            ))
-            .and_then(constrainable)
-        {
-            state_rule(target, rule);
-        }
-    }
-    let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    for item in paths.values_mut().filter_map(|item| item.as_object_mut()) {
-        for operation in item.values_mut() {
-            let id = operation["operationId"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let Some(parameters) = operation
-                .get_mut("parameters")
-                .and_then(|p| p.as_array_mut())
-            else {
-                continue;
-            };
-            for parameter in parameters {
-                if parameter["in"] != "query" {
-                    continue;
-                }
-                let name = parameter["name"].as_str().unwrap_or_default().to_owned();
-                if let Some(rule) = parameter_rule(&id, &name)
-                    && let Some(target) = parameter.get_mut("schema").and_then(constrainable)
-                {
-                    state_rule(target, rule);
-                }
-            }
-        }
-    }
-}
-
-/// Response headers every client may rely on, by name: (description, schema).
-const RESPONSE_HEADERS: [(&str, &str, &str); 11] = [
-    (
-        "X-Request-Id",
-        "The request's id (the one sent, or a new UUID v7): quote it to an operator; the service log carries it.",
-        "string",
-    ),
-    (
-        "ETag",
-        "The record's version as a strong entity tag (`\"3\"`): send it back as `If-Match` to make a change conditional.",
-        "string",
-    ),
-    ("Location", "The address of the record just made.", "string"),
-    (
-        "Idempotency-Replayed",
-        "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.",
-        "string",
-    ),
-    (
-        "Content-Disposition",
-        "`attachment` with a file name, on CSV answers.",
-        "string",
-    ),
-    (
-        "Retry-After",
-        "Seconds to wait before trying again.",
-        "integer",
-    ),
-    (
-        "RateLimit-Limit",
-        "Requests allowed in the window (IETF draft `ratelimit-headers`).",
-        "integer",
-    ),
-    (
-        "RateLimit-Remaining",
-        "Requests left in the window (0 on a 429).",
-        "integer",
-    ),
-    (
-        "RateLimit-Reset",
-        "Seconds until the window resets.",
-        "integer",
-    ),
-    (
-        "WWW-Authenticate",
-        "`Bearer`: how to authenticate (RFC 6750).",
-        "string",
-    ),
-    (
-        "Cache-Control",
-        "`no-store` unless the answer may be cached (the reference lists).",
-        "string",
-    ),
-];
-
-/// Documents the headers of the contract: the response headers each operation sends (as
-/// `components.headers`), `Accept-Language` on every operation, and the `servers` entry.
-fn describe_headers(document: &mut serde_json::Value) {
-    use serde_json::json;
-    document["servers"] = json!([{
-        "url": "/",
-        "description": "The server that serves this document (every path below starts at its root)."
-    }]);
-    let components = &mut document["components"];
-    for (name, description, kind) in RESPONSE_HEADERS {
-        components["headers"][name] = json!({"description": description, "schema": {"type": kind}});
-    }
-    components["parameters"]["Accept-Language"] = json!({
-        "name": "Accept-Language",
-        "in": "header",
-        "required": false,
-        "description": "`vi` for Vietnamese problem titles, details and field messages; English otherwise.",
-        "schema": {"type": "string", "examples": ["vi", "en"]}
-    });
-    let versioned: std::collections::BTreeSet<String> = document["components"]["schemas"]
-        .as_object()
-        .map(|schemas| {
-            schemas
-                .iter()
-                .filter(|(_, schema)| schema["properties"]["version"].is_object())
-                .map(|(name, _)| format!("#/components/schemas/{name}"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let header = |name: &str| json!({"$ref": format!("#/components/headers/{name}")});
-    let Some(paths) = document["paths"].as_object_mut() else {
-        return;
-    };
-    for item in paths.values_mut().filter_map(|item| item.as_object_mut()) {
-        for (method, operation) in item.iter_mut() {
-            let writes = matches!(method.as_str(), "post" | "patch");
-            let signed_in = operation["security"].to_string().contains(BEARER_SCHEME);
-            if let Some(parameters) = operation["parameters"].as_array_mut() {
-                parameters.push(json!({"$ref": "#/components/parameters/Accept-Language"}));
-            } else {
-                operation["parameters"] =
-                    json!([{"$ref": "#/components/parameters/Accept-Language"}]);
-            }
-            let Some(responses) = operation["responses"].as_object_mut() else {
-                continue;
-            };
-            for (status, response) in responses.iter_mut() {
-                let mut headers = response["headers"].as_object().cloned().unwrap_or_default();
-                headers.insert("X-Request-Id".to_owned(), header("X-Request-Id"));
-                headers.insert("Cache-Control".to_owned(), header("Cache-Control"));
-                let content = &response["content"];
-                let json_ref = content["application/json"]["schema"]["$ref"].as_str();
-                if status.starts_with('2') && json_ref.is_some_and(|r| versioned.contains(r)) {
-                    headers.insert("ETag".to_owned(), header("ETag"));
-                }
-                if status == "201" {
-                    headers.insert("Location".to_owned(), header("Location"));
-                }
-                if status.starts_with('2') && writes && signed_in {
-                    headers.insert(
-                        "Idempotency-Replayed".to_owned(),
-                        header("Idempotency-Replayed"),
-                    );
-                }
-                if content["text/csv"].is_object() {
-                    headers.insert(
-                        "Content-Disposition".to_owned(),
-                        header("Content-Disposition"),
-                    );
-                }
-                if status == "401" {
-                    headers.insert("WWW-Authenticate".to_owned(), header("WWW-Authenticate"));
-                }
-                if status == "429" {
-                    headers.insert(
-                        "Retry-After".to_owned(),
-                        json!({"description": "Seconds to wait before trying again.",
-                               "required": true, "schema": {"type": "integer"}}),
-                    );
-                    for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
-                        headers.insert(name.to_owned(), header(name));
-                    }
-                }
-                if status == "503" {
-                    headers.insert("Retry-After".to_owned(), header("Retry-After"));
-                }
-                response["headers"] = serde_json::Value::Object(headers);
-            }
-        }
-    }
-}
-
-/// The inline schema a rule goes on: the schema itself, or the non-null branch of `oneOf`.
-fn constrainable(schema: &mut serde_json::Value) -> Option<&mut serde_json::Value> {
-    if schema.get("oneOf").is_some() {
-        return schema["oneOf"]
-            .as_array_mut()?
-            .iter_mut()
-            .find(|branch| branch["type"] != "null" && branch.get("$ref").is_none());
-    }
-    schema.get("type").is_some().then_some(schema)
-}
-
-fn state_rule(schema: &mut serde_json::Value, rule: crate::contract::Rule) {
-    use crate::contract::Rule;
-    use serde_json::json;
-    let Some(object) = schema.as_object_mut() else {
-        return;
-    };
-    match rule {
-        Rule::Integer(min, max) => {
-            object.insert("minimum".to_owned(), json!(min));
-            if let Some(max) = max {
-                object.insert("maximum".to_owned(), json!(max));
-            }
-        }
-        Rule::Length(min, max) => {
-            if min > 0 {
-                object.insert("minLength".to_owned(), json!(min));
-            }
-            object.insert("maxLength".to_owned(), json!(max));
-        }
-        Rule::Items(min, max) => {
-            object.insert("minItems".to_owned(), json!(min));
-            object.insert("maxItems".to_owned(), json!(max));
-        }
-        Rule::Unique => {
-            object.insert("uniqueItems".to_owned(), json!(true));
-        }
-        Rule::AtLeast(min) => {
-            object.insert("minimum".to_owned(), json!(min));
-        }
-        Rule::Code(code) => {
-            object.insert("pattern".to_owned(), json!(code.pattern()));
-            object.insert("minLength".to_owned(), json!(code.min));
-            object.insert("maxLength".to_owned(), json!(code.max));
-        }
-        Rule::Pattern(pattern) => {
-            object.insert("pattern".to_owned(), json!(pattern()));
-        }
-        Rule::Matches(pattern) => {
-            object.insert("pattern".to_owned(), json!(pattern));
-        }
-        Rule::Choices(values) => {
-            object.insert("enum".to_owned(), json!(values));
-        }
-    }
-}
-
-/// The document, serialised once at startup, plus the methods of each path (for `405` and `Allow`).
+/// The document, serialised once at startup, plus the methods of each path (for `405` and `Allow`) and
+/// the media types each operation answers with (for `406`, [`crate::negotiation`]).
 #[derive(Debug, Clone)]
 pub struct ApiSpec {
     json: String,
     methods_by_path: BTreeMap<String, Vec<&'static str>>,
+    produces: BTreeMap<(String, String), Vec<String>>,
+}
+
+/// The media types of each operation's success responses, by (path, METHOD); operations with a success
+/// response without a body (204) are left out, since any `Accept` suits them.
+fn produced_media_types(document: &serde_json::Value) -> BTreeMap<(String, String), Vec<String>> {
+    let mut produces = BTreeMap::new();
+    let Some(paths) = document["paths"].as_object() else {
+        return produces;
+    };
+    for (path, item) in paths {
+        let Some(operations) = item.as_object() else {
+            continue;
+        };
+        for (method, operation) in operations {
+            let Some(responses) = operation["responses"].as_object() else {
+                continue;
+            };
+            let successes: Vec<&serde_json::Value> = responses
+                .iter()
+                .filter(|(status, _)| status.starts_with('2'))
+                .map(|(_, response)| response)
+                .collect();
+            if successes.is_empty() || successes.iter().any(|r| r.get("content").is_none()) {
+                continue;
+            }
+            let mut types: Vec<String> = successes
+                .iter()
+                .filter_map(|response| response["content"].as_object())
+                .flat_map(|content| content.keys().cloned())
+                .collect();
+            types.sort();
+            types.dedup();
+            produces.insert((path.clone(), method.to_uppercase()), types);
+        }
+    }
+    produces
 }
 
 impl ApiSpec {
@@ -601,8 +374,8 @@ impl ApiSpec {
             .map(|(path, item)| (path.clone(), operations_mut(item).into_keys().collect()))
             .collect();
         let mut value = serde_json::to_value(&document).unwrap_or_default();
-        apply_rules(&mut value);
-        describe_headers(&mut value);
+        rules::apply_rules(&mut value);
+        headers::describe_headers(&mut value);
         links::add_links(&mut value);
         tie_push_data_to_its_type(&mut value);
         // The committed file's exact form: pretty-printed with a final newline.
@@ -611,7 +384,20 @@ impl ApiSpec {
         Self {
             json,
             methods_by_path,
+            produces: produced_media_types(&value),
         }
+    }
+
+    /// The media types `method` on the documented path of a request for `path` answers with (as
+    /// [`Self::methods_at`] finds the path); `None` for undocumented operations and bodiless answers.
+    pub fn produces_at(
+        &self,
+        path: &str,
+        pattern: Option<&str>,
+        method: &str,
+    ) -> Option<&[String]> {
+        let at = |path: &str| self.produces.get(&(path.to_owned(), method.to_owned()));
+        at(path).or_else(|| pattern.and_then(at)).map(Vec::as_slice)
     }
 
     /// The document as JSON.

@@ -35,6 +35,68 @@ async fn a_wrong_method_is_a_405_problem_listing_the_allowed_methods() {
     assert_eq!(problem(response, 405).await["code"], "method_not_allowed");
 }
 
+/// `Accept` is honoured as RFC 9110 12.5.1 says: what an operation answers with comes from the
+/// document; an `Accept` that admits none of it is 406, anything that admits one (or no `Accept`) is
+/// served.
+#[actix_web::test]
+async fn an_accept_admitting_nothing_the_operation_answers_with_is_a_406_problem() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let token = app.token("admin").await;
+    let send = |path: &'static str, accept: &'static str| {
+        app.request(Method::GET, path)
+            .bearer_auth(&token)
+            .header("Accept", accept)
+            .send()
+    };
+    for (path, accept) in [
+        ("/healthz", "text/csv"),
+        ("/readyz", "image/png"),
+        ("/openapi.json", "text/html"),
+        ("/api/v1", "application/xml"),
+        ("/api/v1/reference", "application/json;q=0, text/plain"),
+        ("/api/v1/me", "text/csv"),
+    ] {
+        let body = problem(send(path, accept).await.unwrap(), 406).await;
+        assert_eq!(body["code"], "not_acceptable", "{path}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("application/json"),
+            "{path}: the detail names what is offered"
+        );
+    }
+    for (path, accept, content_type) in [
+        ("/healthz", "*/*", "application/json"),
+        (
+            "/healthz",
+            "text/html, application/*;q=0.5",
+            "application/json",
+        ),
+        ("/api/v1/teams", "text/csv", "text/csv"),
+        ("/api/v1/teams", "application/json", "application/json"),
+        (
+            "/api/v1/teams?limit=1",
+            "text/csv, application/json;q=0.1",
+            "text/csv",
+        ),
+    ] {
+        let response = send(path, accept).await.unwrap();
+        assert_eq!(response.status(), 200, "{path} with {accept}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type),
+            "{path} with {accept}"
+        );
+    }
+    // Without Accept every operation answers as before.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
 #[actix_web::test]
 async fn malformed_json_is_a_400_problem() {
     let app = TestApp::spawn().await;
