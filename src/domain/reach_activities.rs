@@ -15,7 +15,7 @@ use crate::{
     contract,
     domain::{
         Precondition, Stored, campaigns, today_in_vietnam,
-        validation::{FieldErrors, normalized_optional},
+        validation::{FieldErrors, double_option, normalized_optional},
         workflow::{
             Decision, check_editable, check_lock, client_id_reused, commune_path,
             load_reporting_team, review_guard, status_after_edit,
@@ -157,6 +157,72 @@ pub struct CreateActivityRequest {
     pub session_id: Option<Uuid>,
     pub notes: Option<String>,
     pub recorded_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to an activity (fields left out stay as they are).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"contacts": 70, "unique_people": 61}))]
+pub struct UpdateActivityRequest {
+    pub org_unit_id: Option<Uuid>,
+    #[schema(value_type = Option<ReachChannel>)]
+    pub channel: Option<Choice<ReachChannel>>,
+    pub occurred_on: Option<NaiveDate>,
+    pub contacts: Option<i32>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub unique_people: Option<Option<i32>>,
+    pub households_reached: Option<i32>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub estimated_audience: Option<Option<i32>>,
+    #[schema(value_type = Option<CountingMethod>)]
+    pub method: Option<Choice<CountingMethod>>,
+    #[schema(value_type = Option<Confidence>)]
+    pub confidence: Option<Choice<Confidence>>,
+    #[schema(value_type = Option<Vec<SkillGroup>>)]
+    pub skill_groups: Option<Vec<Choice<SkillGroup>>>,
+    #[schema(value_type = Option<Vec<FraudType>>)]
+    pub fraud_types: Option<Vec<Choice<FraudType>>>,
+    pub materials_distributed: Option<i32>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub session_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+impl UpdateActivityRequest {
+    /// The stored fields with these changes applied (checked by the operation).
+    pub fn apply(self, mut fields: ActivityFields) -> ActivityFields {
+        macro_rules! set {
+            ($($name:ident),*) => { $( if let Some(value) = self.$name { fields.$name = value; } )* };
+        }
+        set!(
+            org_unit_id,
+            channel,
+            occurred_on,
+            contacts,
+            unique_people,
+            households_reached,
+            estimated_audience,
+            method,
+            confidence,
+            materials_distributed,
+            session_id
+        );
+        if let Some(groups) = self.skill_groups {
+            fields.skill_groups = to_array(&groups);
+        }
+        if let Some(frauds) = self.fraud_types {
+            fields.fraud_types = to_array(&frauds);
+        }
+        if let Some(notes) = self.notes {
+            fields.notes = normalized_optional(notes.as_deref());
+        }
+        fields
+    }
 }
 
 /// The rules of an activity, every violation at once.

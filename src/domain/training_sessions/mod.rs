@@ -13,23 +13,26 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, OptionalApp},
-    contract,
     domain::{
-        Precondition, Stored, today_in_vietnam,
-        validation::{FieldErrors, normalized_optional},
+        Precondition, Stored,
+        validation::{double_option, normalized_optional},
         workflow::{
-            Decision, check_editable, check_lock, client_id_reused, commune_path,
-            load_reporting_team, review_guard, status_after_edit,
+            Decision, check_editable, check_lock, client_id_reused, load_reporting_team,
+            review_guard, status_after_edit,
         },
     },
     error::{AppError, ErrorCode},
     models::{
-        audit, org_unit, person,
-        team::{self, Team},
+        audit, org_unit,
+        team::{self},
         training_session::{self, SessionFields, TrainingSession},
     },
-    reference::{Choice, RecordStatus, SessionFormat, SessionKind, SessionTopic, TeamStatus},
+    reference::{Choice, RecordStatus, SessionFormat, SessionKind, SessionTopic},
 };
+
+mod rules;
+
+use rules::validate;
 
 /// A session as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -201,182 +204,80 @@ impl CreateSessionRequest {
     }
 }
 
-/// Every rule of a session, as field errors (all at once).
-fn validate(
-    conn: &mut PgConnection,
-    fields: &SessionFields,
-    team: &Team,
-    team_unit: &org_unit::OrgUnit,
-) -> Result<(), AppError> {
-    let mut errors = FieldErrors::new();
-    fields.kind.check(&mut errors, "kind");
-    fields.format.check(&mut errors, "format");
-    let (shortest, longest) = contract::SESSION_MINUTES;
-    if !(shortest..=longest).contains(&i64::from(fields.duration_minutes)) {
-        errors.add(
-            "duration_minutes",
-            "out_of_range",
-            format!("must be from {shortest} to {longest}"),
-            format!("phải từ {shortest} đến {longest} phút"),
-        );
-    }
-    let today = today_in_vietnam();
-    if fields.held_on > today + chrono::Duration::days(1) {
-        errors.add(
-            "held_on",
-            "in_future",
-            "must not be in the future",
-            "không được ở tương lai",
-        );
-    }
-    if team
-        .founded_on
-        .is_some_and(|founded| fields.held_on < founded)
-    {
-        errors.add(
-            "held_on",
-            "before_team_founded",
-            "must not be before the team was founded",
-            "không được trước ngày thành lập tổ",
-        );
-    }
-    if team.status != TeamStatus::Active {
-        errors.add(
-            "team_id",
-            "team_not_active",
-            "the team is not active",
-            "tổ không còn hoạt động",
-        );
-    }
-    if fields.topics.is_empty() {
-        errors.add(
-            "topics",
-            "required",
-            "must list at least one topic",
-            "phải có ít nhất một chủ đề",
-        );
-    }
-    for (index, topic) in fields.topics.iter().enumerate() {
-        topic.check(&mut errors, format!("topics[{index}]"));
-    }
-    if fields
-        .topics
-        .iter()
-        .collect::<std::collections::HashSet<_>>()
-        .len()
-        != fields.topics.len()
-    {
-        errors.add(
-            "topics",
-            "duplicate",
-            "must not repeat a topic",
-            "không được lặp chủ đề",
-        );
-    }
-    let counts = [
-        ("participants_total", fields.participants_total),
-        ("participants_female", fields.participants_female),
-        (
-            "participants_ethnic_minority",
-            fields.participants_ethnic_minority,
-        ),
-        ("participants_elderly", fields.participants_elderly),
-        ("households_reached", fields.households_reached),
-        ("vneid_activations", fields.vneid_activations),
-        ("payment_accounts_opened", fields.payment_accounts_opened),
-        (
-            "public_service_accounts_created",
-            fields.public_service_accounts_created,
-        ),
-        (
-            "online_dossiers_submitted",
-            fields.online_dossiers_submitted,
-        ),
-        ("apps_installed", fields.apps_installed),
-    ];
-    for (name, value) in counts {
-        if value < 0 {
-            errors.add(name, "negative", "must not be negative", "không được âm");
+/// Changes to a session (fields left out stay as they are).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"participants_total": 45, "participants_female": 25}))]
+pub struct UpdateSessionRequest {
+    pub org_unit_id: Option<Uuid>,
+    #[schema(value_type = Option<SessionKind>)]
+    pub kind: Option<Choice<SessionKind>>,
+    pub held_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "08:00:00")]
+    pub start_time: Option<Option<NaiveTime>>,
+    pub duration_minutes: Option<i32>,
+    #[schema(value_type = Option<SessionFormat>)]
+    pub format: Option<Choice<SessionFormat>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub venue: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<SessionTopic>>)]
+    pub topics: Option<Vec<Choice<SessionTopic>>>,
+    pub participants_total: Option<i32>,
+    pub participants_female: Option<i32>,
+    pub participants_ethnic_minority: Option<i32>,
+    pub participants_elderly: Option<i32>,
+    pub households_reached: Option<i32>,
+    pub vneid_activations: Option<i32>,
+    pub payment_accounts_opened: Option<i32>,
+    pub public_service_accounts_created: Option<i32>,
+    pub online_dossiers_submitted: Option<i32>,
+    pub apps_installed: Option<i32>,
+    pub trainers: Option<Vec<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl UpdateSessionRequest {
+    /// The stored fields with these changes applied (checked by the operation).
+    pub fn apply(self, mut fields: SessionFields) -> SessionFields {
+        macro_rules! set {
+            ($($name:ident),*) => { $( if let Some(value) = self.$name { fields.$name = value; } )* };
         }
-    }
-    let total = fields.participants_total;
-    for (name, value) in [
-        ("participants_female", fields.participants_female),
-        (
-            "participants_ethnic_minority",
-            fields.participants_ethnic_minority,
-        ),
-        ("participants_elderly", fields.participants_elderly),
-    ] {
-        if value > total {
-            errors.add(
-                name,
-                "exceeds_total",
-                "must not exceed participants_total",
-                "không được lớn hơn participants_total",
-            );
+        set!(
+            org_unit_id,
+            kind,
+            held_on,
+            start_time,
+            duration_minutes,
+            format,
+            topics,
+            participants_total,
+            participants_female,
+            participants_ethnic_minority,
+            participants_elderly,
+            households_reached,
+            vneid_activations,
+            payment_accounts_opened,
+            public_service_accounts_created,
+            online_dossiers_submitted,
+            apps_installed,
+            trainers
+        );
+        if let Some(venue) = self.venue {
+            fields.venue = normalized_optional(venue.as_deref());
         }
-    }
-    // Plausibility: each person activates one VNeID, opens a few accounts; a household has a participant.
-    for (name, value, per_person) in [
-        ("households_reached", fields.households_reached, 1),
-        ("vneid_activations", fields.vneid_activations, 1),
-        ("payment_accounts_opened", fields.payment_accounts_opened, 2),
-        (
-            "public_service_accounts_created",
-            fields.public_service_accounts_created,
-            1,
-        ),
-        (
-            "online_dossiers_submitted",
-            fields.online_dossiers_submitted,
-            5,
-        ),
-        ("apps_installed", fields.apps_installed, 5),
-    ] {
-        if value > total.saturating_mul(per_person) {
-            errors.add(
-                name,
-                "implausible",
-                format!(
-                    "must not exceed {per_person} per participant ({} here)",
-                    total.saturating_mul(per_person)
-                ),
-                format!("không được vượt quá {per_person} trên mỗi người tham gia"),
-            );
+        if let Some(notes) = self.notes {
+            fields.notes = normalized_optional(notes.as_deref());
         }
-    }
-    errors.check_max_length("venue", fields.venue.as_deref(), contract::VENUE_MAX);
-    errors.check_max_length("notes", fields.notes.as_deref(), contract::NOTES_MAX);
-    // Where: the team's unit or a unit below the same commune.
-    let commune_path = commune_path(team_unit);
-    match org_unit::find(conn, fields.org_unit_id).optional_app()? {
-        Some(unit) if unit.path.starts_with(&commune_path) => {}
-        _ => errors.add(
-            "org_unit_id",
-            "outside_team_commune",
-            "must be the team's unit or a unit below the same commune",
-            "phải là đơn vị của tổ hoặc đơn vị thuộc cùng xã",
-        ),
-    }
-    if !fields.trainers.is_empty() {
-        let members: std::collections::HashSet<Uuid> =
-            person::team_memberships(conn, team.id, true)?
-                .iter()
-                .map(|m| m.membership.id)
-                .collect();
-        for (index, trainer) in fields.trainers.iter().enumerate() {
-            if !members.contains(trainer) {
-                errors.add(
-                    format!("trainers[{index}]"),
-                    "not_a_member",
-                    "is not a membership of this team",
-                    "không phải thành viên của tổ",
-                );
-            }
+        if let Some(recorded_at) = self.recorded_at {
+            fields.recorded_at = Some(recorded_at);
         }
+        fields
     }
-    errors.finish()
 }
 
 fn record(

@@ -1,0 +1,223 @@
+//! Reach activities: what teams did for a campaign, each kind of count kept apart with how it was counted
+//! and how sure the team is. Same retry safety, workflow, lock, scoping, audit and CSV as sessions.
+//!
+//! Reads here; writes in [`writes`], review in [`review`].
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, Operation, OptionalApp, Role},
+    db::Db,
+    domain::{
+        reach_activities::{self as domain, ActivityResponse},
+        validation::FieldErrors,
+    },
+    error::{AppError, Problem},
+    models::{
+        from_array, org_unit,
+        reach_activity::{self, ActivityFilter},
+    },
+    reference::{Choice, ReachChannel, RecordStatus, check_choice},
+    routes::{
+        conditional::{decode_keyset, encode_keyset, etag, page_limit},
+        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
+    },
+};
+
+mod review;
+mod writes;
+
+pub use review::*;
+pub use writes::*;
+
+/// Filters for listing activities.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityListQuery {
+    pub team_id: Option<Uuid>,
+    /// Activities in this unit's subtree.
+    pub org_unit_id: Option<Uuid>,
+    #[param(value_type = Option<ReachChannel>)]
+    pub channel: Option<Choice<ReachChannel>>,
+    /// `submitted`, `verified` or `rejected`.
+    #[param(value_type = Option<RecordStatus>)]
+    pub status: Option<Choice<RecordStatus>>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A page of activities, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityListResponse {
+    pub items: Vec<ActivityResponse>,
+    pub next_cursor: Option<String>,
+}
+
+const ACTIVITY_CSV_COLUMNS: [&str; 16] = [
+    "id",
+    "team_code",
+    "occurred_on",
+    "channel",
+    "org_unit_name",
+    "contacts",
+    "unique_people",
+    "households_reached",
+    "estimated_audience",
+    "method",
+    "confidence",
+    "skill_groups",
+    "fraud_types",
+    "materials_distributed",
+    "status",
+    "notes",
+];
+
+/// List a campaign's reach activities.
+///
+/// Activities of the teams in your scope, newest first; `Accept: text/csv` gives the same rows as CSV.
+#[utoipa::path(
+    tag = "campaigns",
+    operation_id = "list_reach_activities",
+    params(("id" = Uuid, Path, description = "Campaign id"), ActivityListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of activities (JSON, or CSV with `Accept: text/csv`).",
+         content((ActivityListResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad id or query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such campaign or unit.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/campaigns/{id}/reach-activities")]
+pub async fn list_reach_activities(
+    req: HttpRequest,
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    query: web::Query<ActivityListQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ListReachActivities)?;
+    let campaign_id = id.into_inner();
+    let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
+    let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
+    let mut errors = FieldErrors::new();
+    let channel = check_choice(&mut errors, "channel", query.channel.as_ref());
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
+    errors.finish()?;
+    let mut filter = ActivityFilter {
+        campaign_id: Some(campaign_id),
+        team_within_path: actor
+            .scope_filter()
+            .filter(|_| actor.role != Role::TeamLeader),
+        held_within_path: None,
+        team_id: query.team_id,
+        channel,
+        status,
+        statuses: None,
+        from: query.from,
+        to: query.to,
+    };
+    if actor.role == Role::TeamLeader {
+        let own = actor.team_id.unwrap_or_else(Uuid::nil);
+        filter.team_id = Some(if query.team_id.is_some_and(|t| t != own) {
+            Uuid::nil()
+        } else {
+            own
+        });
+    }
+    let root = query.org_unit_id;
+    let rows = db
+        .read(actor.id, move |conn| {
+            crate::domain::campaigns::find(conn, campaign_id)?;
+            if let Some(root) = root {
+                let unit = org_unit::find(conn, root)
+                    .optional_app()?
+                    .ok_or_else(|| AppError::not_found("org unit"))?;
+                filter.held_within_path = Some(unit.path);
+            }
+            Ok(reach_activity::list(conn, &filter, after, limit)?)
+        })
+        .await?;
+    let next = if rows.len() as i64 == limit {
+        rows.last()
+            .map(|r| encode_keyset(&r.activity.occurred_on.to_string(), r.activity.id))
+    } else {
+        None
+    };
+    if wants_csv(&req) {
+        let body = to_csv(
+            &ACTIVITY_CSV_COLUMNS,
+            rows.iter().map(|r| {
+                let a = &r.activity;
+                vec![
+                    a.id.to_string(),
+                    r.team_code.clone(),
+                    a.occurred_on.to_string(),
+                    a.channel.to_string(),
+                    r.unit_name.clone(),
+                    a.contacts.to_string(),
+                    cell(a.unique_people),
+                    a.households_reached.to_string(),
+                    cell(a.estimated_audience),
+                    a.method.to_string(),
+                    a.confidence.to_string(),
+                    codes_cell(&from_array(&a.skill_groups)),
+                    codes_cell(&from_array(&a.fraud_types)),
+                    a.materials_distributed.to_string(),
+                    a.status.to_string(),
+                    cell(a.notes.clone()),
+                ]
+            }),
+        )?;
+        return Ok(csv_response("reach-activities.csv", body, next.as_deref()));
+    }
+    Ok(HttpResponse::Ok().json(ActivityListResponse {
+        items: rows
+            .iter()
+            .map(|r| ActivityResponse::from(&r.activity))
+            .collect(),
+        next_cursor: next,
+    }))
+}
+
+/// Find a reach activity.
+///
+/// One activity with `ETag`; deleted ones and those outside your scope are 404.
+#[utoipa::path(
+    tag = "campaigns",
+    operation_id = "find_reach_activity",
+    params(("id" = Uuid, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The activity.", body = ActivityResponse),
+        (status = 400, description = "Bad id.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such activity in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reach-activities/{id}")]
+pub async fn find_reach_activity(
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::FindReachActivity)?;
+    let id = id.into_inner();
+    let found = db
+        .run(move |conn| domain::find_visible(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(found.activity.version)))
+        .json(ActivityResponse::from(&found.activity)))
+}

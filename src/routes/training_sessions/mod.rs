@@ -1,0 +1,244 @@
+//! Training and outreach sessions: team leaders log them (often offline, retrying), officers verify or
+//! reject them, and a reporting lock keeps closed months stable.
+//!
+//! Reads here; writes in [`writes`], review in [`review`].
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AuthUser, Operation, OptionalApp, Role},
+    db::Db,
+    domain::{
+        training_sessions::{self as domain, TrainingSessionResponse},
+        validation::FieldErrors,
+    },
+    error::{AppError, Problem},
+    models::{
+        org_unit,
+        training_session::{self, SessionFilter},
+    },
+    reference::{Choice, RecordStatus, SessionKind, SessionTopic, check_choice},
+    routes::{
+        conditional::{decode_keyset, encode_keyset, etag, page_limit},
+        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
+    },
+};
+
+mod review;
+mod writes;
+
+pub use review::*;
+pub use writes::*;
+
+/// Filters for listing sessions.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SessionListQuery {
+    pub team_id: Option<Uuid>,
+    /// Sessions held in this unit and its whole subtree.
+    pub org_unit_id: Option<Uuid>,
+    /// Held on or after.
+    pub from: Option<NaiveDate>,
+    /// Held on or before.
+    pub to: Option<NaiveDate>,
+    /// `training` or `outreach`.
+    #[param(value_type = Option<SessionKind>)]
+    pub kind: Option<Choice<SessionKind>>,
+    /// Sessions covering this topic.
+    #[param(value_type = Option<SessionTopic>)]
+    pub topic: Option<Choice<SessionTopic>>,
+    /// `submitted`, `verified` or `rejected`.
+    #[param(value_type = Option<RecordStatus>)]
+    pub status: Option<Choice<RecordStatus>>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A page of sessions, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionListResponse {
+    pub items: Vec<TrainingSessionResponse>,
+    pub next_cursor: Option<String>,
+}
+
+const SESSION_CSV_COLUMNS: [&str; 24] = [
+    "id",
+    "team_code",
+    "held_on",
+    "kind",
+    "format",
+    "venue",
+    "org_unit_name",
+    "topics",
+    "duration_minutes",
+    "participants_total",
+    "participants_female",
+    "participants_ethnic_minority",
+    "participants_elderly",
+    "households_reached",
+    "vneid_activations",
+    "payment_accounts_opened",
+    "public_service_accounts_created",
+    "online_dossiers_submitted",
+    "apps_installed",
+    "status",
+    "reviewed_at",
+    "rejection_reason",
+    "notes",
+    "version",
+];
+
+/// List sessions.
+///
+/// Sessions of the teams in your scope, newest first, with keyset pagination. `Accept: text/csv` returns
+/// the same rows as CSV.
+#[utoipa::path(
+    tag = "training-sessions",
+    operation_id = "list_training_sessions",
+    params(SessionListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of sessions (JSON, or CSV with `Accept: text/csv`).",
+         content((SessionListResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`org_unit_id` does not exist.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/training-sessions")]
+pub async fn list_training_sessions(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: web::Query<SessionListQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ListTrainingSessions)?;
+    let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
+    let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
+    let mut errors = FieldErrors::new();
+    let kind = check_choice(&mut errors, "kind", query.kind.as_ref());
+    let topic = check_choice(&mut errors, "topic", query.topic.as_ref());
+    let status = check_choice(&mut errors, "status", query.status.as_ref());
+    errors.finish()?;
+    let mut filter = SessionFilter {
+        team_within_path: actor
+            .scope_filter()
+            .filter(|_| actor.role != Role::TeamLeader),
+        held_within_path: None,
+        team_id: query.team_id,
+        from: query.from,
+        to: query.to,
+        kind,
+        topic,
+        status,
+    };
+    if actor.role == Role::TeamLeader {
+        // A leader sees their own team only, whatever else was asked.
+        let own = actor.team_id.unwrap_or_else(Uuid::nil);
+        filter.team_id = Some(if query.team_id.is_some_and(|t| t != own) {
+            Uuid::nil()
+        } else {
+            own
+        });
+    }
+    let root = query.org_unit_id;
+    let rows = db
+        .read(actor.id, move |conn| {
+            if let Some(root) = root {
+                let unit = org_unit::find(conn, root)
+                    .optional_app()?
+                    .ok_or_else(|| AppError::not_found("org unit"))?;
+                filter.held_within_path = Some(unit.path);
+            }
+            Ok(training_session::list(conn, &filter, after, limit)?)
+        })
+        .await?;
+    let next = if rows.len() as i64 == limit {
+        rows.last()
+            .map(|(s, _, _)| encode_keyset(&s.held_on.to_string(), s.id))
+    } else {
+        None
+    };
+    if wants_csv(&req) {
+        let body = to_csv(
+            &SESSION_CSV_COLUMNS,
+            rows.iter().map(|(s, team_code, unit_name)| {
+                vec![
+                    s.id.to_string(),
+                    team_code.clone(),
+                    s.held_on.to_string(),
+                    s.kind.to_string(),
+                    s.format.to_string(),
+                    cell(s.venue.clone()),
+                    unit_name.clone(),
+                    codes_cell(&s.topic_list()),
+                    s.duration_minutes.to_string(),
+                    s.participants_total.to_string(),
+                    s.participants_female.to_string(),
+                    s.participants_ethnic_minority.to_string(),
+                    s.participants_elderly.to_string(),
+                    s.households_reached.to_string(),
+                    s.vneid_activations.to_string(),
+                    s.payment_accounts_opened.to_string(),
+                    s.public_service_accounts_created.to_string(),
+                    s.online_dossiers_submitted.to_string(),
+                    s.apps_installed.to_string(),
+                    s.status.to_string(),
+                    cell(s.reviewed_at.map(|at| at.to_rfc3339())),
+                    cell(s.rejection_reason.clone()),
+                    cell(s.notes.clone()),
+                    s.version.to_string(),
+                ]
+            }),
+        )?;
+        return Ok(csv_response("training-sessions.csv", body, next.as_deref()));
+    }
+    Ok(HttpResponse::Ok().json(SessionListResponse {
+        items: rows
+            .iter()
+            .map(|(s, _, _)| TrainingSessionResponse::from(s))
+            .collect(),
+        next_cursor: next,
+    }))
+}
+
+/// Find a session.
+///
+/// One session with `ETag`. Deleted sessions and sessions outside your scope are 404.
+#[utoipa::path(
+    tag = "training-sessions",
+    operation_id = "find_training_session",
+    params(("id" = Uuid, Path, description = "Session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session.", body = TrainingSessionResponse),
+        (status = 400, description = "Bad id.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/training-sessions/{id}")]
+pub async fn find_training_session(
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::FindTrainingSession)?;
+    let id = id.into_inner();
+    let found = db
+        .run(move |conn| domain::find_visible(conn, &actor, id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(found.session.version)))
+        .json(TrainingSessionResponse::from(&found.session)))
+}
