@@ -8,6 +8,7 @@
 
 pub mod password;
 pub mod policy;
+pub mod session;
 pub mod throttle;
 pub mod token;
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
+    auth::session::{SignInResponse, issue_session},
     auth::{AuthState, AuthUser, Operation, password},
     db::Db,
     domain::{
@@ -14,10 +15,7 @@ use crate::{
     },
     error::{AppError, FieldError, Problem, Text},
     models::user,
-    routes::{
-        auth::{SignInResponse, issue_session},
-        conditional::{etag, if_match},
-    },
+    routes::conditional::{etag, if_match},
 };
 
 /// Your account.

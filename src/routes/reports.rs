@@ -12,6 +12,7 @@ use crate::{
     auth::{AuthUser, Operation, Role},
     db::Db,
     domain::memberships::mask_phone,
+    domain::reports::{PeriodOptions, read_report},
     domain::{today_in_vietnam, validation::FieldErrors},
     error::{AppError, Problem},
     models::{
@@ -20,10 +21,7 @@ use crate::{
         team::{self, TeamFilter},
     },
     reference::TeamStatus,
-    routes::{
-        csv_export::{cell, csv_response, to_csv, wants_csv},
-        report_figures::{PeriodOptions, read_report},
-    },
+    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
 };
 
 /// Options of the dormant-teams report.

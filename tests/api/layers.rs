@@ -88,3 +88,63 @@ fn the_domain_layer_knows_nothing_of_http() {
         }
     }
 }
+
+/// A route file calls the layers below, never another resource's handlers or DTOs: from other files
+/// under `src/routes/` it uses only the shared HTTP plumbing (conditional requests and pagination, CSV
+/// answers, the import endpoints' body handling). Shared shapes and operations live in the domain.
+#[test]
+fn route_files_share_only_http_plumbing() {
+    const PLUMBING: [&str; 3] = ["conditional", "csv_export", "imports"];
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes"));
+    let mut files = Vec::new();
+    rust_files(root, &mut files);
+    let mut offences = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("routes/mod.rs")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        // `routes::x` (a path) and `routes::{x::.., y::{..}}` (a use list): each module named first.
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("routes::") {
+            rest = &rest[at + "routes::".len()..];
+            let mut named = Vec::new();
+            if let Some(list) = rest.strip_prefix('{') {
+                // The top-level entries of the list, up to its matching brace.
+                let (mut depth, mut entry) = (0, String::new());
+                for c in list.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            named.push(std::mem::take(&mut entry));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if depth == 0 {
+                        entry.push(c);
+                    }
+                }
+                named.push(entry);
+            } else {
+                named.push(rest.split("::").next().unwrap_or_default().to_owned());
+            }
+            for name in named {
+                let name = name
+                    .trim()
+                    .split("::")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                if !name.is_empty() && !PLUMBING.contains(&name.as_str()) {
+                    offences.push(format!("{}: routes::{name}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "route files use only the shared HTTP plumbing of other route files:\n{}",
+        offences.join("\n")
+    );
+}

@@ -485,20 +485,12 @@ async fn a_phone_a_week_offline_pushes_retries_conflicts_resolves_and_catches_up
                   "participants_female": 9, "participants_ethnic_minority": 1, "participants_elderly": 0,
                   "households_reached": 2}},
         {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
-         "data": session_data(team, today - Duration::days(400), 10)},
-        {"type": "poster", "op": "upsert", "id": Uuid::now_v7(), "base_version": null, "data": {}}
+         "data": session_data(team, today - Duration::days(400), 10)}
     ]);
     let outcome = push(&app, &leader, &mixed).await;
     assert_eq!(
         statuses(&outcome),
-        [
-            "updated",
-            "forbidden",
-            "forbidden",
-            "rejected",
-            "rejected",
-            "rejected"
-        ]
+        ["updated", "forbidden", "forbidden", "rejected", "rejected"]
     );
     assert_eq!(outcome["results"][0]["version"], 2);
     assert_eq!(
@@ -510,9 +502,30 @@ async fn a_phone_a_week_offline_pushes_retries_conflicts_resolves_and_catches_up
         "exceeds_total"
     );
     assert_eq!(outcome["results"][4]["problem"]["code"], "period_locked");
+    // A type or operation the document does not list breaks the push's shape: the whole push is 422
+    // naming the item's field, and nothing of it is applied.
+    let unknown = serde_json::json!([
+        {"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+         "data": session_data(team, today - Duration::days(1), 10)},
+        {"type": "poster", "op": "upsert", "id": Uuid::now_v7(), "base_version": null, "data": {}},
+        {"type": "training_session", "op": "merge", "id": Uuid::now_v7(), "base_version": null}
+    ]);
+    let refused = problem(
+        app.request(Method::POST, "/api/v1/sync/push")
+            .bearer_auth(&leader)
+            .json(&serde_json::json!({ "items": unknown }))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
     assert_eq!(
-        outcome["results"][5]["problem"]["errors"][0]["field"],
-        "type"
+        field_errors(&refused),
+        [
+            ("items[1].type".to_owned(), "invalid_choice".to_owned()),
+            ("items[2].op".to_owned(), "invalid_choice".to_owned())
+        ]
     );
     assert_eq!(
         count_sessions(&app, team),

@@ -110,7 +110,13 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
             .map(drop)
             .map_err(|error| (error.path().to_string(), error.inner().to_string()))
     }
-    let mut errors = Vec::new();
+    let mut choices = FieldErrors::new();
+    for (index, item) in items.iter().enumerate() {
+        item.entity
+            .check(&mut choices, format!("items[{index}].type"));
+        item.op.check(&mut choices, format!("items[{index}].op"));
+    }
+    let mut errors = choices.into_errors();
     for (index, item) in items.iter().enumerate() {
         let Some(data) = item
             .data
@@ -179,11 +185,9 @@ pub struct PushResult {
     /// The item's position in the batch.
     pub index: usize,
     #[serde(rename = "type")]
-    #[schema(value_type = PushRecordType)]
-    pub entity: Choice<PushRecordType>,
+    pub entity: PushRecordType,
     pub id: Uuid,
-    #[schema(value_type = SyncOp)]
-    pub op: Choice<SyncOp>,
+    pub op: SyncOp,
     /// `created`, `updated` (also for an applied delete), `unchanged` (the server already holds exactly this,
     /// e.g. a retry), `conflict` (the server's version moved since `base_version`: kept in the conflict inbox,
     /// not applied), `rejected` (see `problem`, the same as the single-record endpoint answers) or `forbidden`.
@@ -341,23 +345,11 @@ pub fn push(
 ) -> Result<Vec<PushResult>, AppError> {
     let mut results = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let outcome = match (item.entity.known(), item.op.known()) {
-            (_, None) => Err(rejected(
-                "op",
-                "invalid_choice",
-                "must be upsert or delete",
-                "phải là upsert hoặc delete",
-            )),
-            (Some(entity), Some(op)) => conn.transaction(|conn| {
-                push_one(conn, actor, kind_of(entity), (entity, op), item, lock_days)
-            }),
-            (None, Some(_)) => Err(rejected(
-                "type",
-                "invalid_choice",
-                "must be training_session, reach_activity or membership",
-                "loại bản ghi không hợp lệ",
-            )),
-        };
+        // `check_batch` refused unknown types and operations for the whole push.
+        let (entity, op) = (item.entity.checked()?, item.op.checked()?);
+        let outcome = conn.transaction(|conn| {
+            push_one(conn, actor, kind_of(entity), (entity, op), item, lock_days)
+        });
         let (status, version, conflict_id, problem) = match outcome {
             Ok(Outcome::Created(v)) => (PushOutcome::Created, Some(v), None, None),
             Ok(Outcome::Updated(v)) => (PushOutcome::Updated, Some(v), None, None),
@@ -387,9 +379,9 @@ pub fn push(
         };
         results.push(PushResult {
             index,
-            entity: item.entity.clone(),
+            entity,
             id: item.id,
-            op: item.op.clone(),
+            op,
             status,
             version,
             conflict_id,
