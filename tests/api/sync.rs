@@ -869,6 +869,8 @@ async fn a_push_whose_data_breaks_the_documented_shape_is_refused_whole() {
              "data": unknown},
             {"type": "membership", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
              "data": [1, 2]},
+            {"type": "reach_activity", "op": "delete", "id": Uuid::now_v7(), "base_version": 1,
+             "data": {"households_reached": false}},
         ]}))
         .send()
         .await
@@ -887,6 +889,10 @@ async fn a_push_whose_data_breaks_the_documented_shape_is_refused_whole() {
                 "unknown_field".to_owned()
             ),
             ("items[3].data".to_owned(), "invalid_type".to_owned()),
+            (
+                "items[4].data.households_reached".to_owned(),
+                "invalid_type".to_owned()
+            ),
         ]
     );
     assert_eq!(

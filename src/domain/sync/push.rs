@@ -118,11 +118,9 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
     }
     let mut errors = choices.into_errors();
     for (index, item) in items.iter().enumerate() {
-        let Some(data) = item
-            .data
-            .as_ref()
-            .filter(|_| item.op == Choice::Known(SyncOp::Upsert))
-        else {
+        // `data` has its type's shape whenever it is sent (the document ties the two for every
+        // operation; a delete needs none).
+        let Some(data) = item.data.as_ref() else {
             continue;
         };
         let Some(entity) = item.entity.known() else {
