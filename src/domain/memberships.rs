@@ -461,12 +461,16 @@ pub fn update(
         .unwrap_or(Choice::Known(current.membership.role));
     let joined_on = body.joined_on.unwrap_or(current.membership.joined_on);
     let left_on = body.left_on.unwrap_or(current.membership.left_on);
+    // A person whose personal data was erased stays erased unless this change names them again: their
+    // membership (role, dates) and anonymous details still change without a name being asked for.
+    let stays_erased = current.person.full_name.is_none() && body.full_name.is_none();
     let person_request = PersonRequest {
         full_name: body
             .full_name
             .clone()
             .or_else(|| current.person.full_name.clone())
-            .unwrap_or_default(),
+            // Stands in for the erased name while the other fields are checked; never stored.
+            .unwrap_or_else(|| "-".to_owned()),
         phone: match &body.phone {
             Some(phone) => phone.clone(),
             None => current.person.phone.clone(),
@@ -489,7 +493,10 @@ pub fn update(
     };
     let mut errors = FieldErrors::new();
     role.check(&mut errors, "role");
-    let fields = person_fields(&person_request, "", &mut errors);
+    let mut fields = person_fields(&person_request, "", &mut errors);
+    if stays_erased {
+        fields.full_name = None;
+    }
     if left_on.is_some_and(|left| left < joined_on) {
         errors.add(
             "left_on",

@@ -441,7 +441,7 @@ fn campaigns_and_reach(
         campaign::{self, CampaignFields},
         reach_activity::{self, ActivityFields},
     };
-    use crate::reference::{CampaignStatus, Choice, RecordStatus};
+    use crate::reference::{CampaignStatus, RecordStatus};
     let all_skills: Vec<String> = ["recognise", "detect", "handle", "avoid", "protect"]
         .map(str::to_owned)
         .to_vec();

@@ -389,6 +389,28 @@ async fn personal_data_is_erased_only_after_the_person_left_every_team() {
     .await;
     assert_eq!(detail["erased"], true);
     assert_eq!(detail["memberships"].as_array().unwrap().len(), 1);
+
+    // The ended membership of an erased person still takes changes that do not name them (found by the
+    // contract run: a role change answered 422 `full_name`), and the person stays erased.
+    let changed = json_of(
+        call(
+            &app,
+            &token,
+            Method::PATCH,
+            &format!("/api/v1/teams/{team}/members/{membership}"),
+            Some(serde_json::json!({"role": "deputy", "birth_year": 1990})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["role"], "deputy");
+    assert_eq!(changed["full_name"], serde_json::Value::Null);
+    let stored = cdt_api::models::person::find_person(&mut app.database.connect(), person).unwrap();
+    assert_eq!(
+        (stored.full_name, stored.phone, stored.birth_year),
+        (None, None, Some(1990))
+    );
 }
 
 #[actix_web::test]
