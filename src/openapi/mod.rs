@@ -315,6 +315,15 @@ fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
         .and_then(|item| item.as_object_mut())
     {
         item.insert("oneOf".to_owned(), serde_json::Value::Array(branches));
+        // A delete carries no record.
+        item.insert(
+            "if".to_owned(),
+            json!({"required": ["op"], "properties": {"op": {"const": "delete"}}}),
+        );
+        item.insert(
+            "then".to_owned(),
+            json!({"properties": {"data": {"type": "null"}}}),
+        );
     }
 }
 

@@ -889,10 +889,7 @@ async fn a_push_whose_data_breaks_the_documented_shape_is_refused_whole() {
                 "unknown_field".to_owned()
             ),
             ("items[3].data".to_owned(), "invalid_type".to_owned()),
-            (
-                "items[4].data.households_reached".to_owned(),
-                "invalid_type".to_owned()
-            ),
+            ("items[4].data".to_owned(), "not_allowed".to_owned()),
         ]
     );
     assert_eq!(

@@ -46,7 +46,8 @@ pub struct PushItem {
     /// For upserts: the whole record, as its create endpoint takes it (reach activities add `campaign_id`);
     /// the shape of `type`. Data that breaks that shape (a wrong JSON type, a missing or unknown field)
     /// refuses the whole push with 422 naming `items[i].data.<field>`; the endpoint's rules are checked per
-    /// item.
+    /// item. A delete carries no `data` (null or absent; anything else refuses the push with 422
+    /// `not_allowed`).
     #[schema(schema_with = push_data_schema)]
     pub data: Option<Value>,
 }
@@ -118,11 +119,22 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
     }
     let mut errors = choices.into_errors();
     for (index, item) in items.iter().enumerate() {
-        // `data` has its type's shape whenever it is sent (the document ties the two for every
-        // operation; a delete needs none).
         let Some(data) = item.data.as_ref() else {
             continue;
         };
+        // A delete carries no record (the document says `data` is null then); an upsert's has the shape
+        // of its type.
+        if item.op == Choice::Known(SyncOp::Delete) {
+            errors.push(crate::error::FieldError::new(
+                format!("items[{index}].data"),
+                "not_allowed",
+                crate::error::Text::new(
+                    "must be null for a delete",
+                    "phải để trống (null) khi xoá",
+                ),
+            ));
+            continue;
+        }
         let Some(entity) = item.entity.known() else {
             continue;
         };
