@@ -44,14 +44,14 @@ fn refusal(req: &ServiceRequest) -> Option<AppError> {
         req.method().as_str(),
     )?;
     let accept = Accept::parse(req).ok()?;
-    let acceptable = produced
-        .iter()
-        .filter_map(|media| media.parse::<Mime>().ok())
-        .any(|media| admits(&accept, &media));
-    if acceptable {
+    if produced.iter().any(|media| admits(&accept, media)) {
         return None;
     }
-    let offered = produced.join(", ");
+    let offered = produced
+        .iter()
+        .map(Mime::essence_str)
+        .collect::<Vec<_>>()
+        .join(", ");
     Some(
         AppError::new(ErrorCode::NotAcceptable).with_detail(Text::new(
             format!("This operation answers with {offered}; send an Accept header that admits one"),

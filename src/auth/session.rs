@@ -25,7 +25,7 @@ pub struct SignInResponse {
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
     /// Always `Bearer`.
-    pub token_type: String,
+    pub token_type: TokenType,
     /// Seconds the access token is valid.
     pub expires_in: u64,
     /// Opaque token for `POST /api/v1/auth/refresh`; single use.
@@ -34,6 +34,12 @@ pub struct SignInResponse {
     pub refresh_expires_in: u64,
     /// The signed-in user.
     pub user: UserResponse,
+}
+
+/// The kind of access token: always a bearer token (RFC 6750).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum TokenType {
+    Bearer,
 }
 
 /// Issues an access token and a refresh token of `family` (a new family when `None`).
@@ -59,7 +65,7 @@ pub fn issue_session(
     )?;
     Ok(SignInResponse {
         access_token,
-        token_type: "Bearer".to_owned(),
+        token_type: TokenType::Bearer,
         expires_in: state.keys.access_ttl.as_secs(),
         refresh_token: refresh,
         refresh_expires_in: ttl.as_secs(),

@@ -154,9 +154,22 @@ pub fn person_fields(
     prefix: &str,
     errors: &mut FieldErrors,
 ) -> PersonFields {
+    checked_person(Some(&request.full_name), request, prefix, errors)
+}
+
+/// [`person_fields`] with the name apart: `None` for a person whose personal data was erased and who
+/// stays erased (no name is asked for or stored; `request.full_name` is not read).
+fn checked_person(
+    full_name: Option<&str>,
+    request: &PersonRequest,
+    prefix: &str,
+    errors: &mut FieldErrors,
+) -> PersonFields {
     let field = |name: &str| format!("{prefix}{name}");
-    let full_name = normalized(&request.full_name);
-    if !(contract::NAME_LENGTH.0..=contract::NAME_LENGTH.1).contains(&full_name.chars().count()) {
+    let full_name = full_name.map(normalized);
+    if full_name.as_ref().is_some_and(|name| {
+        !(contract::NAME_LENGTH.0..=contract::NAME_LENGTH.1).contains(&name.chars().count())
+    }) {
         errors.add(
             field("full_name"),
             "length",
@@ -209,7 +222,7 @@ pub fn person_fields(
         .unwrap_or(Choice::Known(Affiliation::Resident));
     affiliation.check(errors, field("affiliation"));
     PersonFields {
-        full_name: Some(full_name),
+        full_name,
         phone,
         gender,
         birth_year: request.birth_year,
@@ -463,14 +476,12 @@ pub fn update(
     let left_on = body.left_on.unwrap_or(current.membership.left_on);
     // A person whose personal data was erased stays erased unless this change names them again: their
     // membership (role, dates) and anonymous details still change without a name being asked for.
-    let stays_erased = current.person.full_name.is_none() && body.full_name.is_none();
+    let full_name = body
+        .full_name
+        .clone()
+        .or_else(|| current.person.full_name.clone());
     let person_request = PersonRequest {
-        full_name: body
-            .full_name
-            .clone()
-            .or_else(|| current.person.full_name.clone())
-            // Stands in for the erased name while the other fields are checked; never stored.
-            .unwrap_or_else(|| "-".to_owned()),
+        full_name: full_name.clone().unwrap_or_default(),
         phone: match &body.phone {
             Some(phone) => phone.clone(),
             None => current.person.phone.clone(),
@@ -493,10 +504,7 @@ pub fn update(
     };
     let mut errors = FieldErrors::new();
     role.check(&mut errors, "role");
-    let mut fields = person_fields(&person_request, "", &mut errors);
-    if stays_erased {
-        fields.full_name = None;
-    }
+    let fields = checked_person(full_name.as_deref(), &person_request, "", &mut errors);
     if left_on.is_some_and(|left| left < joined_on) {
         errors.add(
             "left_on",

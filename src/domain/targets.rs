@@ -18,7 +18,7 @@ use crate::{
         target::{self, ScopedTarget, Target, TargetFields},
         team,
     },
-    reference::{Choice, Indicator, check_choice},
+    reference::{Choice, Indicator, TargetWarningCode, check_choice},
 };
 
 /// A target.
@@ -67,8 +67,7 @@ impl From<&Target> for TargetResponse {
 /// A note about a target that is allowed but probably wrong.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TargetWarning {
-    /// `children_exceed_parent`.
-    pub code: String,
+    pub code: TargetWarningCode,
     pub message: String,
 }
 
@@ -220,7 +219,7 @@ fn warnings(
             .sum();
         if sum > parent_target.value {
             found.push(TargetWarning {
-                code: "children_exceed_parent".to_owned(),
+                code: TargetWarningCode::ChildrenExceedParent,
                 message: format!(
                     "the targets of {}'s units add up to {sum}, above its own target of {}",
                     parent.name, parent_target.value

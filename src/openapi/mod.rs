@@ -294,14 +294,16 @@ fn operations_mut(
 /// A sync push item's `data` has the shape of its `type`: one `oneOf` branch per record type (the types
 /// differ, so exactly one branch holds), each narrowing `data` to its component or `null`.
 fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
+    use crate::reference::{PushRecordType, Vocabulary};
     use serde_json::json;
-    let branches: Vec<serde_json::Value> = crate::domain::sync::push::DATA_SHAPES
+    let branches: Vec<serde_json::Value> = PushRecordType::ALL
         .iter()
-        .map(|(entity, component)| {
+        .map(|entity| {
+            let component = crate::domain::sync::push::data_component(*entity);
             json!({
                 "required": ["type"],
                 "properties": {
-                    "type": {"const": entity},
+                    "type": {"const": entity.code()},
                     "data": {"anyOf": [
                         {"$ref": format!("#/components/schemas/{component}")},
                         {"type": "null"}
@@ -327,86 +329,99 @@ fn tie_push_data_to_its_type(document: &mut serde_json::Value) {
     }
 }
 
-/// The document, serialised once at startup, plus the methods of each path (for `405` and `Allow`) and
-/// the media types each operation answers with (for `406`, [`crate::negotiation`]).
+/// The document, serialised once at startup, plus what the middleware asks of it per request: the
+/// methods of each path (for `405` and `Allow`) and the media types each operation answers with (for
+/// `406`, [`crate::negotiation`]), both read from the one document.
 #[derive(Debug, Clone)]
 pub struct ApiSpec {
     json: String,
-    methods_by_path: BTreeMap<String, Vec<&'static str>>,
-    produces: BTreeMap<(String, String), Vec<String>>,
+    paths: BTreeMap<String, PathOperations>,
 }
 
-/// The media types of each operation's success responses, by (path, METHOD); operations with a success
-/// response without a body (204) are left out, since any `Accept` suits them.
-fn produced_media_types(document: &serde_json::Value) -> BTreeMap<(String, String), Vec<String>> {
-    let mut produces = BTreeMap::new();
-    let Some(paths) = document["paths"].as_object() else {
-        return produces;
-    };
-    for (path, item) in paths {
-        let Some(operations) = item.as_object() else {
-            continue;
-        };
-        for (method, operation) in operations {
-            let Some(responses) = operation["responses"].as_object() else {
-                continue;
-            };
-            let successes: Vec<&serde_json::Value> = responses
-                .iter()
-                .filter(|(status, _)| status.starts_with('2'))
-                .map(|(_, response)| response)
-                .collect();
-            if successes.is_empty() || successes.iter().any(|r| r.get("content").is_none()) {
-                continue;
+/// The documented operations of one path.
+#[derive(Debug, Clone, Default)]
+struct PathOperations {
+    methods: Vec<&'static str>,
+    /// By method, the media types of the success responses; operations with a success response
+    /// without a body (204) are left out, since any `Accept` suits them.
+    produces: BTreeMap<&'static str, Vec<actix_web::mime::Mime>>,
+}
+
+/// The media types the success responses of `operation` (serialised) carry, or `None` when one of them
+/// has no body.
+fn produced_media_types(operation: &serde_json::Value) -> Option<Vec<actix_web::mime::Mime>> {
+    let successes: Vec<&serde_json::Value> = operation["responses"]
+        .as_object()?
+        .iter()
+        .filter(|(status, _)| status.starts_with('2'))
+        .map(|(_, response)| response)
+        .collect();
+    let mut types = Vec::new();
+    for response in successes {
+        for media in response.get("content")?.as_object()?.keys() {
+            if let Ok(media) = media.parse::<actix_web::mime::Mime>()
+                && !types.contains(&media)
+            {
+                types.push(media);
             }
-            let mut types: Vec<String> = successes
-                .iter()
-                .filter_map(|response| response["content"].as_object())
-                .flat_map(|content| content.keys().cloned())
-                .collect();
-            types.sort();
-            types.dedup();
-            produces.insert((path.clone(), method.to_uppercase()), types);
         }
     }
-    produces
+    (!types.is_empty()).then_some(types)
 }
 
 impl ApiSpec {
     /// Generates and serialises the document.
     pub fn build() -> Self {
-        let mut document = document();
-        let methods_by_path = document
-            .paths
-            .paths
-            .iter_mut()
-            .map(|(path, item)| (path.clone(), operations_mut(item).into_keys().collect()))
-            .collect();
+        let document = document();
         let mut value = serde_json::to_value(&document).unwrap_or_default();
         rules::apply_rules(&mut value);
         headers::describe_headers(&mut value);
         links::add_links(&mut value);
         tie_push_data_to_its_type(&mut value);
+        const METHODS: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+        let mut paths = BTreeMap::new();
+        for (path, item) in value["paths"].as_object().into_iter().flatten() {
+            let mut operations = PathOperations::default();
+            for method in METHODS {
+                let Some(operation) = item.get(method.to_lowercase()) else {
+                    continue;
+                };
+                operations.methods.push(method);
+                if let Some(types) = produced_media_types(operation) {
+                    operations.produces.insert(method, types);
+                }
+            }
+            // `Allow` lists them in a stable (alphabetical) order.
+            operations.methods.sort_unstable();
+            paths.insert(path.clone(), operations);
+        }
         // The committed file's exact form: pretty-printed with a final newline.
         let mut json = serde_json::to_string_pretty(&value).unwrap_or_default();
         json.push('\n');
-        Self {
-            json,
-            methods_by_path,
-            produces: produced_media_types(&value),
-        }
+        Self { json, paths }
     }
 
-    /// The media types `method` on the documented path of a request for `path` answers with (as
-    /// [`Self::methods_at`] finds the path); `None` for undocumented operations and bodiless answers.
+    /// The documented path a request for `path` is about: `path` itself when it is a documented literal
+    /// path, otherwise the route `pattern` it matched. The literal wins because
+    /// `/org-units/reorganizations` also matches `/org-units/{id}`.
+    fn path_at(&self, path: &str, pattern: Option<&str>) -> Option<&PathOperations> {
+        self.paths
+            .get(path)
+            .or_else(|| pattern.and_then(|pattern| self.paths.get(pattern)))
+    }
+
+    /// The media types `method` on the documented path of a request for `path` answers with (found as
+    /// [`Self::methods_at`] finds it); `None` for undocumented operations and bodiless answers.
     pub fn produces_at(
         &self,
         path: &str,
         pattern: Option<&str>,
         method: &str,
-    ) -> Option<&[String]> {
-        let at = |path: &str| self.produces.get(&(path.to_owned(), method.to_owned()));
-        at(path).or_else(|| pattern.and_then(at)).map(Vec::as_slice)
+    ) -> Option<&[actix_web::mime::Mime]> {
+        self.path_at(path, pattern)?
+            .produces
+            .get(method)
+            .map(Vec::as_slice)
     }
 
     /// The document as JSON.
@@ -416,14 +431,12 @@ impl ApiSpec {
 
     /// The methods a documented path pattern (`/api/v1/teams/{id}`) supports.
     pub fn methods_for(&self, pattern: &str) -> Option<&[&'static str]> {
-        self.methods_by_path.get(pattern).map(Vec::as_slice)
+        self.paths.get(pattern).map(|path| path.methods.as_slice())
     }
 
-    /// The methods of the documented path a request for `path` is about: `path` itself when it is a
-    /// documented literal path, otherwise the route `pattern` it matched. The literal wins because
-    /// `/org-units/reorganizations` also matches `/org-units/{id}`.
+    /// The methods of the documented path a request for `path` is about (see [`Self::path_at`]).
     pub fn methods_at(&self, path: &str, pattern: Option<&str>) -> Option<&[&'static str]> {
-        self.methods_for(path)
-            .or_else(|| pattern.and_then(|pattern| self.methods_for(pattern)))
+        self.path_at(path, pattern)
+            .map(|path| path.methods.as_slice())
     }
 }

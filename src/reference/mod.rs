@@ -58,6 +58,7 @@ pub fn schemas() -> Vec<(
         entry::<RecordStatusFilter>(),
         entry::<ConflictStatusFilter>(),
         entry::<Ethnicity>(),
+        entry::<TargetWarningCode>(),
     ]
 }
 
@@ -360,6 +361,13 @@ impl Indicator {
     /// A count computed here, whose children's values add up to the parent's.
     pub fn is_additive(self) -> bool {
         !self.is_external() && !self.is_rate()
+    }
+}
+
+vocabulary! {
+    /// Notes about a target that is allowed but probably wrong.
+    TargetWarningCode, TARGET_WARNING_CODES {
+        ChildrenExceedParent = "children_exceed_parent", "Tổng chỉ tiêu của các đơn vị trực thuộc vượt chỉ tiêu của đơn vị", "The units' targets add up to more than their parent's";
     }
 }
 

@@ -9,12 +9,40 @@ use crate::{
     error::{AppError, ErrorCode, Problem, Text},
 };
 
+/// `ok`: the process is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Liveness {
+    Ok,
+}
+
+/// `ready`: the service can serve requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    Ready,
+}
+
+/// `up`: the database answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseState {
+    Up,
+}
+
+/// `current`: every migration of this build is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    Current,
+}
+
 /// The process is alive.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
 pub struct HealthResponse {
     /// Always `ok`.
-    pub status: String,
+    pub status: Liveness,
 }
 
 /// The service can serve requests.
@@ -22,11 +50,11 @@ pub struct HealthResponse {
 #[schema(example = json!({"status": "ready", "database": "up", "migrations": "current"}))]
 pub struct ReadinessResponse {
     /// Always `ready`.
-    pub status: String,
+    pub status: Readiness,
     /// `up`: the database answered.
-    pub database: String,
+    pub database: DatabaseState,
     /// `current`: every migration of this build is applied.
-    pub migrations: String,
+    pub migrations: MigrationState,
 }
 
 /// Liveness probe.
@@ -46,7 +74,7 @@ pub async fn check_health() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(HealthResponse {
-            status: "ok".to_owned(),
+            status: Liveness::Ok,
         })
 }
 
@@ -94,8 +122,8 @@ pub async fn check_readiness(db: web::Data<Db>) -> Result<HttpResponse, AppError
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(ReadinessResponse {
-            status: "ready".to_owned(),
-            database: "up".to_owned(),
-            migrations: "current".to_owned(),
+            status: Readiness::Ready,
+            database: DatabaseState::Up,
+            migrations: MigrationState::Current,
         }))
 }

@@ -7,9 +7,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-pub use crate::domain::reports::{
-    BreakdownResponse, BreakdownRow, PeriodOptions, Reader, ReportScope, SummaryResponse,
-    check_period, read_report, resolve_scope, root_unit, team_counts,
+use crate::domain::reports::{
+    BreakdownResponse, PeriodOptions, SummaryResponse, check_period, read_report,
 };
 use crate::{
     auth::{AuthUser, Operation},

@@ -168,7 +168,12 @@ pub struct CreateOrgUnitRequest {
 }
 
 /// Checks a new unit's own fields (`prefix` names them inside a larger body); every problem at once.
-fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, prefix: &str) {
+/// The unit's level and kind when both are valid and fit.
+fn validate_new_unit(
+    body: &CreateOrgUnitRequest,
+    errors: &mut FieldErrors,
+    prefix: &str,
+) -> Option<(OrgUnitLevel, OrgUnitKind)> {
     let field = |name: &str| -> String { format!("{prefix}{name}") };
     if !is_valid_code(&body.code) {
         errors.add(
@@ -188,9 +193,8 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
             "phải từ 1 đến 200 ký tự",
         );
     }
-    if let Some(level) = body.level.check(errors, field("level")) {
-        check_kind_fits(errors, &field("kind"), &body.kind, level);
-    }
+    let level = body.level.check(errors, field("level"));
+    let kind = level.and_then(|level| check_kind_fits(errors, &field("kind"), &body.kind, level));
     if body.households.is_some_and(|v| v < 0) {
         errors.add(
             field("households"),
@@ -207,19 +211,19 @@ fn validate_new_unit(body: &CreateOrgUnitRequest, errors: &mut FieldErrors, pref
             "không được âm",
         );
     }
+    level.zip(kind)
 }
 
-/// `not_for_level` when `kind` is not a kind of unit at `level` (an unknown kind is `invalid_choice`).
+/// The kind when it is a kind of unit at `level`; otherwise `not_for_level` (an unknown kind is
+/// `invalid_choice`).
 fn check_kind_fits(
     errors: &mut FieldErrors,
     field: &str,
     kind: &Choice<OrgUnitKind>,
     level: OrgUnitLevel,
-) {
-    if kind
-        .check(errors, field.to_owned())
-        .is_some_and(|kind| !level.kinds().contains(&kind))
-    {
+) -> Option<OrgUnitKind> {
+    let kind = kind.check(errors, field.to_owned())?;
+    if !level.kinds().contains(&kind) {
         let kinds = level
             .kinds()
             .iter()
@@ -232,7 +236,14 @@ fn check_kind_fits(
             format!("must be one of {kinds} for level {level}"),
             format!("với cấp {level} phải là một trong {kinds}"),
         );
+        return None;
     }
+    Some(kind)
+}
+
+/// A unit's level and kind are known once its fields were checked without error.
+fn checked_above() -> AppError {
+    AppError::internal(anyhow::anyhow!("level and kind were checked above"))
 }
 
 /// True when `unit` is in force on `on`.
@@ -244,6 +255,7 @@ fn in_force(unit: &OrgUnit, on: NaiveDate) -> bool {
 fn insert_unit(
     conn: &mut PgConnection,
     body: &CreateOrgUnitRequest,
+    (level, kind): (OrgUnitLevel, OrgUnitKind),
     valid_from: NaiveDate,
     prefix: &str,
 ) -> Result<OrgUnit, AppError> {
@@ -252,11 +264,8 @@ fn insert_unit(
         Some(parent_id) => org_unit::find(conn, parent_id).optional_app()?,
         None => None,
     };
-    let level = body.level.check(&mut errors, format!("{prefix}level"));
-    let kind = body.kind.check(&mut errors, format!("{prefix}kind"));
-    let rank = level.map_or(0, OrgUnitLevel::rank);
     match (&parent, body.parent_id, level) {
-        (_, Some(_), Some(OrgUnitLevel::Province)) => errors.add(
+        (_, Some(_), OrgUnitLevel::Province) => errors.add(
             format!("{prefix}parent_id"),
             "not_allowed",
             "a province has no parent",
@@ -268,13 +277,13 @@ fn insert_unit(
             "no such org unit",
             "không có đơn vị này",
         ),
-        (None, None, level) if level != Some(OrgUnitLevel::Province) => errors.add(
+        (None, None, level) if level != OrgUnitLevel::Province => errors.add(
             format!("{prefix}parent_id"),
             "required",
             "is required below a province",
             "bắt buộc",
         ),
-        (Some(parent), _, _) if parent.level.rank() >= rank => errors.add(
+        (Some(parent), _, _) if parent.level.rank() >= level.rank() => errors.add(
             format!("{prefix}parent_id"),
             "invalid_parent",
             "must be of a higher level than the unit",
@@ -289,9 +298,6 @@ fn insert_unit(
         _ => {}
     }
     errors.finish()?;
-    let (Some(level), Some(kind)) = (level, kind) else {
-        return Err(AppError::validation(Vec::new()));
-    };
     if org_unit::find_by_code(conn, &body.code)?.is_some() {
         return Err(code_taken(&body.code));
     }
@@ -353,6 +359,7 @@ fn code_taken(code: &str) -> AppError {
 #[derive(Debug, Clone)]
 pub struct NewUnit {
     request: CreateOrgUnitRequest,
+    placement: (OrgUnitLevel, OrgUnitKind),
     valid_from: NaiveDate,
 }
 
@@ -361,11 +368,12 @@ impl CreateOrgUnitRequest {
     /// is created.
     pub fn parse(self) -> Result<NewUnit, AppError> {
         let mut errors = FieldErrors::new();
-        validate_new_unit(&self, &mut errors, "");
+        let placement = validate_new_unit(&self, &mut errors, "");
         errors.finish()?;
         let valid_from = self.valid_from.unwrap_or_else(today_in_vietnam);
         Ok(NewUnit {
             request: self,
+            placement: placement.ok_or_else(checked_above)?,
             valid_from,
         })
     }
@@ -377,7 +385,7 @@ pub fn create(
     actor: &AuthUser,
     new: &NewUnit,
 ) -> Result<OrgUnitDetailResponse, AppError> {
-    let unit = insert_unit(conn, &new.request, new.valid_from, "")?;
+    let unit = insert_unit(conn, &new.request, new.placement, new.valid_from, "")?;
     audit::record_change(
         conn,
         &actor.audit_context(),

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    CreateOrgUnitRequest, OrgUnitDetailResponse, find_detail, in_force, insert_unit, snapshot,
-    validate_new_unit,
+    CreateOrgUnitRequest, OrgUnitDetailResponse, checked_above, find_detail, in_force, insert_unit,
+    snapshot, validate_new_unit,
 };
 use crate::{
     auth::{AuthUser, OptionalApp},
@@ -59,6 +59,7 @@ pub struct SuccessorRequest {
 #[derive(Debug, Clone)]
 pub struct Reorganization {
     successor: CreateOrgUnitRequest,
+    placement: (OrgUnitLevel, OrgUnitKind),
     predecessor_ids: Vec<Uuid>,
     effective_on: NaiveDate,
     day_before: NaiveDate,
@@ -79,7 +80,7 @@ impl ReorganizationRequest {
             population: self.successor.population,
         };
         let mut errors = FieldErrors::new();
-        validate_new_unit(&successor, &mut errors, "successor.");
+        let placement = validate_new_unit(&successor, &mut errors, "successor.");
         let mut unique = self.predecessor_ids.clone();
         unique.sort();
         unique.dedup();
@@ -109,6 +110,7 @@ impl ReorganizationRequest {
             )]));
         };
         Ok(Reorganization {
+            placement: placement.ok_or_else(checked_above)?,
             successor,
             predecessor_ids: self.predecessor_ids,
             effective_on: self.effective_on,
@@ -145,7 +147,7 @@ pub fn reorganize(
                     "must be in force both the day before and on effective_on",
                     "phải còn hiệu lực vào ngày trước và vào ngày effective_on",
                 ),
-            Some(unit) if Choice::Known(unit.level) != change.successor.level => errors.add(
+            Some(unit) if unit.level != change.placement.0 => errors.add(
                 field,
                 "level_mismatch",
                 "must be of the successor's level",
@@ -155,7 +157,13 @@ pub fn reorganize(
         }
     }
     errors.finish()?;
-    let created = insert_unit(conn, &change.successor, effective_on, "successor.")?;
+    let created = insert_unit(
+        conn,
+        &change.successor,
+        change.placement,
+        effective_on,
+        "successor.",
+    )?;
     let context = actor.audit_context();
     for predecessor in &predecessors {
         let closed = org_unit::close(conn, predecessor.id, day_before)?;

@@ -19,7 +19,7 @@ use crate::{
     },
     error::{AppError, ErrorCode, FieldError, Lang, Problem, Text, field_error_from_serde},
     models::sync::{self, NewConflict},
-    reference::{Choice, PushOutcome, PushRecordType, SyncOp},
+    reference::{Choice, PushOutcome, PushRecordType, SyncOp, Vocabulary},
 };
 
 /// Items per push.
@@ -62,26 +62,33 @@ pub struct SyncReachActivityData {
     pub activity: CreateActivityRequest,
 }
 
-/// Each record type with the component of its `data`: the document ties the two with a `oneOf` on
-/// `PushItem` (`crate::openapi`), so a client cannot send one type with another's data.
-pub const DATA_SHAPES: [(&str, &str); 3] = [
-    ("training_session", "CreateSessionRequest"),
-    ("reach_activity", "SyncReachActivityData"),
-    ("membership", "SyncMembershipData"),
-];
+/// The component of a record type's `data`, named by the Rust type `check_batch` reads it as: the
+/// document ties the two with a `oneOf` on `PushItem` (`crate::openapi`), so a client cannot send one type
+/// with another's data.
+pub fn data_component(entity: PushRecordType) -> std::borrow::Cow<'static, str> {
+    match entity {
+        PushRecordType::TrainingSession => CreateSessionRequest::name(),
+        PushRecordType::ReachActivity => SyncReachActivityData::name(),
+        PushRecordType::Membership => SyncMembershipData::name(),
+    }
+}
 
 /// `data` is the record in the shape of its `type`, or `null` for a delete.
 fn push_data_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
     use utoipa::openapi::schema::{AnyOfBuilder, Ref, Type};
-    AnyOfBuilder::new()
-        .item(Ref::from_schema_name("CreateSessionRequest"))
-        .item(Ref::from_schema_name("SyncReachActivityData"))
-        .item(Ref::from_schema_name("SyncMembershipData"))
+    let mut schema = AnyOfBuilder::new();
+    let mut description = Vec::new();
+    for entity in PushRecordType::ALL {
+        let component = data_component(*entity);
+        schema = schema.item(Ref::from_schema_name(component.clone()));
+        description.push(format!("`{entity}`: `{component}`"));
+    }
+    schema
         .item(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some(
-            "`training_session`: `CreateSessionRequest`; `reach_activity`: `SyncReachActivityData`; \
-             `membership`: `SyncMembershipData`; `null` for a delete.",
-        ))
+        .description(Some(format!(
+            "{}; `null` for a delete.",
+            description.join("; ")
+        )))
 }
 
 fn kind_of_json(value: &Value) -> &'static str {
