@@ -6,6 +6,8 @@
 //! Deterministic (a fixed pseudo-random sequence) and idempotent: when the demo teams exist, nothing is
 //! written.
 
+mod names;
+
 use chrono::NaiveDate;
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
@@ -21,6 +23,8 @@ use crate::{
     },
     reference::{Choice, Gender, MembershipRole, OrgUnitKind, OrgUnitLevel, Role, TeamStatus},
 };
+pub(super) use names::{PLACE_FIRST, PLACE_SECOND};
+use names::{ETHNICITIES, full_name};
 
 /// Teams in Sơn La (the figure the province reports).
 pub const TEAM_COUNT: usize = 2_448;
@@ -85,70 +89,6 @@ impl Sequence {
         }
         &items[0].0
     }
-}
-
-pub(super) const PLACE_FIRST: [&str; 20] = [
-    "Nà", "Hua", "Huổi", "Pá", "Co", "Phiêng", "Nong", "Púng", "Kéo", "Lọng", "Bó", "Tà", "Xà",
-    "Hát", "Pom", "Noong", "Cang", "Nậm", "Suối", "Bản",
-];
-pub(super) const PLACE_SECOND: [&str; 24] = [
-    "Pát", "Lay", "Khoang", "Mòn", "Sản", "Cướm", "Lìn", "Hịa", "Nưa", "Ngùa", "Cai", "Lả", "Cọ",
-    "Mạ", "Sáy", "Hồng", "Luông", "Tạt", "Xá", "Nhàng", "Mường", "Phày", "Khúa", "Đông",
-];
-
-/// (ethnic group, weight): Sơn La's population is about half Thái.
-const ETHNICITIES: [(&str, usize); 7] = [
-    ("thai", 53),
-    ("kinh", 17),
-    ("hmong", 15),
-    ("muong", 8),
-    ("dao", 2),
-    ("kho_mu", 3),
-    ("la_ha", 2),
-];
-
-fn family_names(ethnicity: &str) -> &'static [&'static str] {
-    match ethnicity {
-        "thai" => &[
-            "Lò", "Cầm", "Quàng", "Lường", "Hà", "Tòng", "Vì", "Điêu", "Bạc", "Mùi", "Lù", "Sa",
-        ],
-        "hmong" => &[
-            "Giàng", "Sùng", "Mùa", "Vàng", "Thào", "Lầu", "Hờ", "Lý", "Mua", "Tráng",
-        ],
-        "muong" => &["Đinh", "Bùi", "Hà", "Quách", "Xa"],
-        "dao" => &["Bàn", "Triệu", "Đặng", "Phùng"],
-        "kho_mu" => &["Lò", "Vi", "Quàng", "Cà"],
-        "la_ha" => &["Lò", "Quàng", "Cà"],
-        _ => &[
-            "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đỗ", "Bùi", "Đặng", "Ngô",
-        ],
-    }
-}
-
-fn given_names(female: bool, ethnicity: &str) -> &'static [&'static str] {
-    match (female, ethnicity) {
-        (true, "hmong") => &["Mai", "Súa", "Dợ", "Pàng", "Chá", "Mỷ", "Dính", "Sua"],
-        (false, "hmong") => &["Páo", "Chứ", "Dính", "Sếnh", "Lử", "Tủa", "Vảng", "Chá"],
-        (true, _) => &[
-            "Xuân", "Hoa", "Thoa", "Đào", "Hương", "Phương", "Lan", "Thắm", "Ban", "Hiên", "Mai",
-            "Nguyệt",
-        ],
-        (false, _) => &[
-            "Minh", "Đức", "Hải", "Sơn", "Nam", "Tám", "Lực", "Thanh", "Hùng", "Dũng", "Quyết",
-            "Thắng",
-        ],
-    }
-}
-
-fn full_name(sequence: &mut Sequence, female: bool, ethnicity: &str) -> String {
-    let family = sequence.pick(family_names(ethnicity));
-    let given = sequence.pick(given_names(female, ethnicity));
-    let middle = match (female, ethnicity) {
-        (false, "hmong") => "A",
-        (true, _) => "Thị",
-        (false, _) => "Văn",
-    };
-    format!("{family} {middle} {given}")
 }
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
