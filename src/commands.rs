@@ -48,12 +48,20 @@ pub fn seed_son_la(settings: &Settings) -> anyhow::Result<seed::SeedReport> {
     })
 }
 
-/// `cdt-api seed demo`.
-pub fn seed_demo(settings: &Settings) -> anyhow::Result<seed::demo::DemoReport> {
+/// `cdt-api seed demo` (and `serve --demo`): loads the demo and prints what it holds and the logins with
+/// what each can try first.
+pub fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
+    with_database(settings, |conn| load_demo(conn, settings))
+}
+
+/// Loads the demo into `conn`'s database and prints the report and the logins.
+pub fn load_demo(conn: &mut diesel::PgConnection, settings: &Settings) -> anyhow::Result<()> {
     let hashing = password::PasswordHashing::new(settings.password_hash_cost, 1)?;
-    with_database(settings, |conn| {
-        seed::demo::load(conn, &hashing).map_err(|error| anyhow::anyhow!("{error}"))
-    })
+    let report = seed::demo::load(conn, &hashing).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let hints = seed::demo::hints(conn, settings.reporting_lock_days)
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    print_demo_report(&report, &hints);
+    Ok(())
 }
 
 /// `cdt-api seed scale`.
@@ -90,27 +98,40 @@ pub fn print_scale_report(report: &seed::scale::ScaleReport) {
     );
 }
 
-/// Tells the user what the demo holds and how to sign in.
-pub fn print_demo_report(report: &seed::demo::DemoReport) {
+/// Tells the user what the demo holds, how to sign in and what each login can try first (`hints`).
+fn print_demo_report(report: &seed::demo::DemoReport, hints: &[(String, String)]) {
     if report.created {
+        if report.teams > 0 {
+            eprintln!(
+                "demo data loaded: {} villages, {} teams, {} members, {} users, {} campaigns, {} reach \
+                 activities",
+                report.villages,
+                report.teams,
+                report.people,
+                report.users,
+                report.campaigns,
+                report.reach_activities
+            );
+        }
+        let activity = &report.activity;
         eprintln!(
-            "demo data loaded: {} villages, {} teams, {} members, {} users, {} campaigns, {} reach activities",
-            report.villages,
-            report.teams,
-            report.people,
-            report.users,
-            report.campaigns,
-            report.reach_activities
+            "demo activity up to yesterday: {} sessions, {} reach activities of the current campaign, {} \
+             targets for this year",
+            activity.sessions, activity.reach_activities, activity.targets
         );
     } else {
         eprintln!("demo data was loaded already; nothing changed");
     }
     eprintln!(
-        "demo logins (password for all: {}):",
+        "demo logins (password for all: {}); try first:",
         seed::demo::DEMO_PASSWORD
     );
     for (username, role) in seed::demo::DEMO_USERS {
-        eprintln!("  {username:<14} {role}");
+        let hint = hints
+            .iter()
+            .find(|(name, _)| name == username)
+            .map_or("", |(_, hint)| hint.as_str());
+        eprintln!("  {username:<13} {:<12} {hint}", role.to_string());
     }
 }
 

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         }),
         Command::Seed {
             dataset: SeedDataset::Demo,
-        } => commands::seed_demo(&settings).map(|report| commands::print_demo_report(&report)),
+        } => commands::seed_demo(&settings),
         Command::Seed {
             dataset:
                 SeedDataset::Scale {

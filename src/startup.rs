@@ -320,11 +320,8 @@ pub fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let (db, mut embedded) = open_database(settings)?;
     migrate(&db)?;
     if demo {
-        let hashing = crate::auth::password::PasswordHashing::new(settings.password_hash_cost, 1)?;
         let mut conn = db.blocking_connection()?;
-        let report = crate::seed::demo::load(&mut conn, &hashing)
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-        crate::commands::print_demo_report(&report);
+        crate::commands::load_demo(&mut conn, settings)?;
     }
     let result = actix_web::rt::System::new().block_on(async {
         let application = Application::build(settings, db)?;

@@ -1,9 +1,42 @@
-//! The demo data set: Sơn La with exactly 2,448 teams.
+//! The demo data set: Sơn La with exactly 2,448 teams, and a living year of sessions and reach up to the
+//! day it is loaded, which every demo login sees through the API as the raw rows say.
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use chrono::{Datelike, NaiveDate};
+use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
 use reqwest::Method;
+use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, sql_count};
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let response = app
+        .request(Method::GET, path)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// Sessions of `[from, to]` counted in reports (not rejected, not deleted) of teams under `path`:
+/// `figure` summed (`count(*)` for the number of sessions).
+fn sessions(
+    conn: &mut PgConnection,
+    figure: &str,
+    path: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> i64 {
+    sql_count(
+        conn,
+        &format!(
+            "SELECT ({figure})::bigint AS count FROM training_sessions s JOIN teams t ON t.id = s.team_id \
+             JOIN org_units u ON u.id = t.org_unit_id WHERE u.path LIKE '{path}%' \
+             AND s.held_on BETWEEN '{from}' AND '{to}' AND s.status <> 'rejected' AND s.deleted_at IS NULL"
+        ),
+    )
+}
 
 #[actix_web::test]
 async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
@@ -96,4 +129,233 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
         count(&search) > 100,
         "ward teams are found without diacritics"
     );
+
+    // A living year up to yesterday, as each role sees it through the API and as the raw rows say.
+    let today = cdt_api::domain::today_in_vietnam();
+    let from = (today - chrono::Duration::days(14))
+        .with_ordinal(1)
+        .unwrap();
+    let province_path = sql_path(&mut conn, "son-la");
+    let viewer = &tokens["demo.viewer"];
+    let summary = get(
+        &app,
+        viewer,
+        &format!("/api/v1/reports/summary?from={from}"),
+    )
+    .await;
+    for figure in [
+        &summary["sessions"]["total"],
+        &summary["participants"]["total"],
+        &summary["participants"]["ethnic_minority"],
+        &summary["outcomes"]["vneid_activations"],
+        &summary["outcomes"]["payment_accounts_opened"],
+        &summary["campaign_reach"]["activities"],
+    ] {
+        assert!(figure.as_i64().unwrap() > 0, "{summary}");
+    }
+    for (figure, sql) in [
+        ("sessions", "count(*)"),
+        ("participants", "sum(s.participants_total)"),
+        ("vneid", "sum(s.vneid_activations)"),
+    ] {
+        let reported = match figure {
+            "sessions" => &summary["sessions"]["total"],
+            "participants" => &summary["participants"]["total"],
+            _ => &summary["outcomes"]["vneid_activations"],
+        };
+        assert_eq!(
+            reported.as_i64().unwrap(),
+            sessions(&mut conn, sql, &province_path, from, today),
+            "{figure}"
+        );
+    }
+    let reach_where = format!(
+        "FROM reach_activities WHERE occurred_on BETWEEN '{from}' AND '{today}' AND deleted_at IS NULL"
+    );
+    assert_eq!(
+        summary["campaign_reach"]["activities"].as_i64().unwrap(),
+        sql_count(
+            &mut conn,
+            &format!("SELECT count(*) {reach_where} AND status <> 'rejected'")
+        )
+    );
+    let statuses = |conn: &mut PgConnection, status: &str| {
+        sql_count(
+            conn,
+            &format!(
+                "SELECT (SELECT count(*) FROM training_sessions WHERE held_on BETWEEN '{from}' AND '{today}' \
+                 AND deleted_at IS NULL AND status = '{status}') \
+                 + (SELECT count(*) {reach_where} AND status = '{status}') AS count"
+            ),
+        )
+    };
+    let (verified, pending, rejected) = (
+        statuses(&mut conn, "verified"),
+        statuses(&mut conn, "submitted"),
+        statuses(&mut conn, "rejected"),
+    );
+    assert_eq!(summary["verification"]["verified"], verified);
+    assert_eq!(summary["verification"]["pending"], pending);
+    assert_eq!(summary["verification"]["rejected"], rejected);
+    assert!(
+        verified > pending && pending > rejected && rejected > 0,
+        "older months mostly verified, the last weeks pending, a few rejected: {verified} {pending} {rejected}"
+    );
+    let reasons = sql_count(
+        &mut conn,
+        "SELECT count(*) FROM training_sessions WHERE status = 'rejected' AND rejection_reason IS NULL",
+    );
+    assert_eq!(reasons, 0, "every rejection has its reason");
+
+    // The dormant-teams report lists the teams that really did nothing for 30 days: some, not most.
+    let dormant = get(&app, viewer, "/api/v1/reports/dormant-teams").await;
+    let listed = dormant["items"].as_array().unwrap().len();
+    let cutoff = today - chrono::Duration::days(30);
+    let quiet = sql_count(
+        &mut conn,
+        &format!(
+            "SELECT count(*) FROM teams t WHERE t.status = 'active' \
+             AND NOT EXISTS (SELECT 1 FROM training_sessions s WHERE s.team_id = t.id AND s.held_on >= '{cutoff}' \
+                             AND s.status <> 'rejected' AND s.deleted_at IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM reach_activities r WHERE r.team_id = t.id AND r.occurred_on >= '{cutoff}' \
+                             AND r.status <> 'rejected' AND r.deleted_at IS NULL)"
+        ),
+    );
+    assert_eq!(i64::try_from(listed).unwrap(), quiet);
+    assert!(listed > 50 && listed < 2448 / 4, "{listed} dormant teams");
+
+    // The demo officer has sessions of the commune waiting for verification, and its commune's summary
+    // equals its rows.
+    let officer = &tokens["demo.officer"];
+    let pending_sessions = get(
+        &app,
+        officer,
+        "/api/v1/training-sessions?status=submitted&limit=500",
+    )
+    .await;
+    let pending_items = pending_sessions["items"].as_array().unwrap();
+    assert!(!pending_items.is_empty());
+    assert!(pending_items.iter().all(|s| s["status"] == "submitted"));
+    let commune: Value = get(
+        &app,
+        officer,
+        &format!("/api/v1/reports/summary?from={from}"),
+    )
+    .await;
+    let officer_path = sql_text(
+        &mut conn,
+        "SELECT u.path AS value FROM users x JOIN org_units u ON u.id = x.org_unit_id WHERE x.username = 'demo.officer'",
+    );
+    assert_eq!(
+        commune["sessions"]["total"].as_i64().unwrap(),
+        sessions(&mut conn, "count(*)", &officer_path, from, today)
+    );
+
+    // The demo leader's team has recent sessions, and one it may still edit.
+    let leader = &tokens["demo.leader"];
+    let own = get(
+        &app,
+        leader,
+        &format!("/api/v1/training-sessions?from={from}&limit=500"),
+    )
+    .await;
+    let own = own["items"].as_array().unwrap();
+    assert!(own.len() >= 5, "{} sessions this year", own.len());
+    let open = own
+        .iter()
+        .find(|s| s["status"] == "submitted")
+        .expect("a session waiting for review");
+    let edited = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/training-sessions/{}", open["id"].as_str().unwrap()),
+        )
+        .bearer_auth(leader)
+        .json(&json!({"notes": "Bổ sung: 3 người xin hướng dẫn lại VNeID"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200, "{}", edited.text().await.unwrap());
+
+    // A campaign edition runs now, with reach activities.
+    let campaigns = get(&app, viewer, "/api/v1/campaigns?limit=100").await;
+    let running: Vec<&Value> = campaigns["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["status"] == "active"
+                && c["starts_on"].as_str().unwrap() <= today.to_string().as_str()
+                && c["ends_on"].as_str().unwrap() >= today.to_string().as_str()
+        })
+        .collect();
+    assert_eq!(running.len(), 1, "{campaigns}");
+    let running_id = running[0]["id"].as_str().unwrap();
+    assert!(
+        sql_count(
+            &mut conn,
+            &format!("SELECT count(*) FROM reach_activities WHERE campaign_id = '{running_id}'")
+        ) > 1_000
+    );
+
+    // This year's targets: every commune's, a mix of behind and on track or achieved, each actual what the
+    // raw rows give.
+    let targets = get(
+        &app,
+        viewer,
+        &format!(
+            "/api/v1/reports/targets?from={}",
+            today.with_ordinal(1).unwrap()
+        ),
+    )
+    .await;
+    let items = targets["items"].as_array().unwrap();
+    assert_eq!(items.len(), 225, "75 communes x 3 indicators");
+    let count_of = |status: &str| items.iter().filter(|t| t["status"] == status).count();
+    if today.ordinal() > 14 {
+        assert!(count_of("behind") > 10, "{targets}");
+        assert!(
+            count_of("on_track") + count_of("achieved") > 10,
+            "{targets}"
+        );
+    }
+    for item in items.iter().filter(|t| t["indicator"] == "sessions_held") {
+        let unit_path = sql_text(
+            &mut conn,
+            &format!(
+                "SELECT path AS value FROM org_units WHERE id = '{}'",
+                item["holder"]["id"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(
+            item["actual"].as_f64().unwrap() as i64,
+            sessions(
+                &mut conn,
+                "count(*)",
+                &unit_path,
+                today.with_ordinal(1).unwrap(),
+                today
+            ),
+            "{item}"
+        );
+    }
+}
+
+fn sql_text(conn: &mut PgConnection, query: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    diesel::sql_query(query)
+        .get_result::<Text>(conn)
+        .unwrap()
+        .value
+}
+
+fn sql_path(conn: &mut PgConnection, code: &str) -> String {
+    sql_text(
+        conn,
+        &format!("SELECT path AS value FROM org_units WHERE code = '{code}'"),
+    )
 }

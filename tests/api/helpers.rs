@@ -438,3 +438,18 @@ pub fn metric_sample(text: &str, series: &str) -> f64 {
         .and_then(|line| line.rsplit(' ').next())
         .map_or(0.0, |value| value.parse().expect("a number"))
 }
+
+#[derive(diesel::QueryableByName)]
+struct SqlCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// The `count` column of a one-row `query` (a `count(*)` or a `sum(...)::bigint ... AS count`).
+pub fn sql_count(conn: &mut diesel::PgConnection, query: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(query)
+        .get_result::<SqlCount>(conn)
+        .unwrap_or_else(|error| panic!("{query}: {error}"))
+        .count
+}

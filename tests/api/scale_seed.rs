@@ -2,7 +2,7 @@
 //! bulk (report aggregates, sync feed) agrees with the rows it streamed, as the API reports them.
 
 use chrono::NaiveDate;
-use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use cdt_api::{
 };
 
 use crate::{
-    helpers::{TestApp, test_settings},
+    helpers::{TestApp, sql_count as count, test_settings},
     test_db::TestDatabase,
 };
 
@@ -23,18 +23,8 @@ struct Text {
     value: String,
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 fn text(conn: &mut PgConnection, query: &str) -> String {
     sql_query(query).get_result::<Text>(conn).unwrap().value
-}
-
-fn count(conn: &mut PgConnection, query: &str) -> i64 {
-    sql_query(query).get_result::<Count>(conn).unwrap().count
 }
 
 /// What identifies the loaded rows, ids included.

@@ -6,14 +6,21 @@
 //! Deterministic (a fixed pseudo-random sequence) and idempotent: when the demo teams exist, nothing is
 //! written.
 
+mod activity;
+mod hints;
 mod names;
 
 use chrono::NaiveDate;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, OptionalExtension, PgConnection, QueryDsl, RunQueryDsl, sql_query};
 use uuid::Uuid;
+
+pub use activity::ActivityReport;
+pub use hints::hints;
 
 use crate::{
     auth::password::PasswordHashing,
+    db::schema::training_sessions,
+    domain::today_in_vietnam,
     error::AppError,
     models::{
         org_unit::{self, NewOrgUnit},
@@ -22,9 +29,10 @@ use crate::{
         user::{self, NewUser},
     },
     reference::{Choice, Gender, MembershipRole, OrgUnitKind, OrgUnitLevel, Role, TeamStatus},
+    seed::scale::BULK_TABLES,
 };
-pub(super) use names::{PLACE_FIRST, PLACE_SECOND};
 use names::{ETHNICITIES, full_name};
+pub(super) use names::{PLACE_FIRST, PLACE_SECOND};
 
 /// Teams in Sơn La (the figure the province reports).
 pub const TEAM_COUNT: usize = 2_448;
@@ -49,6 +57,8 @@ pub struct DemoReport {
     pub users: usize,
     pub campaigns: usize,
     pub reach_activities: usize,
+    /// Sessions, reach activities of the current campaign edition and targets, up to the load day.
+    pub activity: ActivityReport,
     /// False when the demo data was there already.
     pub created: bool,
 }
@@ -95,157 +105,200 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad date")))
 }
 
-/// Loads the demo (after [`super::son_la`]). One transaction.
+/// Loads the demo (after [`super::son_la`]) in one transaction, unless there are sessions already: its
+/// structure (villages, teams, members, the 2024 and 2025 campaign editions, users) unless the demo teams
+/// exist (a demo loaded by an older version only gains its activity), then its [`activity`] up to
+/// yesterday.
 pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoReport, AppError> {
     super::son_la(conn)?;
-    if team::find_by_code(conn, MARKER_TEAM)?.is_some() {
+    let has_sessions = training_sessions::table
+        .select(training_sessions::id)
+        .first::<Uuid>(conn)
+        .optional()?
+        .is_some();
+    if has_sessions {
         return Ok(DemoReport::default());
     }
-    let password_hash = hashing.hash(DEMO_PASSWORD)?;
-    conn.transaction(|conn| {
-        let mut sequence = Sequence(2448);
-        let mut report = DemoReport {
-            created: true,
-            ..DemoReport::default()
+    let password_hash = match team::find_by_code(conn, MARKER_TEAM)? {
+        None => Some(hashing.hash(DEMO_PASSWORD)?),
+        Some(_) => None,
+    };
+    let started = std::time::Instant::now();
+    let report = conn.transaction(|conn| {
+        // Bulk writes with the row triggers off; the report aggregates and the sync feed are derived once
+        // at the end, as `seed scale` does.
+        sql_query("SET LOCAL statement_timeout = 0").execute(conn)?;
+        for table in BULK_TABLES {
+            sql_query(format!("ALTER TABLE {table} DISABLE TRIGGER USER")).execute(conn)?;
+        }
+        let mut report = match &password_hash {
+            Some(hash) => structure(conn, hash)?,
+            None => DemoReport::default(),
         };
-        let reorganized = date(2025, 7, 1)?;
-        let as_of = date(2025, 6, 1)?;
-        let mut communes: Vec<_> = org_unit::all(conn)?
-            .into_iter()
-            .filter(|u| u.level == OrgUnitLevel::Commune && u.valid_to.is_none())
-            .collect();
-        communes.sort_by(|a, b| a.code.cmp(&b.code));
+        report.activity = activity::load(conn, today_in_vietnam()).map_err(AppError::internal)?;
+        report.created = true;
+        for table in BULK_TABLES {
+            sql_query(format!("ALTER TABLE {table} ENABLE TRIGGER USER")).execute(conn)?;
+        }
+        sql_query("ANALYZE training_sessions, reach_activities").execute(conn)?;
+        sql_query("SELECT cdt_stats_rebuild()").execute(conn)?;
+        sql_query("SELECT cdt_changes_backfill()").execute(conn)?;
+        sql_query("SELECT cdt_versions_bump()").execute(conn)?;
+        Ok::<_, AppError>(report)
+    })?;
+    tracing::info!(
+        teams = report.teams,
+        sessions = report.activity.sessions,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo data loaded"
+    );
+    Ok(report)
+}
 
-        let village_total = TEAM_COUNT - communes.len();
-        let per_commune = village_total / communes.len();
-        let with_one_more = village_total % communes.len();
+/// The day the 2025 reorganisation took effect: the demo's villages and team placements start then.
+fn reorganized() -> Result<NaiveDate, AppError> {
+    date(2025, 7, 1)
+}
 
-        let mut teams: Vec<(Uuid, TeamFields)> = Vec::with_capacity(TEAM_COUNT);
-        let mut villages = Vec::with_capacity(village_total);
-        for (index, commune) in communes.iter().enumerate() {
-            let commune_number = index + 1;
-            let founded = date(2022, 9, 1)?
-                + chrono::Duration::days(i64::try_from(sequence.below(180)).unwrap_or(0));
-            let kind_word = if commune.kind == OrgUnitKind::Phuong {
-                "phường"
+/// Villages, teams, members, the 2024 and 2025 campaign editions and the demo users.
+fn structure(conn: &mut PgConnection, password_hash: &str) -> Result<DemoReport, AppError> {
+    let mut sequence = Sequence(2448);
+    let mut report = DemoReport {
+        created: true,
+        ..DemoReport::default()
+    };
+    let reorganized = reorganized()?;
+    let as_of = date(2025, 6, 1)?;
+    let mut communes: Vec<_> = org_unit::all(conn)?
+        .into_iter()
+        .filter(|u| u.level == OrgUnitLevel::Commune && u.valid_to.is_none())
+        .collect();
+    communes.sort_by(|a, b| a.code.cmp(&b.code));
+
+    let village_total = TEAM_COUNT - communes.len();
+    let per_commune = village_total / communes.len();
+    let with_one_more = village_total % communes.len();
+
+    let mut teams: Vec<(Uuid, TeamFields)> = Vec::with_capacity(TEAM_COUNT);
+    let mut villages = Vec::with_capacity(village_total);
+    for (index, commune) in communes.iter().enumerate() {
+        let commune_number = index + 1;
+        let founded = date(2022, 9, 1)?
+            + chrono::Duration::days(i64::try_from(sequence.below(180)).unwrap_or(0));
+        let kind_word = if commune.kind == OrgUnitKind::Phuong {
+            "phường"
+        } else {
+            "xã"
+        };
+        teams.push((
+            Uuid::now_v7(),
+            TeamFields {
+                code: format!("SL-{commune_number:02}-000"),
+                name: format!("Tổ công nghệ số cộng đồng {kind_word} {}", commune.name),
+                org_unit_id: commune.id,
+                status: TeamStatus::Active.into(),
+                founded_on: Some(founded),
+                establishment_decision: Some(format!("{}/QĐ-UBND", sequence.between(100, 999))),
+                zalo_group_members: Some(i32::try_from(sequence.between(80, 400)).unwrap_or(100)),
+                zalo_group_members_as_of: Some(as_of),
+                notes: None,
+            },
+        ));
+        let count = per_commune + usize::from(index < with_one_more);
+        let mut used = std::collections::HashSet::new();
+        for number in 1..=count {
+            let (name, kind) = if commune.kind == OrgUnitKind::Phuong {
+                (format!("Tổ dân phố {number}"), OrgUnitKind::ToDanPho)
+            } else if sequence.below(10) == 0 {
+                (format!("Tiểu khu {number}"), OrgUnitKind::TieuKhu)
             } else {
-                "xã"
+                let mut name = format!(
+                    "Bản {} {}",
+                    sequence.pick(&PLACE_FIRST),
+                    sequence.pick(&PLACE_SECOND)
+                );
+                if !used.insert(name.clone()) {
+                    name = format!("{name} {number}");
+                }
+                (name, OrgUnitKind::Ban)
             };
+            let households = i32::try_from(sequence.between(35, 220)).unwrap_or(80);
+            let village = NewOrgUnit {
+                id: Uuid::now_v7(),
+                code: format!("{}.{}-{number}", commune.code, super::slug(&name)),
+                name: name.clone(),
+                level: OrgUnitLevel::Village,
+                kind,
+                parent_id: None,
+                path: String::new(),
+                depth: 0,
+                valid_from: reorganized,
+                valid_to: None,
+                households: Some(households),
+                population: Some(households * 9 / 2),
+            }
+            .placed_under(Some(commune));
             teams.push((
                 Uuid::now_v7(),
                 TeamFields {
-                    code: format!("SL-{commune_number:02}-000"),
-                    name: format!("Tổ công nghệ số cộng đồng {kind_word} {}", commune.name),
-                    org_unit_id: commune.id,
-                    status: TeamStatus::Active.into(),
-                    founded_on: Some(founded),
-                    establishment_decision: Some(format!("{}/QĐ-UBND", sequence.between(100, 999))),
-                    zalo_group_members: Some(
-                        i32::try_from(sequence.between(80, 400)).unwrap_or(100),
+                    code: format!("SL-{commune_number:02}-{number:03}"),
+                    name: format!(
+                        "Tổ công nghệ số cộng đồng {}",
+                        name.replacen("Bản", "bản", 1)
                     ),
-                    zalo_group_members_as_of: Some(as_of),
+                    org_unit_id: village.id,
+                    status: if sequence.below(40) == 0 {
+                        TeamStatus::Inactive
+                    } else {
+                        TeamStatus::Active
+                    }
+                    .into(),
+                    founded_on: Some(
+                        founded
+                            + chrono::Duration::days(
+                                i64::try_from(sequence.below(60)).unwrap_or(0),
+                            ),
+                    ),
+                    establishment_decision: Some(format!("{}/QĐ-UBND", sequence.between(100, 999))),
+                    zalo_group_members: (sequence.below(3) > 0)
+                        .then(|| i32::try_from(sequence.between(20, 180)).unwrap_or(50)),
+                    zalo_group_members_as_of: None,
                     notes: None,
                 },
             ));
-            let count = per_commune + usize::from(index < with_one_more);
-            let mut used = std::collections::HashSet::new();
-            for number in 1..=count {
-                let (name, kind) = if commune.kind == OrgUnitKind::Phuong {
-                    (format!("Tổ dân phố {number}"), OrgUnitKind::ToDanPho)
-                } else if sequence.below(10) == 0 {
-                    (format!("Tiểu khu {number}"), OrgUnitKind::TieuKhu)
-                } else {
-                    let mut name = format!(
-                        "Bản {} {}",
-                        sequence.pick(&PLACE_FIRST),
-                        sequence.pick(&PLACE_SECOND)
-                    );
-                    if !used.insert(name.clone()) {
-                        name = format!("{name} {number}");
-                    }
-                    (name, OrgUnitKind::Ban)
-                };
-                let households = i32::try_from(sequence.between(35, 220)).unwrap_or(80);
-                let village = NewOrgUnit {
-                    id: Uuid::now_v7(),
-                    code: format!("{}.{}-{number}", commune.code, super::slug(&name)),
-                    name: name.clone(),
-                    level: OrgUnitLevel::Village,
-                    kind,
-                    parent_id: None,
-                    path: String::new(),
-                    depth: 0,
-                    valid_from: reorganized,
-                    valid_to: None,
-                    households: Some(households),
-                    population: Some(households * 9 / 2),
-                }
-                .placed_under(Some(commune));
-                teams.push((
-                    Uuid::now_v7(),
-                    TeamFields {
-                        code: format!("SL-{commune_number:02}-{number:03}"),
-                        name: format!(
-                            "Tổ công nghệ số cộng đồng {}",
-                            name.replacen("Bản", "bản", 1)
-                        ),
-                        org_unit_id: village.id,
-                        status: if sequence.below(40) == 0 {
-                            TeamStatus::Inactive
-                        } else {
-                            TeamStatus::Active
-                        }
-                        .into(),
-                        founded_on: Some(
-                            founded
-                                + chrono::Duration::days(
-                                    i64::try_from(sequence.below(60)).unwrap_or(0),
-                                ),
-                        ),
-                        establishment_decision: Some(format!(
-                            "{}/QĐ-UBND",
-                            sequence.between(100, 999)
-                        )),
-                        zalo_group_members: (sequence.below(3) > 0)
-                            .then(|| i32::try_from(sequence.between(20, 180)).unwrap_or(50)),
-                        zalo_group_members_as_of: None,
-                        notes: None,
-                    },
-                ));
-                if let Some((_, team)) = teams.last_mut() {
-                    team.zalo_group_members_as_of = team.zalo_group_members.map(|_| as_of);
-                }
-                villages.push(village);
+            if let Some((_, team)) = teams.last_mut() {
+                team.zalo_group_members_as_of = team.zalo_group_members.map(|_| as_of);
             }
+            villages.push(village);
         }
-        for chunk in villages.chunks(1000) {
-            org_unit::insert_many(conn, chunk)?;
-        }
-        report.villages = villages.len();
-        team::insert_many(conn, &teams, reorganized)?;
-        report.teams = teams.len();
+    }
+    for chunk in villages.chunks(1000) {
+        org_unit::insert_many(conn, chunk)?;
+    }
+    report.villages = villages.len();
+    team::insert_many(conn, &teams, reorganized)?;
+    report.teams = teams.len();
 
-        // Members: leader, deputy, members; commune teams are larger.
-        let (people, memberships, leader_of_first_village) =
-            members(&mut sequence, &teams, reorganized, |_| Uuid::now_v7());
-        person::insert_people(conn, &people)?;
-        person::insert_memberships(conn, &memberships)?;
-        report.people = people.len();
+    // Members: leader, deputy, members; commune teams are larger.
+    let (people, memberships, leader_of_first_village) =
+        members(&mut sequence, &teams, reorganized, |_| Uuid::now_v7());
+    person::insert_people(conn, &people)?;
+    person::insert_memberships(conn, &memberships)?;
+    report.people = people.len();
 
-        let (campaigns, activities) = campaigns_and_reach(conn, &mut sequence, &teams, &villages)?;
-        report.campaigns = campaigns;
-        report.reach_activities = activities;
+    let (campaigns, activities) = campaigns_and_reach(conn, &mut sequence, &teams, &villages)?;
+    report.campaigns = campaigns;
+    report.reach_activities = activities;
 
-        let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
-        report.users = create_users(
-            conn,
-            &password_hash,
-            province,
-            communes.first().map(|c| c.id),
-            leader_of_first_village,
-        )?;
-        Ok(report)
-    })
+    let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
+    report.users = create_users(
+        conn,
+        password_hash,
+        province,
+        communes.first().map(|c| c.id),
+        leader_of_first_village,
+    )?;
+    Ok(report)
 }
 
 /// A leader, a deputy and members for each of `teams` (6-9 for a commune's team, whose code ends in

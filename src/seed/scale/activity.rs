@@ -6,12 +6,12 @@ use std::{
     io::{BufWriter, Write},
 };
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 use diesel::{ExecuteCopyFromDsl, PgConnection, pg::CopyFormat};
 use uuid::Uuid;
 
 use super::{
-    ScaleOptions, SeedTeam, day_bar,
+    Edition, ScaleOptions, SeedTeam, day_bar,
     structure::{FRAUD_TYPES, SKILLS},
 };
 
@@ -84,8 +84,32 @@ pub(super) fn each_day(
         .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))
 }
 
-/// Streams the sessions of the period into `training_sessions`.
-pub(super) fn copy_sessions(
+/// Why an officer sent a session back.
+const SESSION_REJECTIONS: [&str; 4] = [
+    "Thiếu danh sách người tham gia",
+    "Số người tham gia chưa khớp với danh sách ký",
+    "Thiếu ảnh minh chứng buổi sinh hoạt",
+    "Trùng với buổi đã báo cáo",
+];
+/// Why an officer sent a reach activity back.
+const REACH_REJECTIONS: [&str; 3] = [
+    "Số liệu chưa khớp",
+    "Chưa ghi rõ cách đếm số người tiếp cận",
+    "Số hộ vượt quá số hộ của bản",
+];
+
+/// Per-day chance of an event that happens `per_year` times a year, on the scale of `Sequence::next() / 1000`.
+fn per_day(per_year: u32) -> u64 {
+    u64::from(per_year) * (u64::MAX / 365 / 1000)
+}
+
+/// Does `team` report anything on `day`?
+fn reporting(team: &SeedTeam, day: NaiveDate) -> bool {
+    team.active && team.quiet_from.is_none_or(|quiet| day < quiet)
+}
+
+/// Streams the sessions of the period of `teams` (each at its own rate) into `training_sessions`.
+pub(in crate::seed) fn copy_sessions(
     conn: &mut PgConnection,
     options: &ScaleOptions,
     start: NaiveDate,
@@ -102,7 +126,6 @@ pub(super) fn copy_sessions(
         "digital_signature",
         "local_platforms",
     ];
-    let per_day = u64::from(options.sessions_per_team_year) * (u64::MAX / 365 / 1000);
     let rows = Cell::new(0u64);
     diesel::copy_from(ts::table)
         .from_raw_data(
@@ -140,8 +163,8 @@ pub(super) fn copy_sessions(
                     options.seed ^ 0x5e55_1015,
                     sink,
                     |out, sequence, day, rows| {
-                        for team in teams.iter().filter(|t| t.active) {
-                            if sequence.next() / 1000 >= per_day {
+                        for team in teams.iter().filter(|t| reporting(t, day)) {
+                            if sequence.next() / 1000 >= per_day(team.sessions_per_year) {
                                 continue;
                             }
                             let id = day_uuid(sequence, day, *rows);
@@ -156,7 +179,8 @@ pub(super) fn copy_sessions(
                             };
                             let total = sequence.between(8, 60);
                             let female = total * sequence.between(35, 65) / 100;
-                            let minority = total * sequence.between(60, 98) / 100;
+                            let (fewest, most) = team.minority_pct;
+                            let minority = total * sequence.between(fewest, most) / 100;
                             let elderly = total * sequence.between(3, 25) / 100;
                             let households = (total * 3 / 4).min(
                                 usize::try_from(team.households.max(1)).unwrap_or(1),
@@ -180,7 +204,10 @@ pub(super) fn copy_sessions(
                             let apps = sequence.below(total / 2 + 1);
                             let status = status(sequence, day, options.end);
                             let (reason, reviewed) = match status {
-                                "rejected" => ("Thiếu danh sách người tham gia", day_time(day, 3)),
+                                "rejected" => (
+                                    SESSION_REJECTIONS[usize::try_from(*rows).unwrap_or(0) % SESSION_REJECTIONS.len()],
+                                    day_time(day, 3),
+                                ),
                                 "verified" => ("\\N", day_time(day, 3)),
                                 _ => ("\\N", "\\N".to_owned()),
                             };
@@ -217,16 +244,16 @@ pub(super) fn day_time(day: NaiveDate, plus_days: i64) -> String {
     format!("{} 10:00:00+07", day + chrono::Duration::days(plus_days))
 }
 
-/// Streams the reach activities of the period into `reach_activities`.
-pub(super) fn copy_reach(
+/// Streams the reach activities of `teams` (each at its own rate) into `reach_activities`, on the days of
+/// the period one of `editions` runs.
+pub(in crate::seed) fn copy_reach(
     conn: &mut PgConnection,
     options: &ScaleOptions,
     start: NaiveDate,
     teams: &[SeedTeam],
-    campaigns: &[(i32, Uuid)],
+    editions: &[Edition],
 ) -> anyhow::Result<u64> {
     use reach_activities as ra;
-    let per_day = u64::from(options.reach_per_team_year) * (u64::MAX / 365 / 1000);
     let rows = Cell::new(0u64);
     diesel::copy_from(ra::table)
         .from_raw_data(
@@ -261,13 +288,15 @@ pub(super) fn copy_reach(
                     options.seed ^ 0x4eac_4ac7,
                     sink,
                     |out, sequence, day, rows| {
-                        let Some((_, campaign)) =
-                            campaigns.iter().find(|(year, _)| *year == day.year())
+                        let Some(campaign) = editions
+                            .iter()
+                            .find(|e| (e.starts_on..=e.ends_on).contains(&day))
+                            .map(|e| e.id)
                         else {
                             return Ok(());
                         };
-                        for team in teams.iter().filter(|t| t.active) {
-                            if sequence.next() / 1000 >= per_day {
+                        for team in teams.iter().filter(|t| reporting(t, day)) {
+                            if sequence.next() / 1000 >= per_day(team.reach_per_year) {
                                 continue;
                             }
                             let id = day_uuid(sequence, day, *rows);
@@ -313,7 +342,10 @@ pub(super) fn copy_reach(
                             let materials = if channel == "leaflet" { contacts } else { 0 };
                             let status = status(sequence, day, options.end);
                             let (reason, reviewed) = match status {
-                                "rejected" => ("Số liệu chưa khớp", day_time(day, 3)),
+                                "rejected" => (
+                                    REACH_REJECTIONS[usize::try_from(*rows).unwrap_or(0) % REACH_REJECTIONS.len()],
+                                    day_time(day, 3),
+                                ),
                                 "verified" => ("\\N", day_time(day, 3)),
                                 _ => ("\\N", "\\N".to_owned()),
                             };

@@ -24,7 +24,8 @@ use uuid::Uuid;
 
 use super::demo::{self, Sequence};
 use crate::auth::password::PasswordHashing;
-use activity::{copy_reach, copy_sessions};
+pub(in crate::seed) use activity::{copy_reach, copy_sessions};
+pub(in crate::seed) use structure::edition_fields;
 use structure::{campaigns, structure};
 
 /// The 34 provinces and centrally governed cities from 1 July 2025, Sơn La first (its real structure is
@@ -111,18 +112,52 @@ impl ScaleReport {
     }
 }
 
-/// A generated team and what its activity needs to know.
+/// A generated team, what its activity needs to know and how busy it is.
 #[derive(Debug, Clone)]
-struct SeedTeam {
-    id: Uuid,
-    unit_id: Uuid,
-    households: i32,
-    zalo_members: Option<i32>,
-    active: bool,
+pub(in crate::seed) struct SeedTeam {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    pub households: i32,
+    pub zalo_members: Option<i32>,
+    /// Inactive teams report nothing.
+    pub active: bool,
+    /// Sessions a year, on average.
+    pub sessions_per_year: u32,
+    /// Reach activities a year, on average, while a campaign edition runs.
+    pub reach_per_year: u32,
+    /// Nothing from this day on: a team gone quiet.
+    pub quiet_from: Option<NaiveDate>,
+    /// The share of ethnic-minority participants, lowest and highest percent.
+    pub minority_pct: (usize, usize),
+}
+
+impl SeedTeam {
+    /// The rates of `options`, never quiet, mostly ethnic-minority participants; identity left blank.
+    fn typical(options: &ScaleOptions) -> Self {
+        Self {
+            id: Uuid::nil(),
+            unit_id: Uuid::nil(),
+            households: 0,
+            zalo_members: None,
+            active: true,
+            sessions_per_year: options.sessions_per_team_year,
+            reach_per_year: options.reach_per_team_year,
+            quiet_from: None,
+            minority_pct: (60, 98),
+        }
+    }
+}
+
+/// A campaign edition reach activities are generated for, on the days it runs.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::seed) struct Edition {
+    pub id: Uuid,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
 }
 
 /// Tables loaded with `COPY` and their triggers switched off meanwhile.
-const BULK_TABLES: [&str; 4] = [
+pub(in crate::seed) const BULK_TABLES: [&str; 4] = [
     "people",
     "memberships",
     "training_sessions",

@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    NATIONAL_COMMUNES, PROVINCES, ScaleOptions, ScaleReport, SeedTeam, activity::day_uuid,
+    Edition, NATIONAL_COMMUNES, PROVINCES, ScaleOptions, ScaleReport, SeedTeam, activity::day_uuid,
 };
 
 use super::super::demo::{self, PLACE_FIRST, PLACE_SECOND, Sequence};
@@ -146,6 +146,7 @@ pub(super) fn structure(
                 households: commune_households,
                 zalo_members: Some(zalo),
                 active: true,
+                ..SeedTeam::typical(options)
             });
             let count = village_teams / communes.len()
                 + usize::from(index < village_teams % communes.len());
@@ -204,6 +205,7 @@ pub(super) fn structure(
                     households,
                     zalo_members: zalo,
                     active,
+                    ..SeedTeam::typical(options)
                 });
                 villages.push(village);
             }
@@ -266,14 +268,14 @@ pub(super) const FRAUD_TYPES: [&str; 8] = [
 ];
 pub(super) const SKILLS: [&str; 5] = ["recognise", "detect", "handle", "avoid", "protect"];
 
-/// One campaign edition per calendar year of the period. Returns (year, id).
+/// One campaign edition per calendar year of the period, as the [`Edition`]s reach activities belong to.
 pub(super) fn campaigns(
     conn: &mut PgConnection,
     sequence: &mut Sequence,
     start: NaiveDate,
     end: NaiveDate,
     report: &mut ScaleReport,
-) -> anyhow::Result<Vec<(i32, Uuid)>> {
+) -> anyhow::Result<Vec<Edition>> {
     let mut editions = Vec::new();
     for year in start.year()..=end.year() {
         let starts_on = NaiveDate::from_ymd_opt(year, 1, 1).context("date")?;
@@ -281,31 +283,52 @@ pub(super) fn campaigns(
         let campaign = campaign::insert(
             conn,
             day_uuid(sequence, starts_on, 0),
-            &CampaignFields {
-                code: format!("online-fraud-{year}"),
-                name: format!("Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến {year}"),
-                name_en: Some(format!(
-                    "Skills to identify and prevent online fraud {year}"
-                )),
-                owner: "Bộ Khoa học và Công nghệ".to_owned(),
-                starts_on,
-                ends_on,
-                description: None,
-                skill_groups: SKILLS.iter().map(|g| Some(Choice::from_code(g))).collect(),
-                fraud_types: FRAUD_TYPES
-                    .iter()
-                    .map(|t| Some(Choice::from_code(t)))
-                    .collect(),
-                status: if ends_on < end {
+            &edition_fields(
+                format!("online-fraud-{year}"),
+                format!("Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến {year}"),
+                format!("Skills to identify and prevent online fraud {year}"),
+                "Bộ Khoa học và Công nghệ",
+                (starts_on, ends_on),
+                if ends_on < end {
                     CampaignStatus::Closed
                 } else {
                     CampaignStatus::Active
-                }
-                .into(),
-            },
+                },
+            ),
         )?;
-        editions.push((year, campaign.id));
+        editions.push(Edition {
+            id: campaign.id,
+            starts_on,
+            ends_on,
+        });
     }
     report.campaigns = editions.len();
     Ok(editions)
+}
+
+/// A campaign edition over `(starts_on, ends_on)` with every skill group and fraud type the generated reach
+/// activities use.
+pub(in crate::seed) fn edition_fields(
+    code: String,
+    name: String,
+    name_en: String,
+    owner: &str,
+    (starts_on, ends_on): (NaiveDate, NaiveDate),
+    status: CampaignStatus,
+) -> CampaignFields {
+    CampaignFields {
+        code,
+        name,
+        name_en: Some(name_en),
+        owner: owner.to_owned(),
+        starts_on,
+        ends_on,
+        description: None,
+        skill_groups: SKILLS.iter().map(|g| Some(Choice::from_code(g))).collect(),
+        fraud_types: FRAUD_TYPES
+            .iter()
+            .map(|t| Some(Choice::from_code(t)))
+            .collect(),
+        status: status.into(),
+    }
 }
