@@ -120,7 +120,9 @@ fn print_demo_report(report: &seed::demo::DemoReport, hints: &[(String, String)]
             activity.sessions, activity.reach_activities, activity.targets
         );
     } else {
-        eprintln!("the database holds sessions already (the demo, or data of its own); nothing changed");
+        eprintln!(
+            "the database holds sessions already (the demo, or data of its own); nothing changed"
+        );
     }
     eprintln!(
         "demo logins (password for all: {}); try first:",

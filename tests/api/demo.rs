@@ -8,17 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, sql_count};
 
-async fn get(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = app
-        .request(Method::GET, path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 /// Sessions of `[from, to]` counted in reports (not rejected, not deleted) of teams under `path`:
 /// `figure` summed (`count(*)` for the number of sessions).
 fn sessions(
@@ -137,12 +126,9 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
         .unwrap();
     let province_path = sql_path(&mut conn, "son-la");
     let viewer = &tokens["demo.viewer"];
-    let summary = get(
-        &app,
-        viewer,
-        &format!("/api/v1/reports/summary?from={from}"),
-    )
-    .await;
+    let summary = app
+        .get_json(viewer, &format!("/api/v1/reports/summary?from={from}"))
+        .await;
     for figure in [
         &summary["sessions"]["total"],
         &summary["participants"]["total"],
@@ -208,7 +194,7 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
     assert_eq!(reasons, 0, "every rejection has its reason");
 
     // The dormant-teams report lists the teams that really did nothing for 30 days: some, not most.
-    let dormant = get(&app, viewer, "/api/v1/reports/dormant-teams").await;
+    let dormant = app.get_json(viewer, "/api/v1/reports/dormant-teams").await;
     let listed = dormant["items"].as_array().unwrap().len();
     let cutoff = today - chrono::Duration::days(30);
     let quiet = sql_count(
@@ -227,21 +213,18 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
     // The demo officer has sessions of the commune waiting for verification, and its commune's summary
     // equals its rows.
     let officer = &tokens["demo.officer"];
-    let pending_sessions = get(
-        &app,
-        officer,
-        "/api/v1/training-sessions?status=submitted&limit=500",
-    )
-    .await;
+    let pending_sessions = app
+        .get_json(
+            officer,
+            "/api/v1/training-sessions?status=submitted&limit=500",
+        )
+        .await;
     let pending_items = pending_sessions["items"].as_array().unwrap();
     assert!(!pending_items.is_empty());
     assert!(pending_items.iter().all(|s| s["status"] == "submitted"));
-    let commune: Value = get(
-        &app,
-        officer,
-        &format!("/api/v1/reports/summary?from={from}"),
-    )
-    .await;
+    let commune: Value = app
+        .get_json(officer, &format!("/api/v1/reports/summary?from={from}"))
+        .await;
     let officer_path = sql_text(
         &mut conn,
         "SELECT u.path AS value FROM users x JOIN org_units u ON u.id = x.org_unit_id WHERE x.username = 'demo.officer'",
@@ -253,12 +236,12 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
 
     // The demo leader's team has recent sessions, and one it may still edit.
     let leader = &tokens["demo.leader"];
-    let own = get(
-        &app,
-        leader,
-        &format!("/api/v1/training-sessions?from={from}&limit=500"),
-    )
-    .await;
+    let own = app
+        .get_json(
+            leader,
+            &format!("/api/v1/training-sessions?from={from}&limit=500"),
+        )
+        .await;
     let own = own["items"].as_array().unwrap();
     assert!(own.len() >= 5, "{} sessions this year", own.len());
     let open = own
@@ -278,7 +261,7 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
     assert_eq!(edited.status(), 200, "{}", edited.text().await.unwrap());
 
     // A campaign edition runs now, with reach activities.
-    let campaigns = get(&app, viewer, "/api/v1/campaigns?limit=100").await;
+    let campaigns = app.get_json(viewer, "/api/v1/campaigns?limit=100").await;
     let running: Vec<&Value> = campaigns["items"]
         .as_array()
         .unwrap()
@@ -300,15 +283,15 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
 
     // This year's targets: every commune's, a mix of behind and on track or achieved, each actual what the
     // raw rows give.
-    let targets = get(
-        &app,
-        viewer,
-        &format!(
-            "/api/v1/reports/targets?from={}",
-            today.with_ordinal(1).unwrap()
-        ),
-    )
-    .await;
+    let targets = app
+        .get_json(
+            viewer,
+            &format!(
+                "/api/v1/reports/targets?from={}",
+                today.with_ordinal(1).unwrap()
+            ),
+        )
+        .await;
     let items = targets["items"].as_array().unwrap();
     assert_eq!(items.len(), 225, "75 communes x 3 indicators");
     let count_of = |status: &str| items.iter().filter(|t| t["status"] == status).count();

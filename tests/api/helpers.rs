@@ -91,6 +91,18 @@ impl TestApp {
         self.client
             .request(method, format!("{}{path}", self.address))
     }
+
+    /// `GET path` with `token`: asserts 200 and returns the JSON body.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let response = self
+            .request(reqwest::Method::GET, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    }
 }
 
 /// A password that passes the rules.

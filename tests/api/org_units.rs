@@ -4,17 +4,6 @@ use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 
 use crate::helpers::TestApp;
 
-async fn get_json(app: &TestApp, token: &str, path: &str) -> serde_json::Value {
-    let response = app
-        .request(reqwest::Method::GET, path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 #[actix_web::test]
 async fn the_seed_loads_both_structures_and_running_it_again_changes_nothing() {
     let app = TestApp::spawn().await;
@@ -46,26 +35,23 @@ async fn the_seed_loads_both_structures_and_running_it_again_changes_nothing() {
 
     app.create_user("xem", "admin", None);
     let token = app.token("xem").await;
-    let before = get_json(
-        &app,
-        &token,
-        "/api/v1/org-units?level=commune&as_of=2025-06-30&limit=500",
-    )
-    .await;
+    let before = app
+        .get_json(
+            &token,
+            "/api/v1/org-units?level=commune&as_of=2025-06-30&limit=500",
+        )
+        .await;
     assert_eq!(before["items"].as_array().unwrap().len(), 200);
-    let after = get_json(
-        &app,
-        &token,
-        "/api/v1/org-units?level=commune&as_of=2025-07-01&limit=500",
-    )
-    .await;
+    let after = app
+        .get_json(
+            &token,
+            "/api/v1/org-units?level=commune&as_of=2025-07-01&limit=500",
+        )
+        .await;
     assert_eq!(after["items"].as_array().unwrap().len(), 75);
-    let districts = get_json(
-        &app,
-        &token,
-        "/api/v1/org-units?level=district&as_of=2025-07-01",
-    )
-    .await;
+    let districts = app
+        .get_json(&token, "/api/v1/org-units?level=district&as_of=2025-07-01")
+        .await;
     assert_eq!(districts["items"].as_array().unwrap().len(), 0);
 }
 
@@ -98,7 +84,9 @@ async fn a_merged_unit_shows_its_path_predecessors_and_successors() {
     assert!(predecessors.contains(&"Lóng Luông") && predecessors.contains(&"Mường Men"));
 
     let old = app.unit_id("son-la.huyen-van-ho.xa-long-luong");
-    let detail = get_json(&app, &token, &format!("/api/v1/org-units/{old}")).await;
+    let detail = app
+        .get_json(&token, &format!("/api/v1/org-units/{old}"))
+        .await;
     assert_eq!(detail["valid_to"], "2025-06-30");
     assert_eq!(detail["path"][1]["name"], "Vân Hồ");
     assert_eq!(detail["successors"][0]["unit"]["code"], "son-la.xa-van-ho");
@@ -121,12 +109,9 @@ async fn search_ignores_case_and_diacritics_and_children_are_listed() {
     app.create_user("xem", "admin", None);
     let token = app.token("xem").await;
 
-    let found = get_json(
-        &app,
-        &token,
-        "/api/v1/org-units?q=CHIENG%20mung&as_of=2025-06-30",
-    )
-    .await;
+    let found = app
+        .get_json(&token, "/api/v1/org-units?q=CHIENG%20mung&as_of=2025-06-30")
+        .await;
     let names: Vec<&str> = found["items"]
         .as_array()
         .unwrap()
@@ -134,30 +119,30 @@ async fn search_ignores_case_and_diacritics_and_children_are_listed() {
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"Chiềng Mung"), "{names:?}");
-    let found = get_json(&app, &token, "/api/v1/org-units?q=doan%20ket").await;
+    let found = app.get_json(&token, "/api/v1/org-units?q=doan%20ket").await;
     assert_eq!(found["items"][0]["name"], "Đoàn Kết");
 
     let province = app.unit_id("son-la");
-    let children = get_json(
-        &app,
-        &token,
-        &format!("/api/v1/org-units/{province}/children?limit=500"),
-    )
-    .await;
+    let children = app
+        .get_json(
+            &token,
+            &format!("/api/v1/org-units/{province}/children?limit=500"),
+        )
+        .await;
     assert_eq!(children["items"].as_array().unwrap().len(), 75);
-    let page = get_json(
-        &app,
-        &token,
-        &format!("/api/v1/org-units/{province}/children?limit=50"),
-    )
-    .await;
+    let page = app
+        .get_json(
+            &token,
+            &format!("/api/v1/org-units/{province}/children?limit=50"),
+        )
+        .await;
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest = get_json(
-        &app,
-        &token,
-        &format!("/api/v1/org-units/{province}/children?limit=50&cursor={cursor}"),
-    )
-    .await;
+    let rest = app
+        .get_json(
+            &token,
+            &format!("/api/v1/org-units/{province}/children?limit=50&cursor={cursor}"),
+        )
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 25);
     assert!(rest["next_cursor"].is_null());
 }

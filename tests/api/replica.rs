@@ -20,17 +20,6 @@ use crate::{
     test_db::TestDatabase,
 };
 
-async fn get(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = app
-        .request(Method::GET, path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 /// Waits until the standby has replayed everything the primary has written so far: up to the WAL *insert*
 /// position, which includes commits still in the WAL buffers (asynchronous commits, for up to
 /// `wal_writer_delay`), where the write position `pg_current_wal_lsn()` would not.
@@ -116,17 +105,17 @@ async fn reports_and_lists_read_from_the_replica_while_writers_and_sync_read_the
     let session: Value = created.json().await.unwrap();
 
     // The writer reads their own write (primary) ...
-    let own = get(
-        &app,
-        &leader,
-        &format!("/api/v1/training-sessions?team_id={team}"),
-    )
-    .await;
+    let own = app
+        .get_json(
+            &leader,
+            &format!("/api/v1/training-sessions?team_id={team}"),
+        )
+        .await;
     assert_eq!(own["items"][0]["id"], session["id"], "{own}");
-    let own_report = get(&app, &leader, "/api/v1/reports/summary").await;
+    let own_report = app.get_json(&leader, "/api/v1/reports/summary").await;
     assert_eq!(own_report["sessions"]["total"], 1, "{own_report}");
     // ... and so does their phone's sync pull, which always reads the primary.
-    let pull = get(&app, &leader, "/api/v1/sync/pull").await;
+    let pull = app.get_json(&leader, "/api/v1/sync/pull").await;
     assert!(
         pull["items"]
             .as_array()
@@ -137,9 +126,9 @@ async fn reports_and_lists_read_from_the_replica_while_writers_and_sync_read_the
     );
     // Another user's report and list come from the paused replica: not there yet.
     let path = format!("/api/v1/reports/summary?org_unit_id={province}");
-    let stale = get(&app, &viewer, &path).await;
+    let stale = app.get_json(&viewer, &path).await;
     assert_eq!(stale["sessions"]["total"], 0, "{stale}");
-    let stale_list = get(&app, &viewer, "/api/v1/training-sessions").await;
+    let stale_list = app.get_json(&viewer, "/api/v1/training-sessions").await;
     assert_eq!(stale_list["items"], json!([]), "{stale_list}");
 
     // Replay resumes: the replica catches up and the viewer sees the session.
@@ -147,13 +136,13 @@ async fn reports_and_lists_read_from_the_replica_while_writers_and_sync_read_the
         .execute(&mut standby_conn)
         .unwrap();
     wait_for_replay(&mut primary_conn, &mut standby_conn);
-    let fresh = get(&app, &viewer, &path).await;
+    let fresh = app.get_json(&viewer, &path).await;
     assert_eq!(fresh["sessions"]["total"], 1, "{fresh}");
 
     // Without the replica, reads fall back to the primary.
     drop(standby_conn);
     standby.stop().unwrap();
-    let fallback = get(&app, &viewer, "/api/v1/training-sessions").await;
+    let fallback = app.get_json(&viewer, "/api/v1/training-sessions").await;
     assert_eq!(fallback["items"][0]["id"], session["id"], "{fallback}");
     drop(primary_conn);
     primary.stop().unwrap();

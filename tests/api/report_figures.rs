@@ -57,17 +57,6 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = app
-        .request(Method::GET, path)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 fn create_campaign(app: &TestApp, starts_on: NaiveDate, ends_on: NaiveDate) -> Uuid {
     let fields = cdt_api::models::campaign::CampaignFields {
         code: format!("campaign-{starts_on}"),
@@ -451,12 +440,9 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
         .await
         .unwrap();
     assert_eq!(verified.status(), 200);
-    let found = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/training-sessions/{}", live[1]),
-    )
-    .await;
+    let found = app
+        .get_json(&admin, &format!("/api/v1/training-sessions/{}", live[1]))
+        .await;
     let deleted = app
         .request(
             Method::DELETE,
@@ -534,13 +520,15 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
     );
 
     let range = format!("from={from}&to={today}");
-    let summary_new = get_json(&app, &admin, &format!("/api/v1/reports/summary?{range}")).await;
-    let summary_old = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/summary?{range}&as_of=2025-06-30"),
-    )
-    .await;
+    let summary_new = app
+        .get_json(&admin, &format!("/api/v1/reports/summary?{range}"))
+        .await;
+    let summary_old = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/summary?{range}&as_of=2025-06-30"),
+        )
+        .await;
     for summary in [&summary_new, &summary_old] {
         assert_eq!(summary["org_unit"]["id"], province.to_string());
         assert_eq!(summary["sessions"]["total"], total.sessions);
@@ -563,12 +551,12 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
 
     // Under the old structure the province splits into its 12 districts; under today's into 75 communes.
     for (as_of, children) in [(date(2025, 6, 30), 12), (today, 75)] {
-        let breakdown = get_json(
-            &app,
-            &admin,
-            &format!("/api/v1/reports/breakdown?by=child_unit&{range}&as_of={as_of}"),
-        )
-        .await;
+        let breakdown = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/reports/breakdown?by=child_unit&{range}&as_of={as_of}"),
+            )
+            .await;
         let rows = breakdown["rows"].as_array().unwrap();
         assert_eq!(rows.len(), children, "children on {as_of}");
         let expected = &by_child[&as_of];
@@ -593,12 +581,12 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
 
     // Every other breakdown adds up to the summary too.
     for by in ["team", "topic", "channel", "campaign", "month", "week"] {
-        let breakdown = get_json(
-            &app,
-            &admin,
-            &format!("/api/v1/reports/breakdown?by={by}&{range}"),
-        )
-        .await;
+        let breakdown = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/reports/breakdown?by={by}&{range}"),
+            )
+            .await;
         let mut sum = Expected::default();
         for row in breakdown["rows"].as_array().unwrap() {
             sum.add(&Expected::of(row));
@@ -618,12 +606,12 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
     }
 
     // A village reads its own teams' activity; a district of the old structure with an old as_of.
-    let village_summary = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/summary?org_unit_id={village}&{range}"),
-    )
-    .await;
+    let village_summary = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/summary?org_unit_id={village}&{range}"),
+        )
+        .await;
     let village_sessions: i64 = sql_query(
         "SELECT 1 FROM training_sessions WHERE deleted_at IS NULL AND status <> 'rejected' AND team_id = $1",
     )
@@ -634,12 +622,12 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
     assert_eq!(village_summary["teams"]["total"], 1);
 
     // Verified only: the verified records' figures.
-    let verified_only = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/summary?{range}&verified_only=true"),
-    )
-    .await;
+    let verified_only = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/summary?{range}&verified_only=true"),
+        )
+        .await;
     let verified_sessions: i64 = facts
         .iter()
         .filter(|f| f.status == "verified")
@@ -737,12 +725,12 @@ async fn targets_report_achievement_pro_rating_and_external_indicators() {
     )
     .unwrap();
 
-    let report = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/targets?from={start}&to={end}"),
-    )
-    .await;
+    let report = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/targets?from={start}&to={end}"),
+        )
+        .await;
     let items: HashMap<String, &Value> = report["items"]
         .as_array()
         .unwrap()
@@ -788,12 +776,12 @@ async fn targets_report_achievement_pro_rating_and_external_indicators() {
         admin_id,
     )
     .unwrap();
-    let report = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/targets?from={start}&to={end}"),
-    )
-    .await;
+    let report = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/targets?from={start}&to={end}"),
+        )
+        .await;
     let progress = report["items"]
         .as_array()
         .unwrap()
@@ -857,14 +845,18 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     let from = today - Duration::days(30);
     let range = format!("from={from}&to={today}");
 
-    let province = get_json(&app, &admin, &format!("/api/v1/reports/summary?{range}")).await;
+    let province = app
+        .get_json(&admin, &format!("/api/v1/reports/summary?{range}"))
+        .await;
     assert_eq!(province["sessions"]["total"], 7);
     assert_eq!(
         province["teams"],
         serde_json::json!({"total": 3, "active": 3, "dormant": 0})
     );
     // The officer's default is their commune; outside it reads as missing.
-    let commune = get_json(&app, &officer, &format!("/api/v1/reports/summary?{range}")).await;
+    let commune = app
+        .get_json(&officer, &format!("/api/v1/reports/summary?{range}"))
+        .await;
     assert_eq!(commune["org_unit"]["id"], van_ho.to_string());
     assert_eq!(commune["sessions"]["total"], 3);
     problem(
@@ -880,16 +872,18 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     )
     .await;
     // A team leader gets their own team's part, even of the province.
-    let own = get_json(&app, &leader, &format!("/api/v1/reports/summary?{range}")).await;
+    let own = app
+        .get_json(&leader, &format!("/api/v1/reports/summary?{range}"))
+        .await;
     assert_eq!(own["team_id"], mine.to_string());
     assert_eq!(own["sessions"]["total"], 1);
     assert_eq!(own["teams"]["total"], 1);
-    let own_breakdown = get_json(
-        &app,
-        &leader,
-        &format!("/api/v1/reports/breakdown?by=team&{range}"),
-    )
-    .await;
+    let own_breakdown = app
+        .get_json(
+            &leader,
+            &format!("/api/v1/reports/breakdown?by=team&{range}"),
+        )
+        .await;
     let with_sessions: Vec<&Value> = own_breakdown["rows"]
         .as_array()
         .unwrap()
@@ -899,12 +893,12 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     assert_eq!(with_sessions.len(), 1);
     assert_eq!(with_sessions[0]["key"], mine.to_string());
     // A commune splits into itself (teams serving it directly) and its villages.
-    let villages = get_json(
-        &app,
-        &officer,
-        &format!("/api/v1/reports/breakdown?by=child_unit&{range}"),
-    )
-    .await;
+    let villages = app
+        .get_json(
+            &officer,
+            &format!("/api/v1/reports/breakdown?by=child_unit&{range}"),
+        )
+        .await;
     assert_eq!(villages["rows"][0]["key"], van_ho.to_string());
     assert_eq!(villages["rows"][0]["sessions"], 3);
 
@@ -985,12 +979,14 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
     // Dormant teams of an old district, read under the 2025 structure: today's teams of its area.
     let quiet = app.create_team("QUIET", van_ho);
     let district = app.unit_id("son-la.huyen-van-ho");
-    let dormant = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/dormant-teams?org_unit_id={district}&as_of=2025-06-30&days=1"),
-    )
-    .await;
+    let dormant = app
+        .get_json(
+            &admin,
+            &format!(
+                "/api/v1/reports/dormant-teams?org_unit_id={district}&as_of=2025-06-30&days=1"
+            ),
+        )
+        .await;
     let ids: Vec<&str> = dormant["items"]
         .as_array()
         .unwrap()
@@ -998,12 +994,12 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
         .map(|t| t["team_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [quiet.to_string()]);
-    let elsewhere = get_json(
-        &app,
-        &admin,
-        &format!("/api/v1/reports/dormant-teams?org_unit_id={to_hieu}&days=1"),
-    )
-    .await;
+    let elsewhere = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/dormant-teams?org_unit_id={to_hieu}&days=1"),
+        )
+        .await;
     assert!(elsewhere["items"].as_array().unwrap().is_empty());
 }
 
@@ -1067,25 +1063,25 @@ async fn active_teams_follow_the_first_and_last_record_of_a_day_through_the_repo
     };
 
     // The first read fills the cache: nobody has done anything yet.
-    assert_eq!(active(&get_json(&app, &admin, &summary).await), 0);
+    assert_eq!(active(&app.get_json(&admin, &summary).await), 0);
     let quiet_version = activity_version(&app);
 
     // The team's first session of the day sets its bit, bumps the version and shows in the next summary.
     let first = log_session("activity-first").await;
     let first_version = activity_version(&app);
     assert!(first_version > quiet_version);
-    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+    assert_eq!(active(&app.get_json(&admin, &summary).await), 1);
 
     // A second session that day changes no bit: the version (and the cached set) stay.
     let second = log_session("activity-second").await;
     assert_eq!(activity_version(&app), first_version);
-    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+    assert_eq!(active(&app.get_json(&admin, &summary).await), 1);
 
     // Deleting one keeps the team active; deleting the last clears the bit and the team drops out.
     delete(first).await;
     assert_eq!(activity_version(&app), first_version);
-    assert_eq!(active(&get_json(&app, &admin, &summary).await), 1);
+    assert_eq!(active(&app.get_json(&admin, &summary).await), 1);
     delete(second).await;
     assert!(activity_version(&app) > first_version);
-    assert_eq!(active(&get_json(&app, &admin, &summary).await), 0);
+    assert_eq!(active(&app.get_json(&admin, &summary).await), 0);
 }
