@@ -103,20 +103,14 @@ fn print_demo_report(report: &seed::demo::DemoReport, hints: &[(String, String)]
     if report.created {
         if report.teams > 0 {
             eprintln!(
-                "demo data loaded: {} villages, {} teams, {} members, {} users, {} campaigns, {} reach \
-                 activities",
-                report.villages,
-                report.teams,
-                report.people,
-                report.users,
-                report.campaigns,
-                report.reach_activities
+                "demo data loaded: {} villages, {} teams, {} members, {} users, {} past campaign editions",
+                report.villages, report.teams, report.people, report.users, report.campaigns
             );
         }
         let activity = &report.activity;
         eprintln!(
-            "demo activity up to yesterday: {} sessions, {} reach activities of the current campaign, {} \
-             targets for this year",
+            "demo activity up to yesterday: {} sessions, {} reach activities of three campaign editions \
+             (one running now), {} targets for this year",
             activity.sessions, activity.reach_activities, activity.targets
         );
     } else {

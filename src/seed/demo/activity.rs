@@ -1,5 +1,6 @@
 //! The demo's activity, relative to the day it is loaded: 18 months of training and outreach sessions up
-//! to yesterday, a campaign edition running now with its reach activities, and this year's targets.
+//! to yesterday, a campaign edition running now, the reach activities of it and of the 2024 and 2025
+//! editions, and this year's targets.
 //!
 //! The rows come from the generators of `seed scale` (one way to make plausible data), at rates of the
 //! demo's own: commune teams busier than village teams, one village team in ten gone quiet for months (the
@@ -81,9 +82,9 @@ fn teams(
         .map(|team| {
             let commune_team = team.code.ends_with("-000");
             let (sessions, reach) = if commune_team || leader_team == Some(team.id) {
-                (24, 60)
+                (24, 36)
             } else {
-                (sequence.between(9, 16), sequence.between(20, 40))
+                (sequence.between(9, 16), sequence.between(12, 24))
             };
             let quiet = !commune_team && leader_team != Some(team.id) && sequence.below(10) == 0;
             SeedTeam {
@@ -101,6 +102,25 @@ fn teams(
                 }),
                 minority_pct: if team.urban { (10, 45) } else { (75, 99) },
             }
+        })
+        .collect())
+}
+
+/// The editions before the current one (the demo structure's 2024 and 2025 ones), oldest first.
+fn past_editions(conn: &mut PgConnection) -> anyhow::Result<Vec<Edition>> {
+    use crate::db::schema::campaigns;
+    use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
+    Ok(campaigns::table
+        .filter(campaigns::code.like("anti-fraud-%"))
+        .filter(campaigns::status.eq(CampaignStatus::Closed))
+        .order(campaigns::starts_on.asc())
+        .select((campaigns::id, campaigns::starts_on, campaigns::ends_on))
+        .load::<(Uuid, NaiveDate, NaiveDate)>(conn)?
+        .into_iter()
+        .map(|(id, starts_on, ends_on)| Edition {
+            id,
+            starts_on,
+            ends_on,
         })
         .collect())
 }
@@ -154,7 +174,9 @@ pub(super) fn load(conn: &mut PgConnection, today: NaiveDate) -> anyhow::Result<
     let leader_team = leader.as_ref().and_then(|l| l.team_id);
     let mut sequence = Sequence(SEED);
     let teams = teams(conn, &mut sequence, end, leader_team)?;
-    let edition = current_edition(conn, today)?;
+    let mut editions = past_editions(conn)?;
+    editions.push(current_edition(conn, today)?);
+    let reach_start = editions.iter().map(|e| e.starts_on).min().unwrap_or(start);
     let options = ScaleOptions {
         teams: teams.len(),
         years: 2,
@@ -167,7 +189,7 @@ pub(super) fn load(conn: &mut PgConnection, today: NaiveDate) -> anyhow::Result<
     };
     let mut report = ActivityReport {
         sessions: copy_sessions(conn, &options, start, &teams)?,
-        reach_activities: copy_reach(conn, &options, start, &teams, &[edition])?,
+        reach_activities: copy_reach(conn, &options, reach_start, &teams, &editions)?,
         targets: 0,
     };
     if let (Some(leader), Some(team)) = (&leader, teams.iter().find(|t| Some(t.id) == leader_team))

@@ -29,7 +29,7 @@ use crate::{
         user::{self, NewUser},
     },
     reference::{Choice, Gender, MembershipRole, OrgUnitKind, OrgUnitLevel, Role, TeamStatus},
-    seed::scale::BULK_TABLES,
+    seed::scale::{BULK_TABLES, edition_fields},
 };
 use names::{ETHNICITIES, full_name};
 pub(super) use names::{PLACE_FIRST, PLACE_SECOND};
@@ -56,7 +56,6 @@ pub struct DemoReport {
     pub people: usize,
     pub users: usize,
     pub campaigns: usize,
-    pub reach_activities: usize,
     /// Sessions, reach activities of the current campaign edition and targets, up to the load day.
     pub activity: ActivityReport,
     /// False when the demo data was there already.
@@ -286,9 +285,7 @@ fn structure(conn: &mut PgConnection, password_hash: &str) -> Result<DemoReport,
     person::insert_memberships(conn, &memberships)?;
     report.people = people.len();
 
-    let (campaigns, activities) = campaigns_and_reach(conn, &mut sequence, &teams, &villages)?;
-    report.campaigns = campaigns;
-    report.reach_activities = activities;
+    report.campaigns = past_editions(conn)?;
 
     let province = org_unit::find_by_code(conn, "son-la")?.map(|u| u.id);
     report.users = create_users(
@@ -422,171 +419,40 @@ pub(super) fn create_users(
     Ok(created)
 }
 
-/// The 2024 national edition and a 2025 provincial one, with reach activities from about three in four
-/// teams (channels, counts, methods and confidence in plausible mixes).
-fn campaigns_and_reach(
-    conn: &mut PgConnection,
-    sequence: &mut Sequence,
-    teams: &[(Uuid, TeamFields)],
-    villages: &[NewOrgUnit],
-) -> Result<(usize, usize), AppError> {
-    use crate::models::{
-        campaign::{self, CampaignFields},
-        reach_activity::{self, ActivityFields},
-    };
-    use crate::reference::{CampaignStatus, RecordStatus};
-    let all_skills: Vec<String> = ["recognise", "detect", "handle", "avoid", "protect"]
-        .map(str::to_owned)
-        .to_vec();
+/// The 2024 national edition and a 2025 provincial one (their reach activities come with the demo's
+/// [`activity`]). Returns how many were created.
+fn past_editions(conn: &mut PgConnection) -> Result<usize, AppError> {
+    use crate::models::campaign;
+    use crate::reference::CampaignStatus;
     let editions = [
         (
             "anti-fraud-2024",
             "Kỹ năng nhận diện và phòng chống lừa đảo trực tuyến 2024",
             "Skills to identify and prevent online fraud 2024",
             "Cục An toàn thông tin, Bộ Thông tin và Truyền thông",
-            date(2024, 10, 10)?,
-            date(2024, 11, 20)?,
-            vec![
-                "impersonating_authorities",
-                "fake_investment",
-                "job_offers",
-                "online_tasks",
-                "loan_apps",
-                "lottery_prizes",
-                "account_takeover",
-                "fake_bank_messages",
-                "phishing_links",
-                "sim_upgrade",
-                "fake_shopping",
-                "romance",
-            ],
+            (date(2024, 10, 10)?, date(2024, 11, 20)?),
         ),
         (
             "anti-fraud-2025-son-la",
             "Chiến dịch phòng chống lừa đảo trực tuyến tỉnh Sơn La 2025",
             "Sơn La online fraud prevention campaign 2025",
             "Sở Khoa học và Công nghệ tỉnh Sơn La",
-            date(2025, 9, 1)?,
-            date(2025, 12, 31)?,
-            vec![
-                "impersonating_authorities",
-                "fake_apps",
-                "identity_data",
-                "deepfake_calls",
-                "parcel_delivery",
-                "utility_bills",
-            ],
+            (date(2025, 9, 1)?, date(2025, 12, 31)?),
         ),
     ];
-    let households: std::collections::HashMap<Uuid, i32> = villages
-        .iter()
-        .filter_map(|v| v.households.map(|h| (v.id, h)))
-        .collect();
-    let mut created = 0;
-    let mut rows = Vec::new();
-    for (code, name, name_en, owner, starts_on, ends_on, frauds) in editions {
-        let frauds: Vec<String> = frauds.into_iter().map(str::to_owned).collect();
-        let edition = campaign::insert(
+    for (code, name, name_en, owner, period) in editions {
+        campaign::insert(
             conn,
             Uuid::now_v7(),
-            &CampaignFields {
-                code: code.to_owned(),
-                name: name.to_owned(),
-                name_en: Some(name_en.to_owned()),
-                owner: owner.to_owned(),
-                starts_on,
-                ends_on,
-                description: None,
-                skill_groups: all_skills
-                    .iter()
-                    .map(|g| Some(Choice::from_code(g)))
-                    .collect(),
-                fraud_types: frauds.iter().map(|t| Some(Choice::from_code(t))).collect(),
-                status: CampaignStatus::Closed.into(),
-            },
+            &edition_fields(
+                code.to_owned(),
+                name.to_owned(),
+                name_en.to_owned(),
+                owner,
+                period,
+                CampaignStatus::Closed,
+            ),
         )?;
-        created += 1;
-        let days = (ends_on - starts_on).num_days().max(1);
-        for (team_id, fields) in teams {
-            if sequence.below(100) >= 75 || fields.status != Choice::Known(TeamStatus::Active) {
-                continue;
-            }
-            for _ in 0..sequence.between(1, 4) {
-                let channel = *sequence.weighted(&[
-                    ("meeting", 30),
-                    ("door_to_door", 20),
-                    ("zalo_group", 20),
-                    ("loudspeaker", 15),
-                    ("leaflet", 10),
-                    ("social_media", 5),
-                ]);
-                let broadcast = matches!(channel, "zalo_group" | "loudspeaker" | "social_media");
-                let village_households =
-                    households.get(&fields.org_unit_id).copied().unwrap_or(150);
-                let contacts = if broadcast {
-                    0
-                } else {
-                    i32::try_from(sequence.between(8, 90)).unwrap_or(20)
-                };
-                let reached = if broadcast {
-                    0
-                } else {
-                    (contacts * 3 / 4)
-                        .min(i32::try_from(sequence.between(5, 80)).unwrap_or(20))
-                        .min(village_households)
-                };
-                let audience = match channel {
-                    "zalo_group" => fields.zalo_group_members.or(Some(60)),
-                    "loudspeaker" => Some(village_households * 4),
-                    "social_media" => {
-                        Some(i32::try_from(sequence.between(100, 2000)).unwrap_or(300))
-                    }
-                    _ => None,
-                };
-                let (method, confidence) = match channel {
-                    "meeting" => (*sequence.pick(&["attendance_sheet", "headcount"]), "high"),
-                    "door_to_door" => ("headcount", "high"),
-                    "zalo_group" => ("group_member_count", "medium"),
-                    "social_media" => ("platform_analytics", "medium"),
-                    "loudspeaker" => ("coverage_estimate", "low"),
-                    _ => ("headcount", "medium"),
-                };
-                let skill = sequence.pick(&all_skills).clone();
-                let fraud = sequence.pick(&frauds).clone();
-                rows.push((
-                    Uuid::now_v7(),
-                    ActivityFields {
-                        campaign_id: edition.id,
-                        team_id: *team_id,
-                        org_unit_id: fields.org_unit_id,
-                        channel: Choice::from_code(channel),
-                        occurred_on: starts_on
-                            + chrono::Duration::days(
-                                i64::try_from(sequence.below(usize::try_from(days).unwrap_or(1)))
-                                    .unwrap_or(0),
-                            ),
-                        contacts,
-                        unique_people: (!broadcast).then(|| contacts * 9 / 10),
-                        households_reached: reached,
-                        estimated_audience: audience,
-                        method: Choice::from_code(method),
-                        confidence: Choice::from_code(confidence),
-                        skill_groups: vec![Some(Choice::from_code(&skill))],
-                        fraud_types: vec![Some(Choice::from_code(&fraud))],
-                        materials_distributed: if channel == "leaflet" { contacts } else { 0 },
-                        session_id: None,
-                        notes: None,
-                        recorded_at: None,
-                    },
-                    if sequence.below(10) < 8 {
-                        RecordStatus::Verified
-                    } else {
-                        RecordStatus::Submitted
-                    },
-                ));
-            }
-        }
     }
-    reach_activity::insert_many(conn, &rows)?;
-    Ok((created, rows.len()))
+    Ok(editions.len())
 }
