@@ -50,6 +50,10 @@ ALLOWED_FIELD_RULES = {
     "required_together": "two fields given together",
     "nul_character": "PostgreSQL text cannot hold U+0000",
     "team_not_active": "the team's state",
+    "outside_team_commune": "a unit outside the commune the team works in (where a team works is data)",
+    "not_a_member": "a trainer who is not a membership of the session's team",
+    "implausible": "an outcome above what the participants allow (n per participant); after a PATCH the "
+    "stored record's counts take part, which the request body alone cannot show",
     "campaign_not_open": "the campaign's state",
     "outside_campaign": "a date outside the campaign's own dates",
     "not_in_campaign": "a skill group or fraud type the campaign does not cover",
