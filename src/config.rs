@@ -62,6 +62,9 @@ pub struct Settings {
     /// `REPORTING_LOCK_DAYS`: days after a month's end during which team leaders may still log or change
     /// that month's sessions.
     pub reporting_lock_days: u32,
+    /// `SIGN_OFF_DUE_DAYS`: days after a month's end by which its commune-level units should submit it;
+    /// later, open or returned months are reported overdue.
+    pub sign_off_due_days: u32,
     /// `PG_BINDIR`: directory of the PostgreSQL server binaries for the embedded database; looked up
     /// when unset.
     pub pg_bindir: Option<PathBuf>,
@@ -181,6 +184,7 @@ impl Settings {
 
         let pg_bindir = get("PG_BINDIR").map(PathBuf::from);
         let reporting_lock_days = parse_number(&get, "REPORTING_LOCK_DAYS", 45, 0, 3650)?;
+        let sign_off_due_days = parse_number(&get, "SIGN_OFF_DUE_DAYS", 10, 0, 365)?;
         let access_token_ttl = parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?;
         let refresh_token_ttl_days = parse_number(&get, "REFRESH_TOKEN_TTL_DAYS", 30, 1, 365)?;
         let memory_kib = parse_number(&get, "PASSWORD_HASH_MEMORY_KIB", 19_456, 1_024, 1_048_576)?;
@@ -238,6 +242,7 @@ impl Settings {
             rate_limit_per_minute: u32::try_from(rate_limit_per_minute).unwrap_or(600),
             login_rate_limit_per_minute: u32::try_from(login_rate_limit_per_minute).unwrap_or(30),
             reporting_lock_days: u32::try_from(reporting_lock_days).unwrap_or(45),
+            sign_off_due_days: u32::try_from(sign_off_due_days).unwrap_or(10),
             pg_bindir,
             cors_allowed_origins,
             metrics_token,

@@ -126,6 +126,7 @@ operations! {
     CreateCampaign => "create_campaign", Access::Roles(ADMIN);
     UpdateCampaign => "update_campaign", Access::Roles(ADMIN);
     ListReachActivities => "list_reach_activities", Access::SignedIn;
+    ListAllReachActivities => "list_all_reach_activities", Access::SignedIn;
     FindReachActivity => "find_reach_activity", Access::SignedIn;
     CreateReachActivity => "create_reach_activity", Access::Roles(MEMBER_MANAGERS);
     UpdateReachActivity => "update_reach_activity", Access::Roles(MEMBER_MANAGERS);
@@ -144,6 +145,12 @@ operations! {
     ReportBreakdown => "report_breakdown", Access::SignedIn;
     ReportTargets => "report_targets", Access::SignedIn;
     ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
+    ListSignOffs => "list_sign_offs", Access::SignedIn;
+    FindSignOff => "find_sign_off", Access::SignedIn;
+    SubmitSignOff => "submit_sign_off", Access::Roles(MANAGERS);
+    AcceptSignOff => "accept_sign_off", Access::Roles(MANAGERS);
+    ReturnSignOff => "return_sign_off", Access::Roles(MANAGERS);
+    ReopenSignOff => "reopen_sign_off", Access::Roles(ADMIN);
     SyncPull => "sync_pull", Access::SignedIn;
     SyncPush => "sync_push", Access::Roles(MEMBER_MANAGERS);
     ListSyncConflicts => "list_sync_conflicts", Access::Roles(MEMBER_MANAGERS);

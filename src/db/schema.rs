@@ -201,6 +201,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_off_transitions (id) {
+        id -> Uuid,
+        sign_off_id -> Uuid,
+        action -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        actor_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+        comment -> Nullable<Text>,
+        figures -> Jsonb,
+    }
+}
+
+diesel::table! {
+    sign_offs (id) {
+        id -> Uuid,
+        org_unit_id -> Uuid,
+        period -> Date,
+        state -> Text,
+        note -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        submitted_by -> Nullable<Uuid>,
+        submitted_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        figures -> Jsonb,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stat_commune_days (commune_id, dim, day, status, key) {
         commune_id -> Uuid,
         day -> Date,
@@ -520,6 +553,9 @@ diesel::joinable!(reach_activities -> org_units (org_unit_id));
 diesel::joinable!(reach_activities -> teams (team_id));
 diesel::joinable!(reach_activities -> training_sessions (session_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(sign_off_transitions -> sign_offs (sign_off_id));
+diesel::joinable!(sign_off_transitions -> users (actor_id));
+diesel::joinable!(sign_offs -> org_units (org_unit_id));
 diesel::joinable!(sync_conflicts -> teams (team_id));
 diesel::joinable!(targets -> campaigns (campaign_id));
 diesel::joinable!(targets -> org_units (org_unit_id));
@@ -548,6 +584,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     personal_data_reads,
     reach_activities,
     refresh_tokens,
+    sign_off_transitions,
+    sign_offs,
     stat_commune_days,
     stat_commune_months,
     stat_root_days,

@@ -18,6 +18,7 @@ pub mod org_units;
 pub mod people;
 pub mod reach_activities;
 pub mod reports;
+pub mod sign_offs;
 pub mod sync;
 pub mod targets;
 pub mod teams;

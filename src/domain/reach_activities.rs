@@ -17,8 +17,8 @@ use crate::{
         Precondition, Stored, campaigns, today_in_vietnam,
         validation::{FieldErrors, double_option, normalized_optional},
         workflow::{
-            Decision, check_editable, check_lock, client_id_reused, commune_path,
-            load_reporting_team, review_guard, status_after_edit,
+            Decision, check_editable, check_lock, check_record_month, client_id_reused,
+            commune_path, load_reporting_team, review_guard, status_after_edit,
         },
     },
     error::{AppError, ErrorCode},
@@ -445,6 +445,7 @@ pub fn create(
     }
     validate(conn, &fields, &campaign, &team, &unit)?;
     check_lock(actor, fields.occurred_on, lock_days)?;
+    check_record_month(conn, actor, team.id, fields.occurred_on)?;
     match reach_activity::insert(conn, id, &fields, actor.id)? {
         Some(activity) => {
             record(
@@ -479,6 +480,7 @@ fn editable(
         a.occurred_on,
         lock_days,
     )?;
+    check_record_month(conn, actor, a.team_id, a.occurred_on)?;
     if_match.check(a.version)?;
     Ok(found)
 }
@@ -501,6 +503,7 @@ pub fn update(
     let unit = org_unit::find(conn, team.org_unit_id)?;
     validate(conn, &fields, &campaign, &team, &unit)?;
     check_lock(actor, fields.occurred_on, lock_days)?;
+    check_record_month(conn, actor, team.id, fields.occurred_on)?;
     let updated =
         reach_activity::update(conn, id, a.version, &fields, status_after_edit(a.status))?
             .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -566,6 +569,12 @@ pub fn review(
 ) -> Result<ReachActivity, AppError> {
     let (status, reason) = decision.outcome()?;
     let found = find_visible(conn, actor, id)?;
+    check_record_month(
+        conn,
+        actor,
+        found.activity.team_id,
+        found.activity.occurred_on,
+    )?;
     let Some(version) = review_guard(
         actor,
         &found.team_unit_path,

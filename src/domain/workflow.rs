@@ -4,6 +4,8 @@
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
+pub use crate::domain::sign_offs::check_record_month;
+
 use crate::{
     auth::{AuthUser, Role, policy::forbidden},
     domain::Precondition,

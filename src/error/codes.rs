@@ -52,6 +52,10 @@ pub enum ErrorCode {
     PeriodLocked,
     /// A verified session is frozen (except for admins).
     SessionVerified,
+    /// The record's unit-month is signed off (accepted; for team leaders also submitted).
+    PeriodSignedOff,
+    /// A unit-month cannot be submitted while records of it await verification.
+    SignOffIncomplete,
     /// The database cannot be reached or every connection is busy; retry after `Retry-After`.
     DatabaseUnavailable,
     /// The service is running but not ready to serve (database down or migrations pending).
@@ -62,7 +66,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::MalformedJson,
         Self::InvalidQuery,
         Self::InvalidPath,
@@ -86,6 +90,8 @@ impl ErrorCode {
         Self::IdempotencyInProgress,
         Self::PeriodLocked,
         Self::SessionVerified,
+        Self::PeriodSignedOff,
+        Self::SignOffIncomplete,
         Self::DatabaseUnavailable,
         Self::NotReady,
         Self::Internal,
@@ -117,6 +123,8 @@ impl ErrorCode {
             Self::IdempotencyInProgress => "idempotency_in_progress",
             Self::PeriodLocked => "period_locked",
             Self::SessionVerified => "session_verified",
+            Self::PeriodSignedOff => "period_signed_off",
+            Self::SignOffIncomplete => "sign_off_incomplete",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
@@ -134,9 +142,11 @@ impl ErrorCode {
             | Self::InvalidRefreshToken
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::IdempotencyInProgress | Self::PeriodLocked | Self::SessionVerified => {
-                StatusCode::CONFLICT
-            }
+            Self::IdempotencyInProgress
+            | Self::PeriodLocked
+            | Self::SessionVerified
+            | Self::PeriodSignedOff
+            | Self::SignOffIncomplete => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -210,6 +220,11 @@ impl ErrorCode {
             Self::SessionVerified => (
                 "The session is verified and frozen",
                 "Buổi đã được xác nhận, không thể sửa",
+            ),
+            Self::PeriodSignedOff => ("The month is signed off", "Tháng đã được chốt số liệu"),
+            Self::SignOffIncomplete => (
+                "The month has records awaiting verification",
+                "Tháng còn số liệu chờ xác minh",
             ),
             Self::DatabaseUnavailable => (
                 "Service temporarily unavailable",
@@ -317,6 +332,18 @@ impl ErrorCode {
             Self::SessionVerified => (
                 "The record is verified and frozen; only an admin may change it.",
                 "Bản ghi đã được xác minh; chỉ quản trị viên được sửa.",
+            ),
+            Self::PeriodSignedOff => (
+                "The record's commune and month are signed off: accepted months are frozen for everyone until an \
+                 admin reopens them, submitted months for team leaders until the province returns them.",
+                "Tháng của xã đã được chốt: tháng đã duyệt bị khoá với mọi người cho đến khi quản trị mở lại; \
+                 tháng đã gửi bị khoá với tổ trưởng cho đến khi tỉnh trả lại.",
+            ),
+            Self::SignOffIncomplete => (
+                "Records of the month still await verification: verify or reject them first (`pending` names how \
+                 many of each kind, `links` the lists).",
+                "Tháng còn số liệu chờ xác minh: hãy xác minh hoặc từ chối trước (`pending` cho biết số lượng, \
+                 `links` dẫn tới danh sách).",
             ),
             Self::DatabaseUnavailable => (
                 "The database is unreachable or busy; retry after `Retry-After` seconds. Nothing was written.",

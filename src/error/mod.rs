@@ -131,8 +131,16 @@ pub struct AppError {
     detail: Option<Text>,
     errors: Vec<FieldError>,
     retry_after_seconds: Option<u32>,
-    headers: Vec<(&'static str, String)>,
+    /// What few errors carry (kept out of line: errors travel in every `Result`).
+    extras: Option<Box<Extras>>,
     source: Option<anyhow::Error>,
+}
+
+/// The rarer parts of an [`AppError`].
+#[derive(Debug, Default)]
+struct Extras {
+    headers: Vec<(&'static str, String)>,
+    pending: Option<PendingRecords>,
 }
 
 impl AppError {
@@ -143,7 +151,7 @@ impl AppError {
             detail: None,
             errors: Vec::new(),
             retry_after_seconds: None,
-            headers: Vec::new(),
+            extras: None,
             source: None,
         }
     }
@@ -169,10 +177,20 @@ impl AppError {
         self
     }
 
+    /// Names the records awaiting verification (`sign_off_incomplete`).
+    #[must_use]
+    pub fn with_pending(mut self, pending: PendingRecords) -> Self {
+        self.extras.get_or_insert_with(Box::default).pending = Some(pending);
+        self
+    }
+
     /// Adds a response header (`Allow`, `RateLimit-Limit`, ...).
     #[must_use]
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
+        self.extras
+            .get_or_insert_with(Box::default)
+            .headers
+            .push((name, value));
         self
     }
 
@@ -290,6 +308,7 @@ impl AppError {
                     message: e.message.get(lang).to_owned(),
                 })
                 .collect(),
+            pending: self.extras.as_ref().and_then(|e| e.pending.clone()),
         }
     }
 
@@ -301,7 +320,7 @@ impl AppError {
         if let Some(seconds) = self.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        for (name, value) in &self.headers {
+        for (name, value) in self.extras.iter().flat_map(|e| e.headers.iter()) {
             response.insert_header((*name, value.clone()));
         }
         if self.status() == StatusCode::UNAUTHORIZED {
@@ -368,6 +387,27 @@ pub struct Problem {
     /// Every invalid field, for `validation_failed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// `sign_off_incomplete`: the records of the month still awaiting verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingRecords>,
+}
+
+/// Records awaiting verification, per kind, with the lists that show them.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({"training_sessions": 12, "reach_activities": 3,
+    "links": {"training_sessions": "/api/v1/training-sessions?org_unit_id=0193a0f4-7b1e-7c53-a8e1-000000000002&from=2026-10-01&to=2026-10-31&status=submitted",
+              "reach_activities": "/api/v1/reach-activities?org_unit_id=0193a0f4-7b1e-7c53-a8e1-000000000002&from=2026-10-01&to=2026-10-31&status=submitted"}}))]
+pub struct PendingRecords {
+    pub training_sessions: i64,
+    pub reach_activities: i64,
+    pub links: PendingLinks,
+}
+
+/// The filtered lists of [`PendingRecords`].
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PendingLinks {
+    pub training_sessions: String,
+    pub reach_activities: String,
 }
 
 /// One invalid field in a [`Problem`].

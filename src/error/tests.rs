@@ -159,6 +159,8 @@ fn error_codes_are_stable() {
             "idempotency_in_progress",
             "period_locked",
             "session_verified",
+            "period_signed_off",
+            "sign_off_incomplete",
             "database_unavailable",
             "not_ready",
             "internal_error",

@@ -52,6 +52,8 @@ pub fn schemas() -> Vec<(
         entry::<SyncOp>(),
         entry::<PushOutcome>(),
         entry::<ConflictStatus>(),
+        entry::<SignOffState>(),
+        entry::<SignOffAction>(),
         entry::<ConflictResolution>(),
         entry::<ImportMode>(),
         entry::<TargetHolderKind>(),
@@ -250,6 +252,27 @@ vocabulary! {
         HospitalEmergency = "hospital_emergency", "Báo người thân cấp cứu", "Relative in hospital";
         IdentityData = "identity_data", "Thu thập thông tin cá nhân, căn cước", "Identity data harvesting";
         Other = "other", "Hình thức khác", "Other";
+    }
+}
+
+vocabulary! {
+    /// States of a commune-level unit's month (báo cáo tháng): `open` until its officer submits it, then
+    /// accepted or returned by the province; an admin may reopen an accepted month.
+    SignOffState, SIGN_OFF_STATES {
+        Open = "open", "Chưa gửi", "Open";
+        Submitted = "submitted", "Đã gửi, chờ tỉnh duyệt", "Submitted, awaiting the province";
+        Accepted = "accepted", "Đã duyệt", "Accepted";
+        Returned = "returned", "Bị trả lại", "Returned for correction";
+    }
+}
+
+vocabulary! {
+    /// Transitions of a month's sign-off.
+    SignOffAction, SIGN_OFF_ACTIONS {
+        Submit = "submit", "Gửi báo cáo tháng", "Submit";
+        Accept = "accept", "Duyệt", "Accept";
+        Return = "return", "Trả lại", "Return";
+        Reopen = "reopen", "Mở lại", "Reopen";
     }
 }
 

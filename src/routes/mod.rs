@@ -28,6 +28,7 @@ pub mod reference;
 pub mod report_figures;
 pub mod report_targets;
 pub mod reports;
+pub mod sign_offs;
 pub mod sync;
 pub mod sync_push;
 pub mod targets;
@@ -99,6 +100,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(campaigns::create_campaign)
                 .service(campaigns::update_campaign)
                 .service(reach_activities::list_reach_activities)
+                .service(reach_activities::list_all_reach_activities)
                 .service(reach_activities::create_reach_activity)
                 .service(reach_activities::find_reach_activity)
                 .service(reach_activities::update_reach_activity)
@@ -117,6 +119,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(report_figures::report_breakdown)
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
+                .service(sign_offs::list_sign_offs)
+                .service(sign_offs::find_sign_off)
+                .service(sign_offs::submit_sign_off)
+                .service(sign_offs::accept_sign_off)
+                .service(sign_offs::return_sign_off)
+                .service(sign_offs::reopen_sign_off)
                 .service(
                     // A push carries up to 500 records: a larger body limit than the rest.
                     scope::scope("/sync")

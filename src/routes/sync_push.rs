@@ -166,7 +166,7 @@ pub async fn list_sync_conflicts(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not resolve conflicts.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such conflict in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Resolved already, the record was deleted meanwhile, or the period is locked.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Resolved already, the record was deleted meanwhile, or the period is locked or signed off.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid resolution or data.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )

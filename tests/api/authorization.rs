@@ -258,6 +258,38 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/reports/targets?org_unit_id={unit}&from=2030-01-01&to=2030-12-31",
             None,
         ),
+        "list_all_reach_activities" => (
+            Method::GET,
+            "/api/v1/reach-activities?org_unit_id={unit}",
+            None,
+        ),
+        "list_sign_offs" => (
+            Method::GET,
+            "/api/v1/sign-offs?org_unit_id={unit}&from=2026-01&to=2026-06",
+            None,
+        ),
+        "find_sign_off" => (Method::GET, "/api/v1/sign-offs/{unit}/2026-02", None),
+        // Each transition on a month of its own, set up in the state it leaves from.
+        "submit_sign_off" => (
+            Method::POST,
+            "/api/v1/sign-offs/{unit}/2026-01/submit",
+            Some(json!({"note": "Đủ số liệu"})),
+        ),
+        "accept_sign_off" => (
+            Method::POST,
+            "/api/v1/sign-offs/{unit}/2026-02/accept",
+            Some(json!({})),
+        ),
+        "return_sign_off" => (
+            Method::POST,
+            "/api/v1/sign-offs/{unit}/2026-03/return",
+            Some(json!({"reason": "Chưa khớp danh sách"})),
+        ),
+        "reopen_sign_off" => (
+            Method::POST,
+            "/api/v1/sign-offs/{unit}/2026-04/reopen",
+            Some(json!({"reason": "Bổ sung số liệu"})),
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -362,6 +394,20 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
         .map(|_| create_activity(&app, campaign, team_outside, leader_id))
         .collect();
     app.create_user("viewer", "viewer", Some(inside));
+    for unit in [inside, outside] {
+        for (period, state) in [
+            ("2026-02-01", "submitted"),
+            ("2026-03-01", "submitted"),
+            ("2026-04-01", "accepted"),
+        ] {
+            diesel::sql_query(format!(
+                "INSERT INTO sign_offs (id, org_unit_id, period, state) VALUES ('{}', '{unit}', '{period}', '{state}')",
+                uuid::Uuid::now_v7()
+            ))
+            .execute(&mut app.database.connect())
+            .unwrap();
+        }
+    }
     let user_inside = app.create_user("target.inside", "viewer", Some(inside));
     let user_outside = app.create_user("target.outside", "viewer", Some(outside));
 
@@ -538,12 +584,34 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 let status = request.send().await.unwrap().status().as_u16();
                 let case = format!("{id} as {role:?} {scope}: {status}");
                 let hidden = scope == "outside" && scoped_path(path, id);
+                let sign_off = id.contains("sign_off");
                 match (operation.access(), role) {
                     // Only the metrics token opens metrics; no user's token does.
                     (Access::MetricsToken, _) => assert_eq!(status, 401, "{case}"),
                     // Public operations answer for themselves (a bad refresh token is 401), never 403.
                     (Access::Public, _) => assert!(status != 403 && status < 500, "{case}"),
                     (_, None) => assert_eq!(status, 401, "{case}"),
+                    // Another commune's months read as missing to everyone scoped; the province (the
+                    // parent's scope) accepts and returns, not the commune's own officer.
+                    (Access::SignedIn, Some(role))
+                        if sign_off && role != "admin" && scope == "outside" =>
+                    {
+                        assert_eq!(status, 404, "{case}")
+                    }
+                    (Access::Roles(roles), Some(role))
+                        if sign_off
+                            && role != "admin"
+                            && roles.iter().any(|r| r.as_str() == role) =>
+                    {
+                        let expected = if scope == "outside" {
+                            404
+                        } else if matches!(id.as_str(), "accept_sign_off" | "return_sign_off") {
+                            403
+                        } else {
+                            200
+                        };
+                        assert_eq!(status, expected, "{case}")
+                    }
                     (Access::SignedIn, Some(role)) if role != "admin" && hidden => {
                         assert_eq!(status, 404, "{case}: outside the scope reads as missing")
                     }

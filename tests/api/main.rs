@@ -29,6 +29,7 @@ mod reports;
 mod resilience;
 mod scale_seed;
 mod security;
+mod sign_offs;
 mod sync;
 mod targets;
 mod teams;

@@ -17,8 +17,8 @@ use crate::{
         Precondition, Stored,
         validation::{double_option, normalized_optional},
         workflow::{
-            Decision, check_editable, check_lock, client_id_reused, load_reporting_team,
-            review_guard, status_after_edit,
+            Decision, check_editable, check_lock, check_record_month, client_id_reused,
+            load_reporting_team, review_guard, status_after_edit,
         },
     },
     error::{AppError, ErrorCode},
@@ -328,6 +328,7 @@ pub fn create(
     }
     validate(conn, &fields, &team, &unit)?;
     check_lock(actor, fields.held_on, lock_days)?;
+    check_record_month(conn, actor, team.id, fields.held_on)?;
     match training_session::insert(conn, id, &fields, actor.id)? {
         Some(session) => {
             record(
@@ -362,6 +363,7 @@ fn editable(
         found.session.held_on,
         lock_days,
     )?;
+    check_record_month(conn, actor, found.session.team_id, found.session.held_on)?;
     if_match.check(found.session.version)?;
     Ok(found)
 }
@@ -383,6 +385,7 @@ pub fn update(
     let unit = org_unit::find(conn, team.org_unit_id)?;
     validate(conn, &fields, &team, &unit)?;
     check_lock(actor, fields.held_on, lock_days)?;
+    check_record_month(conn, actor, team.id, fields.held_on)?;
     let status = status_after_edit(found.session.status);
     let updated = training_session::update(conn, id, version, &fields, status)?
         .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -448,6 +451,7 @@ pub fn review(
 ) -> Result<TrainingSession, AppError> {
     let (status, reason) = decision.outcome()?;
     let found = find_visible(conn, actor, id)?;
+    check_record_month(conn, actor, found.session.team_id, found.session.held_on)?;
     let Some(version) = review_guard(
         actor,
         &found.team_unit_path,

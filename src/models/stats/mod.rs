@@ -221,6 +221,30 @@ fn sums() -> String {
         .join(", ")
 }
 
+/// A commune-level unit's figures of one month (`month`: its first day), by review status.
+pub fn commune_month(
+    conn: &mut PgConnection,
+    commune: Uuid,
+    month: NaiveDate,
+) -> QueryResult<Vec<(String, Figures)>> {
+    #[derive(QueryableByName)]
+    struct ByStatus {
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(embed)]
+        figures: Figures,
+    }
+    let rows: Vec<ByStatus> = diesel::sql_query(format!(
+        "SELECT status, {sums} FROM stat_commune_months \
+         WHERE commune_id = $1 AND month = $2 AND dim = 'all' GROUP BY status",
+        sums = sums()
+    ))
+    .bind::<SqlUuid, _>(commune)
+    .bind::<Date, _>(month)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.status, r.figures)).collect())
+}
+
 /// The whole months inside `[from, to]`: `(first, end)` with `end` exclusive, or `None`.
 fn whole_months(from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     let first = if from.day() == 1 {

@@ -106,8 +106,49 @@ pub async fn list_reach_activities(
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListReachActivities)?;
-    let campaign_id = id.into_inner();
-    let query = query.into_inner();
+    list(&req, actor, Some(id.into_inner()), query.into_inner(), &db).await
+}
+
+/// List reach activities of every campaign.
+///
+/// The activities of every campaign edition by the teams in your scope, newest first, with the same
+/// filters as a campaign's list (the pending records of a month's sign-off link here); `Accept: text/csv`
+/// gives the same rows as CSV.
+#[utoipa::path(
+    tag = "campaigns",
+    operation_id = "list_all_reach_activities",
+    params(ActivityListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of activities (JSON, or CSV with `Accept: text/csv`).",
+         content((ActivityListResponse = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV acceptable.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reach-activities")]
+pub async fn list_all_reach_activities(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: web::Query<ActivityListQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ListAllReachActivities)?;
+    list(&req, actor, None, query.into_inner(), &db).await
+}
+
+/// The activities of `campaign` (`None`: every campaign) the actor may see, as JSON or CSV.
+async fn list(
+    req: &HttpRequest,
+    actor: AuthUser,
+    campaign_id: Option<Uuid>,
+    query: ActivityListQuery,
+    db: &Db,
+) -> Result<HttpResponse, AppError> {
     let limit = page_limit(query.limit)?;
     let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
     let mut errors = FieldErrors::new();
@@ -115,7 +156,7 @@ pub async fn list_reach_activities(
     let status = check_choice(&mut errors, "status", query.status.as_ref());
     errors.finish()?;
     let mut filter = ActivityFilter {
-        campaign_id: Some(campaign_id),
+        campaign_id,
         team_within_path: actor
             .scope_filter()
             .filter(|_| actor.role != Role::TeamLeader),
@@ -138,7 +179,9 @@ pub async fn list_reach_activities(
     let root = query.org_unit_id;
     let rows = db
         .read(actor.id, move |conn| {
-            crate::domain::campaigns::find(conn, campaign_id)?;
+            if let Some(campaign) = campaign_id {
+                crate::domain::campaigns::find(conn, campaign)?;
+            }
             if let Some(root) = root {
                 let unit = org_unit::find(conn, root)
                     .optional_app()?
@@ -154,7 +197,7 @@ pub async fn list_reach_activities(
     } else {
         None
     };
-    if wants_csv(&req) {
+    if wants_csv(req) {
         let body = to_csv(
             &ACTIVITY_CSV_COLUMNS,
             rows.iter().map(|r| {

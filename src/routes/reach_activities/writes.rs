@@ -32,7 +32,7 @@ use crate::{
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not log activities.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such campaign.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Client id reused with other content, or the month is locked (`period_locked`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Client id reused with other content, the month is locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
@@ -87,7 +87,7 @@ pub async fn create_reach_activity(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such activity in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Verified or locked.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Verified (`session_verified`), locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
@@ -134,7 +134,7 @@ pub async fn update_reach_activity(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such activity in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Verified or locked.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Verified (`session_verified`), locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )

@@ -59,6 +59,7 @@ async fn review(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Officers and admins only.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The month is signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
@@ -98,7 +99,7 @@ pub async fn verify_training_session(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Officers and admins only.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Verified sessions are rejected only by admins.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Verified sessions are rejected only by admins; or the month is signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing reason.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ use crate::{
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not log sessions.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Client id reused with other content, or the month is locked (`period_locked`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Client id reused with other content, the month is locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
@@ -84,7 +84,7 @@ pub async fn create_training_session(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Verified (`session_verified`) or locked (`period_locked`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Verified (`session_verified`), locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
@@ -132,7 +132,7 @@ pub async fn update_training_session(
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Verified (`session_verified`) or locked (`period_locked`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Verified (`session_verified`), locked (`period_locked`) or signed off (`period_signed_off`).", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale `If-Match`.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,0 +1,403 @@
+//! Monthly sign-off through the HTTP API: the full cycle with its history and audit, the completeness
+//! refusal with the lists it links, and the freeze of submitted and accepted months for each role and for
+//! sync push.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, session_fields, sql_count};
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.request(method, path).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The month before this one (Vietnam time) and a day in it.
+fn last_month() -> (String, NaiveDate) {
+    let today = cdt_api::domain::today_in_vietnam();
+    let day = today.with_day(1).unwrap() - Duration::days(20);
+    (format!("{:04}-{:02}", day.year(), day.month()), day)
+}
+
+fn insert_session(app: &TestApp, team: Uuid, day: NaiveDate, by: Uuid) -> Uuid {
+    let mut conn = app.database.connect();
+    let unit = cdt_api::models::team::find(&mut conn, team)
+        .unwrap()
+        .org_unit_id;
+    cdt_api::models::training_session::insert(
+        &mut conn,
+        Uuid::now_v7(),
+        &session_fields(team, unit, day),
+        by,
+    )
+    .unwrap()
+    .unwrap()
+    .id
+}
+
+#[actix_web::test]
+async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let commune = app.unit_id("son-la.xa-van-ho");
+    let province = app.unit_id("son-la");
+    let team = app.create_team("TEAM-VH", commune);
+    let leader_id = app.create_team_leader("leader", team);
+    app.create_user("officer", "officer", Some(commune));
+    app.create_user("province", "officer", Some(province));
+    app.create_user("admin", "admin", None);
+    let (leader, officer, province_officer, admin) = (
+        app.token("leader").await,
+        app.token("officer").await,
+        app.token("province").await,
+        app.token("admin").await,
+    );
+    let (period, day) = last_month();
+    let first = insert_session(&app, team, day, leader_id);
+    let second = insert_session(&app, team, day + Duration::days(1), leader_id);
+    let base = format!("/api/v1/sign-offs/{commune}/{period}");
+
+    // Open: nothing written yet; the month's figures now.
+    let (status, open) = send(&app, &officer, Method::GET, &base, None).await;
+    assert_eq!(status, 200, "{open}");
+    assert_eq!(
+        (open["state"].as_str(), open["version"].as_i64()),
+        (Some("open"), Some(0))
+    );
+    assert_eq!(open["figures"]["records_pending"], 2);
+    assert_eq!(open["period"], period.as_str());
+
+    // Submitting is refused while records await verification, naming them and linking their lists.
+    let (status, refused) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &format!("{base}/submit"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "sign_off_incomplete");
+    assert_eq!(refused["pending"]["training_sessions"], 2);
+    assert_eq!(refused["pending"]["reach_activities"], 0);
+    let link = refused["pending"]["links"]["training_sessions"]
+        .as_str()
+        .unwrap();
+    let (status, listed) = send(&app, &officer, Method::GET, link, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    let reach_link = refused["pending"]["links"]["reach_activities"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        send(&app, &officer, Method::GET, reach_link, None).await.0,
+        200
+    );
+    // The current month cannot be submitted before it ends.
+    let this_month = cdt_api::domain::today_in_vietnam();
+    let (status, early) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &format!(
+            "/api/v1/sign-offs/{commune}/{:04}-{:02}/submit",
+            this_month.year(),
+            this_month.month()
+        ),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, early["errors"][0]["code"].as_str()),
+        (422, Some("not_ended"))
+    );
+
+    // Verified and rejected records complete the month; the commune submits it.
+    let verify = format!("/api/v1/training-sessions/{first}/verify");
+    assert_eq!(
+        send(&app, &officer, Method::POST, &verify, None).await.0,
+        200
+    );
+    let reject = format!("/api/v1/training-sessions/{second}/reject");
+    assert_eq!(
+        send(
+            &app,
+            &officer,
+            Method::POST,
+            &reject,
+            Some(json!({"reason": "Trùng buổi"}))
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, submitted) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &format!("{base}/submit"),
+        Some(json!({"note": "Đủ số liệu"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{submitted}");
+    assert_eq!(submitted["state"], "submitted");
+    assert_eq!(submitted["note"], "Đủ số liệu");
+    assert_eq!(submitted["submitted_by"]["username"], "officer");
+    assert_eq!(
+        (
+            submitted["figures"]["sessions"].as_i64(),
+            submitted["figures"]["records_verified"].as_i64(),
+            submitted["figures"]["records_rejected"].as_i64(),
+            submitted["figures"]["participants_total"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1), Some(20))
+    );
+
+    // Submitted: frozen for the team leader, not for the officer; the commune cannot accept its own month.
+    let (status, frozen) = send(
+        &app,
+        &leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(json!({"team_id": team, "kind": "training", "held_on": day, "duration_minutes": 60,
+                    "format": "in_person", "topics": ["vneid"], "participants_total": 10,
+                    "participants_female": 5, "participants_ethnic_minority": 5, "participants_elderly": 1,
+                    "households_reached": 5})),
+    )
+    .await;
+    assert_eq!(
+        (status, frozen["code"].as_str()),
+        (409, Some("period_signed_off")),
+        "{frozen}"
+    );
+    let (status, _) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &format!("{base}/accept"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 403, "the commune does not accept its own month");
+
+    // The province returns it with a reason; the commune submits again; the province accepts.
+    let (status, returned) = send(
+        &app,
+        &province_officer,
+        Method::POST,
+        &format!("{base}/return"),
+        Some(json!({"reason": "Bổ sung danh sách ký"})),
+    )
+    .await;
+    assert_eq!(
+        (status, returned["state"].as_str()),
+        (200, Some("returned")),
+        "{returned}"
+    );
+    assert_eq!(returned["reason"], "Bổ sung danh sách ký");
+    let (status, again) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &format!("{base}/submit"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!((status, again["state"].as_str()), (200, Some("submitted")));
+    // A stale If-Match is refused; the current one goes through.
+    let stale = app
+        .request(Method::POST, &format!("{base}/accept"))
+        .bearer_auth(&province_officer)
+        .header("If-Match", "\"1\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+    let accepted = app
+        .request(Method::POST, &format!("{base}/accept"))
+        .bearer_auth(&province_officer)
+        .header("If-Match", format!("\"{}\"", again["version"]))
+        .json(&json!({"note": "Đạt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let accepted: Value = accepted.json().await.unwrap();
+    assert_eq!(accepted["state"], "accepted");
+    assert_eq!(accepted["decided_by"]["username"], "province");
+
+    // Accepted: frozen for everyone, admins included, and for sync push.
+    let (status, body) = send(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/training-sessions/{first}"),
+        Some(json!({"participants_total": 21})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("period_signed_off")),
+        "{body}"
+    );
+    let (status, body) = send(
+        &app,
+        &officer,
+        Method::POST,
+        &reject,
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("period_signed_off"))
+    );
+    let (status, pushed) = send(
+        &app,
+        &leader,
+        Method::POST,
+        "/api/v1/sync/push",
+        Some(json!({"items": [{"type": "training_session", "op": "upsert", "id": Uuid::now_v7(), "base_version": null,
+            "data": {"team_id": team, "kind": "training", "held_on": day, "duration_minutes": 60,
+                     "format": "in_person", "topics": ["vneid"], "participants_total": 10,
+                     "participants_female": 5, "participants_ethnic_minority": 5, "participants_elderly": 1,
+                     "households_reached": 5}}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{pushed}");
+    assert_eq!(pushed["results"][0]["status"], "rejected", "{pushed}");
+    assert_eq!(pushed["results"][0]["problem"]["code"], "period_signed_off");
+
+    // Only an admin reopens, and only with a reason; then the records change again.
+    let reopen = format!("{base}/reopen");
+    assert_eq!(
+        send(
+            &app,
+            &province_officer,
+            Method::POST,
+            &reopen,
+            Some(json!({"reason": "Sửa"}))
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, body) = send(
+        &app,
+        &admin,
+        Method::POST,
+        &reopen,
+        Some(json!({"reason": " "})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let (status, reopened) = send(
+        &app,
+        &admin,
+        Method::POST,
+        &reopen,
+        Some(json!({"reason": "Bổ sung số liệu VNeID"})),
+    )
+    .await;
+    assert_eq!(
+        (status, reopened["state"].as_str()),
+        (200, Some("open")),
+        "{reopened}"
+    );
+    let (status, _) = send(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/training-sessions/{first}"),
+        Some(json!({"participants_total": 21})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The history: every transition with who, why and the figures then; the same in the audit log.
+    let (_, read) = send(&app, &officer, Method::GET, &base, None).await;
+    let history = read["history"].as_array().unwrap();
+    let steps: Vec<(&str, &str, &str)> = history
+        .iter()
+        .map(|t| {
+            (
+                t["action"].as_str().unwrap(),
+                t["by"]["username"].as_str().unwrap(),
+                t["to"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("submit", "officer", "submitted"),
+            ("return", "province", "returned"),
+            ("submit", "officer", "submitted"),
+            ("accept", "province", "accepted"),
+            ("reopen", "admin", "open"),
+        ]
+    );
+    assert_eq!(history[1]["comment"], "Bổ sung danh sách ký");
+    assert!(history.iter().all(|t| t["figures"]["sessions"] == 1));
+    assert_eq!(
+        sql_count(
+            &mut app.database.connect(),
+            "SELECT count(*) FROM audit_events WHERE entity_type = 'sign_off'"
+        ),
+        5
+    );
+
+    // The list: every commune-level unit of the province in the month, this one open again.
+    let (status, page) = send(
+        &app,
+        &province_officer,
+        Method::GET,
+        &format!("/api/v1/sign-offs?from={period}&to={period}&limit=500"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 75, "Sơn La's 75 communes and wards");
+    assert!(items.iter().all(|s| s["state"] == "open"));
+    let (_, commune_only) = send(
+        &app,
+        &officer,
+        Method::GET,
+        &format!("/api/v1/sign-offs?from={period}&to={period}"),
+        None,
+    )
+    .await;
+    assert_eq!(commune_only["items"].as_array().unwrap().len(), 1);
+    let (_, led) = send(
+        &app,
+        &leader,
+        Method::GET,
+        &format!("/api/v1/sign-offs?from={period}&to={period}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        led["items"][0]["org_unit"]["id"],
+        commune.to_string(),
+        "a leader sees the commune's months"
+    );
+}
