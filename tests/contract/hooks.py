@@ -55,6 +55,8 @@ ALLOWED_FIELD_RULES = {
     "team_not_active": "the team's state",
     "outside_team_commune": "a unit outside the commune the team works in (where a team works is data)",
     "not_a_member": "a trainer who is not a membership of the session's team",
+    "not_broadcast": "an estimated audience for a channel that is not a broadcast; a PATCH may send the "
+    "audience alone, and then the stored record's channel decides (a create states it with if/then)",
     "implausible": "an outcome above what the participants allow (n per participant); after a PATCH the "
     "stored record's counts take part, which the request body alone cannot show",
     "campaign_not_open": "the campaign's state",
