@@ -121,6 +121,7 @@ operations! {
     DeleteTrainingSession => "delete_training_session", Access::Roles(MEMBER_MANAGERS);
     VerifyTrainingSession => "verify_training_session", Access::Roles(MANAGERS);
     RejectTrainingSession => "reject_training_session", Access::Roles(MANAGERS);
+    ReviewTrainingSessions => "review_training_sessions", Access::Roles(MANAGERS);
     ListCampaigns => "list_campaigns", Access::SignedIn;
     FindCampaign => "find_campaign", Access::SignedIn;
     CreateCampaign => "create_campaign", Access::Roles(ADMIN);
@@ -133,6 +134,7 @@ operations! {
     DeleteReachActivity => "delete_reach_activity", Access::Roles(MEMBER_MANAGERS);
     VerifyReachActivity => "verify_reach_activity", Access::Roles(MANAGERS);
     RejectReachActivity => "reject_reach_activity", Access::Roles(MANAGERS);
+    ReviewReachActivities => "review_reach_activities", Access::Roles(MANAGERS);
     GetReachSummary => "get_reach_summary", Access::SignedIn;
     ListTargets => "list_targets", Access::SignedIn;
     FindTarget => "find_target", Access::SignedIn;
@@ -151,6 +153,7 @@ operations! {
     AcceptSignOff => "accept_sign_off", Access::Roles(MANAGERS);
     ReturnSignOff => "return_sign_off", Access::Roles(MANAGERS);
     ReopenSignOff => "reopen_sign_off", Access::Roles(ADMIN);
+    TransitionSignOffs => "transition_sign_offs", Access::Roles(MANAGERS);
     SyncPull => "sync_pull", Access::SignedIn;
     SyncPush => "sync_push", Access::Roles(MEMBER_MANAGERS);
     ListSyncConflicts => "list_sync_conflicts", Access::Roles(MEMBER_MANAGERS);

@@ -54,6 +54,8 @@ pub fn schemas() -> Vec<(
         entry::<ConflictStatus>(),
         entry::<SignOffState>(),
         entry::<SignOffAction>(),
+        entry::<ReviewDecision>(),
+        entry::<BulkOutcome>(),
         entry::<ConflictResolution>(),
         entry::<ImportMode>(),
         entry::<TargetHolderKind>(),
@@ -273,6 +275,22 @@ vocabulary! {
         Accept = "accept", "Duyệt", "Accept";
         Return = "return", "Trả lại", "Return";
         Reopen = "reopen", "Mở lại", "Reopen";
+    }
+}
+
+vocabulary! {
+    /// A review's decision.
+    ReviewDecision, REVIEW_DECISIONS {
+        Verify = "verify", "Xác minh", "Verify";
+        Reject = "reject", "Từ chối", "Reject";
+    }
+}
+
+vocabulary! {
+    /// What became of one item of a bulk request.
+    BulkOutcome, BULK_OUTCOMES {
+        Applied = "applied", "Đã thực hiện", "Applied";
+        Refused = "refused", "Bị từ chối", "Refused";
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod audit_events;
 pub mod auth;
+pub mod bulk_review;
 pub mod campaigns;
 pub mod conditional;
 pub mod csv_export;
@@ -88,6 +89,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(people::list_personal_data_reads)
                 .service(imports::import_teams)
                 .service(imports::import_members)
+                // Before `/training-sessions/{id}` and `/reach-activities/{id}`, whose paths would match.
+                .service(bulk_review::review_training_sessions)
+                .service(bulk_review::review_reach_activities)
                 .service(training_sessions::list_training_sessions)
                 .service(training_sessions::find_training_session)
                 .service(training_sessions::create_training_session)
@@ -120,6 +124,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
                 .service(sign_offs::list_sign_offs)
+                .service(sign_offs::transition_sign_offs)
                 .service(sign_offs::find_sign_off)
                 .service(sign_offs::submit_sign_off)
                 .service(sign_offs::accept_sign_off)

@@ -1,12 +1,15 @@
 //! Monthly sign-off (báo cáo tháng): the HTTP face. The workflow and its rules are `domain::sign_offs`.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-pub use crate::domain::sign_offs::{SignOffFigures, SignOffResponse, SignOffTransition};
+pub use crate::domain::sign_offs::{
+    BulkSignOffFilter, BulkSignOffRequest, BulkSignOffResponse, BulkSignOffResult, SignOffFigures,
+    SignOffResponse, SignOffTransition, UnitMonthRef,
+};
 use crate::{
     auth::{AuthUser, Operation},
     config::Settings,
@@ -15,7 +18,7 @@ use crate::{
         sign_offs::{self as domain, ListFilter, Period, Request},
         validation::FieldErrors,
     },
-    error::{AppError, ErrorCode, Problem, Text},
+    error::{AppError, ErrorCode, Lang, Problem, Text},
     reference::{Choice, SignOffAction, SignOffState, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
@@ -254,7 +257,9 @@ async fn transition(
     let sign_off = db
         .run(move |conn| {
             conn.transaction(|conn| {
-                domain::transition(conn, &actor, unit, period, &request, &if_match, due_days)
+                domain::transition(
+                    conn, &actor, unit, period, &request, &if_match, due_days, true,
+                )
             })
         })
         .await?;
@@ -433,4 +438,50 @@ pub async fn reopen_sign_off(
         comment: Some(body.into_inner().reason),
     };
     transition(&req, actor, path.into_inner(), request, &settings, &db).await
+}
+
+/// Move many months.
+///
+/// One transition on up to 500 unit-months: `items`, or `filter` (every commune-level unit of a subtree
+/// and range, in a state): the province accepting every commune of a month, a commune submitting a year
+/// of older months. Each unit-month is moved as its single endpoint would, in its own transaction, with
+/// its own result; refused ones (records pending, not submitted yet, outside your scope) carry their
+/// problem.
+#[utoipa::path(
+    tag = "sign-offs",
+    operation_id = "transition_sign_offs",
+    security(("bearer" = [])),
+    request_body = BulkSignOffRequest,
+    responses(
+        (status = 200, description = "One result per unit-month.", body = BulkSignOffResponse),
+        (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Officers and admins only.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The filter's unit is not in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "JSON not acceptable.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither or both of `items` and `filter`, over 500 unit-months, or an unknown action or state.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/sign-offs/bulk")]
+pub async fn transition_sign_offs(
+    req: HttpRequest,
+    actor: AuthUser,
+    body: web::Json<BulkSignOffRequest>,
+    settings: web::Data<Settings>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::TransitionSignOffs)?;
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let body = body.into_inner();
+    let due_days = settings.sign_off_due_days;
+    let response = db
+        .run(move |conn| domain::transition_many(conn, &actor, &body, due_days, lang))
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
 }

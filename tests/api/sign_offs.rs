@@ -401,3 +401,215 @@ async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
         "a leader sees the commune's months"
     );
 }
+
+#[actix_web::test]
+async fn bulk_review_and_bulk_sign_off_answer_per_item() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let commune = app.unit_id("son-la.xa-van-ho");
+    let other = app.unit_id("son-la.phuong-to-hieu");
+    let province = app.unit_id("son-la");
+    let team = app.create_team("TEAM-VH", commune);
+    let team_other = app.create_team("TEAM-TH", other);
+    let leader_id = app.create_team_leader("leader", team);
+    app.create_user("officer", "officer", Some(commune));
+    app.create_user("province", "officer", Some(province));
+    app.create_user("admin", "admin", None);
+    let (leader, officer, province_officer, admin) = (
+        app.token("leader").await,
+        app.token("officer").await,
+        app.token("province").await,
+        app.token("admin").await,
+    );
+    let (period, day) = last_month();
+    let inside: Vec<Uuid> = (0..4)
+        .map(|i| insert_session(&app, team, day + Duration::days(i), leader_id))
+        .collect();
+    let outside = insert_session(&app, team_other, day, leader_id);
+    let review = "/api/v1/training-sessions/review";
+
+    // By ids: repeats count once; records outside the scope or missing are refused, the rest applied.
+    let missing = Uuid::now_v7();
+    let (status, verified) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "verify", "ids": [inside[0], inside[1], outside, missing, inside[0]]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{verified}");
+    let outcomes: Vec<(&str, Option<&str>)> = verified["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["status"].as_str().or(r["problem"]["code"].as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("applied", Some("verified")),
+            ("applied", Some("verified")),
+            ("refused", Some("not_found")),
+            ("refused", Some("not_found")),
+        ]
+    );
+    assert_eq!(
+        (verified["applied"].as_i64(), verified["refused"].as_i64()),
+        (Some(2), Some(2))
+    );
+    // By unit and month: the records still awaiting verification.
+    let filter = json!({"org_unit_id": commune, "period": period});
+    let (status, rejected) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "reject", "reason": "Thiếu danh sách ký", "filter": filter})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut ids: Vec<&str> = rejected["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = [inside[2].to_string(), inside[3].to_string()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    assert!(
+        rejected["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "rejected")
+    );
+    assert_eq!(
+        sql_count(
+            &mut app.database.connect(),
+            &format!(
+                "SELECT count(*) FROM training_sessions WHERE team_id = '{team}' AND status = 'submitted'"
+            )
+        ),
+        0
+    );
+    // Whole-request rules: a reason to reject, exactly one of ids and filter, officers only.
+    let (status, body) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "reject", "ids": [inside[0]]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let (status, body) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "verify", "ids": [inside[0]], "filter": filter})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("exactly_one"))
+    );
+    assert_eq!(
+        send(
+            &app,
+            &leader,
+            Method::POST,
+            review,
+            Some(json!({"decision": "verify", "ids": [inside[0]]}))
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, reach) = send(
+        &app,
+        &officer,
+        Method::POST,
+        "/api/v1/reach-activities/review",
+        Some(json!({"decision": "verify", "filter": filter})),
+    )
+    .await;
+    assert_eq!(
+        (status, reach["results"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+
+    // Bulk sign-off: the admin submits two communes' month; the one with a pending record is refused.
+    let bulk = "/api/v1/sign-offs/bulk";
+    let (status, submitted) = send(
+        &app,
+        &admin,
+        Method::POST,
+        bulk,
+        Some(json!({"action": "submit", "items": [
+            {"org_unit_id": commune, "period": period}, {"org_unit_id": other, "period": period}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{submitted}");
+    assert_eq!(submitted["results"][0]["state"], "submitted");
+    assert_eq!(submitted["results"][1]["outcome"], "refused");
+    assert_eq!(
+        submitted["results"][1]["problem"]["code"],
+        "sign_off_incomplete"
+    );
+    // The province accepts every submitted month of the province at once; a month that is open is refused.
+    let (status, accepted) = send(
+        &app,
+        &province_officer,
+        Method::POST,
+        bulk,
+        Some(json!({"action": "accept", "filter": {"from": period, "to": period, "state": "submitted"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["applied"], 1);
+    assert_eq!(accepted["results"][0]["org_unit_id"], commune.to_string());
+    assert_eq!(accepted["results"][0]["state"], "accepted");
+    let (_, open) = send(
+        &app,
+        &province_officer,
+        Method::POST,
+        bulk,
+        Some(json!({"action": "accept", "items": [{"org_unit_id": other, "period": period}]})),
+    )
+    .await;
+    assert_eq!(open["results"][0]["problem"]["code"], "conflict");
+    // The commune's officer cannot accept, and the bulk request says so per item.
+    let (_, own) = send(
+        &app,
+        &officer,
+        Method::POST,
+        bulk,
+        Some(json!({"action": "return", "reason": "x", "items": [{"org_unit_id": commune, "period": period}]})),
+    )
+    .await;
+    assert_eq!(own["results"][0]["problem"]["code"], "forbidden");
+    let (status, body) = send(
+        &app,
+        &admin,
+        Method::POST,
+        bulk,
+        Some(json!({"action": "accept"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("exactly_one"))
+    );
+}

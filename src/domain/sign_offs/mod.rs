@@ -4,6 +4,7 @@
 //! with a reason. Accepted months are frozen for everyone, submitted ones for team leaders
 //! ([`check_record_month`]). Every transition keeps who, when, why and the month's figures at that moment.
 
+mod bulk;
 mod period;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -12,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use bulk::{
+    BulkSignOffFilter, BulkSignOffRequest, BulkSignOffResponse, BulkSignOffResult, UnitMonthRef,
+    transition_many,
+};
 pub use period::Period;
 
 use crate::{
@@ -321,6 +326,8 @@ fn may(
 
 /// Makes `request` on `unit_id`'s month (call inside a transaction): every rule, then the write, the
 /// transition record and the audit event. Repeating a transition that already happened changes nothing.
+/// The answer carries the history when `with_history`.
+#[expect(clippy::too_many_arguments, reason = "one flat call per transition")]
 pub fn transition(
     conn: &mut PgConnection,
     actor: &AuthUser,
@@ -329,6 +336,7 @@ pub fn transition(
     request: &Request,
     if_match: &Precondition,
     due_days: u32,
+    with_history: bool,
 ) -> Result<SignOffResponse, AppError> {
     let unit = load_unit(conn, actor, unit_id, period)?;
     if !may(conn, actor, &unit, request.action)? {
@@ -339,7 +347,14 @@ pub fn transition(
     if_match.check(current.as_ref().map_or(0, |s| s.version))?;
     let (from, to) = edges(request.action);
     if state == to {
-        return response(conn, &unit, period, current.as_ref(), true, due_days);
+        return response(
+            conn,
+            &unit,
+            period,
+            current.as_ref(),
+            with_history,
+            due_days,
+        );
     }
     if !from.contains(&state) {
         return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
@@ -435,7 +450,7 @@ pub fn transition(
             }),
         },
     )?;
-    response(conn, &unit, period, Some(&stored), true, due_days)
+    response(conn, &unit, period, Some(&stored), with_history, due_days)
 }
 
 /// 409 `sign_off_incomplete` naming the records still awaiting verification and their lists.
