@@ -257,3 +257,35 @@ pub fn unit_months(
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)
 }
+
+/// How many unit-months of `communes` in `[from, to]` (months overlapping it, each unit only while in
+/// force) are in each state, as `(state, count)`; months without a row count as `open`.
+pub fn state_counts(
+    conn: &mut PgConnection,
+    communes: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(String, i64)>> {
+    use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        state: String,
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT coalesce(s.state, 'open') AS state, count(*) AS count \
+         FROM unnest($1::uuid[]) AS c (id) JOIN org_units u ON u.id = c.id \
+         CROSS JOIN generate_series(date_trunc('month', $2::date), $3::date, interval '1 month') AS g (at) \
+         LEFT JOIN sign_offs s ON s.org_unit_id = u.id AND s.period = g.at::date \
+         WHERE u.valid_from <= (g.at + interval '1 month' - interval '1 day')::date \
+           AND (u.valid_to IS NULL OR u.valid_to >= g.at::date) \
+         GROUP BY 1",
+    )
+    .bind::<Array<SqlUuid>, _>(communes)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
+}

@@ -37,6 +37,8 @@ pub struct SummaryQuery {
     pub as_of: Option<NaiveDate>,
     /// Count verified records only (default: verified and submitted; rejected never count).
     pub verified_only: Option<bool>,
+    /// Count only the unit-months a sign-off accepted (the official figures).
+    pub signed_off_only: Option<bool>,
 }
 
 /// Summary report.
@@ -78,6 +80,7 @@ pub async fn report_summary(
         to: query.to,
         as_of: query.as_of,
         verified_only: query.verified_only,
+        signed_off_only: query.signed_off_only,
     };
     let mut errors = FieldErrors::new();
     let (from, to) = check_period(&options, &mut errors);
@@ -95,6 +98,11 @@ pub async fn report_summary(
             ("from", s.from.to_string()),
             ("to", s.to.to_string()),
             ("as_of", s.as_of.to_string()),
+            ("signed_off_only", s.signed_off_only.to_string()),
+            ("sign_offs.accepted", s.sign_offs.accepted.to_string()),
+            ("sign_offs.submitted", s.sign_offs.submitted.to_string()),
+            ("sign_offs.returned", s.sign_offs.returned.to_string()),
+            ("sign_offs.open", s.sign_offs.open.to_string()),
             ("teams.total", s.teams.total.to_string()),
             ("teams.active", s.teams.active.to_string()),
             ("teams.dormant", s.teams.dormant.to_string()),
@@ -203,6 +211,8 @@ pub struct BreakdownQuery {
     pub as_of: Option<NaiveDate>,
     /// Count verified records only (default: verified and submitted).
     pub verified_only: Option<bool>,
+    /// Count only the unit-months a sign-off accepted (the official figures).
+    pub signed_off_only: Option<bool>,
 }
 
 /// Breakdown report.
@@ -243,6 +253,7 @@ pub async fn report_breakdown(
         to: query.to,
         as_of: query.as_of,
         verified_only: query.verified_only,
+        signed_off_only: query.signed_off_only,
     };
     let mut errors = FieldErrors::new();
     let by = query.by.check(&mut errors, "by");

@@ -36,6 +36,8 @@ pub struct TargetsReportQuery {
     /// One indicator only.
     #[param(value_type = Option<Indicator>)]
     pub indicator: Option<Choice<Indicator>>,
+    /// Actuals from the unit-months a sign-off accepted only (the official figures).
+    pub signed_off_only: Option<bool>,
 }
 
 /// Targets report.
@@ -76,6 +78,7 @@ pub async fn report_targets(
         to: query.to,
         as_of: None,
         verified_only: None,
+        signed_off_only: query.signed_off_only,
     };
     let mut errors = FieldErrors::new();
     let (from, to) = check_period(&options, &mut errors);

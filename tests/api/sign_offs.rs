@@ -613,3 +613,133 @@ async fn bulk_review_and_bulk_sign_off_answer_per_item() {
         (422, Some("exactly_one"))
     );
 }
+
+#[actix_web::test]
+async fn signed_off_only_reports_count_exactly_the_accepted_months_under_either_structure() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let a = app.unit_id("son-la.xa-van-ho");
+    let b = app.unit_id("son-la.phuong-to-hieu");
+    let team_a = app.create_team("TEAM-A", a);
+    let team_b = app.create_team("TEAM-B", b);
+    let leader_id = app.create_team_leader("leader", team_a);
+    app.create_user("admin", "admin", None);
+    app.create_user("viewer", "viewer", Some(app.unit_id("son-la")));
+    let (admin, viewer) = (app.token("admin").await, app.token("viewer").await);
+    let (last, last_day) = last_month();
+    let earlier_day = last_day.with_day(1).unwrap() - Duration::days(10);
+    let earlier = format!("{:04}-{:02}", earlier_day.year(), earlier_day.month());
+    for (team, count) in [(team_a, 3), (team_b, 2)] {
+        for day in [earlier_day, last_day] {
+            for i in 0..count {
+                insert_session(&app, team, day + Duration::days(i), leader_id);
+            }
+        }
+    }
+    let mut conn = app.database.connect();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE training_sessions SET status = 'verified', reviewed_at = now()"),
+        &mut conn,
+    )
+    .unwrap();
+    // A's earlier month and B's last month are accepted; the other two stay open.
+    for (unit, period) in [(a, &earlier), (b, &last)] {
+        for action in ["submit", "accept"] {
+            let (status, body) = send(
+                &app,
+                &admin,
+                Method::POST,
+                &format!("/api/v1/sign-offs/{unit}/{period}/{action}"),
+                Some(json!({})),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    let from = earlier_day.with_day(1).unwrap();
+    let to = last_day.with_day(1).unwrap() + chrono::Months::new(1) - Duration::days(1);
+    let raw = |figure: &str, conn: &mut diesel::PgConnection| {
+        sql_count(
+            conn,
+            &format!(
+                "SELECT ({figure})::bigint AS count FROM training_sessions s WHERE s.status <> 'rejected' \
+                 AND s.deleted_at IS NULL AND ((s.team_id = '{team_a}' AND date_trunc('month', s.held_on) = '{from}') \
+                 OR (s.team_id = '{team_b}' AND date_trunc('month', s.held_on) = date_trunc('month', DATE '{to}')))"
+            ),
+        )
+    };
+    let (official_sessions, official_participants) = (
+        raw("count(*)", &mut conn),
+        raw("sum(s.participants_total)", &mut conn),
+    );
+    assert_eq!((official_sessions, official_participants), (3 + 2, 100));
+    for as_of in ["", "&as_of=2025-06-30"] {
+        let summary = app
+            .get_json(
+                &viewer,
+                &format!("/api/v1/reports/summary?from={from}&to={to}&signed_off_only=true{as_of}"),
+            )
+            .await;
+        assert_eq!(summary["signed_off_only"], true);
+        assert_eq!(
+            summary["sessions"]["total"], official_sessions,
+            "{as_of}: {summary}"
+        );
+        assert_eq!(
+            summary["participants"]["total"], official_participants,
+            "{as_of}"
+        );
+        let all = app
+            .get_json(
+                &viewer,
+                &format!("/api/v1/reports/summary?from={from}&to={to}{as_of}"),
+            )
+            .await;
+        assert_eq!(all["sessions"]["total"], 10, "{as_of}");
+    }
+    // Every report says how many of its unit-months are in each state: 75 communes x 2 months.
+    let summary = app
+        .get_json(
+            &viewer,
+            &format!("/api/v1/reports/summary?from={from}&to={to}"),
+        )
+        .await;
+    assert_eq!(
+        summary["sign_offs"],
+        json!({"accepted": 2, "submitted": 0, "returned": 0, "open": 148})
+    );
+    let breakdown = app
+        .get_json(
+            &viewer,
+            &format!(
+                "/api/v1/reports/breakdown?by=child_unit&from={from}&to={to}&signed_off_only=true"
+            ),
+        )
+        .await;
+    assert_eq!(breakdown["totals"]["sessions"], official_sessions);
+    assert_eq!(breakdown["sign_offs"]["accepted"], 2);
+    // Targets: the actual of A's year counts its accepted month only.
+    let (status, target) = send(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/targets",
+        Some(json!({"org_unit_id": a, "indicator": "sessions_held", "period_start": from, "period_end": to, "value": 10})),
+    )
+    .await;
+    assert_eq!(status, 201, "{target}");
+    let targets = app
+        .get_json(
+            &viewer,
+            &format!("/api/v1/reports/targets?from={from}&to={to}&signed_off_only=true"),
+        )
+        .await;
+    assert_eq!(targets["items"][0]["actual"], 3.0, "{targets}");
+    let targets = app
+        .get_json(
+            &viewer,
+            &format!("/api/v1/reports/targets?from={from}&to={to}"),
+        )
+        .await;
+    assert_eq!(targets["items"][0]["actual"], 6.0);
+}

@@ -44,7 +44,8 @@ pub struct BreakdownRow {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"org_unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la",
     "name": "Tỉnh Sơn La", "level": "province"}, "by": "child_unit", "from": "2026-01-01", "to": "2026-11-29",
-    "as_of": "2025-06-30", "verified_only": false,
+    "as_of": "2025-06-30", "verified_only": false, "signed_off_only": false,
+    "sign_offs": {"accepted": 10, "submitted": 2, "returned": 0, "open": 0},
     "rows": [{"key": "0193a0f4-7b1e-7c53-a8e1-000000000002", "label": "Huyện Mộc Châu", "code": "son-la.moc-chau",
               "sessions": 120, "sessions_training": 50, "sessions_outreach": 70, "duration_minutes": 14400,
               "participants_total": 3100, "participants_female": 1600, "participants_ethnic_minority": 2500,
@@ -68,6 +69,10 @@ pub struct BreakdownResponse {
     pub to: NaiveDate,
     pub as_of: NaiveDate,
     pub verified_only: bool,
+    /// Only unit-months accepted by a sign-off were counted.
+    pub signed_off_only: bool,
+    /// The sign-off states of the unit-months the breakdown covers.
+    pub sign_offs: crate::domain::sign_offs::SignOffCounts,
     pub rows: Vec<BreakdownRow>,
     pub totals: Figures,
 }
@@ -97,6 +102,7 @@ pub fn break_down(
         from: scope.from,
         to: scope.to,
         bucket,
+        accepted_only: scope.signed_off_only,
     };
     let village_level = scope.root.level.serves_teams();
     // (row key, figures) pairs before labelling.
@@ -278,6 +284,8 @@ pub fn break_down(
         to: scope.to,
         as_of: scope.as_of,
         verified_only: scope.verified_only,
+        signed_off_only: scope.signed_off_only,
+        sign_offs: scope.sign_offs(conn)?,
         rows,
         totals,
     })

@@ -38,6 +38,8 @@ pub struct ReportScope {
     pub rows: TeamRows,
     /// Verified records only (else verified and submitted).
     pub verified_only: bool,
+    /// Only unit-months accepted by a sign-off.
+    pub signed_off_only: bool,
 }
 
 impl ReportScope {
@@ -49,6 +51,15 @@ impl ReportScope {
     /// True when the aggregates must be read per team (a team or a village), not per commune.
     pub fn narrowed(&self) -> bool {
         self.rows.team.is_some() || self.rows.unit.is_some()
+    }
+
+    /// How many of the unit-months the report covers each sign-off state holds.
+    pub fn sign_offs(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<crate::domain::sign_offs::SignOffCounts, crate::error::AppError> {
+        let communes: Vec<Uuid> = self.communes.iter().map(|(commune, _)| *commune).collect();
+        crate::domain::sign_offs::SignOffCounts::of(conn, &communes, self.from, self.to)
     }
 
     /// The selection grouped by child unit.
@@ -65,8 +76,14 @@ impl ReportScope {
 
     /// The ungrouped selection: whole roots from the root grain, the other units one by one.
     fn whole(&self, graph: &UnitGraph) -> Selection {
+        // Sign-offs are per commune-level unit: signed-off reads take every unit one by one.
+        let whole_roots = if self.signed_off_only {
+            &[][..]
+        } else {
+            &self.whole_roots[..]
+        };
         Selection {
-            roots: self.whole_roots.clone(),
+            roots: whole_roots.to_vec(),
             communes: self
                 .communes
                 .iter()
@@ -75,7 +92,7 @@ impl ReportScope {
                         .units
                         .get(commune)
                         .and_then(UnitNode::root)
-                        .is_none_or(|root| !self.whole_roots.contains(&root))
+                        .is_none_or(|root| !whole_roots.contains(&root))
                 })
                 .map(|(commune, _)| (*commune, String::new()))
                 .collect(),
@@ -96,6 +113,7 @@ impl ReportScope {
             from: self.from,
             to: self.to,
             bucket,
+            accepted_only: self.signed_off_only,
         };
         if self.narrowed() {
             stats::by_team(conn, &self.rows, TeamGroup::None, cut)
@@ -113,6 +131,8 @@ pub struct PeriodOptions {
     pub to: Option<NaiveDate>,
     pub as_of: Option<NaiveDate>,
     pub verified_only: Option<bool>,
+    /// Only unit-months accepted by a sign-off.
+    pub signed_off_only: Option<bool>,
 }
 
 /// Checks the period: `from <= to` and both within a sane range.
@@ -288,6 +308,7 @@ pub fn resolve_scope(
         whole_roots,
         rows,
         verified_only,
+        signed_off_only: false,
     })
 }
 
@@ -365,6 +386,10 @@ fn prepare<'a>(
         team,
         options.verified_only.unwrap_or(false),
     )?;
+    let scope = ReportScope {
+        signed_off_only: options.signed_off_only.unwrap_or(false),
+        ..scope
+    };
     Ok((
         Reader {
             cache,

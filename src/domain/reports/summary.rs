@@ -86,7 +86,8 @@ pub struct VerificationCounts {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"org_unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la",
     "name": "Tỉnh Sơn La", "level": "province"}, "team_id": null, "from": "2026-01-01", "to": "2026-11-29",
-    "as_of": "2026-11-29", "verified_only": false,
+    "as_of": "2026-11-29", "verified_only": false, "signed_off_only": false,
+    "sign_offs": {"accepted": 700, "submitted": 60, "returned": 3, "open": 62},
     "teams": {"total": 2448, "active": 2101, "dormant": 347},
     "members": {"total": 12240, "leaders": 2448, "female": 5508},
     "sessions": {"total": 21340, "training": 9120, "outreach": 12220, "duration_minutes": 2560800},
@@ -105,6 +106,10 @@ pub struct SummaryResponse {
     /// The day whose administrative structure the report uses.
     pub as_of: NaiveDate,
     pub verified_only: bool,
+    /// Only unit-months accepted by a sign-off were counted.
+    pub signed_off_only: bool,
+    /// The sign-off states of the unit-months the summary covers.
+    pub sign_offs: crate::domain::sign_offs::SignOffCounts,
     pub teams: TeamCounts,
     /// Members of those teams on the period's last day.
     pub members: MemberCounts,
@@ -162,6 +167,8 @@ pub fn summarize(
         to: scope.to,
         as_of: scope.as_of,
         verified_only: scope.verified_only,
+        signed_off_only: scope.signed_off_only,
+        sign_offs: scope.sign_offs(conn)?,
         teams: team_counts(&teams),
         members,
         sessions: SessionCounts {

@@ -71,6 +71,7 @@ pub struct TargetProgress {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"org_unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la",
     "name": "Tỉnh Sơn La", "level": "province"}, "from": "2026-01-01", "to": "2026-11-29", "today": "2026-11-29",
+    "signed_off_only": false, "sign_offs": {"accepted": 700, "submitted": 60, "returned": 3, "open": 62},
     "items": [{"target_id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "indicator": "people_trained",
     "holder": {"kind": "org_unit", "id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la", "name": "Tỉnh Sơn La"},
     "campaign_id": null, "period_start": "2026-01-01", "period_end": "2026-12-31", "value": 120000.0,
@@ -82,6 +83,10 @@ pub struct TargetsReportResponse {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub today: NaiveDate,
+    /// Actuals count only unit-months accepted by a sign-off.
+    pub signed_off_only: bool,
+    /// The sign-off states of the unit-months under the unit in the period.
+    pub sign_offs: crate::domain::sign_offs::SignOffCounts,
     /// By indicator, then holder code, then period.
     pub items: Vec<TargetProgress>,
 }
@@ -188,15 +193,27 @@ fn external_actual(
     indicator_value::latest_overlapping(conn, unit, t.indicator, (t.period_start, t.period_end))
 }
 
+/// How a target is evaluated: the structure day asked for, today, and whether only signed-off months count.
+#[derive(Debug, Clone, Copy)]
+struct Evaluation {
+    as_of: Option<NaiveDate>,
+    today: NaiveDate,
+    signed_off_only: bool,
+}
+
 fn progress(
     conn: &mut PgConnection,
     reader: &Reader<'_>,
     actor: &AuthUser,
     scoped: &ScopedTarget,
     holder: TargetHolder,
-    as_of: Option<NaiveDate>,
-    today: NaiveDate,
+    on: Evaluation,
 ) -> Result<TargetProgress, AppError> {
+    let Evaluation {
+        as_of,
+        today,
+        signed_off_only,
+    } = on;
     let t = &scoped.target;
     let evaluated_on = today.min(t.period_end);
     let started = today >= t.period_start;
@@ -230,6 +247,7 @@ fn progress(
             t.team_id,
             false,
         )?;
+        scope.signed_off_only = signed_off_only;
         if t.team_id.is_some() {
             scope.rows.communes = reader.graph.communes().map(|c| c.id).collect();
             scope.rows.unit = None;
@@ -316,7 +334,12 @@ pub fn report(
             }
             (None, None) => continue,
         };
-        items.push(progress(conn, reader, actor, scoped, holder, as_of, today)?);
+        let on = Evaluation {
+            as_of,
+            today,
+            signed_off_only: scope.signed_off_only,
+        };
+        items.push(progress(conn, reader, actor, scoped, holder, on)?);
     }
     items.sort_by(|a, b| {
         a.indicator
@@ -334,6 +357,8 @@ pub fn report(
         from,
         to,
         today,
+        signed_off_only: scope.signed_off_only,
+        sign_offs: scope.sign_offs(conn)?,
         items,
     })
 }

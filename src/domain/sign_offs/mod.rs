@@ -100,6 +100,37 @@ impl SignOffFigures {
     }
 }
 
+/// How many of the unit-months a report covers are in each sign-off state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"accepted": 60, "submitted": 10, "returned": 1, "open": 4}))]
+pub struct SignOffCounts {
+    pub accepted: i64,
+    pub submitted: i64,
+    pub returned: i64,
+    pub open: i64,
+}
+
+impl SignOffCounts {
+    /// The counts of the months overlapping `[from, to]` of the commune-level units `communes`.
+    pub fn of(
+        conn: &mut PgConnection,
+        communes: &[Uuid],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Self, AppError> {
+        let mut counts = Self::default();
+        for (state, count) in sign_off::state_counts(conn, communes, from, to)? {
+            match state.as_str() {
+                "accepted" => counts.accepted += count,
+                "submitted" => counts.submitted += count,
+                "returned" => counts.returned += count,
+                _ => counts.open += count,
+            }
+        }
+        Ok(counts)
+    }
+}
+
 /// Who made a transition.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct ActorRef {

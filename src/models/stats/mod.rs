@@ -193,6 +193,21 @@ pub struct Cut<'a> {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub bucket: Bucket,
+    /// Only the unit-months a sign-off accepted (the official figures); commune-level reads only.
+    pub accepted_only: bool,
+}
+
+/// The condition that the commune-level unit `commune` signed off the month of `month` (a date column or
+/// expression), or nothing when `accepted_only` is off.
+fn accepted(accepted_only: bool, commune: &str, month: &str) -> String {
+    if accepted_only {
+        format!(
+            " AND EXISTS (SELECT 1 FROM sign_offs so WHERE so.org_unit_id = {commune} \
+             AND so.period = {month} AND so.state = 'accepted')"
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Time buckets of a cut.
@@ -297,14 +312,16 @@ pub fn by_commune(
         None => (after, after, after, after),
     };
     let measures = MEASURES.join(", ");
-    let parts = |table_days: &str, table_months: &str, filter: &str| {
+    let parts = |table_days: &str, table_months: &str, filter: &str, unit: &str| {
+        let by_month = accepted(cut.accepted_only, unit, "month");
+        let by_day = accepted(cut.accepted_only, unit, "date_trunc('month', day)::date");
         format!(
             "SELECT month AS at, status, key, {measures} FROM {table_months} \
-             WHERE {filter} AND dim = $3 AND month >= $4 AND month < $5 \
+             WHERE {filter} AND dim = $3 AND month >= $4 AND month < $5{by_month} \
              UNION ALL SELECT day, status, key, {measures} FROM {table_days} \
-             WHERE {filter} AND dim = $3 AND day >= $6 AND day < $7 \
+             WHERE {filter} AND dim = $3 AND day >= $6 AND day < $7{by_day} \
              UNION ALL SELECT day, status, key, {measures} FROM {table_days} \
-             WHERE {filter} AND dim = $3 AND day >= $8 AND day <= $9"
+             WHERE {filter} AND dim = $3 AND day >= $8 AND day <= $9{by_day}"
         )
     };
     let sql = format!(
@@ -318,9 +335,16 @@ pub fn by_commune(
         communes = parts(
             "stat_commune_days",
             "stat_commune_months",
-            "commune_id = g.commune_id"
+            "commune_id = g.commune_id",
+            "g.commune_id"
         ),
-        roots = parts("stat_root_days", "stat_root_months", "root_id = ANY($10)"),
+        // Signed-off figures are read per commune-level unit: the caller selects no whole roots then.
+        roots = parts(
+            "stat_root_days",
+            "stat_root_months",
+            "root_id = ANY($10)",
+            "NULL::uuid"
+        ),
     );
     let (ids, groups): (Vec<Uuid>, Vec<String>) = selection.communes.iter().cloned().unzip();
     prepared(
@@ -373,10 +397,15 @@ pub fn by_team(
     let sql = format!(
         "SELECT {grp} AS grp, {bucket} AS bucket, status, key, {sums} FROM stat_team_days \
          WHERE commune_id = ANY($1) AND dim = $2 AND day >= $3 AND day <= $4 \
-           AND ($5::uuid IS NULL OR team_id = $5) AND ($6::uuid IS NULL OR unit_id = $6) \
+           AND ($5::uuid IS NULL OR team_id = $5) AND ($6::uuid IS NULL OR unit_id = $6){signed} \
          GROUP BY 1, 2, 3, 4",
         bucket = cut.bucket.sql("day"),
         sums = sums(),
+        signed = accepted(
+            cut.accepted_only,
+            "commune_id",
+            "date_trunc('month', day)::date"
+        ),
     );
     prepared(
         diesel::sql_query(sql)
