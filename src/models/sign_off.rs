@@ -1,6 +1,6 @@
 //! Monthly sign-offs of commune-level units and their transitions.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -288,4 +288,20 @@ pub fn state_counts(
     .bind::<Date, _>(to)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
+}
+
+/// The accepted unit-months of `communes` whose months overlap `[from, to]`, as `(unit, first day)`.
+pub fn accepted_months(
+    conn: &mut PgConnection,
+    communes: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<(Uuid, NaiveDate)>> {
+    sign_offs::table
+        .filter(sign_offs::org_unit_id.eq_any(communes))
+        .filter(sign_offs::state.eq(SignOffState::Accepted))
+        .filter(sign_offs::period.ge(from.with_day(1).unwrap_or(from)))
+        .filter(sign_offs::period.le(to))
+        .select((sign_offs::org_unit_id, sign_offs::period))
+        .load(conn)
 }

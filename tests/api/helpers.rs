@@ -151,6 +151,36 @@ impl TestApp {
         .id
     }
 
+    /// An active team founded in 2023 serving the old commune-level unit `old`, which followed the 2025
+    /// reorganisation into `new` on 2025-07-01.
+    pub fn create_team_with_history(
+        &self,
+        code: &str,
+        old: uuid::Uuid,
+        new: uuid::Uuid,
+    ) -> uuid::Uuid {
+        let mut conn = self.database.connect();
+        let founded = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("date");
+        let fields = cdt_api::models::team::TeamFields {
+            code: code.to_owned(),
+            name: format!("Tổ công nghệ số {code}"),
+            org_unit_id: old,
+            status: cdt_api::reference::Choice::from_code("active"),
+            founded_on: Some(founded),
+            establishment_decision: None,
+            zalo_group_members: None,
+            zalo_group_members_as_of: None,
+            notes: None,
+        };
+        let team = cdt_api::models::team::insert(&mut conn, uuid::Uuid::now_v7(), &fields, founded)
+            .expect("insert team")
+            .id;
+        let merged = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
+        cdt_api::models::team::follow_reorganization(&mut conn, &[old], new, merged)
+            .expect("follow the reorganisation");
+        team
+    }
+
     /// Adds a new person with `phone` to `team` in `role`; returns (membership id, person id).
     pub fn add_member(
         &self,

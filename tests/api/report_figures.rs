@@ -104,27 +104,6 @@ fn activity_fields(
     }
 }
 
-/// A team that served an old commune from 2023 and followed it into its successor on 2025-07-01.
-fn team_with_history(app: &TestApp, code: &str, old: Uuid, new: Uuid) -> Uuid {
-    let mut conn = app.database.connect();
-    let fields = cdt_api::models::team::TeamFields {
-        code: code.to_owned(),
-        name: format!("Tổ công nghệ số {code}"),
-        org_unit_id: old,
-        status: cdt_api::reference::Choice::from_code("active"),
-        founded_on: Some(date(2023, 1, 1)),
-        establishment_decision: None,
-        zalo_group_members: None,
-        zalo_group_members_as_of: None,
-        notes: None,
-    };
-    let team = cdt_api::models::team::insert(&mut conn, Uuid::now_v7(), &fields, date(2023, 1, 1))
-        .unwrap()
-        .id;
-    cdt_api::models::team::follow_reorganization(&mut conn, &[old], new, date(2025, 7, 1)).unwrap();
-    team
-}
-
 /// The figures the test recomputes from raw rows, per record.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Expected {
@@ -307,11 +286,11 @@ async fn aggregates_match_a_recomputation_from_raw_rows_after_random_writes_unde
     };
     let teams = [
         (
-            team_with_history(&app, "HIST-LL", old_long_luong, van_ho),
+            app.create_team_with_history("HIST-LL", old_long_luong, van_ho),
             van_ho,
         ),
         (
-            team_with_history(&app, "HIST-CS", old_chieng_son, chieng_son),
+            app.create_team_with_history("HIST-CS", old_chieng_son, chieng_son),
             chieng_son,
         ),
         (app.create_team("NEW-VH", van_ho), van_ho),

@@ -743,3 +743,110 @@ async fn signed_off_only_reports_count_exactly_the_accepted_months_under_either_
         .await;
     assert_eq!(targets["items"][0]["actual"], 6.0);
 }
+
+#[actix_web::test]
+async fn a_merged_commune_counts_a_month_as_signed_off_only_when_every_contributing_unit_did() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    // Chiềng Sơn (2025) was formed from Chiềng Sơn of Mộc Châu and Chiềng Xuân of Vân Hồ.
+    let chieng_son = app.unit_id("son-la.xa-chieng-son");
+    let old_son = app.unit_id("son-la.thi-xa-moc-chau.xa-chieng-son");
+    let old_xuan = app.unit_id("son-la.huyen-van-ho.xa-chieng-xuan");
+    let team_son = app.create_team_with_history("HIST-SON", old_son, chieng_son);
+    let team_xuan = app.create_team_with_history("HIST-XUAN", old_xuan, chieng_son);
+    app.create_user("admin", "admin", None);
+    app.create_user("viewer", "viewer", Some(app.unit_id("son-la")));
+    let (admin, viewer) = (app.token("admin").await, app.token("viewer").await);
+    let admin_id = app.create_user("recorder", "admin", None);
+    let june = NaiveDate::from_ymd_opt(2025, 6, 10).unwrap();
+    let august = NaiveDate::from_ymd_opt(2025, 8, 10).unwrap();
+    let mut conn = app.database.connect();
+    // June under the old units (3 + 2 sessions), August under the successor (1 + 1).
+    for (team, unit, day, count) in [
+        (team_son, old_son, june, 3),
+        (team_xuan, old_xuan, june, 2),
+        (team_son, chieng_son, august, 1),
+        (team_xuan, chieng_son, august, 1),
+    ] {
+        for i in 0..count {
+            cdt_api::models::training_session::insert(
+                &mut conn,
+                Uuid::now_v7(),
+                &session_fields(team, unit, day + Duration::days(i)),
+                admin_id,
+            )
+            .unwrap()
+            .unwrap();
+        }
+    }
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE training_sessions SET status = 'verified', reviewed_at = now()"),
+        &mut conn,
+    )
+    .unwrap();
+    let sign_off = |unit: Uuid, period: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            for action in ["submit", "accept"] {
+                let (status, body) = send(
+                    app,
+                    &admin,
+                    Method::POST,
+                    &format!("/api/v1/sign-offs/{unit}/{period}/{action}"),
+                    Some(json!({})),
+                )
+                .await;
+                assert_eq!(status, 200, "{unit} {period} {action}: {body}");
+            }
+        }
+    };
+    // A month belongs to the unit in force in it: the predecessors sign off June, the successor August.
+    for (unit, period) in [(chieng_son, "2025-06"), (old_son, "2025-08")] {
+        let (status, body) = send(
+            &app,
+            &admin,
+            Method::POST,
+            &format!("/api/v1/sign-offs/{unit}/{period}/submit"),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, 422, "{unit} {period}: {body}");
+    }
+    sign_off(old_son, "2025-06").await;
+    sign_off(chieng_son, "2025-08").await;
+    let official = |as_of: &'static str| {
+        let app = &app;
+        let viewer = viewer.clone();
+        async move {
+            let summary = app
+                .get_json(
+                    &viewer,
+                    &format!(
+                        "/api/v1/reports/summary?from=2025-06-01&to=2025-08-31&signed_off_only=true{as_of}"
+                    ),
+                )
+                .await;
+            summary["sessions"]["total"].as_i64().unwrap()
+        }
+    };
+    // Today's structure: Chiềng Sơn's June needs both predecessors' Junes, so only August counts (2).
+    // The old structure: old Chiềng Sơn's June is its own (3); its August comes from the successor (2) and
+    // Chiềng Xuân's June is still open.
+    assert_eq!(official("").await, 2);
+    assert_eq!(official("&as_of=2025-06-30").await, 5);
+    sign_off(old_xuan, "2025-06").await;
+    assert_eq!(official("").await, 7);
+    assert_eq!(official("&as_of=2025-06-30").await, 7);
+    // The sign-off counts are of the real unit-months: 75 communes in July and August, 200 in June.
+    let summary = app
+        .get_json(
+            &viewer,
+            "/api/v1/reports/summary?from=2025-06-01&to=2025-08-31",
+        )
+        .await;
+    assert_eq!(
+        summary["sign_offs"],
+        json!({"accepted": 3, "submitted": 0, "returned": 0, "open": 200 + 75 + 75 - 3})
+    );
+}

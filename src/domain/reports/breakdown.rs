@@ -102,7 +102,7 @@ pub fn break_down(
         from: scope.from,
         to: scope.to,
         bucket,
-        accepted_only: scope.signed_off_only,
+        accepted: scope.signed_off.as_ref(),
     };
     let village_level = scope.root.level.serves_teams();
     // (row key, figures) pairs before labelling.
@@ -284,7 +284,7 @@ pub fn break_down(
         to: scope.to,
         as_of: scope.as_of,
         verified_only: scope.verified_only,
-        signed_off_only: scope.signed_off_only,
+        signed_off_only: scope.signed_off_only(),
         sign_offs: scope.sign_offs(conn)?,
         rows,
         totals,

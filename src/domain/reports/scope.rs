@@ -1,7 +1,7 @@
 //! What a report covers, resolved for its reader: the unit (by default the reader's scope root), the
 //! period, the administrative structure of `as_of`, and the read-only snapshot every report runs in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use diesel::{PgConnection, QueryResult};
@@ -13,9 +13,10 @@ use crate::{
     error::AppError,
     models::{
         org_unit::{self, OrgUnitFilter},
+        sign_off,
         stats::{
-            self, Bucket, CountedTeam, Cut, FigureRow, ReportCache, Selection, TeamGroup, TeamRows,
-            UnitGraph, UnitNode, Versions,
+            self, AcceptedMonths, Bucket, CountedTeam, Cut, FigureRow, ReportCache, Selection,
+            TeamGroup, TeamRows, UnitGraph, UnitNode, Versions,
         },
     },
     reference::OrgUnitLevel,
@@ -38,8 +39,8 @@ pub struct ReportScope {
     pub rows: TeamRows,
     /// Verified records only (else verified and submitted).
     pub verified_only: bool,
-    /// Only unit-months accepted by a sign-off.
-    pub signed_off_only: bool,
+    /// A signed-off read: the unit-months it counts (see [`ReportScope::sign_off_only`]).
+    pub signed_off: Option<AcceptedMonths>,
 }
 
 impl ReportScope {
@@ -51,6 +52,54 @@ impl ReportScope {
     /// True when the aggregates must be read per team (a team or a village), not per commune.
     pub fn narrowed(&self) -> bool {
         self.rows.team.is_some() || self.rows.unit.is_some()
+    }
+
+    /// Whether only signed-off unit-months count.
+    pub fn signed_off_only(&self) -> bool {
+        self.signed_off.is_some()
+    }
+
+    /// Restricts the scope to the official figures: a unit-month of the report's structure (the commune-level
+    /// units in force on `as_of`) counts only when every unit-month contributing to it was accepted, that is
+    /// every commune-level unit in force in that month whose activity the structure attributes to it. Under
+    /// the current structure a merged commune's months before the merger count when all its predecessors'
+    /// months were accepted; under an old one a predecessor's later months count when its successor's were.
+    pub fn sign_off_only(&mut self, conn: &mut PgConnection, graph: &UnitGraph) -> QueryResult<()> {
+        let accepted: HashSet<(Uuid, NaiveDate)> =
+            sign_off::accepted_months(conn, &self.rows.communes, self.from, self.to)?
+                .into_iter()
+                .collect();
+        // (structure unit, month) -> (contributing units, all accepted)
+        let mut groups: HashMap<(Uuid, NaiveDate), (Vec<Uuid>, bool)> = HashMap::new();
+        let mut month = self.from.with_day(1).unwrap_or(self.from);
+        while month <= self.to {
+            let last = month + chrono::Months::new(1) - chrono::Days::new(1);
+            for commune in &self.rows.communes {
+                let Some(node) = graph.units.get(commune) else {
+                    continue;
+                };
+                if node.valid_from > last || node.valid_to.is_some_and(|end| end < month) {
+                    continue;
+                }
+                let unit = graph
+                    .resolve(*commune, self.as_of)
+                    .map_or(*commune, |u| u.id);
+                let group = groups.entry((unit, month)).or_insert((Vec::new(), true));
+                group.0.push(*commune);
+                group.1 &= accepted.contains(&(*commune, month));
+            }
+            month = month + chrono::Months::new(1);
+        }
+        let mut months = AcceptedMonths::new();
+        for ((_, month), (communes, all_accepted)) in groups {
+            if all_accepted {
+                for commune in communes {
+                    months.entry(commune).or_default().push(month);
+                }
+            }
+        }
+        self.signed_off = Some(months);
+        Ok(())
     }
 
     /// How many of the unit-months the report covers each sign-off state holds.
@@ -77,7 +126,7 @@ impl ReportScope {
     /// The ungrouped selection: whole roots from the root grain, the other units one by one.
     fn whole(&self, graph: &UnitGraph) -> Selection {
         // Sign-offs are per commune-level unit: signed-off reads take every unit one by one.
-        let whole_roots = if self.signed_off_only {
+        let whole_roots = if self.signed_off_only() {
             &[][..]
         } else {
             &self.whole_roots[..]
@@ -113,7 +162,7 @@ impl ReportScope {
             from: self.from,
             to: self.to,
             bucket,
-            accepted_only: self.signed_off_only,
+            accepted: self.signed_off.as_ref(),
         };
         if self.narrowed() {
             stats::by_team(conn, &self.rows, TeamGroup::None, cut)
@@ -308,7 +357,7 @@ pub fn resolve_scope(
         whole_roots,
         rows,
         verified_only,
-        signed_off_only: false,
+        signed_off: None,
     })
 }
 
@@ -386,10 +435,10 @@ fn prepare<'a>(
         team,
         options.verified_only.unwrap_or(false),
     )?;
-    let scope = ReportScope {
-        signed_off_only: options.signed_off_only.unwrap_or(false),
-        ..scope
-    };
+    let mut scope = scope;
+    if options.signed_off_only.unwrap_or(false) {
+        scope.sign_off_only(conn, &graph)?;
+    }
     Ok((
         Reader {
             cache,

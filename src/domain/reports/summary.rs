@@ -167,7 +167,7 @@ pub fn summarize(
         to: scope.to,
         as_of: scope.as_of,
         verified_only: scope.verified_only,
-        signed_off_only: scope.signed_off_only,
+        signed_off_only: scope.signed_off_only(),
         sign_offs: scope.sign_offs(conn)?,
         teams: team_counts(&teams),
         members,

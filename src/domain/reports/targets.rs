@@ -247,10 +247,12 @@ fn progress(
             t.team_id,
             false,
         )?;
-        scope.signed_off_only = signed_off_only;
         if t.team_id.is_some() {
             scope.rows.communes = reader.graph.communes().map(|c| c.id).collect();
             scope.rows.unit = None;
+        }
+        if signed_off_only {
+            scope.sign_off_only(conn, &reader.graph)?;
         }
         (computed_actual(conn, reader, actor, &scope, t)?, None, None)
     };
@@ -337,7 +339,7 @@ pub fn report(
         let on = Evaluation {
             as_of,
             today,
-            signed_off_only: scope.signed_off_only,
+            signed_off_only: scope.signed_off_only(),
         };
         items.push(progress(conn, reader, actor, scoped, holder, on)?);
     }
@@ -357,7 +359,7 @@ pub fn report(
         from,
         to,
         today,
-        signed_off_only: scope.signed_off_only,
+        signed_off_only: scope.signed_off_only(),
         sign_offs: scope.sign_offs(conn)?,
         items,
     })

@@ -193,18 +193,33 @@ pub struct Cut<'a> {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub bucket: Bucket,
-    /// Only the unit-months a sign-off accepted (the official figures); commune-level reads only.
-    pub accepted_only: bool,
+    /// Only these unit-months (the official figures of a signed-off read); commune-level reads only.
+    pub accepted: Option<&'a AcceptedMonths>,
 }
 
-/// The condition that the commune-level unit `commune` signed off the month of `month` (a date column or
-/// expression), or nothing when `accepted_only` is off.
-fn accepted(accepted_only: bool, commune: &str, month: &str) -> String {
-    if accepted_only {
-        format!(
-            " AND EXISTS (SELECT 1 FROM sign_offs so WHERE so.org_unit_id = {commune} \
-             AND so.period = {month} AND so.state = 'accepted')"
-        )
+/// The months (first days) whose figures a signed-off read counts, per commune-level unit.
+pub type AcceptedMonths = HashMap<Uuid, Vec<NaiveDate>>;
+
+/// The months of `accepted` per commune-level unit of `communes`, as array literals (`{2025-06-01,...}`)
+/// for a `text[]` parameter (empty when the read is not signed-off only).
+fn accepted_literals(accepted: Option<&AcceptedMonths>, communes: &[Uuid]) -> Vec<String> {
+    communes
+        .iter()
+        .map(|commune| {
+            let months = accepted
+                .and_then(|a| a.get(commune))
+                .map(|months| months.iter().map(NaiveDate::to_string).collect::<Vec<_>>())
+                .unwrap_or_default();
+            format!("{{{}}}", months.join(","))
+        })
+        .collect()
+}
+
+/// The condition that the month of `month` (a date column or expression) is among the `text[]` literal
+/// `months`, or nothing when the read is not signed-off only.
+fn accepted(cut: &Cut<'_>, months: &str, month: &str) -> String {
+    if cut.accepted.is_some() {
+        format!(" AND {month} = ANY({months}::date[])")
     } else {
         String::new()
     }
@@ -312,9 +327,9 @@ pub fn by_commune(
         None => (after, after, after, after),
     };
     let measures = MEASURES.join(", ");
-    let parts = |table_days: &str, table_months: &str, filter: &str, unit: &str| {
-        let by_month = accepted(cut.accepted_only, unit, "month");
-        let by_day = accepted(cut.accepted_only, unit, "date_trunc('month', day)::date");
+    let parts = |table_days: &str, table_months: &str, filter: &str, months: &str| {
+        let by_month = accepted(&cut, months, "month");
+        let by_day = accepted(&cut, months, "date_trunc('month', day)::date");
         format!(
             "SELECT month AS at, status, key, {measures} FROM {table_months} \
              WHERE {filter} AND dim = $3 AND month >= $4 AND month < $5{by_month} \
@@ -326,7 +341,7 @@ pub fn by_commune(
     };
     let sql = format!(
         "SELECT g.grp, {bucket} AS bucket, f.status, f.key, {sums} \
-         FROM unnest($1::uuid[], $2::text[]) AS g (commune_id, grp) \
+         FROM unnest($1::uuid[], $2::text[], $11::text[]) AS g (commune_id, grp, accepted) \
          CROSS JOIN LATERAL ({communes}) f GROUP BY 1, 2, 3, 4 \
          UNION ALL \
          SELECT '', {bucket}, f.status, f.key, {sums} FROM ({roots}) f GROUP BY 1, 2, 3, 4",
@@ -336,17 +351,18 @@ pub fn by_commune(
             "stat_commune_days",
             "stat_commune_months",
             "commune_id = g.commune_id",
-            "g.commune_id"
+            "g.accepted"
         ),
         // Signed-off figures are read per commune-level unit: the caller selects no whole roots then.
         roots = parts(
             "stat_root_days",
             "stat_root_months",
             "root_id = ANY($10)",
-            "NULL::uuid"
+            "'{}'"
         ),
     );
     let (ids, groups): (Vec<Uuid>, Vec<String>) = selection.communes.iter().cloned().unzip();
+    let accepted_months = accepted_literals(cut.accepted, &ids);
     prepared(
         diesel::sql_query(sql)
             .bind::<Array<SqlUuid>, _>(ids)
@@ -358,7 +374,8 @@ pub fn by_commune(
             .bind::<Date, _>(d1)
             .bind::<Date, _>(d2)
             .bind::<Date, _>(cut.to)
-            .bind::<Array<SqlUuid>, _>(&selection.roots),
+            .bind::<Array<SqlUuid>, _>(&selection.roots)
+            .bind::<Array<Text>, _>(accepted_months),
     )
     .load(conn)
 }
@@ -390,22 +407,31 @@ pub fn by_team(
 ) -> QueryResult<Vec<FigureRow>> {
     let grp = match group {
         TeamGroup::None => "''",
-        TeamGroup::Team => "team_id::text",
-        TeamGroup::Unit => "unit_id::text",
-        TeamGroup::Commune => "commune_id::text",
+        TeamGroup::Team => "t.team_id::text",
+        TeamGroup::Unit => "t.unit_id::text",
+        TeamGroup::Commune => "t.commune_id::text",
+    };
+    // A signed-off read keeps each commune-level unit's accepted months (`$7`, one literal per unit).
+    let (from, signed) = match cut.accepted {
+        Some(_) => (
+            "unnest($1::uuid[], $7::text[]) AS g (commune_id, accepted) \
+             JOIN stat_team_days t ON t.commune_id = g.commune_id",
+            " AND date_trunc('month', t.day)::date = ANY(g.accepted::date[])",
+        ),
+        None => ("stat_team_days t WHERE t.commune_id = ANY($1)", ""),
     };
     let sql = format!(
-        "SELECT {grp} AS grp, {bucket} AS bucket, status, key, {sums} FROM stat_team_days \
-         WHERE commune_id = ANY($1) AND dim = $2 AND day >= $3 AND day <= $4 \
-           AND ($5::uuid IS NULL OR team_id = $5) AND ($6::uuid IS NULL OR unit_id = $6){signed} \
+        "SELECT {grp} AS grp, {bucket} AS bucket, t.status, t.key, {sums} FROM {from} \
+         {and} t.dim = $2 AND t.day >= $3 AND t.day <= $4 \
+           AND ($5::uuid IS NULL OR t.team_id = $5) AND ($6::uuid IS NULL OR t.unit_id = $6){signed} \
          GROUP BY 1, 2, 3, 4",
-        bucket = cut.bucket.sql("day"),
+        and = if cut.accepted.is_some() {
+            "WHERE"
+        } else {
+            "AND"
+        },
+        bucket = cut.bucket.sql("t.day"),
         sums = sums(),
-        signed = accepted(
-            cut.accepted_only,
-            "commune_id",
-            "date_trunc('month', day)::date"
-        ),
     );
     prepared(
         diesel::sql_query(sql)
@@ -414,7 +440,8 @@ pub fn by_team(
             .bind::<Date, _>(cut.from)
             .bind::<Date, _>(cut.to)
             .bind::<Nullable<SqlUuid>, _>(rows.team)
-            .bind::<Nullable<SqlUuid>, _>(rows.unit),
+            .bind::<Nullable<SqlUuid>, _>(rows.unit)
+            .bind::<Array<Text>, _>(accepted_literals(cut.accepted, &rows.communes)),
     )
     .load(conn)
 }
