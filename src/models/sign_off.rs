@@ -54,6 +54,14 @@ pub fn find(
         .optional()
 }
 
+/// The stored sign-offs with these ids (any order).
+pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<SignOff>> {
+    sign_offs::table
+        .filter(sign_offs::id.eq_any(ids))
+        .select(SignOff::as_select())
+        .load(conn)
+}
+
 /// The transitions of a sign-off, oldest first.
 pub fn transitions(conn: &mut PgConnection, sign_off: Uuid) -> QueryResult<Vec<Transition>> {
     sign_off_transitions::table

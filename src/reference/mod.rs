@@ -455,6 +455,7 @@ vocabulary! {
         Membership = "membership", "Thành viên tổ", "Membership";
         TrainingSession = "training_session", "Buổi tập huấn, tuyên truyền", "Training session";
         ReachActivity = "reach_activity", "Hoạt động tuyên truyền chiến dịch", "Reach activity";
+        SignOff = "sign_off", "Chốt số liệu tháng", "Monthly sign-off";
     }
 }
 

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::{AuthUser, Operation},
+    config::Settings,
     contract::PULL_LIMIT_MAX,
     db::Db,
     domain::sync::pull::{SyncItem, pull},
@@ -63,8 +64,10 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Position, AppError> {
 /// Pull changes.
 ///
 /// Everything you may see that changed after `cursor`: org units in your scope (and above it), campaigns,
-/// teams, members of your teams, sessions and reach activities, as upserts (each record as its own endpoint
-/// returns it) and deletions as tombstones, oldest first. An empty cursor starts from the beginning (the
+/// teams, members of your teams, sessions and reach activities, and the monthly sign-offs of the
+/// commune-level units you see (a team leader's commune included: a `sign_off` item in state `submitted` or
+/// `accepted` means that unit's month is closed to team leaders, so a phone can warn before logging into it),
+/// as upserts (each record as its own endpoint returns it) and deletions as tombstones, oldest first. An empty cursor starts from the beginning (the
 /// bootstrap). The order follows a server-side change sequence that never skips a commit: changes of a
 /// transaction still running are withheld until it ends, and nothing older can appear behind your cursor.
 /// Phone numbers follow the personal-data rules (full reads are logged). Ask with `Accept-Encoding: gzip`;
@@ -87,6 +90,7 @@ pub async fn sync_pull(
     actor: AuthUser,
     query: web::Query<PullQuery>,
     db: web::Data<Db>,
+    settings: web::Data<Settings>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::SyncPull)?;
     let query = query.into_inner();
@@ -102,7 +106,10 @@ pub async fn sync_pull(
         errors.finish()?;
     }
     let after = parse_cursor(query.cursor.as_deref())?;
-    let (items, last, has_more) = db.run(move |conn| pull(conn, &actor, after, limit)).await?;
+    let due_days = settings.sign_off_due_days;
+    let (items, last, has_more) = db
+        .run(move |conn| pull(conn, &actor, after, limit, due_days))
+        .await?;
     let response = PullResponse {
         items,
         next_cursor: encode_cursor(&format!("{}:{}", last.txid, last.seq)),

@@ -282,6 +282,34 @@ async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
     assert_eq!(status, 200, "{pushed}");
     assert_eq!(pushed["results"][0]["status"], "rejected", "{pushed}");
     assert_eq!(pushed["results"][0]["problem"]["code"], "period_signed_off");
+    // The phone learns it from its pull: its commune's month is a `sign_off` item, and no other unit's is.
+    let other = app.unit_id("son-la.phuong-to-hieu");
+    for action in ["submit", "accept"] {
+        let (status, _) = send(
+            &app,
+            &admin,
+            Method::POST,
+            &format!("/api/v1/sign-offs/{other}/{period}/{action}"),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let feed = app.get_json(&leader, "/api/v1/sync/pull?limit=1000").await;
+    assert_eq!(feed["has_more"], false);
+    let months: Vec<&Value> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["type"] == "sign_off")
+        .collect();
+    assert_eq!(months.len(), 1, "{months:?}");
+    assert_eq!(months[0]["op"], "upsert");
+    assert_eq!(months[0]["data"]["org_unit"]["id"], commune.to_string());
+    assert_eq!(months[0]["data"]["period"], period.as_str());
+    assert_eq!(months[0]["data"]["state"], "accepted");
+    assert_eq!(months[0]["version"], months[0]["data"]["version"]);
+    let cursor = feed["next_cursor"].as_str().unwrap().to_owned();
 
     // Only an admin reopens, and only with a reason; then the records change again.
     let reopen = format!("{base}/reopen");
@@ -322,6 +350,19 @@ async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
         (200, Some("open")),
         "{reopened}"
     );
+    // The next pull from the phone's cursor brings the reopened month.
+    let feed = app
+        .get_json(&leader, &format!("/api/v1/sync/pull?cursor={cursor}"))
+        .await;
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{feed}");
+    assert_eq!(
+        (
+            items[0]["type"].as_str(),
+            items[0]["data"]["state"].as_str()
+        ),
+        (Some("sign_off"), Some("open"))
+    );
     let (status, _) = send(
         &app,
         &admin,
@@ -360,12 +401,16 @@ async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
     assert_eq!(
         sql_count(
             &mut app.database.connect(),
-            "SELECT count(*) FROM audit_events WHERE entity_type = 'sign_off'"
+            &format!(
+                "SELECT count(*) FROM audit_events WHERE entity_type = 'sign_off' AND entity_id IN \
+                 (SELECT id FROM sign_offs WHERE org_unit_id = '{commune}')"
+            )
         ),
         5
     );
 
-    // The list: every commune-level unit of the province in the month, this one open again.
+    // The list: every commune-level unit of the province in the month, this one open again (Tô Hiệu's was
+    // accepted above).
     let (status, page) = send(
         &app,
         &province_officer,
@@ -377,7 +422,12 @@ async fn a_month_goes_round_the_full_cycle_and_is_frozen_while_signed_off() {
     assert_eq!(status, 200);
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 75, "Sơn La's 75 communes and wards");
-    assert!(items.iter().all(|s| s["state"] == "open"));
+    assert!(items.iter().all(|s| s["state"]
+        == if s["org_unit"]["id"] == other.to_string() {
+            "accepted"
+        } else {
+            "open"
+        }));
     let (_, commune_only) = send(
         &app,
         &officer,

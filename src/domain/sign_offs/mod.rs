@@ -315,6 +315,22 @@ pub fn read(
     response(conn, &unit, period, stored.as_ref(), true, due_days)
 }
 
+/// The stored sign-offs with these ids as their list shows them (the change feed's items), by id.
+pub fn find_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    due_days: u32,
+) -> Result<Vec<(Uuid, i32, SignOffResponse)>, AppError> {
+    let mut found = Vec::new();
+    for stored in sign_off::find_many(conn, ids)? {
+        let unit = org_unit::find(conn, stored.org_unit_id)?;
+        let period = Period::of(stored.period);
+        let shown = response(conn, &unit, period, Some(&stored), false, due_days)?;
+        found.push((stored.id, stored.version, shown));
+    }
+    Ok(found)
+}
+
 /// A requested transition.
 #[derive(Debug, Clone)]
 pub struct Request {

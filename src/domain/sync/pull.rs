@@ -29,7 +29,7 @@ use crate::{
 #[schema(example = json!({"type": "training_session", "op": "upsert", "id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a",
     "version": 2, "data": {"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "kind": "training"}}))]
 pub struct SyncItem {
-    /// `org_unit`, `campaign`, `team`, `membership`, `training_session` or `reach_activity`.
+    /// `org_unit`, `campaign`, `team`, `membership`, `training_session`, `reach_activity` or `sign_off`.
     #[serde(rename = "type")]
     pub entity: SyncRecordType,
     /// `upsert` (store `data` under `id`) or `delete` (a tombstone: forget `id`).
@@ -97,6 +97,7 @@ fn items(
     conn: &mut PgConnection,
     actor: &AuthUser,
     changes: &[Change],
+    due_days: u32,
 ) -> Result<Vec<SyncItem>, AppError> {
     let ids = |entity: SyncRecordType| -> Vec<Uuid> {
         changes
@@ -184,6 +185,14 @@ fn items(
             ),
         );
     }
+    for (id, version, shown) in
+        crate::domain::sign_offs::find_many(conn, &ids(SyncRecordType::SignOff), due_days)?
+    {
+        found.insert(
+            (SyncRecordType::SignOff, id),
+            upsert(SyncRecordType::SignOff, id, Some(version), shown),
+        );
+    }
     Ok(changes
         .iter()
         .map(|change| {
@@ -197,17 +206,19 @@ fn items(
 }
 
 /// The changes `actor` may see after `after`, at most `limit`, each record read as it stands now: the
-/// items, the position of the last one (`after` when there is none) and whether more wait.
+/// items, the position of the last one (`after` when there is none) and whether more wait. Sign-offs
+/// show their `due_on` `due_days` after their month.
 pub fn pull(
     conn: &mut PgConnection,
     actor: &AuthUser,
     after: Position,
     limit: i64,
+    due_days: u32,
 ) -> Result<(Vec<SyncItem>, Position, bool), AppError> {
     let audience = audience(conn, actor)?;
     let mut changes = sync::read(conn, &audience, after, limit + 1)?;
     let has_more = changes.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     changes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let last = changes.last().map_or(after, Change::position);
-    Ok((items(conn, actor, &changes)?, last, has_more))
+    Ok((items(conn, actor, &changes, due_days)?, last, has_more))
 }
