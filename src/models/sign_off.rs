@@ -93,6 +93,8 @@ pub struct Change<'a> {
     /// The submitter's note (`submit`) or the reason (`return`, `reopen`); `accept` keeps both.
     pub comment: Option<&'a str>,
     pub figures: &'a serde_json::Value,
+    /// When it happens (now, but for loaded history).
+    pub at: DateTime<Utc>,
 }
 
 /// Applies `change` to the unit-month: creates its row on the first transition, otherwise updates it at
@@ -104,7 +106,7 @@ pub fn apply(
     period: NaiveDate,
     change: &Change<'_>,
 ) -> QueryResult<Option<SignOff>> {
-    let now = Utc::now();
+    let now = change.at;
     let submitting = change.action == SignOffAction::Submit;
     let deciding = !submitting;
     let stored = match current {
@@ -221,6 +223,8 @@ pub struct MonthFilter {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub state: Option<SignOffState>,
+    /// Overdue (`true`) or not (`false`): open or returned with the month ended before this day.
+    pub overdue: Option<(bool, NaiveDate)>,
 }
 
 /// A commune-level unit in force in a month, with its sign-off if one was written.
@@ -253,6 +257,8 @@ pub fn unit_months(
            AND ($4::text IS NULL OR u.path LIKE $4 || '%' OR $4 LIKE u.path || '%') \
            AND ($5::text IS NULL OR coalesce(s.state, 'open') = $5) \
            AND ($6::date IS NULL OR (m.period, u.id) < ($6, $7)) \
+           AND ($9::boolean IS NULL OR $9 = (coalesce(s.state, 'open') IN ('open', 'returned') \
+                AND (m.period + interval '1 month')::date <= $10)) \
          ORDER BY m.period DESC, u.id DESC LIMIT $8",
     )
     .bind::<Date, _>(filter.from)
@@ -263,6 +269,8 @@ pub fn unit_months(
     .bind::<Nullable<Date>, _>(after.map(|(period, _)| period))
     .bind::<Nullable<SqlUuid>, _>(after.map(|(_, unit)| unit))
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<Nullable<diesel::sql_types::Bool>, _>(filter.overdue.map(|(overdue, _)| overdue))
+    .bind::<Nullable<Date>, _>(filter.overdue.map(|(_, ended_before)| ended_before))
     .load(conn)
 }
 

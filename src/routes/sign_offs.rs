@@ -60,6 +60,9 @@ pub struct SignOffListQuery {
     pub to: Option<Period>,
     #[param(value_type = Option<SignOffState>)]
     pub state: Option<Choice<SignOffState>>,
+    /// Only the overdue months (`true`: open or returned more than `SIGN_OFF_DUE_DAYS` after the month
+    /// ended), or only the others (`false`).
+    pub overdue: Option<bool>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// From `next_cursor`.
@@ -140,6 +143,7 @@ pub async fn list_sign_offs(
         from: query.from,
         to: query.to,
         state,
+        overdue: query.overdue,
     };
     let due_days = settings.sign_off_due_days;
     let items = db

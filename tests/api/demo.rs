@@ -325,6 +325,105 @@ async fn the_demo_has_2448_teams_with_3_to_9_members_and_a_user_per_role() {
             "{item}"
         );
     }
+
+    // The signed-off history: every commune's months accepted up to two months ago but one left overdue;
+    // last month a few submitted, one returned, the rest open (the officer's among them).
+    let this_month = today.with_day(1).unwrap();
+    let month = |back: u32| {
+        let day = this_month - chrono::Months::new(back);
+        format!("{:04}-{:02}", day.year(), day.month())
+    };
+    let admin = &tokens["demo.admin"];
+    let two_ago = app
+        .get_json(
+            admin,
+            &format!("/api/v1/sign-offs?from={0}&to={0}&limit=500", month(2)),
+        )
+        .await;
+    let states = |page: &serde_json::Value, state: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["state"] == state)
+            .count()
+    };
+    assert_eq!(
+        (states(&two_ago, "accepted"), states(&two_ago, "open")),
+        (74, 1)
+    );
+    let overdue = app
+        .get_json(admin, "/api/v1/sign-offs?overdue=true&limit=500")
+        .await;
+    assert!(
+        overdue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["period"] == month(2).as_str()),
+        "{overdue}"
+    );
+    let last = app
+        .get_json(
+            admin,
+            &format!("/api/v1/sign-offs?from={0}&to={0}&limit=500", month(1)),
+        )
+        .await;
+    assert_eq!(
+        (
+            states(&last, "submitted"),
+            states(&last, "returned"),
+            states(&last, "open")
+        ),
+        (6, 1, 68)
+    );
+    let returned = last["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "returned")
+        .unwrap();
+    assert!(
+        returned["reason"]
+            .as_str()
+            .unwrap()
+            .contains("danh sách ký")
+    );
+    assert_eq!(returned["decided_by"]["username"], "demo.admin");
+    let officer_months = app
+        .get_json(
+            officer,
+            &format!("/api/v1/sign-offs?from={0}&to={0}", month(1)),
+        )
+        .await;
+    assert_eq!(officer_months["items"][0]["state"], "open");
+    // A month is submitted only when its records are reviewed, and the accepted figures are the records'.
+    assert_eq!(
+        sql_count(
+            &mut conn,
+            "SELECT count(*) FROM sign_offs so JOIN org_units c ON c.id = so.org_unit_id \
+             JOIN training_sessions s ON date_trunc('month', s.held_on) = so.period AND s.status = 'submitted' \
+             JOIN teams t ON t.id = s.team_id JOIN org_units u ON u.id = t.org_unit_id \
+             WHERE so.state IN ('submitted', 'accepted') AND (u.id = c.id OR u.parent_id = c.id)"
+        ),
+        0
+    );
+    let accepted_range = format!(
+        "from=2025-07-01&to={}",
+        this_month - chrono::Months::new(2) - chrono::Duration::days(1)
+    );
+    let official = app
+        .get_json(
+            viewer,
+            &format!("/api/v1/reports/summary?{accepted_range}&signed_off_only=true"),
+        )
+        .await;
+    let everything = app
+        .get_json(viewer, &format!("/api/v1/reports/summary?{accepted_range}"))
+        .await;
+    assert!(official["sessions"]["total"].as_i64().unwrap() > 1_000);
+    assert_eq!(official["sessions"], everything["sessions"]);
+    assert_eq!(official["sign_offs"]["open"], 0, "{official}");
 }
 
 fn sql_text(conn: &mut PgConnection, query: &str) -> String {

@@ -152,6 +152,7 @@ fn targets(
             from: Some(filter.from),
             to: Some(filter.to),
             state,
+            overdue: None,
         },
         None,
         limit,

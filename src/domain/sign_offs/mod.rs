@@ -65,7 +65,7 @@ pub struct SignOffFigures {
 
 impl SignOffFigures {
     /// The figures of `unit`'s month from the report aggregates, and the pending records per kind.
-    fn of(
+    pub fn of(
         conn: &mut PgConnection,
         unit: Uuid,
         period: Period,
@@ -473,6 +473,7 @@ pub fn transition(
             actor: actor.id,
             comment,
             figures: &figures_json,
+            at: chrono::Utc::now(),
         },
     )?
     .ok_or_else(|| AppError::new(ErrorCode::PreconditionFailed))?;
@@ -567,6 +568,8 @@ pub struct ListFilter {
     pub from: Option<Period>,
     pub to: Option<Period>,
     pub state: Option<SignOffState>,
+    /// Only the overdue months (`true`), or only the others (`false`).
+    pub overdue: Option<bool>,
 }
 
 /// The most months one list spans.
@@ -626,6 +629,13 @@ pub fn list(
             from: from.first_day(),
             to: to.first_day(),
             state: filter.state,
+            // Overdue: its month ended more than `due_days` before today.
+            overdue: filter.overdue.map(|overdue| {
+                (
+                    overdue,
+                    today_in_vietnam() - chrono::Duration::days(i64::from(due_days)),
+                )
+            }),
         },
         after.map(|(period, unit)| (period.first_day(), unit)),
         limit,

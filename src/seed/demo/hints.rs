@@ -155,8 +155,16 @@ pub fn hints(conn: &mut PgConnection, lock_days: u32) -> Result<Vec<(String, Str
                     "",
                     year_start,
                 )?;
+                let waiting = count(
+                    conn,
+                    "SELECT count(*) FROM sign_offs WHERE state = 'submitted' AND $1 = '' AND $2 IS NOT NULL",
+                    "",
+                    year_start,
+                )?;
                 format!(
-                    "everything, and {} targets for {} to follow (GET /api/v1/reports/targets?from={year_start})",
+                    "everything: {} waiting for acceptance (GET /api/v1/sign-offs?state=submitted), \
+                     {} targets for {} (GET /api/v1/reports/targets?from={year_start})",
+                    plural(usize::try_from(waiting).unwrap_or(0), "commune month"),
                     figure(targets),
                     today.format("%Y")
                 )

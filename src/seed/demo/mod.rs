@@ -9,6 +9,7 @@
 mod activity;
 mod hints;
 mod names;
+mod sign_offs;
 
 use chrono::NaiveDate;
 use diesel::{Connection, OptionalExtension, PgConnection, QueryDsl, RunQueryDsl, sql_query};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 pub use activity::ActivityReport;
 pub use hints::hints;
+pub use sign_offs::SignOffReport;
 
 use crate::{
     auth::password::PasswordHashing,
@@ -58,6 +60,8 @@ pub struct DemoReport {
     pub campaigns: usize,
     /// Sessions, reach activities of the current campaign edition and targets, up to the load day.
     pub activity: ActivityReport,
+    /// The signed-off history.
+    pub sign_offs: SignOffReport,
     /// False when the demo data was there already.
     pub created: bool,
 }
@@ -134,7 +138,13 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
             Some(hash) => structure(conn, hash)?,
             None => DemoReport::default(),
         };
-        report.activity = activity::load(conn, today_in_vietnam()).map_err(AppError::internal)?;
+        let today = today_in_vietnam();
+        report.activity = activity::load(conn, today).map_err(AppError::internal)?;
+        let admin = user::find_by_username(conn, "demo.admin")?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("demo.admin is missing")))?;
+        let officer = user::find_by_username(conn, "demo.officer")?.map(|u| u.id);
+        let plan = sign_offs::plan(conn, today, reorganized()?)?;
+        sign_offs::verify_pending(conn, &plan, officer.unwrap_or(admin.id))?;
         report.created = true;
         for table in BULK_TABLES {
             sql_query(format!("ALTER TABLE {table} ENABLE TRIGGER USER")).execute(conn)?;
@@ -142,6 +152,7 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         sql_query("ANALYZE training_sessions, reach_activities").execute(conn)?;
         sql_query("SELECT cdt_stats_rebuild()").execute(conn)?;
         sql_query("SELECT cdt_changes_backfill()").execute(conn)?;
+        report.sign_offs = sign_offs::load(conn, &plan, officer, admin.id)?;
         sql_query("SELECT cdt_versions_bump()").execute(conn)?;
         Ok::<_, AppError>(report)
     })?;
