@@ -486,6 +486,8 @@ def main():
     parser.add_argument("--seed-only", action="store_true", help="load the data set (if needed) and stop")
     parser.add_argument("--years", type=int, help="years of activity to load (default: the scale's)")
     parser.add_argument("--only", help="comma-separated workload names")
+    parser.add_argument("--bulk-only", action="store_true",
+                        help="only the sign-off bulk requests (verify 5,000 records, submit and accept a month)")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = parser.parse_args()
     if args.smoke:
@@ -503,19 +505,33 @@ def main():
 
     server = Server(args.binary, data_dir)
     workdir = tempfile.mkdtemp(prefix="cdt-bench-")
+    rows, bulk = [], []
     try:
-        rows = measure(server, args, workdir)
+        if not args.bulk_only:
+            rows = measure(server, args, workdir)
+        if args.smoke or args.bulk_only or not args.only:
+            bulk = bulk_operations(server, args)
     finally:
         server.stop()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     counts = f"{args.connections} connections, {args.threads} wrk threads, {args.seconds} s or " \
              f"{args.max_requests} requests per workload"
-    text = (f"## {args.scale} scale, {started}\n\n{machine()}\n\n{counts}; binary {os.path.relpath(args.binary, ROOT)}"
-            f"\n\nData set load:\n\n```\n{load_report.strip()}\n```\n\n{table(rows)}\n\n{goals(rows, args.scale)}\n")
-    print(text)
-    log(f"pgbench scripts (the captured SQL): {workdir}")
-    if not args.smoke:
-        write_results(args.output, args.scale, text)
+    binary = os.path.relpath(args.binary, ROOT)
+    if rows:
+        text = (f"## {args.scale} scale, {started}\n\n{machine()}\n\n{counts}; binary {binary}"
+                f"\n\nData set load:\n\n```\n{load_report.strip()}\n```\n\n{table(rows)}\n\n"
+                f"{goals(rows, args.scale)}\n")
+        print(text)
+        log(f"pgbench scripts (the captured SQL): {workdir}")
+        if not args.smoke:
+            write_results(args.output, f"{args.scale} scale", text)
+    if bulk:
+        text = (f"## {args.scale} bulk requests, {started}\n\n{machine()}\n\nOne request each (bulk_operations "
+                f"in bench/run.py), binary {binary}, on the data set above.\n\n{bulk_table(bulk)}\n\n"
+                f"{bulk_goals(bulk)}\n")
+        print(text)
+        if not args.smoke:
+            write_results(args.output, f"{args.scale} bulk requests", text)
 
 
 def measure(server, args, workdir):
@@ -570,6 +586,77 @@ def measure(server, args, workdir):
     return rows
 
 
+def timed(server, method, path, token, body):
+    started = time.perf_counter()
+    status, answer = server.request(method, path, token, body)
+    return status, answer, time.perf_counter() - started
+
+
+def bulk_operations(server, args):
+    """The monthly sign-off's bulk requests, each timed once (one request does the whole job): verify 5,000
+    sessions by ids; verify a month's remaining records of every commune by filter; then submit and accept
+    that month for every commune-level unit (75 in Sơn La) by filter. Each run takes a month not signed off
+    yet, going back from three months ago, so a kept data set can be measured again."""
+    admin = server.login("demo.admin")
+    rows = []
+
+    def row(name, label, status, answer, seconds, items):
+        applied = answer.get("applied", 0) if isinstance(answer, dict) else 0
+        refused = answer.get("refused", 0) if isinstance(answer, dict) else 0
+        log(f"bulk: {label}: {status} in {seconds:.2f} s ({applied} applied, {refused} refused)")
+        if status != 200:
+            raise SystemExit(f"bulk: {label}: {status} {answer}")
+        rows.append(dict(name=name, label=label, status=status, seconds=seconds, items=items, applied=applied,
+                         refused=refused))
+
+    count = 500 if args.smoke else 5000
+    ids = server.sql("SELECT id FROM training_sessions s WHERE status = 'submitted' AND deleted_at IS NULL "
+                     "AND cdt_sign_off_state(team_id, held_on) IS NULL "
+                     f"ORDER BY md5(id::text) LIMIT {count}").split()
+    status, answer, seconds = timed(server, "POST", "/api/v1/training-sessions/review", admin,
+                                    {"decision": "verify", "ids": ids})
+    row("bulk_verify", f"verify {len(ids):,} sessions by ids", status, answer, seconds, len(ids))
+
+    month = server.sql(
+        "SELECT to_char(m, 'YYYY-MM') FROM generate_series(date_trunc('month', now()) - interval '3 months', "
+        "date_trunc('month', now()) - interval '48 months', interval '-1 month') AS m "
+        "WHERE NOT EXISTS (SELECT 1 FROM sign_offs WHERE period = m::date) LIMIT 1")
+    communes = server.sql("SELECT id FROM org_units WHERE level = 'commune' AND valid_to IS NULL").split()
+    started, verified = time.perf_counter(), 0
+    for commune in communes:
+        for kind in ("training-sessions", "reach-activities"):
+            status, answer = server.request("POST", f"/api/v1/{kind}/review", admin,
+                                            {"decision": "verify", "filter": {"org_unit_id": commune, "period": month}})
+            if status != 200:
+                raise SystemExit(f"bulk review of {commune} {month}: {status} {answer}")
+            verified += answer["applied"]
+    log(f"bulk: verified the {verified:,} records left in {month} with {2 * len(communes)} filtered requests in "
+        f"{time.perf_counter() - started:.1f} s")
+    for action in ("submit", "accept"):
+        status, answer, seconds = timed(server, "POST", "/api/v1/sign-offs/bulk", admin,
+                                        {"action": action, "filter": {"from": month, "to": month}})
+        row(f"bulk_{action}", f"{action} {len(communes)} unit-months ({month}) by filter", status, answer,
+            seconds, len(communes))
+    return rows
+
+
+def bulk_table(rows):
+    lines = ["| Bulk request | Status | Items | Applied | Refused | Seconds | Goal |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['label']} | {r['status']} | {r['items']:,} | {r['applied']:,} | {r['refused']:,} "
+                     f"| {r['seconds']:.2f} | < 2 s |")
+    return "\n".join(lines)
+
+
+def bulk_goals(rows):
+    out = []
+    for r in rows:
+        ok = r["status"] == 200 and r["refused"] == 0 and r["seconds"] < 2
+        out.append(f"- {'met' if ok else 'MISSED'}: {r['label']} in {r['seconds']:.2f} s, "
+                   f"{r['refused']} refused (goal < 2 s, none refused)")
+    return "\n".join(out)
+
+
 def login_storm(server, workloads, args, workdir):
     """Workload 2 again while workload 1 runs at full speed beside it."""
     log("API: team reads during a login storm")
@@ -591,8 +678,9 @@ def login_storm(server, workloads, args, workdir):
     return result
 
 
-def write_results(path, scale, section):
-    """Keeps one section per scale in RESULTS.md, replacing this scale's previous one."""
+def write_results(path, key, section):
+    """Keeps one section per scale (`sonla scale`) and per scale's bulk requests (`sonla bulk requests`) in
+    RESULTS.md, replacing the previous one of the same key."""
     intro = ("# Benchmark results\n\nWritten by `python3 bench/run.py` (see bench/README.md): each API workload "
              "measured with wrk, beside the same SQL replayed by pgbench (prepared statements, same clients) as "
              "the database's own ceiling on the same machine in the same run.\n\n")
@@ -600,13 +688,14 @@ def write_results(path, scale, section):
     if os.path.exists(path):
         current = open(path).read()
         for part in re.split(r"\n(?=## )", current):
-            match = re.match(r"## (\w+) scale", part)
+            match = re.match(r"## (\w+) (scale|bulk requests)", part)
             if match:
-                sections[match.group(1)] = part.strip() + "\n"
+                sections[f"{match.group(1)} {match.group(2)}"] = part.strip() + "\n"
             elif part.startswith("## "):
                 notes.append(part.strip() + "\n")  # hand-written sections stay, after the measurements
-    sections[scale] = section.strip() + "\n"
-    order = [s for s in ("tiny", "sonla", "national") if s in sections]
+    sections[key] = section.strip() + "\n"
+    order = [f"{s} {kind}" for s in ("tiny", "sonla", "national") for kind in ("scale", "bulk requests")
+             if f"{s} {kind}" in sections]
     with open(path, "w") as f:
         f.write(intro + "\n".join([sections[s] for s in order] + notes))
 

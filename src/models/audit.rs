@@ -66,6 +66,58 @@ pub fn record(
         .map(|_| ())
 }
 
+/// Records many events in one statement (inside the caller's transaction).
+pub fn record_many(
+    conn: &mut PgConnection,
+    context: &AuditContext,
+    events: Vec<NewAuditEvent<'_>>,
+) -> QueryResult<()> {
+    // 10 parameters a row; PostgreSQL takes at most 65,535 per statement.
+    for chunk in events.chunks(5_000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|event| {
+                (
+                    audit_events::id.eq(Uuid::now_v7()),
+                    audit_events::actor_id.eq(context.actor_id),
+                    audit_events::actor_username.eq(context.actor_username.clone()),
+                    audit_events::action.eq(event.action),
+                    audit_events::entity_type.eq(event.entity_type),
+                    audit_events::entity_id.eq(event.entity_id),
+                    audit_events::org_unit_path.eq(event.org_unit_path.clone()),
+                    audit_events::changes.eq(event.changes.clone()),
+                    audit_events::request_id.eq(context.request_id.clone()),
+                    audit_events::client_ip.eq(context.client_ip.clone()),
+                )
+            })
+            .collect();
+        diesel::insert_into(audit_events::table)
+            .values(rows)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The event of `action` on an entity with the fields that changed between two snapshots of its API
+/// representation.
+pub fn change_event<'a, T: serde::Serialize>(
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: Uuid,
+    org_unit_path: Option<String>,
+    before: &T,
+    after: &T,
+) -> NewAuditEvent<'a> {
+    let snapshot = |value: &T| serde_json::to_value(value).unwrap_or_default();
+    NewAuditEvent {
+        action,
+        entity_type,
+        entity_id: Some(entity_id),
+        org_unit_path,
+        changes: diff(&snapshot(before), &snapshot(after)),
+    }
+}
+
 /// Records `action` on an entity with the fields that changed between two snapshots of its API
 /// representation (`before` is `None` for a creation).
 #[expect(

@@ -120,6 +120,33 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ScopedActivity> {
         })
 }
 
+/// The activities with these ids (deleted ones included) with their teams' unit paths, locked for update.
+pub fn find_many_scoped_for_update(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ScopedActivity>> {
+    reach_activities::table
+        .filter(reach_activities::id.eq_any(ids))
+        .select(reach_activities::id)
+        .for_update()
+        .load::<Uuid>(conn)?;
+    reach_activities::table
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(reach_activities::id.eq_any(ids))
+        .select((ReachActivity::as_select(), org_units::path))
+        .load::<(ReachActivity, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(activity, team_unit_path)| ScopedActivity {
+                    activity,
+                    team_unit_path,
+                })
+                .collect()
+        })
+}
+
 /// Inserts an activity; `None` when this id exists (see `training_session::insert`).
 pub fn insert(
     conn: &mut PgConnection,
@@ -188,6 +215,26 @@ pub fn update(
 }
 
 /// Records a review at `expected_version`.
+/// Verifies or rejects the activities `ids` (locked by the caller) in one statement.
+pub fn review_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    status: RecordStatus,
+    reviewer: Uuid,
+    reason: Option<&str>,
+) -> QueryResult<Vec<ReachActivity>> {
+    diesel::update(reach_activities::table.filter(reach_activities::id.eq_any(ids)))
+        .set((
+            reach_activities::status.eq(status),
+            reach_activities::reviewed_by.eq(Some(reviewer)),
+            reach_activities::reviewed_at.eq(diesel::dsl::now),
+            reach_activities::rejection_reason.eq(reason),
+            reach_activities::version.eq(reach_activities::version + 1),
+        ))
+        .returning(ReachActivity::as_returning())
+        .get_results(conn)
+}
+
 pub fn review(
     conn: &mut PgConnection,
     id: Uuid,

@@ -211,6 +211,42 @@ pub fn state_for_team_day(
         .unwrap_or(SignOffState::Open))
 }
 
+/// The sign-off state of the month of each (team, day) pair, for the commune the team served that day.
+pub fn states_for_team_days(
+    conn: &mut PgConnection,
+    pairs: &[(Uuid, NaiveDate)],
+) -> QueryResult<std::collections::HashMap<(Uuid, NaiveDate), SignOffState>> {
+    use diesel::sql_types::{Array, Date, Nullable, Text, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = SqlUuid)]
+        team: Uuid,
+        #[diesel(sql_type = Date)]
+        day: NaiveDate,
+        #[diesel(sql_type = Nullable<Text>)]
+        state: Option<String>,
+    }
+    let (teams, days): (Vec<Uuid>, Vec<NaiveDate>) = pairs.iter().copied().unzip();
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT p.team, p.day, cdt_sign_off_state(p.team, p.day) AS state \
+         FROM (SELECT DISTINCT team, day FROM unnest($1::uuid[], $2::date[]) AS x (team, day)) p",
+    )
+    .bind::<Array<SqlUuid>, _>(teams)
+    .bind::<Array<Date>, _>(days)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let state = row
+                .state
+                .as_deref()
+                .and_then(<SignOffState as crate::reference::Vocabulary>::parse)
+                .unwrap_or(SignOffState::Open);
+            ((row.team, row.day), state)
+        })
+        .collect())
+}
+
 /// Which unit-months a list covers.
 #[derive(Debug, Clone, Default)]
 pub struct MonthFilter {

@@ -203,6 +203,33 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<ScopedSession> {
         })
 }
 
+/// The sessions with these ids (deleted ones included) with their teams' unit paths, locked for update.
+pub fn find_many_scoped_for_update(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<ScopedSession>> {
+    training_sessions::table
+        .filter(training_sessions::id.eq_any(ids))
+        .select(training_sessions::id)
+        .for_update()
+        .load::<Uuid>(conn)?;
+    training_sessions::table
+        .inner_join(
+            teams::table.inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id))),
+        )
+        .filter(training_sessions::id.eq_any(ids))
+        .select((TrainingSession::as_select(), org_units::path))
+        .load::<(TrainingSession, String)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(session, team_unit_path)| ScopedSession {
+                    session,
+                    team_unit_path,
+                })
+                .collect()
+        })
+}
+
 /// Inserts a session; `None` when a session with this id exists (a concurrent twin waits for the first
 /// to commit, then gets `None`).
 pub fn insert(
@@ -271,6 +298,26 @@ pub fn review(
     .returning(TrainingSession::as_returning())
     .get_result(conn)
     .optional()
+}
+
+/// Verifies or rejects the sessions `ids` (locked by the caller) in one statement.
+pub fn review_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    status: RecordStatus,
+    reviewer: Uuid,
+    reason: Option<&str>,
+) -> QueryResult<Vec<TrainingSession>> {
+    diesel::update(training_sessions::table.filter(training_sessions::id.eq_any(ids)))
+        .set((
+            training_sessions::status.eq(status),
+            training_sessions::reviewed_by.eq(Some(reviewer)),
+            training_sessions::reviewed_at.eq(diesel::dsl::now),
+            training_sessions::rejection_reason.eq(reason),
+            training_sessions::version.eq(training_sessions::version + 1),
+        ))
+        .returning(TrainingSession::as_returning())
+        .get_results(conn)
 }
 
 /// Soft-deletes (a tombstone stays for sync) at `expected_version`.

@@ -513,6 +513,42 @@ async fn bulk_review_and_bulk_sign_off_answer_per_item() {
         (verified["applied"].as_i64(), verified["refused"].as_i64()),
         (Some(2), Some(2))
     );
+    // Each write audited with what changed; deciding again what a record already is writes nothing; a
+    // verified record changes only by an admin.
+    let audited = |app: &TestApp| {
+        sql_count(
+            &mut app.database.connect(),
+            "SELECT count(*) FROM audit_events WHERE action = 'training_session_verified' \
+             AND changes -> 'status' ->> 'to' = 'verified' AND org_unit_path IS NOT NULL",
+        )
+    };
+    assert_eq!(audited(&app), 2);
+    let (status, again) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "verify", "ids": [inside[0]]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            again["results"][0]["outcome"].as_str(),
+            again["results"][0]["version"].clone()
+        ),
+        (Some("applied"), verified["results"][0]["version"].clone())
+    );
+    assert_eq!(audited(&app), 2);
+    let (_, refused) = send(
+        &app,
+        &officer,
+        Method::POST,
+        review,
+        Some(json!({"decision": "reject", "reason": "Sai", "ids": [inside[1]]})),
+    )
+    .await;
+    assert_eq!(refused["results"][0]["problem"]["code"], "session_verified");
     // By unit and month: the records still awaiting verification.
     let filter = json!({"org_unit_id": commune, "period": period});
     let (status, rejected) = send(

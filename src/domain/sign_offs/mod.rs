@@ -538,6 +538,11 @@ pub fn check_record_month(
     day: NaiveDate,
 ) -> Result<(), AppError> {
     let state = sign_off::state_for_team_day(conn, team, day)?;
+    frozen_for(actor, state, day)
+}
+
+/// 409 `period_signed_off` when a record of `day` in a month in `state` is frozen for `actor`.
+pub fn frozen_for(actor: &AuthUser, state: SignOffState, day: NaiveDate) -> Result<(), AppError> {
     let frozen = match state {
         SignOffState::Accepted => true,
         SignOffState::Submitted => actor.role == Role::TeamLeader,

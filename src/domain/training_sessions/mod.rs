@@ -439,6 +439,71 @@ pub fn find_visible(
         .ok_or_else(|| AppError::not_found("training session"))
 }
 
+/// Reviews the training sessions `ids` at once (a bulk review, inside the caller's transaction): each with the checks
+/// of [`review`], the writes in one statement and their audit events in another.
+pub fn review_set(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    ids: &[Uuid],
+    target: crate::reference::RecordStatus,
+    reason: Option<&str>,
+) -> Result<crate::domain::bulk_review::Decided, AppError> {
+    let found: std::collections::HashMap<Uuid, _> =
+        training_session::find_many_scoped_for_update(conn, ids)?
+            .into_iter()
+            .map(|f| (f.session.id, f))
+            .collect();
+    let candidates = found
+        .iter()
+        .map(|(id, f)| {
+            (
+                *id,
+                crate::domain::bulk_review::Candidate {
+                    team_id: f.session.team_id,
+                    day: f.session.held_on,
+                    status: f.session.status,
+                    version: f.session.version,
+                    team_unit_path: f.team_unit_path.clone(),
+                    deleted: f.session.deleted_at.is_some(),
+                },
+            )
+        })
+        .collect();
+    let (mut decided, writes) = crate::domain::bulk_review::judge(
+        conn,
+        actor,
+        "training session",
+        ids,
+        &candidates,
+        target,
+    )?;
+    let updated = training_session::review_many(conn, &writes, target, actor.id, reason)?;
+    let action = if target == crate::reference::RecordStatus::Verified {
+        "training_session_verified"
+    } else {
+        "training_session_rejected"
+    };
+    let events = updated
+        .iter()
+        .filter_map(|after| {
+            let before = found.get(&after.id)?;
+            Some(audit::change_event(
+                action,
+                "training_session",
+                after.id,
+                Some(before.team_unit_path.clone()),
+                &TrainingSessionResponse::from(&before.session),
+                &TrainingSessionResponse::from(after),
+            ))
+        })
+        .collect();
+    audit::record_many(conn, &actor.audit_context(), events)?;
+    for after in updated {
+        decided.insert(after.id, Ok((after.status, after.version)));
+    }
+    Ok(decided)
+}
+
 /// Verifies or rejects session `id` if its version satisfies `if_match` (call inside a transaction):
 /// officers in scope and admins; a verified session changes only by an admin; deciding what it already
 /// is writes nothing.
