@@ -211,7 +211,8 @@ pub fn state_for_team_day(
         .unwrap_or(SignOffState::Open))
 }
 
-/// The sign-off state of the month of each (team, day) pair, for the commune the team served that day.
+/// The sign-off state of the month of each (team, day) pair, for the commune the team served that day
+/// (pairs left out are open).
 pub fn states_for_team_days(
     conn: &mut PgConnection,
     pairs: &[(Uuid, NaiveDate)],
@@ -228,8 +229,11 @@ pub fn states_for_team_days(
     }
     let (teams, days): (Vec<Uuid>, Vec<NaiveDate>) = pairs.iter().copied().unzip();
     let rows: Vec<Row> = diesel::sql_query(
+        // Only days of months some unit has submitted or accepted need the team's unit that day.
         "SELECT p.team, p.day, cdt_sign_off_state(p.team, p.day) AS state \
-         FROM (SELECT DISTINCT team, day FROM unnest($1::uuid[], $2::date[]) AS x (team, day)) p",
+         FROM (SELECT DISTINCT team, day FROM unnest($1::uuid[], $2::date[]) AS x (team, day)) p \
+         WHERE date_trunc('month', p.day)::date IN \
+               (SELECT period FROM sign_offs WHERE state IN ('submitted', 'accepted'))",
     )
     .bind::<Array<SqlUuid>, _>(teams)
     .bind::<Array<Date>, _>(days)
