@@ -121,7 +121,31 @@ CREATE FUNCTION cdt_day_bit(p_day date) RETURNS bit(366) LANGUAGE sql IMMUTABLE
 CREATE FUNCTION cdt_stats_apply(p_facts cdt_fact[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v cdt_attributed_fact[];
-    v_count bigint;
+    z0_id uuid[];
+    z0_at date[];
+    z0_status text[];
+    z0_dim text[];
+    z0_key text[];
+    z1_id uuid[];
+    z1_at date[];
+    z1_status text[];
+    z1_dim text[];
+    z1_key text[];
+    z2_id uuid[];
+    z2_at date[];
+    z2_status text[];
+    z2_dim text[];
+    z2_key text[];
+    z3_id uuid[];
+    z3_at date[];
+    z3_status text[];
+    z3_dim text[];
+    z3_key text[];
+    z4_id uuid[];
+    z4_at date[];
+    z4_status text[];
+    z4_dim text[];
+    z4_key text[];
 BEGIN
     IF cardinality(p_facts) = 0 THEN
         RETURN;
@@ -191,7 +215,7 @@ BEGIN
         reach_households = s.reach_households + EXCLUDED.reach_households,
         estimated_audience = s.estimated_audience + EXCLUDED.estimated_audience,
         materials_distributed = s.materials_distributed + EXCLUDED.materials_distributed
-        RETURNING 1
+        RETURNING s.team_id, s.day, s.status, s.dim, s.key, (s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0) AS zero
     ),
     g1 AS (
         INSERT INTO stat_commune_days AS s (commune_id, dim, day, status, key, sessions, sessions_training, sessions_outreach, duration_minutes, participants_total, participants_female, participants_ethnic_minority, participants_elderly, trained_total, trained_female, trained_ethnic_minority, households_reached, vneid_activations, payment_accounts_opened, public_service_accounts_created, online_dossiers_submitted, apps_installed, topic_mentions, reach_activities, contacts, unique_people, reach_households, estimated_audience, materials_distributed)
@@ -222,7 +246,7 @@ BEGIN
         reach_households = s.reach_households + EXCLUDED.reach_households,
         estimated_audience = s.estimated_audience + EXCLUDED.estimated_audience,
         materials_distributed = s.materials_distributed + EXCLUDED.materials_distributed
-        RETURNING 1
+        RETURNING s.commune_id, s.dim, s.day, s.status, s.key, (s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0) AS zero
     ),
     g2 AS (
         INSERT INTO stat_commune_months AS s (commune_id, dim, month, status, key, sessions, sessions_training, sessions_outreach, duration_minutes, participants_total, participants_female, participants_ethnic_minority, participants_elderly, trained_total, trained_female, trained_ethnic_minority, households_reached, vneid_activations, payment_accounts_opened, public_service_accounts_created, online_dossiers_submitted, apps_installed, topic_mentions, reach_activities, contacts, unique_people, reach_households, estimated_audience, materials_distributed)
@@ -253,7 +277,7 @@ BEGIN
         reach_households = s.reach_households + EXCLUDED.reach_households,
         estimated_audience = s.estimated_audience + EXCLUDED.estimated_audience,
         materials_distributed = s.materials_distributed + EXCLUDED.materials_distributed
-        RETURNING 1
+        RETURNING s.commune_id, s.dim, s.month, s.status, s.key, (s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0) AS zero
     ),
     g3 AS (
         INSERT INTO stat_root_days AS s (root_id, dim, day, status, key, sessions, sessions_training, sessions_outreach, duration_minutes, participants_total, participants_female, participants_ethnic_minority, participants_elderly, trained_total, trained_female, trained_ethnic_minority, households_reached, vneid_activations, payment_accounts_opened, public_service_accounts_created, online_dossiers_submitted, apps_installed, topic_mentions, reach_activities, contacts, unique_people, reach_households, estimated_audience, materials_distributed)
@@ -284,7 +308,7 @@ BEGIN
         reach_households = s.reach_households + EXCLUDED.reach_households,
         estimated_audience = s.estimated_audience + EXCLUDED.estimated_audience,
         materials_distributed = s.materials_distributed + EXCLUDED.materials_distributed
-        RETURNING 1
+        RETURNING s.root_id, s.dim, s.day, s.status, s.key, (s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0) AS zero
     ),
     g4 AS (
         INSERT INTO stat_root_months AS s (root_id, dim, month, status, key, sessions, sessions_training, sessions_outreach, duration_minutes, participants_total, participants_female, participants_ethnic_minority, participants_elderly, trained_total, trained_female, trained_ethnic_minority, households_reached, vneid_activations, payment_accounts_opened, public_service_accounts_created, online_dossiers_submitted, apps_installed, topic_mentions, reach_activities, contacts, unique_people, reach_households, estimated_audience, materials_distributed)
@@ -315,31 +339,36 @@ BEGIN
         reach_households = s.reach_households + EXCLUDED.reach_households,
         estimated_audience = s.estimated_audience + EXCLUDED.estimated_audience,
         materials_distributed = s.materials_distributed + EXCLUDED.materials_distributed
-        RETURNING 1
+        RETURNING s.root_id, s.dim, s.month, s.status, s.key, (s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0) AS zero
     )
-    SELECT count(*) INTO STRICT v_count FROM (SELECT * FROM g0 UNION ALL SELECT * FROM g1 UNION ALL SELECT * FROM g2
-        UNION ALL SELECT * FROM g3 UNION ALL SELECT * FROM g4) x;
+    SELECT
+        (SELECT array_agg(g0.team_id) FROM g0 WHERE zero), (SELECT array_agg(g0.day) FROM g0 WHERE zero), (SELECT array_agg(g0.status) FROM g0 WHERE zero), (SELECT array_agg(g0.dim) FROM g0 WHERE zero), (SELECT array_agg(g0.key) FROM g0 WHERE zero),
+        (SELECT array_agg(g1.commune_id) FROM g1 WHERE zero), (SELECT array_agg(g1.day) FROM g1 WHERE zero), (SELECT array_agg(g1.status) FROM g1 WHERE zero), (SELECT array_agg(g1.dim) FROM g1 WHERE zero), (SELECT array_agg(g1.key) FROM g1 WHERE zero),
+        (SELECT array_agg(g2.commune_id) FROM g2 WHERE zero), (SELECT array_agg(g2.month) FROM g2 WHERE zero), (SELECT array_agg(g2.status) FROM g2 WHERE zero), (SELECT array_agg(g2.dim) FROM g2 WHERE zero), (SELECT array_agg(g2.key) FROM g2 WHERE zero),
+        (SELECT array_agg(g3.root_id) FROM g3 WHERE zero), (SELECT array_agg(g3.day) FROM g3 WHERE zero), (SELECT array_agg(g3.status) FROM g3 WHERE zero), (SELECT array_agg(g3.dim) FROM g3 WHERE zero), (SELECT array_agg(g3.key) FROM g3 WHERE zero),
+        (SELECT array_agg(g4.root_id) FROM g4 WHERE zero), (SELECT array_agg(g4.month) FROM g4 WHERE zero), (SELECT array_agg(g4.status) FROM g4 WHERE zero), (SELECT array_agg(g4.dim) FROM g4 WHERE zero), (SELECT array_agg(g4.key) FROM g4 WHERE zero)
+    INTO z0_id, z0_at, z0_status, z0_dim, z0_key, z1_id, z1_at, z1_status, z1_dim, z1_key, z2_id, z2_at, z2_status, z2_dim, z2_key, z3_id, z3_at, z3_status, z3_dim, z3_key, z4_id, z4_at, z4_status, z4_dim, z4_key;
 
-    -- Rows left at zero go: a row's existence means activity.
+    -- Rows left at zero (returned by the upserts above) go: a row's existence means activity.
 
-    DELETE FROM stat_team_days s USING (SELECT DISTINCT a.team_id, a.day, a.status, a.dim, a.key FROM unnest(v) a) AS t (team_id, day, status, dim, key)
-    WHERE (s.team_id, s.day, s.status, s.dim, s.key) = (t.team_id, t.day, t.status, t.dim, t.key)
+    DELETE FROM stat_team_days s USING unnest(z0_id, z0_at, z0_status, z0_dim, z0_key) AS t (id, at, status, dim, key)
+    WHERE s.team_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
       AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
 
-    DELETE FROM stat_commune_days s USING (SELECT DISTINCT a.commune_id, a.dim, a.day, a.status, a.key FROM unnest(v) a) AS t (commune_id, dim, day, status, key)
-    WHERE (s.commune_id, s.dim, s.day, s.status, s.key) = (t.commune_id, t.dim, t.day, t.status, t.key)
+    DELETE FROM stat_commune_days s USING unnest(z1_id, z1_at, z1_status, z1_dim, z1_key) AS t (id, at, status, dim, key)
+    WHERE s.commune_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
       AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
 
-    DELETE FROM stat_commune_months s USING (SELECT DISTINCT a.commune_id, a.dim, date_trunc('month', a.day)::date, a.status, a.key FROM unnest(v) a) AS t (commune_id, dim, month, status, key)
-    WHERE (s.commune_id, s.dim, s.month, s.status, s.key) = (t.commune_id, t.dim, t.month, t.status, t.key)
+    DELETE FROM stat_commune_months s USING unnest(z2_id, z2_at, z2_status, z2_dim, z2_key) AS t (id, at, status, dim, key)
+    WHERE s.commune_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
       AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
 
-    DELETE FROM stat_root_days s USING (SELECT DISTINCT a.root_id, a.dim, a.day, a.status, a.key FROM unnest(v) a) AS t (root_id, dim, day, status, key)
-    WHERE (s.root_id, s.dim, s.day, s.status, s.key) = (t.root_id, t.dim, t.day, t.status, t.key)
+    DELETE FROM stat_root_days s USING unnest(z3_id, z3_at, z3_status, z3_dim, z3_key) AS t (id, at, status, dim, key)
+    WHERE s.root_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
       AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
 
-    DELETE FROM stat_root_months s USING (SELECT DISTINCT a.root_id, a.dim, date_trunc('month', a.day)::date, a.status, a.key FROM unnest(v) a) AS t (root_id, dim, month, status, key)
-    WHERE (s.root_id, s.dim, s.month, s.status, s.key) = (t.root_id, t.dim, t.month, t.status, t.key)
+    DELETE FROM stat_root_months s USING unnest(z4_id, z4_at, z4_status, z4_dim, z4_key) AS t (id, at, status, dim, key)
+    WHERE s.root_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
       AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
 
     -- The touched team-days' activity bits: a day is active while it has a counted (not rejected) row.
