@@ -124,7 +124,8 @@ class Server:
                     PGUSER="cdt", PGDATABASE="cdt")
 
     def sql(self, statement):
-        done = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-Atc", statement], env=self.pg_env(),
+        # On standard input: a statement may be longer than a command line.
+        done = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At"], input=statement, env=self.pg_env(),
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"psql: {done.stderr}")
@@ -621,6 +622,9 @@ def bulk_operations(server, args):
                                         {"decision": "verify", "ids": ids})
         row("bulk_verify", f"verify {len(ids):,} sessions by ids ({what} awaiting verification)", status, answer,
             seconds, len(ids))
+        # Back to waiting (untimed), so the kept data set measures the same next time.
+        server.sql("UPDATE training_sessions SET status = 'submitted', reviewed_by = NULL, reviewed_at = NULL, "
+                   f"rejection_reason = NULL WHERE id IN ({', '.join(repr(i) for i in ids)})")
 
     month = server.sql(
         "SELECT to_char(m, 'YYYY-MM') FROM generate_series(date_trunc('month', now()) - interval '3 months', "
