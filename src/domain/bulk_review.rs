@@ -24,7 +24,7 @@ use crate::{
     },
     error::{AppError, Lang, Problem},
     models::{
-        org_unit,
+        audit, org_unit,
         reach_activity::{self, ActivityFilter},
         sign_off,
         training_session::{self, SessionFilter},
@@ -249,6 +249,52 @@ pub fn judge(
         }
     }
     Ok((decided, writes))
+}
+
+/// Reviews records of one kind at once (inside the caller's transaction): `found` holds each stored
+/// record (read and locked by the caller) with what the rules need; each is judged with [`judge`], the
+/// accepted ones written by `write` in one statement and audited in one more, as `shown` renders them.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one flat call per record kind reads better than a trait for two kinds"
+)]
+pub fn review_records<R, S: Serialize>(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    (what, entity): (&'static str, &'static str),
+    ids: &[Uuid],
+    found: HashMap<Uuid, (R, Candidate)>,
+    target: RecordStatus,
+    write: impl FnOnce(&mut PgConnection, &[Uuid]) -> diesel::QueryResult<Vec<R>>,
+    shown: impl Fn(&R) -> (Uuid, RecordStatus, i32, S),
+) -> Result<Decided, AppError> {
+    let candidates: HashMap<Uuid, Candidate> = found
+        .iter()
+        .map(|(id, (_, candidate))| (*id, candidate.clone()))
+        .collect();
+    let (mut decided, writes) = judge(conn, actor, what, ids, &candidates, target)?;
+    let updated = write(conn, &writes)?;
+    let action = match target {
+        RecordStatus::Verified => format!("{entity}_verified"),
+        _ => format!("{entity}_rejected"),
+    };
+    let mut events = Vec::with_capacity(updated.len());
+    for after in &updated {
+        let (id, status, version, after) = shown(after);
+        decided.insert(id, Ok((status, version)));
+        if let Some((before, candidate)) = found.get(&id) {
+            events.push(audit::change_event(
+                &action,
+                entity,
+                id,
+                Some(candidate.team_unit_path.clone()),
+                &shown(before).3,
+                &after,
+            ));
+        }
+    }
+    audit::record_many(conn, &actor.audit_context(), events)?;
+    Ok(decided)
 }
 
 /// Each record's outcome by id: its status and version after the review, or why it was refused.

@@ -566,54 +566,30 @@ pub fn review_set(
     target: crate::reference::RecordStatus,
     reason: Option<&str>,
 ) -> Result<crate::domain::bulk_review::Decided, AppError> {
-    let found: std::collections::HashMap<Uuid, _> =
-        reach_activity::find_many_scoped_for_update(conn, ids)?
-            .into_iter()
-            .map(|f| (f.activity.id, f))
-            .collect();
-    let candidates = found
-        .iter()
-        .map(|(id, f)| {
-            (
-                *id,
-                crate::domain::bulk_review::Candidate {
-                    team_id: f.activity.team_id,
-                    day: f.activity.occurred_on,
-                    status: f.activity.status,
-                    version: f.activity.version,
-                    team_unit_path: f.team_unit_path.clone(),
-                    deleted: f.activity.deleted_at.is_some(),
-                },
-            )
+    let found = reach_activity::find_many_scoped_for_update(conn, ids)?
+        .into_iter()
+        .map(|f| {
+            let candidate = crate::domain::bulk_review::Candidate {
+                team_id: f.activity.team_id,
+                day: f.activity.occurred_on,
+                status: f.activity.status,
+                version: f.activity.version,
+                team_unit_path: f.team_unit_path,
+                deleted: f.activity.deleted_at.is_some(),
+            };
+            (f.activity.id, (f.activity, candidate))
         })
         .collect();
-    let (mut decided, writes) =
-        crate::domain::bulk_review::judge(conn, actor, "reach activity", ids, &candidates, target)?;
-    let updated = reach_activity::review_many(conn, &writes, target, actor.id, reason)?;
-    let action = if target == crate::reference::RecordStatus::Verified {
-        "reach_activity_verified"
-    } else {
-        "reach_activity_rejected"
-    };
-    let events = updated
-        .iter()
-        .filter_map(|after| {
-            let before = found.get(&after.id)?;
-            Some(audit::change_event(
-                action,
-                "reach_activity",
-                after.id,
-                Some(before.team_unit_path.clone()),
-                &ActivityResponse::from(&before.activity),
-                &ActivityResponse::from(after),
-            ))
-        })
-        .collect();
-    audit::record_many(conn, &actor.audit_context(), events)?;
-    for after in updated {
-        decided.insert(after.id, Ok((after.status, after.version)));
-    }
-    Ok(decided)
+    crate::domain::bulk_review::review_records(
+        conn,
+        actor,
+        ("reach activity", "reach_activity"),
+        ids,
+        found,
+        target,
+        |conn, writes| reach_activity::review_many(conn, writes, target, actor.id, reason),
+        |r| (r.id, r.status, r.version, ActivityResponse::from(r)),
+    )
 }
 
 /// Verifies or rejects activity `id` if its version satisfies `if_match` (call inside a transaction):

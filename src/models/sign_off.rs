@@ -314,36 +314,21 @@ pub fn unit_months(
     .load(conn)
 }
 
-/// How many unit-months of `communes` in `[from, to]` (months overlapping it, each unit only while in
-/// force) are in each state, as `(state, count)`; months without a row count as `open`.
+/// How many stored sign-offs of `communes` for months overlapping `[from, to]` are in each state, as
+/// `(state, count)` (a unit-month without a row is open; the caller counts those).
 pub fn state_counts(
     conn: &mut PgConnection,
     communes: &[Uuid],
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<(String, i64)>> {
-    use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        state: String,
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-    }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT coalesce(s.state, 'open') AS state, count(*) AS count \
-         FROM unnest($1::uuid[]) AS c (id) JOIN org_units u ON u.id = c.id \
-         CROSS JOIN generate_series(date_trunc('month', $2::date), $3::date, interval '1 month') AS g (at) \
-         LEFT JOIN sign_offs s ON s.org_unit_id = u.id AND s.period = g.at::date \
-         WHERE u.valid_from <= (g.at + interval '1 month' - interval '1 day')::date \
-           AND (u.valid_to IS NULL OR u.valid_to >= g.at::date) \
-         GROUP BY 1",
-    )
-    .bind::<Array<SqlUuid>, _>(communes)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| (r.state, r.count)).collect())
+) -> QueryResult<Vec<(SignOffState, i64)>> {
+    sign_offs::table
+        .filter(sign_offs::org_unit_id.eq_any(communes))
+        .filter(sign_offs::period.ge(from.with_day(1).unwrap_or(from)))
+        .filter(sign_offs::period.le(to))
+        .group_by(sign_offs::state)
+        .select((sign_offs::state, diesel::dsl::count_star()))
+        .load(conn)
 }
 
 /// The accepted unit-months of `communes` whose months overlap `[from, to]`, as `(unit, first day)`.

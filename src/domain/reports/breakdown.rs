@@ -285,7 +285,7 @@ pub fn break_down(
         as_of: scope.as_of,
         verified_only: scope.verified_only,
         signed_off_only: scope.signed_off_only(),
-        sign_offs: scope.sign_offs(conn)?,
+        sign_offs: scope.sign_offs(conn, &reader.graph)?,
         rows,
         totals,
     })

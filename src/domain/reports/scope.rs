@@ -106,9 +106,26 @@ impl ReportScope {
     pub fn sign_offs(
         &self,
         conn: &mut PgConnection,
+        graph: &UnitGraph,
     ) -> Result<crate::domain::sign_offs::SignOffCounts, crate::error::AppError> {
         let communes: Vec<Uuid> = self.communes.iter().map(|(commune, _)| *commune).collect();
-        crate::domain::sign_offs::SignOffCounts::of(conn, &communes, self.from, self.to)
+        let mut unit_months = 0;
+        let mut month = self.from.with_day(1).unwrap_or(self.from);
+        while month <= self.to {
+            let last = month + chrono::Months::new(1) - chrono::Days::new(1);
+            unit_months += communes
+                .iter()
+                .filter_map(|commune| graph.units.get(commune))
+                .filter(|u| u.valid_from <= last && u.valid_to.is_none_or(|end| end >= month))
+                .count() as i64;
+            month = month + chrono::Months::new(1);
+        }
+        crate::domain::sign_offs::SignOffCounts::of(
+            conn,
+            &communes,
+            (self.from, self.to),
+            unit_months,
+        )
     }
 
     /// The selection grouped by child unit.

@@ -360,7 +360,7 @@ pub fn report(
         to,
         today,
         signed_off_only: scope.signed_off_only(),
-        sign_offs: scope.sign_offs(conn)?,
+        sign_offs: scope.sign_offs(conn, &reader.graph)?,
         items,
     })
 }

@@ -111,22 +111,24 @@ pub struct SignOffCounts {
 }
 
 impl SignOffCounts {
-    /// The counts of the months overlapping `[from, to]` of the commune-level units `communes`.
+    /// The counts of the months overlapping `[from, to]` of the commune-level units `communes`, of which
+    /// `unit_months` are in force (a unit counts in a month it existed on any day of).
     pub fn of(
         conn: &mut PgConnection,
         communes: &[Uuid],
-        from: NaiveDate,
-        to: NaiveDate,
+        (from, to): (NaiveDate, NaiveDate),
+        unit_months: i64,
     ) -> Result<Self, AppError> {
         let mut counts = Self::default();
         for (state, count) in sign_off::state_counts(conn, communes, from, to)? {
-            match state.as_str() {
-                "accepted" => counts.accepted += count,
-                "submitted" => counts.submitted += count,
-                "returned" => counts.returned += count,
-                _ => counts.open += count,
+            match state {
+                SignOffState::Accepted => counts.accepted += count,
+                SignOffState::Submitted => counts.submitted += count,
+                SignOffState::Returned => counts.returned += count,
+                SignOffState::Open => {}
             }
         }
+        counts.open = (unit_months - counts.accepted - counts.submitted - counts.returned).max(0);
         Ok(counts)
     }
 }

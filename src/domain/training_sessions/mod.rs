@@ -448,60 +448,30 @@ pub fn review_set(
     target: crate::reference::RecordStatus,
     reason: Option<&str>,
 ) -> Result<crate::domain::bulk_review::Decided, AppError> {
-    let found: std::collections::HashMap<Uuid, _> =
-        training_session::find_many_scoped_for_update(conn, ids)?
-            .into_iter()
-            .map(|f| (f.session.id, f))
-            .collect();
-    let candidates = found
-        .iter()
-        .map(|(id, f)| {
-            (
-                *id,
-                crate::domain::bulk_review::Candidate {
-                    team_id: f.session.team_id,
-                    day: f.session.held_on,
-                    status: f.session.status,
-                    version: f.session.version,
-                    team_unit_path: f.team_unit_path.clone(),
-                    deleted: f.session.deleted_at.is_some(),
-                },
-            )
+    let found = training_session::find_many_scoped_for_update(conn, ids)?
+        .into_iter()
+        .map(|f| {
+            let candidate = crate::domain::bulk_review::Candidate {
+                team_id: f.session.team_id,
+                day: f.session.held_on,
+                status: f.session.status,
+                version: f.session.version,
+                team_unit_path: f.team_unit_path,
+                deleted: f.session.deleted_at.is_some(),
+            };
+            (f.session.id, (f.session, candidate))
         })
         .collect();
-    let (mut decided, writes) = crate::domain::bulk_review::judge(
+    crate::domain::bulk_review::review_records(
         conn,
         actor,
-        "training session",
+        ("training session", "training_session"),
         ids,
-        &candidates,
+        found,
         target,
-    )?;
-    let updated = training_session::review_many(conn, &writes, target, actor.id, reason)?;
-    let action = if target == crate::reference::RecordStatus::Verified {
-        "training_session_verified"
-    } else {
-        "training_session_rejected"
-    };
-    let events = updated
-        .iter()
-        .filter_map(|after| {
-            let before = found.get(&after.id)?;
-            Some(audit::change_event(
-                action,
-                "training_session",
-                after.id,
-                Some(before.team_unit_path.clone()),
-                &TrainingSessionResponse::from(&before.session),
-                &TrainingSessionResponse::from(after),
-            ))
-        })
-        .collect();
-    audit::record_many(conn, &actor.audit_context(), events)?;
-    for after in updated {
-        decided.insert(after.id, Ok((after.status, after.version)));
-    }
-    Ok(decided)
+        |conn, writes| training_session::review_many(conn, writes, target, actor.id, reason),
+        |r| (r.id, r.status, r.version, TrainingSessionResponse::from(r)),
+    )
 }
 
 /// Verifies or rejects session `id` if its version satisfies `if_match` (call inside a transaction):
