@@ -38,9 +38,11 @@ async fn review(
 ///
 /// An officer in scope (or an admin) verifies or rejects up to 5,000 sessions in one request: `ids`, or
 /// `filter` (every session awaiting verification held in a unit's subtree in one month, what a commune
-/// clears before it submits the month). Each session is reviewed as `POST
-/// /training-sessions/{id}/verify` or `/reject` would, in its own transaction, with its own result;
-/// refused ones (outside your scope, verified, in a signed-off month) carry their problem.
+/// clears before it submits the month). Each session meets the checks of `POST
+/// /training-sessions/{id}/verify` or `/reject`, in their order, and gets its own result: refused ones
+/// (outside your scope, verified, in a signed-off month) carry their problem, the others are written and
+/// audited together in one transaction (a database failure writes none; a retry answers the decided ones
+/// `applied` without writing them again).
 #[utoipa::path(
     tag = "training-sessions",
     operation_id = "review_training_sessions",
