@@ -351,25 +351,35 @@ BEGIN
 
     -- Rows left at zero (returned by the upserts above) go: a row's existence means activity.
 
-    DELETE FROM stat_team_days s USING unnest(z0_id, z0_at, z0_status, z0_dim, z0_key) AS t (id, at, status, dim, key)
-    WHERE s.team_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
-      AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    IF z0_id IS NOT NULL THEN
+        DELETE FROM stat_team_days s USING unnest(z0_id, z0_at, z0_status, z0_dim, z0_key) AS t (id, at, status, dim, key)
+        WHERE s.team_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
+          AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    END IF;
 
-    DELETE FROM stat_commune_days s USING unnest(z1_id, z1_at, z1_status, z1_dim, z1_key) AS t (id, at, status, dim, key)
-    WHERE s.commune_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
-      AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    IF z1_id IS NOT NULL THEN
+        DELETE FROM stat_commune_days s USING unnest(z1_id, z1_at, z1_status, z1_dim, z1_key) AS t (id, at, status, dim, key)
+        WHERE s.commune_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
+          AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    END IF;
 
-    DELETE FROM stat_commune_months s USING unnest(z2_id, z2_at, z2_status, z2_dim, z2_key) AS t (id, at, status, dim, key)
-    WHERE s.commune_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
-      AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    IF z2_id IS NOT NULL THEN
+        DELETE FROM stat_commune_months s USING unnest(z2_id, z2_at, z2_status, z2_dim, z2_key) AS t (id, at, status, dim, key)
+        WHERE s.commune_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
+          AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    END IF;
 
-    DELETE FROM stat_root_days s USING unnest(z3_id, z3_at, z3_status, z3_dim, z3_key) AS t (id, at, status, dim, key)
-    WHERE s.root_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
-      AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    IF z3_id IS NOT NULL THEN
+        DELETE FROM stat_root_days s USING unnest(z3_id, z3_at, z3_status, z3_dim, z3_key) AS t (id, at, status, dim, key)
+        WHERE s.root_id = t.id AND s.day = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
+          AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    END IF;
 
-    DELETE FROM stat_root_months s USING unnest(z4_id, z4_at, z4_status, z4_dim, z4_key) AS t (id, at, status, dim, key)
-    WHERE s.root_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
-      AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    IF z4_id IS NOT NULL THEN
+        DELETE FROM stat_root_months s USING unnest(z4_id, z4_at, z4_status, z4_dim, z4_key) AS t (id, at, status, dim, key)
+        WHERE s.root_id = t.id AND s.month = t.at AND s.status = t.status AND s.dim = t.dim AND s.key = t.key
+          AND s.sessions = 0 AND s.reach_activities = 0 AND s.topic_mentions = 0;
+    END IF;
 
     -- The touched team-days' activity bits: a day is active while it has a counted (not rejected) row.
     INSERT INTO stat_team_years (team_id, year, days)
