@@ -331,6 +331,14 @@ pub fn state_counts(
         .load(conn)
 }
 
+/// How many stored sign-offs are in `state`.
+pub fn count_in_state(conn: &mut PgConnection, state: SignOffState) -> QueryResult<i64> {
+    sign_offs::table
+        .filter(sign_offs::state.eq(state))
+        .count()
+        .get_result(conn)
+}
+
 /// The accepted unit-months of `communes` whose months overlap `[from, to]`, as `(unit, first day)`.
 pub fn accepted_months(
     conn: &mut PgConnection,

@@ -71,24 +71,11 @@ impl ReportScope {
                 .collect();
         // (structure unit, month) -> (contributing units, all accepted)
         let mut groups: HashMap<(Uuid, NaiveDate), (Vec<Uuid>, bool)> = HashMap::new();
-        let mut month = self.from.with_day(1).unwrap_or(self.from);
-        while month <= self.to {
-            let last = month + chrono::Months::new(1) - chrono::Days::new(1);
-            for commune in &self.rows.communes {
-                let Some(node) = graph.units.get(commune) else {
-                    continue;
-                };
-                if node.valid_from > last || node.valid_to.is_some_and(|end| end < month) {
-                    continue;
-                }
-                let unit = graph
-                    .resolve(*commune, self.as_of)
-                    .map_or(*commune, |u| u.id);
-                let group = groups.entry((unit, month)).or_insert((Vec::new(), true));
-                group.0.push(*commune);
-                group.1 &= accepted.contains(&(*commune, month));
-            }
-            month = month + chrono::Months::new(1);
+        for (commune, month) in unit_months(graph, &self.rows.communes, self.from, self.to) {
+            let unit = graph.resolve(commune, self.as_of).map_or(commune, |u| u.id);
+            let group = groups.entry((unit, month)).or_insert((Vec::new(), true));
+            group.0.push(commune);
+            group.1 &= accepted.contains(&(commune, month));
         }
         let mut months = AcceptedMonths::new();
         for ((_, month), (communes, all_accepted)) in groups {
@@ -109,17 +96,7 @@ impl ReportScope {
         graph: &UnitGraph,
     ) -> Result<crate::domain::sign_offs::SignOffCounts, crate::error::AppError> {
         let communes: Vec<Uuid> = self.communes.iter().map(|(commune, _)| *commune).collect();
-        let mut unit_months = 0;
-        let mut month = self.from.with_day(1).unwrap_or(self.from);
-        while month <= self.to {
-            let last = month + chrono::Months::new(1) - chrono::Days::new(1);
-            unit_months += communes
-                .iter()
-                .filter_map(|commune| graph.units.get(commune))
-                .filter(|u| u.valid_from <= last && u.valid_to.is_none_or(|end| end >= month))
-                .count() as i64;
-            month = month + chrono::Months::new(1);
-        }
+        let unit_months = unit_months(graph, &communes, self.from, self.to).count() as i64;
         crate::domain::sign_offs::SignOffCounts::of(
             conn,
             &communes,
@@ -199,6 +176,27 @@ pub struct PeriodOptions {
     pub verified_only: Option<bool>,
     /// Only unit-months accepted by a sign-off.
     pub signed_off_only: Option<bool>,
+}
+
+/// Every (unit, month) of `communes` with a month overlapping `[from, to]` (first days), each unit only in the
+/// months it was in force on some day of: the unit-months a sign-off covers.
+fn unit_months<'a>(
+    graph: &'a UnitGraph,
+    communes: &'a [Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Iterator<Item = (Uuid, NaiveDate)> + 'a {
+    let first = from.with_day(1).unwrap_or(from);
+    std::iter::successors(Some(first), |month| Some(*month + chrono::Months::new(1)))
+        .take_while(move |month| *month <= to)
+        .flat_map(move |month| {
+            let last = month + chrono::Months::new(1) - chrono::Days::new(1);
+            communes.iter().filter_map(move |commune| {
+                let node = graph.units.get(commune)?;
+                (node.valid_from <= last && node.valid_to.is_none_or(|end| end >= month))
+                    .then_some((*commune, month))
+            })
+        })
 }
 
 /// Checks the period: `from <= to` and both within a sane range.

@@ -11,8 +11,8 @@ use super::DEMO_USERS;
 use crate::{
     domain::{today_in_vietnam, workflow::lock_date},
     error::AppError,
-    models::{org_unit, team, user},
-    reference::Role,
+    models::{org_unit, sign_off, team, user},
+    reference::{Role, SignOffState},
 };
 
 #[derive(QueryableByName)]
@@ -155,12 +155,7 @@ pub fn hints(conn: &mut PgConnection, lock_days: u32) -> Result<Vec<(String, Str
                     "",
                     year_start,
                 )?;
-                let waiting = count(
-                    conn,
-                    "SELECT count(*) FROM sign_offs WHERE state = 'submitted' AND $1 = '' AND $2 IS NOT NULL",
-                    "",
-                    year_start,
-                )?;
+                let waiting = sign_off::count_in_state(conn, SignOffState::Submitted)?;
                 format!(
                     "everything: {} waiting for acceptance (GET /api/v1/sign-offs?state=submitted), \
                      {} targets for {} (GET /api/v1/reports/targets?from={year_start})",
