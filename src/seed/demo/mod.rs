@@ -143,13 +143,15 @@ pub fn load(conn: &mut PgConnection, hashing: &PasswordHashing) -> Result<DemoRe
         let admin = user::find_by_username(conn, "demo.admin")?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("demo.admin is missing")))?;
         let officer = user::find_by_username(conn, "demo.officer")?.map(|u| u.id);
+        // Fresh statistics before the set-based statements below (planned blind, the pending-verification
+        // update took 4 s instead of 0.3 s).
+        sql_query("ANALYZE org_units, teams, training_sessions, reach_activities").execute(conn)?;
         let plan = sign_offs::plan(conn, today, reorganized()?)?;
         sign_offs::verify_pending(conn, &plan, officer.unwrap_or(admin.id))?;
         report.created = true;
         for table in BULK_TABLES {
             sql_query(format!("ALTER TABLE {table} ENABLE TRIGGER USER")).execute(conn)?;
         }
-        sql_query("ANALYZE training_sessions, reach_activities").execute(conn)?;
         sql_query("SELECT cdt_stats_rebuild()").execute(conn)?;
         sql_query("SELECT cdt_changes_backfill()").execute(conn)?;
         report.sign_offs = sign_offs::load(conn, &plan, officer, admin.id)?;
