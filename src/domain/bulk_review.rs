@@ -125,6 +125,14 @@ fn targets(
             format!("phải có từ 1 đến {MAX_RECORDS} id"),
         );
     }
+    if decision == Some(ReviewDecision::Reject) && request.reason.is_none() {
+        errors.add(
+            "reason",
+            "required",
+            "give the reason for rejecting (the team leaders see it)",
+            "hãy ghi lý do từ chối (tổ trưởng sẽ thấy)",
+        );
+    }
     errors.finish()?;
     let decision = match decision {
         Some(ReviewDecision::Verify) => Decision::Verify,

@@ -478,6 +478,27 @@ async fn bulk_review_and_bulk_sign_off_answer_per_item() {
     let outside = insert_session(&app, team_other, day, leader_id);
     let review = "/api/v1/training-sessions/review";
 
+    // Rejecting needs a reason: a missing one is `required`, a blank one breaks the stated length.
+    for (body, code) in [
+        (
+            json!({"decision": "reject", "ids": [inside[0]]}),
+            "required",
+        ),
+        (
+            json!({"decision": "reject", "reason": null, "ids": [inside[0]]}),
+            "required",
+        ),
+        (
+            json!({"decision": "reject", "reason": " ", "ids": [inside[0]]}),
+            "length",
+        ),
+    ] {
+        let (status, refused) = send(&app, &officer, Method::POST, review, Some(body)).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["errors"][0]["field"], "reason", "{refused}");
+        assert_eq!(refused["errors"][0]["code"], code, "{refused}");
+    }
+
     // By ids: repeats count once; records outside the scope or missing are refused, the rest applied.
     let missing = Uuid::now_v7();
     let (status, verified) = send(
