@@ -540,6 +540,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        subscription_id -> Uuid,
+        event_id -> Uuid,
+        seq -> Int8,
+        record_id -> Nullable<Uuid>,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_latency_ms -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> Uuid,
+        seq -> Int8,
+        #[sql_name = "type"]
+        type_ -> Text,
+        record_id -> Nullable<Uuid>,
+        unit_path -> Text,
+        occurred_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret_salt -> Bytea,
+        previous_secret_salt -> Nullable<Bytea>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(audit_events -> users (actor_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(indicator_values -> org_units (org_unit_id));
@@ -569,6 +621,9 @@ diesel::joinable!(training_sessions -> teams (team_id));
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(users -> people (person_id));
 diesel::joinable!(users -> teams (team_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_subscriptions -> users (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -598,4 +653,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     teams,
     training_sessions,
     users,
+    webhook_deliveries,
+    webhook_events,
+    webhook_subscriptions,
 );

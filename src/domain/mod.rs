@@ -27,6 +27,7 @@ pub mod training_sessions;
 pub mod users;
 pub mod validation;
 mod version;
+pub mod webhooks;
 pub mod workflow;
 
 use chrono::{FixedOffset, NaiveDate, Utc};

@@ -16,6 +16,7 @@ pub mod target;
 pub mod team;
 pub mod training_session;
 pub mod user;
+pub mod webhook;
 
 diesel::define_sql_function! {
     /// `cdt_fold(text)`: lower-case, unaccented, NFC (the foundation migration): for searches that ignore

@@ -8,7 +8,7 @@ use crate::db::schema::{sign_off_transitions, sign_offs, users};
 use crate::reference::{SignOffAction, SignOffState};
 
 /// A stored sign-off (a unit-month without one is open).
-#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = sign_offs, check_for_backend(diesel::pg::Pg))]
 pub struct SignOff {
     pub id: Uuid,

@@ -63,6 +63,8 @@ pub fn schemas() -> Vec<(
         entry::<ConflictStatusFilter>(),
         entry::<Ethnicity>(),
         entry::<TargetWarningCode>(),
+        entry::<WebhookEventType>(),
+        entry::<DeliveryState>(),
     ]
 }
 
@@ -551,6 +553,37 @@ vocabulary! {
         Open = "open", "Chưa xử lý", "Open";
         Resolved = "resolved", "Đã xử lý", "Resolved";
         All = "all", "Tất cả", "All";
+    }
+}
+
+vocabulary! {
+    /// Types of the events webhooks deliver (`*` in a subscription's `event_types` means all of them).
+    WebhookEventType, WEBHOOK_EVENT_TYPES {
+        TrainingSessionCreated = "training_session.created", "Buổi tập huấn được ghi", "Training session created";
+        TrainingSessionUpdated = "training_session.updated", "Buổi tập huấn được sửa", "Training session updated";
+        TrainingSessionDeleted = "training_session.deleted", "Buổi tập huấn bị xoá", "Training session deleted";
+        TrainingSessionVerified = "training_session.verified", "Buổi tập huấn được xác minh", "Training session verified";
+        TrainingSessionRejected = "training_session.rejected", "Buổi tập huấn bị từ chối", "Training session rejected";
+        ReachActivityCreated = "reach_activity.created", "Hoạt động tuyên truyền được ghi", "Reach activity created";
+        ReachActivityUpdated = "reach_activity.updated", "Hoạt động tuyên truyền được sửa", "Reach activity updated";
+        ReachActivityDeleted = "reach_activity.deleted", "Hoạt động tuyên truyền bị xoá", "Reach activity deleted";
+        ReachActivityVerified = "reach_activity.verified", "Hoạt động tuyên truyền được xác minh", "Reach activity verified";
+        ReachActivityRejected = "reach_activity.rejected", "Hoạt động tuyên truyền bị từ chối", "Reach activity rejected";
+        SignOffSubmitted = "sign_off.submitted", "Báo cáo tháng được gửi", "Month submitted";
+        SignOffAccepted = "sign_off.accepted", "Báo cáo tháng được duyệt", "Month accepted";
+        SignOffReturned = "sign_off.returned", "Báo cáo tháng bị trả lại", "Month returned";
+        SignOffReopened = "sign_off.reopened", "Báo cáo tháng được mở lại", "Month reopened";
+        Ping = "ping", "Thử kết nối", "Ping (sent by the test operation)";
+    }
+}
+
+vocabulary! {
+    /// Where a webhook delivery stands.
+    DeliveryState, DELIVERY_STATES {
+        Pending = "pending", "Đang chờ gửi", "Pending (waiting for its next attempt)";
+        Succeeded = "succeeded", "Đã gửi", "Succeeded (the receiver answered 2xx)";
+        Failed = "failed", "Thất bại", "Failed (gave up after the retry window, or the receiver answered 410)";
+        Cancelled = "cancelled", "Đã huỷ", "Cancelled (its subscription was disabled or deleted)";
     }
 }
 

@@ -317,6 +317,23 @@ pub fn read(
     response(conn, &unit, period, stored.as_ref(), true, due_days)
 }
 
+/// A stored sign-off as its list shows it (a webhook event's data).
+pub fn event_view(
+    conn: &mut PgConnection,
+    stored: &SignOff,
+    due_days: u32,
+) -> Result<SignOffResponse, AppError> {
+    let unit = org_unit::find(conn, stored.org_unit_id)?;
+    response(
+        conn,
+        &unit,
+        Period::of(stored.period),
+        Some(stored),
+        false,
+        due_days,
+    )
+}
+
 /// The stored sign-offs with these ids as their list shows them (the change feed's items), by id.
 pub fn find_many(
     conn: &mut PgConnection,

@@ -1,0 +1,12 @@
+DROP TRIGGER sign_off_transitions_webhook ON sign_off_transitions;
+DROP FUNCTION cdt_webhook_sign_off();
+DROP TRIGGER reach_activities_webhook_update ON reach_activities;
+DROP TRIGGER reach_activities_webhook_insert ON reach_activities;
+DROP TRIGGER training_sessions_webhook_update ON training_sessions;
+DROP TRIGGER training_sessions_webhook_insert ON training_sessions;
+DROP FUNCTION cdt_webhook_records_statement();
+DROP FUNCTION cdt_webhook_fan_out(uuid[]);
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_events;
+DROP SEQUENCE cdt_webhook_event_seq;
+DROP TABLE webhook_subscriptions;

@@ -1,0 +1,167 @@
+-- Signed webhooks (issue 19): subscriptions, the transactional outbox of events and one delivery row per
+-- event and subscription. Events are written by triggers in the transaction of the change they describe
+-- (whichever path made it: HTTP, imports, sync push, bulk review), so a rolled-back write emits nothing; the
+-- same statement queues a delivery for every enabled subscription whose owner may see the record.
+
+CREATE TABLE webhook_subscriptions (
+    id                         uuid PRIMARY KEY,
+    owner_id                   uuid NOT NULL REFERENCES users (id),
+    url                        text NOT NULL,
+    -- Event types, or '{*}' for every type.
+    event_types                text[] NOT NULL CHECK (cardinality(event_types) > 0),
+    description                text,
+    enabled                    boolean NOT NULL DEFAULT true,
+    -- Why it was disabled by the dispatcher (410 Gone, days of failures); NULL when enabled or disabled by hand.
+    disabled_reason            text,
+    -- The signing secret is derived from WEBHOOK_SECRET_KEY and this random salt: a dump alone cannot sign.
+    secret_salt                bytea NOT NULL,
+    -- The secret before the last rotation, also signed with until `previous_secret_expires_at`.
+    previous_secret_salt       bytea,
+    previous_secret_expires_at timestamptz,
+    -- Start of the current run of failed attempts (NULL after a success).
+    failing_since              timestamptz,
+    version                    integer NOT NULL DEFAULT 1,
+    created_at                 timestamptz NOT NULL DEFAULT now(),
+    updated_at                 timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_subscriptions_owner_idx ON webhook_subscriptions (owner_id);
+
+CREATE SEQUENCE cdt_webhook_event_seq;
+CREATE TABLE webhook_events (
+    id          uuid PRIMARY KEY,
+    -- Commit order of one record's events: a later change to a record waits for the row lock of the earlier
+    -- one, so it takes a larger number.
+    seq         bigint NOT NULL DEFAULT nextval('cdt_webhook_event_seq'),
+    type        text NOT NULL,
+    record_id   uuid,
+    -- Whose scope it is in: the materialised path of the record's unit ('' = everyone's).
+    unit_path   text NOT NULL,
+    occurred_at timestamptz NOT NULL DEFAULT now(),
+    -- The record as stored (its endpoint's response is derived from it at delivery), or its tombstone.
+    data        jsonb NOT NULL
+);
+CREATE INDEX webhook_events_time_idx ON webhook_events (occurred_at, seq);
+
+CREATE TABLE webhook_deliveries (
+    id              uuid PRIMARY KEY,
+    subscription_id uuid NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    event_id        uuid NOT NULL REFERENCES webhook_events (id) ON DELETE CASCADE,
+    seq             bigint NOT NULL,
+    record_id       uuid,
+    state           text NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'succeeded', 'failed', 'cancelled')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- Claimed by a dispatcher until then (one instance at a time; a crashed one's claim expires).
+    leased_until    timestamptz,
+    last_attempt_at timestamptz,
+    last_status     integer,
+    last_latency_ms integer,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz
+);
+CREATE INDEX webhook_deliveries_pending_idx ON webhook_deliveries (subscription_id, seq) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_record_idx ON webhook_deliveries (subscription_id, record_id, seq)
+    WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_list_idx ON webhook_deliveries (subscription_id, id);
+CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
+
+-- Queues one delivery of each given event for every enabled subscription that wants its type and whose
+-- owner sees its unit (admins everything; officers their subtree; '' is everyone's).
+CREATE FUNCTION cdt_webhook_fan_out(p_events uuid[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id)
+    SELECT gen_random_uuid(), s.id, e.id, e.seq, e.record_id
+    FROM webhook_events e
+    JOIN webhook_subscriptions s ON s.enabled AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[e.type])
+    JOIN users u ON u.id = s.owner_id AND u.status = 'active'
+    LEFT JOIN org_units scope ON scope.id = u.org_unit_id
+    WHERE e.id = ANY (p_events)
+      AND (u.role = 'admin'
+           OR (u.role = 'officer' AND (e.unit_path = '' OR e.unit_path LIKE scope.path || '%')))
+    ORDER BY e.seq
+$$;
+
+-- Records one change per row of a statement on training sessions or reach activities, from its transition
+-- tables: created, deleted (soft), verified, rejected, or updated.
+CREATE FUNCTION cdt_webhook_records_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_entity text := CASE TG_TABLE_NAME WHEN 'training_sessions' THEN 'training_session' ELSE 'reach_activity' END;
+    v_ids uuid[];
+BEGIN
+    -- Nobody subscribed at all: nothing to deliver, nothing to replay later (a replay goes back only as far
+    -- as the subscription existed).
+    IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        WITH inserted AS (
+            INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+            SELECT gen_random_uuid(), v_entity || '.created', n.id, coalesce(u.path, ''), to_jsonb(n)
+            FROM (SELECT * FROM new_rows ORDER BY id) n
+            LEFT JOIN teams t ON t.id = n.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id
+            RETURNING id)
+        SELECT array_agg(id) INTO v_ids FROM inserted;
+    ELSE
+        WITH inserted AS (
+            INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+            SELECT gen_random_uuid(),
+                   v_entity || CASE
+                       WHEN n.deleted_at IS NOT NULL AND o.deleted_at IS NULL THEN '.deleted'
+                       WHEN n.status IS DISTINCT FROM o.status AND n.status IN ('verified', 'rejected')
+                           THEN '.' || n.status
+                       ELSE '.updated' END,
+                   n.id, coalesce(u.path, ''),
+                   CASE WHEN n.deleted_at IS NOT NULL
+                        THEN jsonb_build_object('id', n.id, 'deleted', true, 'deleted_at', n.deleted_at,
+                                                'version', n.version)
+                        ELSE to_jsonb(n) END
+            FROM (SELECT * FROM new_rows ORDER BY id) n
+            JOIN old_rows o ON o.id = n.id
+            LEFT JOIN teams t ON t.id = n.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id
+            -- A row rewritten without a change (and a deleted one touched again) says nothing new.
+            WHERE n.version IS DISTINCT FROM o.version OR n.status IS DISTINCT FROM o.status
+                  OR n.deleted_at IS DISTINCT FROM o.deleted_at
+            RETURNING id)
+        SELECT array_agg(id) INTO v_ids FROM inserted;
+    END IF;
+    IF v_ids IS NOT NULL THEN
+        PERFORM cdt_webhook_fan_out(v_ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER training_sessions_webhook_insert AFTER INSERT ON training_sessions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdt_webhook_records_statement();
+CREATE TRIGGER training_sessions_webhook_update AFTER UPDATE ON training_sessions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cdt_webhook_records_statement();
+CREATE TRIGGER reach_activities_webhook_insert AFTER INSERT ON reach_activities
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdt_webhook_records_statement();
+CREATE TRIGGER reach_activities_webhook_update AFTER UPDATE ON reach_activities
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cdt_webhook_records_statement();
+
+-- A sign-off's transitions: submitted, accepted, returned, reopened; the data is the month's sign-off row
+-- after the transition (its endpoint's shape is derived at delivery).
+CREATE FUNCTION cdt_webhook_sign_off() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid := gen_random_uuid();
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+    SELECT v_id,
+           'sign_off.' || CASE NEW.action WHEN 'submit' THEN 'submitted' WHEN 'accept' THEN 'accepted'
+                                          WHEN 'return' THEN 'returned' ELSE 'reopened' END,
+           s.id, u.path, to_jsonb(s)
+    FROM sign_offs s JOIN org_units u ON u.id = s.org_unit_id
+    WHERE s.id = NEW.sign_off_id;
+    PERFORM cdt_webhook_fan_out(ARRAY[v_id]);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER sign_off_transitions_webhook AFTER INSERT ON sign_off_transitions
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_sign_off();
