@@ -21,6 +21,28 @@ pub enum LogFormat {
     Json,
 }
 
+/// Webhook settings (`WEBHOOK_*`).
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// `WEBHOOK_SECRET_KEY`: key the subscriptions' signing secrets are derived from. `None` uses a
+    /// random key kept in the data directory.
+    pub secret_key: Option<SecretString>,
+    /// `WEBHOOK_ALLOWED_HOSTS`: hosts that may use `http` and private addresses (comma-separated).
+    pub allowed_hosts: Vec<String>,
+    /// `WEBHOOK_CONCURRENCY`: attempts in flight per subscription.
+    pub concurrency: usize,
+    /// `WEBHOOK_POLL_MS`: how often an idle dispatcher looks for due deliveries.
+    pub poll: Duration,
+    /// `WEBHOOK_RETRY_BASE_MS`: the first retry's delay (then x3 each time, at most 8 h).
+    pub retry_base: Duration,
+    /// `WEBHOOK_RETRY_WINDOW_HOURS`: how long a delivery is retried before it is given up.
+    pub retry_window: Duration,
+    /// `WEBHOOK_DISABLE_AFTER_HOURS`: how long a subscription may fail before it is disabled.
+    pub disable_after: Duration,
+    /// `WEBHOOK_ROTATION_OVERLAP_HOURS`: how long the previous secret also signs after a rotation.
+    pub rotation_overlap: Duration,
+}
+
 /// All settings of the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -77,6 +99,8 @@ pub struct Settings {
     /// `METRICS_BIND_ADDR`: an internal address serving only `GET /metrics` (also behind
     /// `METRICS_TOKEN` when that is set). `None`: no such listener.
     pub metrics_bind_addr: Option<SocketAddr>,
+    /// `WEBHOOK_*`: webhook signing and delivery.
+    pub webhooks: WebhookConfig,
     /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_timeout: Duration,
 }
@@ -219,6 +243,36 @@ impl Settings {
             ));
         }
         let shutdown_timeout = parse_number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3_600)?;
+        let webhooks = WebhookConfig {
+            secret_key: secret(&get, "WEBHOOK_SECRET_KEY", MIN_JWT_SECRET_BYTES)?,
+            allowed_hosts: get("WEBHOOK_ALLOWED_HOSTS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|h| h.trim().to_owned())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            concurrency: usize::try_from(parse_number(&get, "WEBHOOK_CONCURRENCY", 8, 1, 256)?)
+                .unwrap_or(8),
+            poll: Duration::from_millis(parse_number(&get, "WEBHOOK_POLL_MS", 500, 10, 60_000)?),
+            retry_base: Duration::from_millis(parse_number(
+                &get,
+                "WEBHOOK_RETRY_BASE_MS",
+                10_000,
+                1,
+                3_600_000,
+            )?),
+            retry_window: Duration::from_secs(
+                parse_number(&get, "WEBHOOK_RETRY_WINDOW_HOURS", 72, 1, 24 * 30)? * 3600,
+            ),
+            disable_after: Duration::from_secs(
+                parse_number(&get, "WEBHOOK_DISABLE_AFTER_HOURS", 72, 1, 24 * 30)? * 3600,
+            ),
+            rotation_overlap: Duration::from_secs(
+                parse_number(&get, "WEBHOOK_ROTATION_OVERLAP_HOURS", 24, 0, 24 * 30)? * 3600,
+            ),
+        };
 
         Ok(Self {
             database_url,
@@ -248,6 +302,7 @@ impl Settings {
             metrics_token,
             metrics_bind_addr,
             shutdown_timeout: Duration::from_secs(shutdown_timeout),
+            webhooks,
         })
     }
 
@@ -258,6 +313,17 @@ impl Settings {
             return Ok(secret.clone());
         }
         let path = self.data_dir.join("jwt-secret");
+        crate::secret_file::read_or_create(&path, 48).map(SecretString::from)
+    }
+
+    /// The key webhook signing secrets are derived from: `WEBHOOK_SECRET_KEY` when set, otherwise a
+    /// random key created once and kept in `<CDT_DATA_DIR>/webhook-key` (mode 0600). Every instance
+    /// serving the same database needs the same key.
+    pub fn resolve_webhook_key(&self) -> anyhow::Result<SecretString> {
+        if let Some(key) = &self.webhooks.secret_key {
+            return Ok(key.clone());
+        }
+        let path = self.data_dir.join("webhook-key");
         crate::secret_file::read_or_create(&path, 48).map(SecretString::from)
     }
 

@@ -78,6 +78,31 @@ impl Application {
         let unit_graph = web::Data::new(crate::models::stats::ReportCache::default());
         let metrics = web::Data::new(Metrics::new(db.get_ref()));
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
+        let webhook_key =
+            crate::domain::webhooks::signing::SecretKey::new(settings.resolve_webhook_key()?);
+        let allowed_hosts =
+            crate::domain::webhooks::address::AllowedHosts::new(&settings.webhooks.allowed_hosts);
+        let webhook_settings = web::Data::new(crate::domain::webhooks::WebhookSettings {
+            key: webhook_key.clone(),
+            allowed_hosts: allowed_hosts.clone(),
+            rotation_overlap: chrono::Duration::from_std(settings.webhooks.rotation_overlap)
+                .unwrap_or_else(|_| chrono::Duration::hours(24)),
+        });
+        actix_web::rt::spawn(crate::domain::webhooks::dispatch::run(
+            db.get_ref().clone(),
+            crate::domain::webhooks::dispatch::DispatchSettings {
+                key: webhook_key,
+                allowed_hosts,
+                concurrency: settings.webhooks.concurrency,
+                poll: settings.webhooks.poll,
+                retry_base: settings.webhooks.retry_base,
+                retry_window: chrono::Duration::from_std(settings.webhooks.retry_window)
+                    .unwrap_or_else(|_| chrono::Duration::hours(72)),
+                disable_after: chrono::Duration::from_std(settings.webhooks.disable_after)
+                    .unwrap_or_else(|_| chrono::Duration::hours(72)),
+                sign_off_due_days: settings.sign_off_due_days,
+            },
+        ));
         let origins = settings.cors_allowed_origins.clone();
         let shutdown_seconds = settings.shutdown_timeout.as_secs();
 
@@ -107,6 +132,7 @@ impl Application {
                 .app_data(auth.clone())
                 .app_data(shared_settings.clone())
                 .app_data(unit_graph.clone())
+                .app_data(webhook_settings.clone())
                 .app_data(app_metrics.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)

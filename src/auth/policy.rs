@@ -154,6 +154,16 @@ operations! {
     ReturnSignOff => "return_sign_off", Access::Roles(MANAGERS);
     ReopenSignOff => "reopen_sign_off", Access::Roles(ADMIN);
     TransitionSignOffs => "transition_sign_offs", Access::Roles(MANAGERS);
+    ListWebhooks => "list_webhooks", Access::Roles(MANAGERS);
+    CreateWebhook => "create_webhook", Access::Roles(MANAGERS);
+    FindWebhook => "find_webhook", Access::Roles(MANAGERS);
+    UpdateWebhook => "update_webhook", Access::Roles(MANAGERS);
+    DeleteWebhook => "delete_webhook", Access::Roles(MANAGERS);
+    RotateWebhookSecret => "rotate_webhook_secret", Access::Roles(MANAGERS);
+    TestWebhook => "test_webhook", Access::Roles(MANAGERS);
+    ListWebhookDeliveries => "list_webhook_deliveries", Access::Roles(MANAGERS);
+    RetryWebhookDelivery => "retry_webhook_delivery", Access::Roles(MANAGERS);
+    ReplayWebhook => "replay_webhook", Access::Roles(MANAGERS);
     SyncPull => "sync_pull", Access::SignedIn;
     SyncPush => "sync_push", Access::Roles(MEMBER_MANAGERS);
     ListSyncConflicts => "list_sync_conflicts", Access::Roles(MEMBER_MANAGERS);

@@ -56,6 +56,7 @@ pub const METRICS_SCHEME: &str = "metrics_token";
         (name = "targets", description = "Targets (chỉ tiêu) assigned down the hierarchy, and indicator values from national systems."),
         (name = "reports", description = "What officials read: reports scoped to the caller, all with CSV."),
         (name = "sign-offs", description = "Monthly sign-off up the tree: communes submit their month, the province accepts or returns it, accepted months are frozen."),
+        (name = "webhooks", description = "Signed webhooks (Standard Webhooks): subscriptions, their deliveries, retries and replays. Events are written with the change they describe and delivered off the request path."),
         (name = "sync", description = "Offline phones: the change feed to catch up in one exchange."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )

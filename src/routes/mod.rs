@@ -36,6 +36,7 @@ pub mod targets;
 pub mod teams;
 pub mod training_sessions;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -130,6 +131,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(sign_offs::accept_sign_off)
                 .service(sign_offs::return_sign_off)
                 .service(sign_offs::reopen_sign_off)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::find_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_webhook_secret)
+                .service(webhooks::test_webhook)
+                .service(webhooks::list_webhook_deliveries)
+                .service(webhooks::retry_webhook_delivery)
+                .service(webhooks::replay_webhook)
                 .service(
                     // A push carries up to 500 records: a larger body limit than the rest.
                     scope::scope("/sync")

@@ -35,3 +35,4 @@ mod targets;
 mod teams;
 mod test_db;
 mod training_sessions;
+mod webhooks;

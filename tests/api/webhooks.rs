@@ -1,0 +1,500 @@
+//! Webhooks through the HTTP API against a real receiver: signed Standard Webhooks deliveries of exactly
+//! the committed changes, retries until the receiver is back, 410, rotation overlap, replay, SSRF refusals.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU16, Ordering},
+    },
+    time::Duration,
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::{KeyInit, Mac};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, field_errors, test_settings};
+use crate::test_db::TestDatabase;
+
+/// What the receiver got: headers and body of every POST.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(String, String, String, Vec<u8>)>>>);
+
+impl Received {
+    fn events(&self) -> Vec<(String, serde_json::Value, String, String)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, ts, sig, body)| {
+                (
+                    id.clone(),
+                    serde_json::from_slice(body).unwrap(),
+                    ts.clone(),
+                    sig.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+struct Receiver {
+    url: String,
+    received: Received,
+    status: Arc<AtomicU16>,
+    server: actix_web::dev::ServerHandle,
+}
+
+async fn receiver() -> Receiver {
+    let received = Received::default();
+    let status = Arc::new(AtomicU16::new(200));
+    let (r, s) = (received.clone(), status.clone());
+    let server = HttpServer::new(move || {
+        let (r, s) = (r.clone(), s.clone());
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let (r, s) = (r.clone(), s.clone());
+            async move {
+                let header = |name: &str| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let code = s.load(Ordering::SeqCst);
+                if code == 200 {
+                    r.0.lock().unwrap().push((
+                        header("webhook-id"),
+                        header("webhook-timestamp"),
+                        header("webhook-signature"),
+                        body.to_vec(),
+                    ));
+                }
+                HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Receiver {
+        url: format!("http://127.0.0.1:{port}/hooks"),
+        received,
+        status,
+        server: handle,
+    }
+}
+
+/// Standard Webhooks verification, written from the specification (not the server's code).
+fn verify(secret: &str, id: &str, timestamp: &str, signatures: &str, body: &[u8]) -> bool {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    signatures.split(' ').any(|s| s == expected)
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+struct World {
+    app: TestApp,
+    team: uuid::Uuid,
+    leader: String,
+    officer: String,
+    admin: String,
+}
+
+async fn world() -> World {
+    let database = TestDatabase::create();
+    let mut settings = test_settings(database.url());
+    settings.webhooks.allowed_hosts = vec!["127.0.0.1".to_owned()];
+    settings.webhooks.poll = Duration::from_millis(50);
+    settings.webhooks.retry_base = Duration::from_millis(100);
+    let app = TestApp::spawn_with(database, &settings).await;
+    app.seed_son_la();
+    let commune = app.unit_id("son-la.xa-van-ho");
+    let team = app.create_team("TEAM-W", commune);
+    app.create_team_leader("leader", team);
+    app.create_user("officer", "officer", Some(commune));
+    app.create_user("admin", "admin", None);
+    let (leader, officer, admin) = (
+        app.token("leader").await,
+        app.token("officer").await,
+        app.token("admin").await,
+    );
+    World {
+        app,
+        team,
+        leader,
+        officer,
+        admin,
+    }
+}
+
+async fn call(
+    w: &World,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut request = w.app.request(method, path).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+fn session_body(team: uuid::Uuid) -> serde_json::Value {
+    let day = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    json!({"team_id": team, "kind": "training", "held_on": day, "duration_minutes": 90, "format": "in_person",
+           "topics": ["vneid"], "participants_total": 20, "participants_female": 10,
+           "participants_ethnic_minority": 15, "participants_elderly": 2, "households_reached": 12})
+}
+
+async fn subscribe(
+    w: &World,
+    token: &str,
+    url: &str,
+    types: serde_json::Value,
+) -> serde_json::Value {
+    let response = call(
+        w,
+        token,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url, "event_types": types, "description": "kho dữ liệu"})),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+#[actix_web::test]
+async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothing() {
+    let w = world().await;
+    let hook = receiver().await;
+    let created = subscribe(&w, &w.admin, &hook.url, json!(["*"])).await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The secret is never shown again.
+    let found: serde_json::Value = call(
+        &w,
+        &w.admin,
+        Method::GET,
+        &format!("/api/v1/webhooks/{id}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(found.get("secret").is_none());
+    assert_eq!(found["event_types"], json!(["*"]));
+
+    // A rolled-back write (refused with 422) emits nothing.
+    let mut bad = session_body(w.team);
+    bad["participants_female"] = json!(99);
+    let refused = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(bad),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+
+    let response = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let session: serde_json::Value = response.json().await.unwrap();
+    let session_id = session["id"].as_str().unwrap().to_owned();
+    let verified = call(
+        &w,
+        &w.officer,
+        Method::POST,
+        &format!("/api/v1/training-sessions/{session_id}/verify"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(verified.status(), 200);
+    let read: serde_json::Value = call(
+        &w,
+        &w.admin,
+        Method::GET,
+        &format!("/api/v1/training-sessions/{session_id}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+
+    wait_for("two events", || hook.received.events().len() >= 2).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let events = hook.received.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let raw = hook.received.0.lock().unwrap().clone();
+    for (webhook_id, timestamp, signature, body) in &raw {
+        assert!(
+            verify(&secret, webhook_id, timestamp, signature, body),
+            "bad signature"
+        );
+        let event: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(&event["id"], webhook_id);
+    }
+    assert_eq!(events[0].1["type"], "training_session.created");
+    assert_eq!(events[1].1["type"], "training_session.verified");
+    assert_eq!(events[0].1["data"]["id"], session_id.as_str());
+    assert_eq!(events[0].1["data"]["status"], "submitted");
+    // The data is the record exactly as its endpoint shows it.
+    assert_eq!(events[1].1["data"], read);
+
+    // The deliveries log says what happened; ping goes to this subscription.
+    let ping = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/test"),
+        None,
+    )
+    .await;
+    assert_eq!(ping.status(), 202);
+    wait_for("the ping", || hook.received.events().len() >= 3).await;
+    assert_eq!(hook.received.events()[2].1["type"], "ping");
+    let log: serde_json::Value = call(
+        &w,
+        &w.admin,
+        Method::GET,
+        &format!("/api/v1/webhooks/{id}/deliveries"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .all(|d| d["state"] == "succeeded" && d["last_status"] == 200)
+    );
+
+    // Replay sends the same events again, with their ids.
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let replay = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/replay"),
+        Some(json!({"since": since})),
+    )
+    .await;
+    assert_eq!(replay.status(), 202);
+    assert_eq!(
+        replay.json::<serde_json::Value>().await.unwrap()["queued"],
+        2
+    );
+    wait_for("the replay", || hook.received.events().len() >= 5).await;
+    let again = hook.received.events();
+    assert_eq!(again[3].0, events[0].0);
+    assert_eq!(again[4].0, events[1].0);
+    hook.server.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_receiver_down_gets_everything_when_back_and_410_disables() {
+    let w = world().await;
+    let hook = receiver().await;
+    let created = subscribe(
+        &w,
+        &w.officer,
+        &hook.url,
+        json!(["training_session.created", "training_session.updated"]),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    hook.status.store(503, Ordering::SeqCst);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let response = call(
+            &w,
+            &w.leader,
+            Method::POST,
+            "/api/v1/training-sessions",
+            Some(session_body(w.team)),
+        )
+        .await;
+        assert_eq!(response.status(), 201);
+        ids.push(
+            response.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let patched = call(
+        &w,
+        &w.leader,
+        Method::PATCH,
+        &format!("/api/v1/training-sessions/{}", ids[0]),
+        Some(json!({"participants_total": 25})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let log: serde_json::Value = call(
+        &w,
+        &w.officer,
+        Method::GET,
+        &format!("/api/v1/webhooks/{id}/deliveries?state=pending"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 4);
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["last_status"] == 503)
+    );
+    hook.status.store(200, Ordering::SeqCst);
+    wait_for("all four events", || hook.received.events().len() >= 4).await;
+    let events = hook.received.events();
+    let first_record: Vec<_> = events
+        .iter()
+        .filter(|e| e.1["data"]["id"] == ids[0].as_str())
+        .map(|e| e.1["type"].clone())
+        .collect();
+    assert_eq!(
+        first_record,
+        vec![
+            json!("training_session.created"),
+            json!("training_session.updated")
+        ]
+    );
+
+    // 410 Gone disables the subscription and cancels the rest.
+    hook.status.store(410, Ordering::SeqCst);
+    let response = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let mut disabled = serde_json::Value::Null;
+    for _ in 0..100 {
+        disabled = call(
+            &w,
+            &w.officer,
+            Method::GET,
+            &format!("/api/v1/webhooks/{id}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if disabled["enabled"] == false {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(disabled["enabled"], false);
+    assert_eq!(disabled["disabled_reason"], "gone");
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let audited: i64 = cdt_api::db::schema::audit_events::table
+        .filter(cdt_api::db::schema::audit_events::action.eq("webhook.disabled"))
+        .count()
+        .get_result(&mut w.app.database.connect())
+        .unwrap();
+    assert_eq!(audited, 1);
+    hook.server.stop(false).await;
+}
+
+#[actix_web::test]
+async fn subscriptions_refuse_private_addresses_plain_http_and_unknown_types() {
+    let w = world().await;
+    for (url, code) in [
+        ("https://10.0.0.7/hook", "private_address"),
+        ("https://169.254.169.254/latest", "private_address"),
+        ("http://example.org/hook", "https_required"),
+        ("https://user:pw@example.org/hook", "credentials_in_url"),
+    ] {
+        let response = call(
+            &w,
+            &w.admin,
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": url, "event_types": ["*"]})),
+        )
+        .await;
+        assert_eq!(response.status(), 422, "{url}");
+        let errors = field_errors(&response.json().await.unwrap());
+        assert!(
+            errors.iter().any(|(field, c)| field == "url" && c == code),
+            "{url}: {errors:?}"
+        );
+    }
+    let response = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/x", "event_types": ["session.made"]})),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let errors = field_errors(&response.json().await.unwrap());
+    assert!(
+        errors
+            .iter()
+            .any(|(field, c)| field == "event_types[0]" && c == "invalid_choice")
+    );
+    // Team leaders and viewers hold no webhooks; officers see only their own.
+    let leader = call(&w, &w.leader, Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(leader.status(), 403);
+    let mine = subscribe(&w, &w.admin, "http://127.0.0.1:9/x", json!(["ping"])).await;
+    let other = call(
+        &w,
+        &w.officer,
+        Method::GET,
+        &format!("/api/v1/webhooks/{}", mine["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(other.status(), 404);
+}
