@@ -307,6 +307,38 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/sign-offs/{unit}/2026-04/reopen",
             Some(json!({"reason": "Bổ sung số liệu"})),
         ),
+        // "Inside" is a subscription of the officer's, "outside" one of the admin's: an officer never sees
+        // another's. Each case gets a fresh one (earlier cases may have deleted theirs).
+        "list_webhooks" => (Method::GET, "/api/v1/webhooks", None),
+        "create_webhook" => (
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": "https://hooks.example.org/cdt", "event_types": ["*"]})),
+        ),
+        "find_webhook" => (Method::GET, "/api/v1/webhooks/{webhook}", None),
+        "update_webhook" => (
+            Method::PATCH,
+            "/api/v1/webhooks/{webhook}",
+            Some(json!({"description": "Đổi mô tả"})),
+        ),
+        "delete_webhook" => (Method::DELETE, "/api/v1/webhooks/{webhook}", None),
+        "rotate_webhook_secret" => (
+            Method::POST,
+            "/api/v1/webhooks/{webhook}/rotate-secret",
+            None,
+        ),
+        "test_webhook" => (Method::POST, "/api/v1/webhooks/{webhook}/test", None),
+        "list_webhook_deliveries" => (Method::GET, "/api/v1/webhooks/{webhook}/deliveries", None),
+        "retry_webhook_delivery" => (
+            Method::POST,
+            "/api/v1/webhooks/{webhook}/deliveries/{delivery}/retry",
+            None,
+        ),
+        "replay_webhook" => (
+            Method::POST,
+            "/api/v1/webhooks/{webhook}/replay",
+            Some(json!({"since": "2026-01-01T00:00:00Z"})),
+        ),
         "list_users" => (Method::GET, "/api/v1/users", None),
         "list_audit_events" => (Method::GET, "/api/v1/audit-events", None),
         "find_user" => (Method::GET, "/api/v1/users/{user}", None),
@@ -343,6 +375,7 @@ fn scoped_path(path: &str, id: &str) -> bool {
         "{activity}",
         "{target}",
         "{conflict}",
+        "{webhook}",
     ]
     .iter()
     .any(|p| path.contains(p))
@@ -425,6 +458,8 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
             .unwrap();
         }
     }
+    let webhooks_inside = create_webhooks(&app, "officer");
+    let webhooks_outside = create_webhooks(&app, "admin");
     let user_inside = app.create_user("target.inside", "viewer", Some(inside));
     let user_outside = app.create_user("target.outside", "viewer", Some(outside));
 
@@ -485,6 +520,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
     }
     let mut counter = 0;
     let mut session_counter = 0;
+    let mut webhook_counter = 0;
     for id in &operations {
         let operation = Operation::from_id(id).unwrap();
         let (method, path, body) = request_for(id).unwrap();
@@ -511,6 +547,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &targets_inside,
                     target_unit_inside,
                     &conflicts_inside,
+                    &webhooks_inside,
                 ),
                 (
                     "outside",
@@ -526,6 +563,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     &targets_outside,
                     target_unit_outside,
                     &conflicts_outside,
+                    &webhooks_outside,
                 ),
             ];
             for (
@@ -542,6 +580,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 targets,
                 target_unit,
                 conflicts,
+                webhooks,
             ) in scopes
             {
                 counter += 1;
@@ -552,6 +591,9 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                     || path.contains("{conflict}")
                 {
                     session_counter += 1;
+                }
+                if path.contains("{webhook}") {
+                    webhook_counter += 1;
                 }
                 let fill = |text: &str| {
                     text.replace("{unit}", &unit.to_string())
@@ -585,6 +627,14 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                             &(chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap()
                                 + chrono::Duration::days(counter as i64))
                             .to_string(),
+                        )
+                        .replace(
+                            "{webhook}",
+                            &webhooks[webhook_counter % webhooks.len()].0.to_string(),
+                        )
+                        .replace(
+                            "{delivery}",
+                            &webhooks[webhook_counter % webhooks.len()].1.to_string(),
                         )
                         .replace("{yesterday}", &yesterday)
                         .replace("{n}", &counter.to_string())
@@ -669,6 +719,34 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
             }
         }
     }
+}
+
+/// Subscriptions of `owner` (with a queued ping each), one per matrix case that may consume one.
+fn create_webhooks(app: &TestApp, owner: &str) -> Vec<(uuid::Uuid, uuid::Uuid)> {
+    let mut conn = app.database.connect();
+    let owner = cdt_api::models::user::find_by_username(&mut conn, owner)
+        .unwrap()
+        .unwrap()
+        .id;
+    (0..100)
+        .map(|_| {
+            let fields = cdt_api::models::webhook::SubscriptionFields {
+                url: "https://hooks.example.org/cdt".to_owned(),
+                event_types: vec![Some("ping".to_owned())],
+                description: None,
+                enabled: false,
+            };
+            let id = uuid::Uuid::now_v7();
+            cdt_api::models::webhook::insert(&mut conn, id, owner, &fields, &[1; 32]).unwrap();
+            cdt_api::models::webhook::ping(&mut conn, id, &json!({})).unwrap();
+            let delivery = cdt_api::db::schema::webhook_deliveries::table
+                .filter(cdt_api::db::schema::webhook_deliveries::subscription_id.eq(id))
+                .select(cdt_api::db::schema::webhook_deliveries::id)
+                .first(&mut conn)
+                .unwrap();
+            (id, delivery)
+        })
+        .collect()
 }
 
 fn create_campaign(app: &TestApp) -> uuid::Uuid {
