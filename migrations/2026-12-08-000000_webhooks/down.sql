@@ -1,3 +1,14 @@
+DROP TRIGGER org_unit_successions_webhook ON org_unit_successions;
+DROP FUNCTION cdt_webhook_reorganized();
+DROP TRIGGER org_units_webhook ON org_units;
+DROP TRIGGER indicator_values_webhook ON indicator_values;
+DROP TRIGGER targets_webhook ON targets;
+DROP TRIGGER campaigns_webhook ON campaigns;
+DROP TRIGGER people_webhook ON people;
+DROP TRIGGER memberships_webhook ON memberships;
+DROP TRIGGER teams_webhook ON teams;
+DROP FUNCTION cdt_webhook_row();
+DROP FUNCTION cdt_webhook_path(text, jsonb);
 DROP TRIGGER sign_off_transitions_webhook ON sign_off_transitions;
 DROP FUNCTION cdt_webhook_sign_off();
 DROP TRIGGER reach_activities_webhook_update ON reach_activities;

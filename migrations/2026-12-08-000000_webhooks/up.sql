@@ -165,3 +165,100 @@ END;
 $$;
 CREATE TRIGGER sign_off_transitions_webhook AFTER INSERT ON sign_off_transitions
     FOR EACH ROW EXECUTE FUNCTION cdt_webhook_sign_off();
+
+-- Whose scope a record of the lower-volume tables is in ('' everyone's; '-' nobody's but admins').
+CREATE FUNCTION cdt_webhook_path(p_entity text, p_row jsonb) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT coalesce(CASE p_entity
+        WHEN 'campaign' THEN ''
+        WHEN 'org_unit' THEN p_row->>'path'
+        WHEN 'team' THEN (SELECT u.path FROM org_units u WHERE u.id = (p_row->>'org_unit_id')::uuid)
+        WHEN 'indicator_value' THEN (SELECT u.path FROM org_units u WHERE u.id = (p_row->>'org_unit_id')::uuid)
+        WHEN 'membership' THEN cdt_team_path((p_row->>'team_id')::uuid)
+        WHEN 'target' THEN coalesce(cdt_team_path((p_row->>'team_id')::uuid),
+                                    (SELECT u.path FROM org_units u WHERE u.id = (p_row->>'org_unit_id')::uuid))
+        -- A person is in the scope of the unit of their latest team.
+        WHEN 'person' THEN (SELECT cdt_team_path(m.team_id) FROM memberships m
+                            WHERE m.person_id = (p_row->>'id')::uuid
+                            ORDER BY m.left_on IS NULL DESC, m.joined_on DESC LIMIT 1)
+        END, '-')
+$$;
+
+-- One event per changed row of teams, memberships, people, campaigns, targets, indicator values and org
+-- units (TG_ARGV[0] names the entity): created, updated, deleted, and person.erased.
+CREATE FUNCTION cdt_webhook_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_entity text := TG_ARGV[0];
+    v_id uuid := gen_random_uuid();
+    v_type text;
+    v_row jsonb;
+    v_data jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        v_row := to_jsonb(OLD);
+        v_type := v_entity || '.deleted';
+        v_data := jsonb_build_object('id', OLD.id, 'deleted', true, 'deleted_at', now(), 'version', OLD.version);
+    ELSE
+        v_row := to_jsonb(NEW);
+        v_data := v_row;
+        IF TG_OP = 'INSERT' THEN
+            v_type := v_entity || '.created';
+        ELSIF v_row = to_jsonb(OLD) THEN
+            RETURN NULL; -- rewritten without a change
+        ELSIF v_entity = 'person' AND v_row->>'erased_at' IS NOT NULL AND to_jsonb(OLD)->>'erased_at' IS NULL THEN
+            v_type := 'person.erased';
+        ELSE
+            v_type := v_entity || '.updated';
+        END IF;
+    END IF;
+    INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+    VALUES (v_id, v_type, (v_row->>'id')::uuid, cdt_webhook_path(v_entity, v_row), v_data);
+    PERFORM cdt_webhook_fan_out(ARRAY[v_id]);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER teams_webhook AFTER INSERT OR UPDATE ON teams
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('team');
+CREATE TRIGGER memberships_webhook AFTER INSERT OR UPDATE OR DELETE ON memberships
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('membership');
+CREATE TRIGGER people_webhook AFTER INSERT OR UPDATE ON people
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('person');
+CREATE TRIGGER campaigns_webhook AFTER INSERT OR UPDATE ON campaigns
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('campaign');
+CREATE TRIGGER targets_webhook AFTER INSERT OR UPDATE OR DELETE ON targets
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('target');
+CREATE TRIGGER indicator_values_webhook AFTER INSERT OR UPDATE ON indicator_values
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('indicator_value');
+CREATE TRIGGER org_units_webhook AFTER INSERT OR UPDATE ON org_units
+    FOR EACH ROW EXECUTE FUNCTION cdt_webhook_row('org_unit');
+
+-- A reorganisation: one event per successor and day, after its succession rows are written (the data is
+-- the successor as the reorganisation's response shows it, with its predecessors).
+CREATE FUNCTION cdt_webhook_reorganized() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids uuid[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
+        RETURN NULL;
+    END IF;
+    WITH inserted AS (
+        INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+        SELECT gen_random_uuid(), 'org_unit.reorganized', n.successor_id, coalesce(u.path, '-'),
+               jsonb_build_object('id', n.successor_id, 'effective_on', n.effective_on,
+                                  'predecessor_ids', n.predecessors)
+        FROM (SELECT successor_id, effective_on, jsonb_agg(predecessor_id ORDER BY predecessor_id) AS predecessors
+              FROM new_rows GROUP BY successor_id, effective_on) n
+        LEFT JOIN org_units u ON u.id = n.successor_id
+        RETURNING id)
+    SELECT array_agg(id) INTO v_ids FROM inserted;
+    IF v_ids IS NOT NULL THEN
+        PERFORM cdt_webhook_fan_out(v_ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER org_unit_successions_webhook AFTER INSERT ON org_unit_successions
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdt_webhook_reorganized();

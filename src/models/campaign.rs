@@ -8,7 +8,7 @@ use crate::db::schema::campaigns;
 use crate::reference::{CampaignStatus, Choice, FraudType, SkillGroup};
 
 /// A campaign row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = campaigns, check_for_backend(diesel::pg::Pg))]
 pub struct Campaign {
     pub id: Uuid,

@@ -8,7 +8,7 @@ use crate::db::schema::{indicator_values, org_units};
 use crate::reference::Indicator;
 
 /// An indicator value row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = indicator_values, check_for_backend(diesel::pg::Pg))]
 pub struct IndicatorValue {
     pub id: Uuid,

@@ -8,7 +8,7 @@ use crate::db::schema::{org_unit_successions, org_units};
 use crate::reference::{OrgUnitKind, OrgUnitLevel};
 
 /// An org unit row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = org_units, check_for_backend(diesel::pg::Pg))]
 pub struct OrgUnit {
     pub id: Uuid,

@@ -8,7 +8,7 @@ use crate::db::schema::{memberships, org_units, people, personal_data_reads, tea
 use crate::reference::{Affiliation, Choice, Ethnicity, Gender, MembershipRole};
 
 /// A person row. `full_name` and `phone` are personal data (`None` once erased).
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = people, check_for_backend(diesel::pg::Pg))]
 pub struct Person {
     pub id: Uuid,
@@ -51,7 +51,7 @@ impl PersonFields {
 }
 
 /// A membership row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
 pub struct Membership {
     pub id: Uuid,

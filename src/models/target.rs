@@ -8,7 +8,7 @@ use crate::db::schema::{org_units, targets, teams};
 use crate::reference::{Choice, Indicator};
 
 /// A target row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = targets, check_for_backend(diesel::pg::Pg))]
 pub struct Target {
     pub id: Uuid,

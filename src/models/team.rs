@@ -9,7 +9,7 @@ use crate::models::org_unit::OrgUnit;
 use crate::reference::{Choice, OrgUnitLevel, TeamStatus};
 
 /// A team row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq, serde::Deserialize)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
 pub struct Team {
     pub id: Uuid,

@@ -573,6 +573,24 @@ vocabulary! {
         SignOffAccepted = "sign_off.accepted", "Báo cáo tháng được duyệt", "Month accepted";
         SignOffReturned = "sign_off.returned", "Báo cáo tháng bị trả lại", "Month returned";
         SignOffReopened = "sign_off.reopened", "Báo cáo tháng được mở lại", "Month reopened";
+        TeamCreated = "team.created", "Tổ được lập", "Team created";
+        TeamUpdated = "team.updated", "Tổ được sửa (cả khi giải thể)", "Team updated (dissolution included)";
+        MembershipCreated = "membership.created", "Thành viên được thêm", "Member added";
+        MembershipUpdated = "membership.updated", "Thành viên được sửa (cả khi rời tổ)", "Membership updated (leaving included)";
+        MembershipDeleted = "membership.deleted", "Thành viên bị xoá", "Membership deleted";
+        PersonCreated = "person.created", "Người được ghi", "Person created";
+        PersonUpdated = "person.updated", "Người được sửa", "Person updated";
+        PersonErased = "person.erased", "Xoá dữ liệu cá nhân", "Personal data erased";
+        CampaignCreated = "campaign.created", "Chiến dịch được tạo", "Campaign created";
+        CampaignUpdated = "campaign.updated", "Chiến dịch được sửa", "Campaign updated";
+        TargetCreated = "target.created", "Chỉ tiêu được giao", "Target set";
+        TargetUpdated = "target.updated", "Chỉ tiêu được sửa", "Target changed";
+        TargetDeleted = "target.deleted", "Chỉ tiêu bị xoá", "Target removed";
+        IndicatorValueCreated = "indicator_value.created", "Số liệu chỉ tiêu được nhập", "Indicator value recorded";
+        IndicatorValueUpdated = "indicator_value.updated", "Số liệu chỉ tiêu được sửa", "Indicator value changed";
+        OrgUnitCreated = "org_unit.created", "Đơn vị được tạo", "Org unit created";
+        OrgUnitUpdated = "org_unit.updated", "Đơn vị được sửa", "Org unit updated";
+        OrgUnitReorganized = "org_unit.reorganized", "Sắp xếp đơn vị", "Org units merged into a successor";
         Ping = "ping", "Thử kết nối", "Ping (sent by the test operation)";
     }
 }

@@ -498,3 +498,184 @@ async fn subscriptions_refuse_private_addresses_plain_http_and_unknown_types() {
     .await;
     assert_eq!(other.status(), 404);
 }
+
+/// Waits until `hook` has an event of `event_type` about `id`, and returns its data.
+async fn event_about(hook: &Receiver, event_type: &str, id: &str) -> serde_json::Value {
+    let mut found = None;
+    wait_for(event_type, || {
+        found = hook
+            .received
+            .events()
+            .into_iter()
+            .find(|e| e.1["type"] == event_type && e.1["data"]["id"] == id)
+            .map(|e| e.1["data"].clone());
+        found.is_some()
+    })
+    .await;
+    found.unwrap()
+}
+
+#[actix_web::test]
+async fn every_kind_of_record_arrives_shaped_like_its_endpoint_and_only_inside_the_owners_scope() {
+    let w = world().await;
+    let officer_hook = receiver().await;
+    let admin_hook = receiver().await;
+    subscribe(&w, &w.officer, &officer_hook.url, json!(["*"])).await;
+    subscribe(&w, &w.admin, &admin_hook.url, json!(["*"])).await;
+    let inside = w.app.unit_id("son-la.xa-van-ho");
+    let outside = w.app.unit_id("son-la.phuong-to-hieu");
+
+    // Teams: one inside the officer's commune, one outside it.
+    let mut teams = Vec::new();
+    for (code, unit) in [("HOOK-IN", inside), ("HOOK-OUT", outside)] {
+        let response = call(
+            &w,
+            &w.admin,
+            Method::POST,
+            "/api/v1/teams",
+            Some(json!({"code": code, "name": "Tổ công nghệ số", "org_unit_id": unit})),
+        )
+        .await;
+        assert_eq!(response.status(), 201);
+        teams.push(response.json::<serde_json::Value>().await.unwrap());
+    }
+    let team_in = teams[0]["id"].as_str().unwrap().to_owned();
+    let team_out = teams[1]["id"].as_str().unwrap().to_owned();
+    let data = event_about(&officer_hook, "team.created", &team_in).await;
+    let read: serde_json::Value = call(
+        &w,
+        &w.officer,
+        Method::GET,
+        &format!("/api/v1/teams/{team_in}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    for (field, value) in data.as_object().unwrap() {
+        assert_eq!(&read[field], value, "team field {field}");
+    }
+    event_about(&admin_hook, "team.created", &team_out).await;
+
+    // A member with a phone: the membership as the members list shows it, the phone in full for its
+    // owner, and that read in the personal-data log.
+    let response = call(&w, &w.officer, Method::POST, &format!("/api/v1/teams/{team_in}/members"),
+        Some(json!({"person": {"full_name": "Lò Thị Hoa", "phone": "0912345678"}, "role": "member", "joined_on": "2025-08-01"}))).await;
+    assert_eq!(response.status(), 201);
+    let member: serde_json::Value = response.json().await.unwrap();
+    let membership = member["id"].as_str().unwrap().to_owned();
+    let person = member["person_id"].as_str().unwrap().to_owned();
+    let data = event_about(&officer_hook, "membership.created", &membership).await;
+    assert_eq!(data["full_name"], "Lò Thị Hoa");
+    assert_eq!(data["phone"], "+84912345678");
+    assert_eq!(data["phone_masked"], false);
+    let listed: serde_json::Value = call(
+        &w,
+        &w.officer,
+        Method::GET,
+        &format!("/api/v1/teams/{team_in}/members"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let shown = listed["items"]
+        .as_array()
+        .or(listed.as_array())
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == membership.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(data, shown);
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let officer_id =
+        cdt_api::models::user::find_by_username(&mut w.app.database.connect(), "officer")
+            .unwrap()
+            .unwrap()
+            .id;
+    let logged: i64 = cdt_api::db::schema::personal_data_reads::table
+        .filter(cdt_api::db::schema::personal_data_reads::reader_id.eq(officer_id))
+        .filter(
+            cdt_api::db::schema::personal_data_reads::person_id
+                .eq(person.parse::<uuid::Uuid>().unwrap()),
+        )
+        .count()
+        .get_result(&mut w.app.database.connect())
+        .unwrap();
+    assert!(logged >= 1);
+
+    // The member leaves, then the person's data is erased: its own event type.
+    let ended = call(
+        &w,
+        &w.officer,
+        Method::DELETE,
+        &format!("/api/v1/teams/{team_in}/members/{membership}"),
+        None,
+    )
+    .await;
+    assert!(ended.status().is_success(), "{}", ended.status());
+    event_about(&officer_hook, "membership.updated", &membership).await;
+    let erased = call(
+        &w,
+        &w.admin,
+        Method::DELETE,
+        &format!("/api/v1/people/{person}/personal-data"),
+        None,
+    )
+    .await;
+    assert!(erased.status().is_success(), "{}", erased.status());
+    let data = event_about(&officer_hook, "person.erased", &person).await;
+    assert_eq!(data["erased"], true);
+    assert_eq!(data["full_name"], serde_json::Value::Null);
+    assert_eq!(data["phone"], serde_json::Value::Null);
+
+    // Campaigns are everyone's; targets are their unit's and have tombstones.
+    let response = call(&w, &w.admin, Method::POST, "/api/v1/campaigns", Some(json!({"code": "hook-campaign",
+        "name": "Chiến dịch", "owner": "Sở KH&CN", "starts_on": "2025-01-01", "ends_on": "2030-12-31"}))).await;
+    assert_eq!(response.status(), 201);
+    let campaign: serde_json::Value = response.json().await.unwrap();
+    let data = event_about(
+        &officer_hook,
+        "campaign.created",
+        campaign["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(data, campaign);
+    let response = call(&w, &w.admin, Method::POST, "/api/v1/targets", Some(json!({"team_id": team_in,
+        "indicator": "people_trained", "period_start": "2031-01-01", "period_end": "2031-12-31", "value": 100}))).await;
+    assert_eq!(response.status(), 201);
+    let mut target: serde_json::Value = response.json().await.unwrap();
+    target.as_object_mut().unwrap().remove("warnings");
+    let target_id = target["id"].as_str().unwrap().to_owned();
+    let data = event_about(&officer_hook, "target.created", &target_id).await;
+    assert_eq!(data, target);
+    let removed = call(
+        &w,
+        &w.admin,
+        Method::DELETE,
+        &format!("/api/v1/targets/{target_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(removed.status(), 204);
+    let data = event_about(&officer_hook, "target.deleted", &target_id).await;
+    assert_eq!(data["deleted"], true);
+
+    // Nothing of the team outside the officer's scope ever reached the officer.
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let leaked: Vec<_> = officer_hook
+        .received
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e.1["data"]["id"] == team_out.as_str() || e.1["data"]["team_id"] == team_out.as_str()
+        })
+        .collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+    // And every delivery verified by its own receiver's secret is covered by the first test.
+    officer_hook.server.stop(false).await;
+    admin_hook.server.stop(false).await;
+}

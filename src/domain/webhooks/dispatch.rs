@@ -191,14 +191,9 @@ async fn attempt(
 ) -> (Outcome, Option<u16>) {
     let started = std::time::Instant::now();
     let due_days = settings.sign_off_due_days;
-    let (event_id, event_type, occurred_at, data) = (
-        delivery.event_id,
-        delivery.event_type.clone(),
-        delivery.occurred_at,
-        delivery.data.clone(),
-    );
+    let (event, reader) = (delivery.clone(), subscription.owner_id);
     let body = db
-        .run(move |conn| render(conn, event_id, &event_type, occurred_at, &data, due_days))
+        .run(move |conn| render(conn, &event, reader, due_days))
         .await;
     let result = match body {
         Ok(body) => send(client, settings, subscription, &delivery, body).await,

@@ -20,7 +20,7 @@ use crate::{
     auth::{AuthUser, Role},
     domain::{
         reach_activities::ActivityResponse,
-        sign_offs::{self, SignOffResponse},
+        sign_offs,
         training_sessions::TrainingSessionResponse,
         validation::{FieldErrors, double_option},
         version::Precondition,
@@ -455,56 +455,136 @@ pub fn ping(conn: &mut PgConnection, actor: &AuthUser, id: Uuid) -> Result<Uuid,
     Ok(model::ping(conn, subscription.id, &data)?)
 }
 
-/// The body of an event, with `data` shaped as the record's endpoint returns it.
+/// A stored row in `data`, as its model.
+fn row<T: serde::de::DeserializeOwned>(
+    data: &serde_json::Value,
+    name: &str,
+) -> Result<T, AppError> {
+    serde_json::from_value(data.clone()).map_err(|error| {
+        AppError::internal(anyhow::anyhow!(
+            "webhook data of {name} does not fit: {error}"
+        ))
+    })
+}
+
+fn json(value: impl Serialize) -> Result<serde_json::Value, AppError> {
+    serde_json::to_value(value).map_err(AppError::internal)
+}
+
+/// `data` shaped as the record's endpoint returns it. Subscription owners are admins and officers whose
+/// scope holds the record, who see phone numbers in full: a phone sent is recorded in the personal-data
+/// read log as read by `reader`.
+fn shape(
+    conn: &mut PgConnection,
+    event_type: WebhookEventType,
+    data: &serde_json::Value,
+    reader: Uuid,
+    sign_off_due_days: u32,
+) -> Result<serde_json::Value, AppError> {
+    use crate::{
+        domain::{
+            campaigns::CampaignResponse,
+            indicator_values,
+            memberships::member_response,
+            org_units::{OrgUnitResponse, find_detail},
+            people::person_response,
+            targets::TargetResponse,
+            teams::TeamResponse,
+        },
+        models::{org_unit, person, team},
+        reference::MembershipRole,
+    };
+    let deleted = data.get("deleted").and_then(serde_json::Value::as_bool) == Some(true);
+    if deleted || event_type == WebhookEventType::Ping {
+        return Ok(data.clone());
+    }
+    let name = event_type.code();
+    let entity = name.split('.').next().unwrap_or_default();
+    let log_phone = |conn: &mut PgConnection, person: &person::Person| -> Result<(), AppError> {
+        if person.phone.is_some() {
+            person::record_reads(conn, reader, &[person.id], None)?;
+        }
+        Ok(())
+    };
+    match entity {
+        "training_session" => json(row::<TrainingSessionResponse>(data, name)?),
+        "reach_activity" => json(row::<ActivityResponse>(data, name)?),
+        "sign_off" => {
+            let stored: crate::models::sign_off::SignOff = row(data, name)?;
+            json(sign_offs::event_view(conn, &stored, sign_off_due_days)?)
+        }
+        "team" => {
+            let team: team::Team = row(data, name)?;
+            let unit = org_unit::find(conn, team.org_unit_id)?;
+            let leader = person::team_memberships(conn, team.id, false)?
+                .into_iter()
+                .find(|m| m.membership.role == MembershipRole::Leader)
+                .and_then(|m| m.person.full_name);
+            json(TeamResponse::new(&team, &unit.name, unit.level, leader))
+        }
+        "membership" => {
+            let membership: person::Membership = row(data, name)?;
+            let person = person::find_person(conn, membership.person_id)?;
+            let team = team::find(conn, membership.team_id)?;
+            let unit = org_unit::find(conn, team.org_unit_id)?;
+            log_phone(conn, &person)?;
+            let detail = person::MembershipDetail {
+                membership,
+                person,
+                team_code: team.code,
+                team_name: team.name,
+                unit_path: unit.path,
+            };
+            json(member_response(&detail, true))
+        }
+        "person" => {
+            let person: person::Person = row(data, name)?;
+            log_phone(conn, &person)?;
+            json(person_response(&person, true))
+        }
+        "campaign" => json(CampaignResponse::from(&row::<
+            crate::models::campaign::Campaign,
+        >(data, name)?)),
+        "target" => json(TargetResponse::from(&row::<crate::models::target::Target>(
+            data, name,
+        )?)),
+        "indicator_value" => {
+            let value: crate::models::indicator_value::IndicatorValue = row(data, name)?;
+            let unit = org_unit::find(conn, value.org_unit_id)?;
+            json(indicator_values::response(&value, &unit.code))
+        }
+        "org_unit" if event_type == WebhookEventType::OrgUnitReorganized => {
+            let id: Uuid = row(&data["id"], name)?;
+            json(find_detail(conn, id)?)
+        }
+        "org_unit" => json(OrgUnitResponse::from(&row::<org_unit::OrgUnit>(
+            data, name,
+        )?)),
+        _ => Err(AppError::internal(anyhow::anyhow!(
+            "no webhook shape for {name}"
+        ))),
+    }
+}
+
+/// The body of an event as POSTed: `{id, type, occurred_at, data}`.
 pub fn render(
     conn: &mut PgConnection,
-    event_id: Uuid,
-    event_type: &str,
-    occurred_at: DateTime<Utc>,
-    data: &serde_json::Value,
+    event: &model::Claimed,
+    reader: Uuid,
     sign_off_due_days: u32,
 ) -> Result<Vec<u8>, AppError> {
-    let event_type = WebhookEventType::parse(event_type).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("unknown webhook event type {event_type}"))
+    let event_type = WebhookEventType::parse(&event.event_type).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "unknown webhook event type {}",
+            event.event_type
+        ))
     })?;
-    let deleted = data.get("deleted").and_then(serde_json::Value::as_bool) == Some(true);
-    let shaped = if deleted || event_type == WebhookEventType::Ping {
-        data.clone()
-    } else {
-        let name = event_type.code();
-        let as_json = |value: Result<serde_json::Value, serde_json::Error>| {
-            value.map_err(|error| {
-                AppError::internal(anyhow::anyhow!(
-                    "webhook data of {name} does not fit: {error}"
-                ))
-            })
-        };
-        if name.starts_with("training_session.") {
-            as_json(
-                serde_json::from_value::<TrainingSessionResponse>(data.clone())
-                    .and_then(|r| serde_json::to_value(r)),
-            )?
-        } else if name.starts_with("reach_activity.") {
-            as_json(
-                serde_json::from_value::<ActivityResponse>(data.clone())
-                    .and_then(|r| serde_json::to_value(r)),
-            )?
-        } else {
-            let row: crate::models::sign_off::SignOff = serde_json::from_value(data.clone())
-                .map_err(|error| {
-                    AppError::internal(anyhow::anyhow!(
-                        "webhook data of {name} does not fit: {error}"
-                    ))
-                })?;
-            let shown: SignOffResponse = sign_offs::event_view(conn, &row, sign_off_due_days)?;
-            as_json(serde_json::to_value(shown))?
-        }
-    };
+    let data = shape(conn, event_type, &event.data, reader, sign_off_due_days)?;
     serde_json::to_vec(&WebhookEvent {
-        id: event_id,
+        id: event.event_id,
         event_type,
-        occurred_at,
-        data: shaped,
+        occurred_at: event.occurred_at,
+        data,
     })
     .map_err(AppError::internal)
 }
