@@ -44,17 +44,20 @@ struct Receiver {
     url: String,
     received: Received,
     status: Arc<AtomicU16>,
+    /// `Location` sent with a 3xx status.
+    location: Arc<Mutex<String>>,
     server: actix_web::dev::ServerHandle,
 }
 
 async fn receiver() -> Receiver {
     let received = Received::default();
     let status = Arc::new(AtomicU16::new(200));
-    let (r, s) = (received.clone(), status.clone());
+    let location = Arc::new(Mutex::new(String::new()));
+    let (r, s, l) = (received.clone(), status.clone(), location.clone());
     let server = HttpServer::new(move || {
-        let (r, s) = (r.clone(), s.clone());
+        let (r, s, l) = (r.clone(), s.clone(), l.clone());
         App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-            let (r, s) = (r.clone(), s.clone());
+            let (r, s, l) = (r.clone(), s.clone(), l.clone());
             async move {
                 let header = |name: &str| {
                     req.headers()
@@ -72,7 +75,12 @@ async fn receiver() -> Receiver {
                         body.to_vec(),
                     ));
                 }
-                HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap()).finish()
+                let mut response =
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap());
+                if (300..400).contains(&code) {
+                    response.insert_header(("Location", l.lock().unwrap().clone()));
+                }
+                response.finish()
             }
         }))
     })
@@ -87,6 +95,7 @@ async fn receiver() -> Receiver {
         url: format!("http://127.0.0.1:{port}/hooks"),
         received,
         status,
+        location,
         server: handle,
     }
 }
@@ -453,6 +462,8 @@ async fn subscriptions_refuse_private_addresses_plain_http_and_unknown_types() {
         ("https://169.254.169.254/latest", "private_address"),
         ("http://example.org/hook", "https_required"),
         ("https://user:pw@example.org/hook", "credentials_in_url"),
+        // A name that resolves to a private address (only 127.0.0.1 is allowed here, not localhost).
+        ("https://localhost/hook", "private_address"),
     ] {
         let response = call(
             &w,
@@ -678,4 +689,140 @@ async fn every_kind_of_record_arrives_shaped_like_its_endpoint_and_only_inside_t
     // And every delivery verified by its own receiver's secret is covered by the first test.
     officer_hook.server.stop(false).await;
     admin_hook.server.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_dead_endpoint_does_not_delay_another_and_redirects_are_not_followed() {
+    let w = world().await;
+    let hook = receiver().await;
+    // Accepts connections and never answers: every attempt waits for its 10 s timeout.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!(
+        "http://127.0.0.1:{}/hooks",
+        dead.local_addr().unwrap().port()
+    );
+    subscribe(&w, &w.admin, &dead_url, json!(["*"])).await;
+    subscribe(&w, &w.admin, &hook.url, json!(["*"])).await;
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        let response = call(
+            &w,
+            &w.leader,
+            Method::POST,
+            "/api/v1/training-sessions",
+            Some(session_body(w.team)),
+        )
+        .await;
+        assert_eq!(response.status(), 201);
+    }
+    wait_for("five events at the live receiver", || {
+        hook.received.events().len() >= 5
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A redirect is an answer, not an instruction: the target gets nothing, the delivery waits.
+    let target = receiver().await;
+    *hook.location.lock().unwrap() = target.url.clone();
+    hook.status.store(307, Ordering::SeqCst);
+    let response = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let session = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        statuses = cdt_api::db::schema::webhook_deliveries::table
+            .filter(
+                cdt_api::db::schema::webhook_deliveries::record_id
+                    .eq(session.parse::<uuid::Uuid>().unwrap()),
+            )
+            .select(cdt_api::db::schema::webhook_deliveries::last_status)
+            .load::<Option<i32>>(&mut w.app.database.connect())
+            .unwrap();
+        if statuses.contains(&Some(307)) {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(statuses.contains(&Some(307)), "{statuses:?}");
+    assert!(target.received.events().is_empty());
+    drop(dead);
+    hook.server.stop(false).await;
+    target.server.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
+    let w = world().await;
+    let hook = receiver().await;
+    let created = subscribe(&w, &w.admin, &hook.url, json!(["training_session.created"])).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let old = created["secret"].as_str().unwrap().to_owned();
+    let rotated: serde_json::Value = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/rotate-secret"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(old, new);
+    assert!(rotated["previous_secret_expires_at"].is_string());
+    let response = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    wait_for("the first event", || hook.received.events().len() >= 1).await;
+    let (webhook_id, timestamp, signature, body) = hook.received.0.lock().unwrap()[0].clone();
+    assert_eq!(signature.split(' ').count(), 2);
+    assert!(verify(&old, &webhook_id, &timestamp, &signature, &body));
+    assert!(verify(&new, &webhook_id, &timestamp, &signature, &body));
+
+    // The overlap over, only the new secret signs.
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    diesel::update(cdt_api::db::schema::webhook_subscriptions::table)
+        .set(
+            cdt_api::db::schema::webhook_subscriptions::previous_secret_expires_at
+                .eq(Some(chrono::Utc::now() - chrono::Duration::seconds(1))),
+        )
+        .execute(&mut w.app.database.connect())
+        .unwrap();
+    let response = call(
+        &w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    wait_for("the second event", || hook.received.events().len() >= 2).await;
+    let (webhook_id, timestamp, signature, body) = hook.received.0.lock().unwrap()[1].clone();
+    assert_eq!(signature.split(' ').count(), 1);
+    assert!(!verify(&old, &webhook_id, &timestamp, &signature, &body));
+    assert!(verify(&new, &webhook_id, &timestamp, &signature, &body));
+    hook.server.stop(false).await;
 }
