@@ -1,5 +1,5 @@
 //! Prometheus metrics (`GET /metrics`, OpenMetrics text): requests and their latency by route and status,
-//! the connection pool, database errors, rate-limit rejections and failed sign-ins.
+//! the connection pool, database errors, rate-limit rejections, failed sign-ins and webhook deliveries.
 //!
 //! Requests are recorded by [`crate::request_context`] once the response is final; the pool's figures
 //! are read when scraped; database errors are counted by [`crate::db::Db`] itself. Route labels are the
@@ -42,6 +42,19 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// A webhook attempt's result.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookResultLabels {
+    /// `succeeded`, `retrying` (failed, tried again later) or `failed` (given up, or 410).
+    pub result: String,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SubscriptionLabels {
+    pub subscription: String,
+}
+
 type HistogramFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 /// Every metric of the service, shared by all workers.
@@ -55,6 +68,9 @@ pub struct Metrics {
     pool_in_use: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
+    webhook_attempts: Family<WebhookResultLabels, Counter>,
+    webhook_pending: Family<SubscriptionLabels, Gauge>,
+    webhook_oldest: Family<SubscriptionLabels, Gauge>,
     db: Db,
 }
 
@@ -124,6 +140,25 @@ impl Metrics {
              connection, statement timeout, deadlock) or `failed` (any other database error)",
             errors,
         );
+        let webhook_attempts = Family::<WebhookResultLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by result: succeeded, retrying (failed, tried again later) or \
+             failed (given up after the retry window, or 410 Gone)",
+            webhook_attempts.clone(),
+        );
+        let webhook_pending = Family::<SubscriptionLabels, Gauge>::default();
+        registry.register(
+            "webhook_pending",
+            "Webhook deliveries waiting, per subscription (refreshed by the dispatcher every few seconds)",
+            webhook_pending.clone(),
+        );
+        let webhook_oldest = Family::<SubscriptionLabels, Gauge>::default();
+        registry.register(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest waiting webhook delivery, per subscription",
+            webhook_oldest.clone(),
+        );
         Self {
             registry,
             requests,
@@ -133,6 +168,9 @@ impl Metrics {
             pool_in_use,
             pool_idle,
             pool_max,
+            webhook_attempts,
+            webhook_pending,
+            webhook_oldest,
             db: db.clone(),
         }
     }
@@ -159,6 +197,29 @@ impl Metrics {
         self.latency
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts webhook attempts by result.
+    pub fn webhook_attempts(&self, result: &str, count: u64) {
+        self.webhook_attempts
+            .get_or_create(&WebhookResultLabels {
+                result: result.to_owned(),
+            })
+            .inc_by(count);
+    }
+
+    /// Sets the webhook queues: `(subscription, pending, oldest pending in seconds)`; subscriptions with
+    /// nothing pending drop out.
+    pub fn webhook_queues(&self, queues: &[(uuid::Uuid, i64, i64)]) {
+        self.webhook_pending.clear();
+        self.webhook_oldest.clear();
+        for (subscription, pending, oldest) in queues {
+            let labels = SubscriptionLabels {
+                subscription: subscription.to_string(),
+            };
+            self.webhook_pending.get_or_create(&labels).set(*pending);
+            self.webhook_oldest.get_or_create(&labels).set(*oldest);
+        }
     }
 
     /// The metrics in OpenMetrics text, with the pool's figures as of now.

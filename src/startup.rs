@@ -101,6 +101,7 @@ impl Application {
                 disable_after: chrono::Duration::from_std(settings.webhooks.disable_after)
                     .unwrap_or_else(|_| chrono::Duration::hours(72)),
                 sign_off_due_days: settings.sign_off_due_days,
+                metrics: metrics.clone().into_inner(),
             },
         ));
         let origins = settings.cors_allowed_origins.clone();

@@ -334,6 +334,24 @@ async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothin
     let again = hook.received.events();
     assert_eq!(again[3].0, events[0].0);
     assert_eq!(again[4].0, events[1].0);
+
+    // The attempts are counted in /metrics.
+    let metrics = w
+        .app
+        .request(Method::GET, "/metrics")
+        .bearer_auth(crate::helpers::METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let succeeded = metrics
+        .lines()
+        .find(|l| l.starts_with("cdt_webhook_deliveries_total{result=\"succeeded\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(succeeded.is_some_and(|n| n >= 5.0), "{metrics}");
     hook.server.stop(false).await;
 }
 

@@ -60,7 +60,12 @@ pub struct DispatchSettings {
     pub disable_after: chrono::Duration,
     /// `SIGN_OFF_DUE_DAYS` (sign-off events show their due day).
     pub sign_off_due_days: u32,
+    /// Where attempts and queue depths are counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
+
+/// How often the queue depths in `/metrics` are refreshed.
+const QUEUE_METRICS_EVERY: Duration = Duration::from_secs(5);
 
 /// The HTTP client deliveries use: no redirects, the address guard in its resolver, rustls.
 pub fn client(allowed: &AllowedHosts) -> reqwest::Result<reqwest::Client> {
@@ -89,8 +94,21 @@ pub async fn run(db: Db, settings: DispatchSettings) {
     let settings = Arc::new(settings);
     let mut workers: HashMap<uuid::Uuid, actix_web::rt::task::JoinHandle<()>> = HashMap::new();
     let mut interval = actix_web::rt::time::interval(settings.poll.max(Duration::from_millis(50)));
+    let mut measured = std::time::Instant::now() - QUEUE_METRICS_EVERY;
     loop {
         interval.tick().await;
+        if measured.elapsed() >= QUEUE_METRICS_EVERY {
+            measured = std::time::Instant::now();
+            match db.run(|conn| Ok(model::queue_depths(conn)?)).await {
+                Ok(depths) => settings.metrics.webhook_queues(
+                    &depths
+                        .iter()
+                        .map(|d| (d.subscription_id, d.pending, d.oldest_seconds as i64))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(error) => tracing::warn!(error = %error, "webhook queue depths not read"),
+            }
+        }
         let enabled = match db.run(|conn| Ok(model::enabled_ids(conn)?)).await {
             Ok(ids) => ids,
             Err(error) => {
@@ -157,6 +175,16 @@ async fn worker(db: Db, client: reqwest::Client, settings: Arc<DispatchSettings>
             .buffer_unordered(settings.concurrency.max(1))
             .collect()
             .await;
+        for (state, result) in [
+            (DeliveryState::Succeeded, "succeeded"),
+            (DeliveryState::Pending, "retrying"),
+            (DeliveryState::Failed, "failed"),
+        ] {
+            let count = outcomes.iter().filter(|(o, _)| o.state == state).count();
+            if count > 0 {
+                settings.metrics.webhook_attempts(result, count as u64);
+            }
+        }
         let settings_done = Arc::clone(&settings);
         let written = db
             .run(move |conn| finish_batch(conn, &subscription, &outcomes, &settings_done))
