@@ -41,6 +41,9 @@ pub struct WebhookConfig {
     pub disable_after: Duration,
     /// `WEBHOOK_ROTATION_OVERLAP_HOURS`: how long the previous secret also signs after a rotation.
     pub rotation_overlap: Duration,
+    /// `WEBHOOK_EVENT_RETENTION_DAYS`: how long events and their delivery log are kept (what a replay
+    /// can reach); pending deliveries are kept until they finish.
+    pub event_retention: Duration,
 }
 
 /// All settings of the service.
@@ -271,6 +274,9 @@ impl Settings {
             ),
             rotation_overlap: Duration::from_secs(
                 parse_number(&get, "WEBHOOK_ROTATION_OVERLAP_HOURS", 24, 0, 24 * 30)? * 3600,
+            ),
+            event_retention: Duration::from_secs(
+                parse_number(&get, "WEBHOOK_EVENT_RETENTION_DAYS", 30, 1, 3650)? * 86_400,
             ),
         };
 

@@ -37,6 +37,14 @@ pub const DISPLAY_NAME_LENGTH: (usize, usize) = (1, 200);
 pub const DECISION_MAX: usize = 200;
 /// Earliest birth year of a member (the latest is this year).
 pub const BIRTH_YEAR_MIN: i64 = 1900;
+/// Longest webhook URL, in characters.
+pub const WEBHOOK_URL_MAX: usize = 2000;
+/// Event types one webhook subscription names.
+pub const WEBHOOK_EVENT_TYPES_MAX: usize = 64;
+/// The shape of a webhook URL: `http(s)://`, an authority without user info, no spaces
+/// (`domain::webhooks::address::parse_url` checks the same, then the URL standard's own rules and
+/// refuses other blanks and control characters).
+pub const WEBHOOK_URL_PATTERN: &str = r"^https?://[^ /?#@]+([/?#][^ ]*)?$";
 /// Units one reorganisation merges.
 pub const PREDECESSORS: (usize, usize) = (1, 50);
 
@@ -353,6 +361,16 @@ pub const RULES: &[(&[&str], &[&str], Rule)] = &[
         &["CreateTargetRequest", "UpdateTargetRequest"],
         &["value"],
         Rule::AtLeast(0.0),
+    ),
+    (
+        &["CreateWebhookRequest", "UpdateWebhookRequest"],
+        &["url"],
+        Rule::Length(1, WEBHOOK_URL_MAX),
+    ),
+    (
+        &["CreateWebhookRequest", "UpdateWebhookRequest"],
+        &["url"],
+        Rule::Matches(WEBHOOK_URL_PATTERN),
     ),
 ];
 

@@ -101,6 +101,8 @@ impl Application {
                 disable_after: chrono::Duration::from_std(settings.webhooks.disable_after)
                     .unwrap_or_else(|_| chrono::Duration::hours(72)),
                 sign_off_due_days: settings.sign_off_due_days,
+                event_retention: chrono::Duration::from_std(settings.webhooks.event_retention)
+                    .unwrap_or_else(|_| chrono::Duration::days(30)),
                 metrics: metrics.clone().into_inner(),
             },
         ));

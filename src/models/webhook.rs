@@ -451,3 +451,17 @@ pub fn queue_depths(conn: &mut PgConnection) -> QueryResult<Vec<QueueDepth>> {
     )
     .load(conn)
 }
+
+/// Deletes up to `batch` events older than `before` with nothing pending (their delivery log goes with
+/// them). Returns how many.
+pub fn prune(conn: &mut PgConnection, before: DateTime<Utc>, batch: i64) -> QueryResult<usize> {
+    sql_query(
+        "DELETE FROM webhook_events WHERE id IN ( \
+             SELECT e.id FROM webhook_events e WHERE e.occurred_at < $1 \
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'pending') \
+             ORDER BY e.occurred_at LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+}

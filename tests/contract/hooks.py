@@ -68,6 +68,12 @@ ALLOWED_FIELD_RULES = {
     "not_allowed": "a field the unit's level forbids",
     "not_for_level": "a unit kind that does not belong to the unit's level (xa is a commune's)",
     "too_long": "a weekly breakdown over more than three years (`by` and the period together)",
+    # Where a webhook may point: configuration and DNS, not the URL's shape (which the pattern states).
+    "https_required": "http:// is allowed only for hosts in WEBHOOK_ALLOWED_HOSTS (configuration)",
+    "private_address": "the host is or resolves to a private, loopback or link-local address (DNS)",
+    "unresolvable_host": "the host does not resolve (DNS)",
+    "invalid_url": "the URL standard's host and port rules (IPv6 brackets, ports above 65535, IDNA), and "
+    "tabs or control characters the pattern leaves to it",
     # A CSV body is a string to a schema, which cannot state the file's structure.
     "missing_columns": "a CSV header row without the import's columns",
     "malformed_csv": "a CSV row with more cells than its header, or an unreadable line",

@@ -11,6 +11,9 @@ use std::{
 
 use reqwest::Url;
 
+/// How long a host's name may take to resolve.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Hosts exempt from the `https` and public-address rules.
 #[derive(Debug, Clone, Default)]
 pub struct AllowedHosts(Arc<Vec<String>>);
@@ -75,15 +78,60 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
         || a >= 240 // reserved
 }
 
-/// Parses and checks a subscription URL (without resolving it).
-pub fn parse_url(raw: &str, allowed: &AllowedHosts) -> Result<Url, Refusal> {
-    let url = Url::parse(raw.trim()).map_err(|_| {
+/// The shape [`crate::contract::WEBHOOK_URL_PATTERN`] states: `http://` or `https://`, then a non-empty
+/// authority without `@`, and no spaces.
+fn check_shape(raw: &str) -> Result<(), Refusal> {
+    let invalid = || {
         (
             "invalid_url",
-            "must be an absolute URL such as https://example.org/hooks".to_owned(),
-            "phải là địa chỉ đầy đủ, ví dụ https://example.org/hooks".to_owned(),
+            "must be an absolute URL such as https://example.org/hooks, without blanks".to_owned(),
+            "phải là địa chỉ đầy đủ, ví dụ https://example.org/hooks, không có khoảng trắng"
+                .to_owned(),
         )
-    })?;
+    };
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))
+        .ok_or_else(|| {
+            (
+                "https_required",
+                "must start with https:// (http:// only for hosts in WEBHOOK_ALLOWED_HOSTS)"
+                    .to_owned(),
+                "phải bắt đầu bằng https://".to_owned(),
+            )
+        })?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err((
+            "credentials_in_url",
+            "must not carry a user name or password (they would be stored and logged in clear)"
+                .to_owned(),
+            "không được chứa tên đăng nhập hay mật khẩu".to_owned(),
+        ));
+    }
+    if authority.is_empty() || authority.contains(' ') || tail.contains(' ') {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// Parses and checks a subscription URL (without resolving it).
+pub fn parse_url(raw: &str, allowed: &AllowedHosts) -> Result<Url, Refusal> {
+    check_shape(raw)?;
+    // The URL standard would drop tabs and newlines silently; refuse them and every other blank and
+    // control character instead.
+    let url = Some(raw)
+        .filter(|raw| !raw.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .and_then(|raw| Url::parse(raw).ok())
+        .ok_or(())
+        .map_err(|_| {
+            (
+                "invalid_url",
+                "must be an absolute URL such as https://example.org/hooks".to_owned(),
+                "phải là địa chỉ đầy đủ, ví dụ https://example.org/hooks".to_owned(),
+            )
+        })?;
     let host = url.host_str().unwrap_or_default().to_owned();
     if host.is_empty() {
         return Err((
@@ -149,8 +197,18 @@ pub async fn resolve_checked(
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addresses: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
+        Err(_) => tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((bare, port)))
             .await
+            .map_err(|_| {
+                (
+                    "unresolvable_host",
+                    format!(
+                        "{bare} did not resolve within {} s",
+                        RESOLVE_TIMEOUT.as_secs()
+                    ),
+                    format!("không phân giải được {bare}"),
+                )
+            })?
             .map_err(|_| {
                 (
                     "unresolvable_host",
@@ -198,6 +256,32 @@ impl reqwest::dns::Resolve for GuardedResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_pattern_accepts_exactly_the_shapes_checked() {
+        let pattern = regex::Regex::new(crate::contract::WEBHOOK_URL_PATTERN)
+            .unwrap_or_else(|_| unreachable!());
+        let alphabet = ['a', '.', '/', '?', '#', '@', ' ', ':', '1'];
+        let mut bodies = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = bodies
+                .iter()
+                .flat_map(|b| alphabet.iter().map(move |c| format!("{b}{c}")))
+                .collect();
+            bodies.extend(longer);
+            bodies.dedup();
+        }
+        for prefix in ["https://", "http://", "HTTPS://", "ftp://", "", "https:/"] {
+            for body in &bodies {
+                let case = format!("{prefix}{body}");
+                assert_eq!(
+                    pattern.is_match(&case),
+                    check_shape(&case).is_ok(),
+                    "{case:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn refuses_what_could_reach_inside() {

@@ -36,7 +36,7 @@ use address::AllowedHosts;
 use signing::{SecretKey, new_salt};
 
 /// Longest URL and description accepted.
-const MAX_URL: usize = 2_000;
+const MAX_URL: usize = crate::contract::WEBHOOK_URL_MAX;
 const MAX_DESCRIPTION: usize = 500;
 
 /// What the webhook rules need from the configuration.
@@ -50,6 +50,29 @@ pub struct WebhookSettings {
     pub rotation_overlap: chrono::Duration,
 }
 
+/// An event type, or `*` for every type (the items of `event_types`).
+#[derive(Debug)]
+pub struct EventTypeSelector;
+
+impl utoipa::PartialSchema for EventTypeSelector {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut values: Vec<&str> = WebhookEventType::CODES.to_vec();
+        values.push("*");
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values))
+            .description(Some("An event type, or `*` for every type."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventTypeSelector {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("WebhookEventSelector")
+    }
+}
+
 /// A new subscription.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,7 +84,8 @@ pub struct CreateWebhookRequest {
     #[schema(max_length = 2000)]
     pub url: String,
     /// Event types to receive, or `["*"]` for all.
-    #[schema(min_items = 1, value_type = Vec<String>, example = json!(["training_session.verified"]))]
+    #[schema(min_items = 1, max_items = 64, value_type = Vec<EventTypeSelector>, inline,
+             example = json!(["training_session.verified"]))]
     pub event_types: Vec<String>,
     #[schema(max_length = 500)]
     pub description: Option<String>,
@@ -76,7 +100,7 @@ pub struct CreateWebhookRequest {
 pub struct UpdateWebhookRequest {
     #[schema(max_length = 2000)]
     pub url: Option<String>,
-    #[schema(min_items = 1, value_type = Option<Vec<String>>)]
+    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypeSelector>>, inline)]
     pub event_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(max_length = 500, value_type = Option<String>)]
@@ -244,6 +268,17 @@ fn check_fields(
             Ok(parsed) => checked_url = parsed.to_string(),
             Err((code, en, vi)) => errors.add("url", code, en, vi),
         }
+    }
+    if event_types.len() > crate::contract::WEBHOOK_EVENT_TYPES_MAX {
+        errors.add(
+            "event_types",
+            "too_many",
+            format!(
+                "at most {} event types",
+                crate::contract::WEBHOOK_EVENT_TYPES_MAX
+            ),
+            "quá nhiều loại sự kiện",
+        );
     }
     if event_types.is_empty() {
         errors.add(
