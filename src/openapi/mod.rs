@@ -105,9 +105,85 @@ pub fn document() -> OpenApiDocument {
     for (name, schema) in crate::reference::schemas() {
         components.schemas.entry(name).or_insert(schema);
     }
+    for (name, schema) in [
+        (
+            "WebhookEvent",
+            <crate::domain::webhooks::WebhookEvent as utoipa::PartialSchema>::schema(),
+        ),
+        (
+            "WebhookTombstone",
+            <crate::domain::webhooks::WebhookTombstone as utoipa::PartialSchema>::schema(),
+        ),
+        (
+            "WebhookPing",
+            <crate::domain::webhooks::WebhookPing as utoipa::PartialSchema>::schema(),
+        ),
+    ] {
+        components.schemas.entry(name.to_owned()).or_insert(schema);
+    }
     add_idempotency_key(&mut document);
     add_common_responses(&mut document);
     document
+}
+
+/// The events webhooks send (OpenAPI 3.1 `webhooks`): one POST per event type, its body the event with
+/// `data` of that type's schema, and the signature headers a receiver verifies.
+fn add_webhooks(document: &mut serde_json::Value) {
+    use crate::reference::{Vocabulary, WebhookEventType};
+    use serde_json::json;
+    let header = |name: &str, description: &str, example: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}, "example": example})
+    };
+    let mut webhooks = serde_json::Map::new();
+    for event_type in WebhookEventType::ALL {
+        let code = event_type.code();
+        let label = event_type.label();
+        let component = crate::domain::webhooks::data_component(*event_type);
+        let data_example = document
+            .pointer(&format!("/components/schemas/{component}/example"))
+            .cloned()
+            .unwrap_or(json!({}));
+        webhooks.insert(code.to_owned(), json!({"post": {
+            "operationId": format!("webhook_{}", code.replace('.', "_")),
+            "tags": ["webhooks"],
+            "summary": label.name_en,
+            "description": format!(
+                "{} ({}). Sent to every enabled subscription that lists `{code}` (or `*`) and whose owner \
+                 may see the record. Verify `webhook-signature` before trusting the body (see the webhooks \
+                 section of the introduction); answer any 2xx within 10 s to acknowledge, `410` to end the \
+                 subscription; anything else is retried with backoff for up to 3 days.",
+                label.name_en, label.name_vi),
+            "security": [],
+            "parameters": [
+                header("webhook-id", "The event id: the same on every retry; deduplicate on it.",
+                       "5b0f8a3e-8c47-4a77-9b0e-1f0f2a7d9c11"),
+                header("webhook-timestamp", "Unix seconds when this attempt was signed; refuse ones more \
+                       than 5 minutes from your clock.", "1765077300"),
+                header("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` \
+                       under each secret in force (two during a rotation's overlap).",
+                       "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {
+                "schema": {"allOf": [
+                    {"$ref": "#/components/schemas/WebhookEvent"},
+                    {"type": "object", "properties": {
+                        "type": {"const": code},
+                        "data": {"$ref": format!("#/components/schemas/{component}")}
+                    }}
+                ]},
+                "example": {"id": "5b0f8a3e-8c47-4a77-9b0e-1f0f2a7d9c11", "type": code,
+                            "occurred_at": "2026-12-07T03:15:00Z", "data": data_example}
+            }}},
+            "responses": {
+                "200": {"description": "Acknowledged (any 2xx does)."},
+                "410": {"description": "Gone: the subscription is disabled and nothing more is sent."}
+            }
+        }}));
+    }
+    if let Some(object) = document.as_object_mut() {
+        object.insert("webhooks".to_owned(), serde_json::Value::Object(webhooks));
+    }
 }
 
 /// Every signed-in POST and PATCH accepts `Idempotency-Key` (see `crate::idempotency`).
@@ -380,6 +456,7 @@ impl ApiSpec {
         headers::describe_headers(&mut value);
         links::add_links(&mut value);
         tie_push_data_to_its_type(&mut value);
+        add_webhooks(&mut value);
         const METHODS: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
         let mut paths = BTreeMap::new();
         for (path, item) in value["paths"].as_object().into_iter().flatten() {

@@ -105,6 +105,14 @@ pub struct SuccessionRef {
 
 /// A unit with its ancestors and its reorganisation history.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "code": "son-la.2025.xa-van-ho", "name": "Vân Hồ",
+    "level": "commune", "kind": "xa", "parent_id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "valid_from": "2025-07-01",
+    "valid_to": null, "households": null, "population": null, "version": 1,
+    "created_at": "2025-07-01T00:00:00Z", "updated_at": "2025-07-01T00:00:00Z",
+    "path": [{"id": "0193a0f4-7b1e-7c53-a8e1-000000000001", "code": "son-la", "name": "Sơn La", "level": "province"}],
+    "predecessors": [{"unit": {"id": "0193a0f4-7b1e-7c53-a8e1-000000000021", "code": "son-la.moc-chau.xa-van-ho",
+                               "name": "Vân Hồ", "level": "commune"}, "effective_on": "2025-07-01"}],
+    "successors": []}))]
 pub struct OrgUnitDetailResponse {
     #[serde(flatten)]
     pub unit: OrgUnitResponse,

@@ -189,6 +189,50 @@ pub struct WebhookEvent {
     pub data: serde_json::Value,
 }
 
+/// The `data` of a `*.deleted` event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0f4-7b1e-7c53-a8e1-5f0d3f1c2b9a", "deleted": true,
+    "deleted_at": "2026-12-07T03:15:00Z", "version": 3}))]
+pub struct WebhookTombstone {
+    pub id: Uuid,
+    /// Always `true`.
+    pub deleted: bool,
+    pub deleted_at: DateTime<Utc>,
+    /// The record's last version.
+    pub version: i32,
+}
+
+/// The `data` of a `ping`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"subscription_id": "0193a0f4-7b1e-7c53-a8e1-0000000000a1",
+    "message": "Thử kết nối từ cdt-api / test event from cdt-api"}))]
+pub struct WebhookPing {
+    pub subscription_id: Uuid,
+    pub message: String,
+}
+
+/// The component schema of an event type's `data` in the document.
+pub fn data_component(event_type: WebhookEventType) -> &'static str {
+    let code = event_type.code();
+    if code.ends_with(".deleted") {
+        return "WebhookTombstone";
+    }
+    match code.split('.').next().unwrap_or_default() {
+        "training_session" => "TrainingSessionResponse",
+        "reach_activity" => "ActivityResponse",
+        "sign_off" => "SignOffResponse",
+        "team" => "TeamResponse",
+        "membership" => "MemberResponse",
+        "person" => "PersonResponse",
+        "campaign" => "CampaignResponse",
+        "target" => "TargetResponse",
+        "indicator_value" => "IndicatorValueResponse",
+        "org_unit" if event_type == WebhookEventType::OrgUnitReorganized => "OrgUnitDetailResponse",
+        "org_unit" => "OrgUnitResponse",
+        _ => "WebhookPing",
+    }
+}
+
 /// One delivery of an event to a subscription.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "6c1e9b4f-9d58-4b88-a01f-2a1f3b8e0d22", "event_id": "5b0f8a3e-8c47-4a77-9b0e-1f0f2a7d9c11",
