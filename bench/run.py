@@ -489,6 +489,8 @@ def main():
     parser.add_argument("--only", help="comma-separated workload names")
     parser.add_argument("--bulk-only", action="store_true",
                         help="only the sign-off bulk requests (verify 5,000 records, submit and accept a month)")
+    parser.add_argument("--webhooks-only", action="store_true",
+                        help="only the webhook figures (session writes with and without subscriptions, delivery rate)")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = parser.parse_args()
     if args.smoke:
@@ -504,14 +506,18 @@ def main():
         print(load_report)
         return
 
-    server = Server(args.binary, data_dir)
+    # The webhook figures deliver to a receiver on loopback.
+    server = Server(args.binary, data_dir, {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_POLL_MS": "100"})
     workdir = tempfile.mkdtemp(prefix="cdt-bench-")
-    rows, bulk = [], []
+    rows, bulk, hooks = [], [], None
+    only_one = args.bulk_only or args.webhooks_only
     try:
-        if not args.bulk_only:
+        if not only_one:
             rows = measure(server, args, workdir)
-        if args.smoke or args.bulk_only or not args.only:
+        if args.smoke or args.bulk_only or not (args.only or only_one):
             bulk = bulk_operations(server, args)
+        if args.smoke or args.webhooks_only or not (args.only or only_one):
+            hooks = webhook_workloads(server, args, workdir)
     finally:
         server.stop()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -533,6 +539,24 @@ def main():
         print(text)
         if not args.smoke:
             write_results(args.output, f"{args.scale} bulk requests", text)
+    if hooks:
+        text = (f"## {args.scale} webhooks, {started}\n\n{machine()}\n\n{counts}; binary {binary}; "
+                f"webhook_workloads in bench/run.py\n\n{hooks}\n")
+        print(text)
+        if not args.smoke:
+            write_results(args.output, f"{args.scale} webhooks", text)
+
+
+def session_body(server):
+    """The session workload 4 logs: the demo leader's team, today."""
+    return {
+        "team_id": server.sql("SELECT team_id FROM users WHERE username = 'demo.leader'"), "kind": "training",
+        "held_on": date.today().isoformat(), "duration_minutes": 90, "format": "in_person",
+        "topics": ["vneid", "fraud_prevention"], "participants_total": 30, "participants_female": 15,
+        "participants_ethnic_minority": 25, "participants_elderly": 3, "households_reached": 20,
+        "vneid_activations": 10, "payment_accounts_opened": 2, "public_service_accounts_created": 3,
+        "online_dossiers_submitted": 1, "apps_installed": 5,
+    }
 
 
 def measure(server, args, workdir):
@@ -541,15 +565,7 @@ def measure(server, args, workdir):
     communes = server.sql("SELECT id FROM org_units WHERE level = 'commune' AND valid_to IS NULL "
                           "ORDER BY md5(id::text) LIMIT 200").split()
     teams = server.sql("SELECT id FROM teams ORDER BY md5(id::text) LIMIT 1000").split()
-    leader_team = server.sql("SELECT team_id FROM users WHERE username = 'demo.leader'")
-    session = {
-        "team_id": leader_team, "kind": "training", "held_on": date.today().isoformat(),
-        "duration_minutes": 90, "format": "in_person", "topics": ["vneid", "fraud_prevention"],
-        "participants_total": 30, "participants_female": 15, "participants_ethnic_minority": 25,
-        "participants_elderly": 3, "households_reached": 20, "vneid_activations": 10,
-        "payment_accounts_opened": 2, "public_service_accounts_created": 3, "online_dossiers_submitted": 1,
-        "apps_installed": 5,
-    }
+    session = session_body(server)
     workloads = [
         Workload("login", "1 login (argon2id)", "POST", ["/api/v1/auth/login"], None,
                  {"username": "demo.viewer", "password": PASSWORD}),
@@ -664,6 +680,104 @@ def bulk_goals(rows):
         out.append(f"- {'met' if ok else 'MISSED'}: {r['label']} in {r['seconds']:.2f} s, "
                    f"{r['refused']} refused (goal < 2 s, none refused)")
     return "\n".join(out)
+
+
+def webhook_workloads(server, args, workdir):
+    """Issue 19's two figures, in one run: session-write throughput (workload 4) with no subscription, with
+    three active subscriptions to a local receiver (bench/receiver.py, which verifies every signature), and
+    with none again; then how fast one subscription's backlog drains (a replay of everything the three-
+    subscription run wrote)."""
+    admin, leader = server.login("demo.admin"), server.login("demo.leader")
+    session = Workload("session", "4 POST /training-sessions", "POST", ["/api/v1/training-sessions"], leader,
+                       session_body(server), expect=201, idempotent_key=True)
+
+    def writes(label):
+        result = run_wrk(server, session, args.seconds, args.connections, args.threads, args.max_requests, workdir)
+        log(f"webhooks: session writes {label}: {result['rps']:.0f}/s, {result['errors']} errors")
+        return result
+
+    def pending():
+        return int(server.sql("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"))
+
+    port = free_port()
+    secrets_file, stats_file = os.path.join(workdir, "secrets"), os.path.join(workdir, "receiver.json")
+    subscriptions = []
+    for index in range(3):
+        status, created = server.request("POST", "/api/v1/webhooks", admin, {
+            "url": f"http://127.0.0.1:{port}/hooks/{index}", "event_types": ["*"], "enabled": False,
+            "description": f"bench receiver {index}"})
+        if status != 201:
+            raise SystemExit(f"webhooks: subscribing: {status} {created}")
+        subscriptions.append(created)
+    with open(secrets_file, "w") as f:
+        f.write("".join(s["secret"] + "\n" for s in subscriptions))
+    receiver = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "receiver.py"), str(port),
+                                 secrets_file, stats_file])
+
+    def stats():
+        try:
+            with open(stats_file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {"received": 0, "bad_signatures": 0, "first": None, "last": None}
+
+    def enable(flag):
+        for s in subscriptions:
+            status, answer = server.request("PATCH", f"/api/v1/webhooks/{s['id']}", admin, {"enabled": flag})
+            if status != 200:
+                raise SystemExit(f"webhooks: enabling: {status} {answer}")
+
+    def drain(limit=300):
+        deadline = time.time() + limit
+        while pending() and time.time() < deadline:
+            time.sleep(0.5)
+
+    try:
+        none_before = writes("with no subscription")
+        enable(True)
+        since = server.sql("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        three = writes("with three subscriptions")
+        drain()
+        enable(False)
+        none_after = writes("with no subscription again")
+        # Throughput: one subscription's backlog of everything the three-subscription run wrote.
+        first = subscriptions[0]
+        status, answer = server.request("PATCH", f"/api/v1/webhooks/{first['id']}", admin, {"enabled": True})
+        before = stats()["received"]
+        status, answer = server.request("POST", f"/api/v1/webhooks/{first['id']}/replay", admin, {"since": since})
+        if status != 202:
+            raise SystemExit(f"webhooks: replay: {status} {answer}")
+        queued, started = answer["queued"], time.perf_counter()
+        drain()
+        while stats()["received"] - before < queued and time.perf_counter() - started < 300:
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        delivered = stats()["received"] - before
+        final = stats()
+    finally:
+        receiver.terminate()
+        receiver.wait()
+        for s in subscriptions:
+            server.request("DELETE", f"/api/v1/webhooks/{s['id']}", admin)
+    baseline = (none_before["rps"] + none_after["rps"]) / 2
+    ratio = three["rps"] / baseline if baseline else 0.0
+    rate = delivered / seconds if seconds else 0.0
+    lines = [
+        "| Measure | Value | Goal |", "|---|---|---|",
+        f"| session writes, no subscription (before / after) | {none_before['rps']:.0f} / {none_after['rps']:.0f} /s | |",
+        f"| session writes, three subscriptions | {three['rps']:.0f} /s ({ratio:.2f} of none) | ≥ 0.9 of none |",
+        f"| deliveries to a local receiver (replay of {queued:,} events) | {delivered:,} in {seconds:.1f} s = "
+        f"{rate:.0f} /s | ≥ 1,000 /s |",
+        f"| signatures the receiver could not verify | {final['bad_signatures']} of {final['received']:,} | 0 |",
+    ]
+    goals = [
+        f"- {'met' if ratio >= 0.9 else 'MISSED'}: session writes with three subscriptions at {ratio:.2f} of none "
+        "(goal ≥ 0.9)",
+        f"- {'met' if rate >= 1000 else 'MISSED'}: {rate:.0f} deliveries/s to a local receiver (goal ≥ 1,000)",
+        f"- {'met' if final['bad_signatures'] == 0 else 'MISSED'}: every signature verified "
+        f"({final['bad_signatures']} failed)",
+    ]
+    return "\n".join(lines) + "\n\n" + "\n".join(goals)
 
 
 def login_storm(server, workloads, args, workdir):

@@ -34,6 +34,7 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod db;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod idempotency;

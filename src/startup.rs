@@ -88,9 +88,9 @@ impl Application {
             rotation_overlap: chrono::Duration::from_std(settings.webhooks.rotation_overlap)
                 .unwrap_or_else(|_| chrono::Duration::hours(24)),
         });
-        actix_web::rt::spawn(crate::domain::webhooks::dispatch::run(
+        actix_web::rt::spawn(crate::dispatch::run(
             db.get_ref().clone(),
-            crate::domain::webhooks::dispatch::DispatchSettings {
+            crate::dispatch::DispatchSettings {
                 key: webhook_key,
                 allowed_hosts,
                 concurrency: settings.webhooks.concurrency,

@@ -15,16 +15,28 @@ use crate::{
     auth::{AuthUser, Operation},
     db::Db,
     domain::webhooks::{self, WebhookSettings},
-    error::{AppError, Problem},
+    error::{AppError, ErrorCode, Problem, Text},
     models::webhook as model,
     reference::DeliveryState,
-    routes::conditional::{etag, if_match, page_limit},
+    routes::conditional::{decode_cursor, encode_cursor, etag, if_match, keyset_page, page_limit},
 };
 
-/// Subscriptions, newest first.
+/// A page of subscriptions, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WebhookListResponse {
     pub items: Vec<WebhookResponse>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging of the subscriptions.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookListQuery {
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// A page of deliveries, newest first.
@@ -45,7 +57,7 @@ pub struct DeliveryListQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// From `next_cursor`.
-    pub cursor: Option<Uuid>,
+    pub cursor: Option<String>,
 }
 
 /// The queued `ping`.
@@ -62,20 +74,34 @@ pub struct PingResponse {
 #[utoipa::path(
     tag = "webhooks",
     operation_id = "list_webhooks",
+    params(WebhookListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The subscriptions.", body = WebhookListResponse),
+        (status = 200, description = "A page of subscriptions.", body = WebhookListResponse),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins and officers hold webhooks.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` out of range.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/webhooks")]
-pub async fn list_webhooks(actor: AuthUser, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub async fn list_webhooks(
+    actor: AuthUser,
+    query: web::Query<WebhookListQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListWebhooks)?;
+    let query = query.into_inner();
+    let limit = page_limit(query.limit)?;
     let found = db.run(move |conn| webhooks::list(conn, &actor)).await?;
+    // Newest first, then by id.
+    let (page, next_cursor) = keyset_page(found, query.cursor.as_deref(), limit, |s| {
+        (-s.created_at.timestamp_micros(), s.id)
+    })?;
     Ok(HttpResponse::Ok().json(WebhookListResponse {
-        items: found.iter().map(WebhookResponse::from).collect(),
+        items: page.iter().map(WebhookResponse::from).collect(),
+        next_cursor,
     }))
 }
 
@@ -341,7 +367,14 @@ pub async fn list_webhook_deliveries(
     let id = id.into_inner();
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let (state, cursor) = (query.state, query.cursor);
+    let state = query.state;
+    let cursor = match decode_cursor(query.cursor.as_deref())? {
+        Some(position) => Some(position.parse::<Uuid>().map_err(|_| {
+            AppError::new(ErrorCode::InvalidQuery)
+                .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
+        })?),
+        None => None,
+    };
     let mut found = db
         .run(move |conn| {
             let subscription = webhooks::find_visible(conn, &actor, id)?;
@@ -357,7 +390,7 @@ pub async fn list_webhook_deliveries(
     let more = found.len() as i64 > limit;
     found.truncate(usize::try_from(limit).unwrap_or(50));
     let next_cursor = more
-        .then(|| found.last().map(|(d, _)| d.id.to_string()))
+        .then(|| found.last().map(|(d, _)| encode_cursor(&d.id.to_string())))
         .flatten();
     Ok(HttpResponse::Ok().json(DeliveryListResponse {
         items: found

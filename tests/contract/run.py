@@ -149,6 +149,9 @@ def main():
             # Every role signs in at the start: its token must outlive the runs before its own.
             "ACCESS_TOKEN_TTL_SECONDS": str(min(86_400, max(900, (args.seconds + 120) * len(args.roles.split(","))))),
             "RUST_LOG": "warn",
+            # The webhook receiver check (webhook_receiver.py) listens on loopback.
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "WEBHOOK_POLL_MS": "100",
         }
     )
     log_path = os.path.join(data_dir, "server.log")
@@ -164,6 +167,11 @@ def main():
             client = subprocess.run([python, script, base, ROLES[0], DEMO_PASSWORD, args.python_client])
             if client.returncode != 0:
                 failed.append("python client")
+            # A receiver on the Standard Webhooks reference library verifies a delivery.
+            receiver = os.path.join(ROOT, "tests", "contract", "webhook_receiver.py")
+            check = subprocess.run([python, receiver, base, "demo.admin", ROLES[0], DEMO_PASSWORD])
+            if check.returncode != 0:
+                failed.append("webhook receiver")
         # Every role signs in before any fuzzing: a run may lock another demo account by failing its
         # sign-in (the API answers a locked username 429), which is the server doing its job.
         tokens = {

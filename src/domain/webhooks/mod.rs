@@ -1,12 +1,11 @@
 //! Webhooks (issue 19): subscriptions, their signed deliveries and the events they carry.
 //!
 //! Events are written by database triggers in the transaction of the change (`migrations/…_webhooks`),
-//! with a delivery queued for every enabled subscription whose owner may see the record; [`dispatch`]
-//! sends them off the request path. The wire format is Standard Webhooks ([`signing`]); where a
+//! with a delivery queued for every enabled subscription whose owner may see the record;
+//! [`crate::dispatch`] sends them off the request path. The wire format is Standard Webhooks ([`signing`]); where a
 //! subscription may point is [`address`].
 
 pub mod address;
-pub mod dispatch;
 pub mod signing;
 
 use chrono::{DateTime, Utc};
@@ -550,6 +549,24 @@ fn json(value: impl Serialize) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(value).map_err(AppError::internal)
 }
 
+/// The shape of events that need nothing but their row (sessions, reach activities, tombstones, pings):
+/// `None` for the others.
+pub fn shape_without_database(
+    event_type: WebhookEventType,
+    data: &serde_json::Value,
+) -> Option<Result<serde_json::Value, AppError>> {
+    let deleted = data.get("deleted").and_then(serde_json::Value::as_bool) == Some(true);
+    if deleted || event_type == WebhookEventType::Ping {
+        return Some(Ok(data.clone()));
+    }
+    let name = event_type.code();
+    match name.split('.').next().unwrap_or_default() {
+        "training_session" => Some(row::<TrainingSessionResponse>(data, name).and_then(json)),
+        "reach_activity" => Some(row::<ActivityResponse>(data, name).and_then(json)),
+        _ => None,
+    }
+}
+
 /// `data` shaped as the record's endpoint returns it. Subscription owners are admins and officers whose
 /// scope holds the record, who see phone numbers in full: a phone sent is recorded in the personal-data
 /// read log as read by `reader`.
@@ -573,9 +590,8 @@ fn shape(
         models::{org_unit, person, team},
         reference::MembershipRole,
     };
-    let deleted = data.get("deleted").and_then(serde_json::Value::as_bool) == Some(true);
-    if deleted || event_type == WebhookEventType::Ping {
-        return Ok(data.clone());
+    if let Some(shaped) = shape_without_database(event_type, data) {
+        return shaped;
     }
     let name = event_type.code();
     let entity = name.split('.').next().unwrap_or_default();
@@ -586,8 +602,6 @@ fn shape(
         Ok(())
     };
     match entity {
-        "training_session" => json(row::<TrainingSessionResponse>(data, name)?),
-        "reach_activity" => json(row::<ActivityResponse>(data, name)?),
         "sign_off" => {
             let stored: crate::models::sign_off::SignOff = row(data, name)?;
             json(sign_offs::event_view(conn, &stored, sign_off_due_days)?)
@@ -652,13 +666,35 @@ pub fn render(
     reader: Uuid,
     sign_off_due_days: u32,
 ) -> Result<Vec<u8>, AppError> {
-    let event_type = WebhookEventType::parse(&event.event_type).ok_or_else(|| {
+    let event_type = event_type_of(event)?;
+    let data = shape(conn, event_type, &event.data, reader, sign_off_due_days)?;
+    envelope(event, event_type, data)
+}
+
+/// [`render`] for the events [`shape_without_database`] shapes; `None` for the others.
+pub fn render_without_database(event: &model::Claimed) -> Option<Result<Vec<u8>, AppError>> {
+    let event_type = match event_type_of(event) {
+        Ok(event_type) => event_type,
+        Err(error) => return Some(Err(error)),
+    };
+    let data = shape_without_database(event_type, &event.data)?;
+    Some(data.and_then(|data| envelope(event, event_type, data)))
+}
+
+fn event_type_of(event: &model::Claimed) -> Result<WebhookEventType, AppError> {
+    WebhookEventType::parse(&event.event_type).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "unknown webhook event type {}",
             event.event_type
         ))
-    })?;
-    let data = shape(conn, event_type, &event.data, reader, sign_off_due_days)?;
+    })
+}
+
+fn envelope(
+    event: &model::Claimed,
+    event_type: WebhookEventType,
+    data: serde_json::Value,
+) -> Result<Vec<u8>, AppError> {
     serde_json::to_vec(&WebhookEvent {
         id: event.event_id,
         event_type,

@@ -1,4 +1,5 @@
-//! The dispatcher: delivers queued webhook events off the request path.
+//! The webhook dispatcher: delivers queued events off the request path (the rules, payloads and
+//! signatures are `domain::webhooks`; this is the runtime that sends them).
 //!
 //! One worker per enabled subscription (so a slow or dead receiver only ever holds its own worker),
 //! each claiming a batch of due deliveries (`SKIP LOCKED` plus a lease, so with several instances each
@@ -19,9 +20,9 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
 use reqwest::{StatusCode, header};
 
-use super::{
+use crate::domain::webhooks::{
     address::{self, AllowedHosts, GuardedResolver},
-    render,
+    render, render_without_database,
     signing::{SecretKey, SigningKey, signature_header},
 };
 use crate::{
@@ -252,10 +253,15 @@ async fn attempt(
 ) -> (Outcome, Option<u16>) {
     let started = std::time::Instant::now();
     let due_days = settings.sign_off_due_days;
-    let (event, reader) = (delivery.clone(), subscription.owner_id);
-    let body = db
-        .run(move |conn| render(conn, &event, reader, due_days))
-        .await;
+    // Sessions and reach activities (most events) are shaped from their row alone, without a connection.
+    let body = match render_without_database(&delivery) {
+        Some(body) => body,
+        None => {
+            let (event, reader) = (delivery.clone(), subscription.owner_id);
+            db.run(move |conn| render(conn, &event, reader, due_days))
+                .await
+        }
+    };
     let result = match body {
         Ok(body) => send(client, settings, subscription, &delivery, body).await,
         Err(error) => Err(format!("could not render the event: {error}")),
