@@ -507,7 +507,8 @@ def main():
         return
 
     # The webhook figures deliver to a receiver on loopback.
-    server = Server(args.binary, data_dir, {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_POLL_MS": "100"})
+    server = Server(args.binary, data_dir, {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+                                            "WEBHOOK_POLL_MS": os.environ.get("WEBHOOK_POLL_MS", "500")})
     workdir = tempfile.mkdtemp(prefix="cdt-bench-")
     rows, bulk, hooks = [], [], None
     only_one = args.bulk_only or args.webhooks_only

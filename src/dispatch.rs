@@ -1,7 +1,9 @@
 //! The webhook dispatcher: delivers queued events off the request path (the rules, payloads and
 //! signatures are `domain::webhooks`; this is the runtime that sends them).
 //!
-//! One worker per enabled subscription (so a slow or dead receiver only ever holds its own worker),
+//! Each tick, committed events not yet fanned out become deliveries (`cdt_webhook_fan_out`: one instance at a
+//! time, in event order, so one record's deliveries appear in the order its changes committed). Then one
+//! worker per enabled subscription (so a slow or dead receiver only ever holds its own worker),
 //! each claiming a batch of due deliveries (`SKIP LOCKED` plus a lease, so with several instances each
 //! delivery is attempted by one of them at a time, and a crashed instance's claims expire), sending up to
 //! `WEBHOOK_CONCURRENCY` at once, and writing the batch's outcomes in one statement. Nothing is held in
@@ -41,6 +43,8 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(8 * 3600);
+/// Events fanned out to the subscriptions per statement.
+const FAN_OUT_BATCH: i32 = 1000;
 /// Deliveries one worker claims at a time.
 const BATCH: i64 = 100;
 
@@ -105,6 +109,20 @@ pub async fn run(db: Db, settings: DispatchSettings) {
     let mut pruned = std::time::Instant::now() - PRUNE_EVERY;
     loop {
         interval.tick().await;
+        // Committed events become deliveries, in event order, a batch at a time.
+        loop {
+            match db
+                .run(|conn| Ok(model::fan_out(conn, FAN_OUT_BATCH)?))
+                .await
+            {
+                Ok(count) if count == FAN_OUT_BATCH => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(error = %error, "webhook events not fanned out");
+                    break;
+                }
+            }
+        }
         if pruned.elapsed() >= PRUNE_EVERY {
             pruned = std::time::Instant::now();
             let before = Utc::now() - settings.event_retention;

@@ -1,7 +1,15 @@
 -- Signed webhooks (issue 19): subscriptions, the transactional outbox of events and one delivery row per
 -- event and subscription. Events are written by triggers in the transaction of the change they describe
--- (whichever path made it: HTTP, imports, sync push, bulk review), so a rolled-back write emits nothing; the
--- same statement queues a delivery for every enabled subscription whose owner may see the record.
+-- (whichever path made it: HTTP, imports, sync push, bulk review), so a rolled-back write emits nothing. The
+-- dispatcher fans committed events out to the subscriptions (cdt_webhook_fan_out), off the write path.
+
+-- Time-ordered ids (UUID version 7: milliseconds since the epoch, then random bits), so lists by id are
+-- newest first.
+CREATE FUNCTION cdt_uuid_v7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+    SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+                  PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
+                  FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
+$$;
 
 CREATE TABLE webhook_subscriptions (
     id                         uuid PRIMARY KEY,
@@ -38,9 +46,12 @@ CREATE TABLE webhook_events (
     unit_path   text NOT NULL,
     occurred_at timestamptz NOT NULL DEFAULT now(),
     -- The record as stored (its endpoint's response is derived from it at delivery), or its tombstone.
-    data        jsonb NOT NULL
+    data        jsonb NOT NULL,
+    -- Set once the dispatcher has queued its deliveries.
+    fanned_out  boolean NOT NULL DEFAULT false
 );
 CREATE INDEX webhook_events_time_idx ON webhook_events (occurred_at, seq);
+CREATE INDEX webhook_events_unfanned_idx ON webhook_events (seq) WHERE NOT fanned_out;
 
 CREATE TABLE webhook_deliveries (
     id              uuid PRIMARY KEY,
@@ -67,19 +78,40 @@ CREATE INDEX webhook_deliveries_record_idx ON webhook_deliveries (subscription_i
 CREATE INDEX webhook_deliveries_list_idx ON webhook_deliveries (subscription_id, id);
 CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
 
--- Queues one delivery of each given event for every enabled subscription that wants its type and whose
--- owner sees its unit (admins everything; officers their subtree; '' is everyone's).
-CREATE FUNCTION cdt_webhook_fan_out(p_events uuid[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id)
-    SELECT gen_random_uuid(), s.id, e.id, e.seq, e.record_id
-    FROM webhook_events e
-    JOIN webhook_subscriptions s ON s.enabled AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[e.type])
-    JOIN users u ON u.id = s.owner_id AND u.status = 'active'
-    LEFT JOIN org_units scope ON scope.id = u.org_unit_id
-    WHERE e.id = ANY (p_events)
-      AND (u.role = 'admin'
-           OR (u.role = 'officer' AND (e.unit_path = '' OR e.unit_path LIKE scope.path || '%')))
-    ORDER BY e.seq
+-- Queues the deliveries of up to p_limit committed events not fanned out yet, in event order: one delivery
+-- for every enabled subscription that wants the event's type and whose owner sees its unit (admins
+-- everything; officers their subtree; '' is everyone's, '-' admins' only). One fan-out at a time (an
+-- advisory lock), so deliveries appear in event order whatever the number of instances. Returns the number of
+-- events fanned out (0 when another instance holds the lock or nothing waits).
+CREATE FUNCTION cdt_webhook_fan_out(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('cdt_webhook_fan_out')) THEN
+        RETURN 0;
+    END IF;
+    WITH batch AS (
+        SELECT id FROM webhook_events WHERE NOT fanned_out ORDER BY seq LIMIT p_limit
+    ), marked AS (
+        UPDATE webhook_events e SET fanned_out = true FROM batch WHERE e.id = batch.id
+        RETURNING e.id, e.seq, e.type, e.record_id, e.unit_path
+    ), queued AS (
+        INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id)
+        SELECT cdt_uuid_v7(), s.id, m.id, m.seq, m.record_id
+        FROM marked m
+        JOIN webhook_subscriptions s ON s.enabled AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[m.type])
+        JOIN users u ON u.id = s.owner_id AND u.status = 'active'
+        LEFT JOIN org_units scope ON scope.id = u.org_unit_id
+        WHERE m.type <> 'ping'
+          AND (u.role = 'admin'
+               OR (u.role = 'officer' AND (m.unit_path = '' OR m.unit_path LIKE scope.path || '%')))
+        ORDER BY m.seq
+        RETURNING 1
+    )
+    -- (Data-modifying CTEs run to completion whether read or not.)
+    SELECT count(*) INTO v_count FROM marked;
+    RETURN v_count;
+END;
 $$;
 
 -- Records one change per row of a statement on training sessions or reach activities, from its transition
@@ -87,7 +119,6 @@ $$;
 CREATE FUNCTION cdt_webhook_records_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_entity text := CASE TG_TABLE_NAME WHEN 'training_sessions' THEN 'training_session' ELSE 'reach_activity' END;
-    v_ids uuid[];
 BEGIN
     -- Nobody subscribed at all: nothing to deliver, nothing to replay later (a replay goes back only as far
     -- as the subscription existed).
@@ -95,17 +126,13 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        WITH inserted AS (
-            INSERT INTO webhook_events (id, type, record_id, unit_path, data)
-            SELECT gen_random_uuid(), v_entity || '.created', n.id, coalesce(u.path, ''), to_jsonb(n)
-            FROM (SELECT * FROM new_rows ORDER BY id) n
-            LEFT JOIN teams t ON t.id = n.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id
-            RETURNING id)
-        SELECT array_agg(id) INTO v_ids FROM inserted;
+        INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+        SELECT cdt_uuid_v7(), v_entity || '.created', n.id, coalesce(u.path, ''), to_jsonb(n)
+        FROM (SELECT * FROM new_rows ORDER BY id) n
+        LEFT JOIN teams t ON t.id = n.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id;
     ELSE
-        WITH inserted AS (
-            INSERT INTO webhook_events (id, type, record_id, unit_path, data)
-            SELECT gen_random_uuid(),
+        INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+            SELECT cdt_uuid_v7(),
                    v_entity || CASE
                        WHEN n.deleted_at IS NOT NULL AND o.deleted_at IS NULL THEN '.deleted'
                        WHEN n.status IS DISTINCT FROM o.status AND n.status IN ('verified', 'rejected')
@@ -121,12 +148,7 @@ BEGIN
             LEFT JOIN teams t ON t.id = n.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id
             -- A row rewritten without a change (and a deleted one touched again) says nothing new.
             WHERE n.version IS DISTINCT FROM o.version OR n.status IS DISTINCT FROM o.status
-                  OR n.deleted_at IS DISTINCT FROM o.deleted_at
-            RETURNING id)
-        SELECT array_agg(id) INTO v_ids FROM inserted;
-    END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM cdt_webhook_fan_out(v_ids);
+                  OR n.deleted_at IS DISTINCT FROM o.deleted_at;
     END IF;
     RETURN NULL;
 END;
@@ -146,20 +168,17 @@ CREATE TRIGGER reach_activities_webhook_update AFTER UPDATE ON reach_activities
 -- A sign-off's transitions: submitted, accepted, returned, reopened; the data is the month's sign-off row
 -- after the transition (its endpoint's shape is derived at delivery).
 CREATE FUNCTION cdt_webhook_sign_off() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    v_id uuid := gen_random_uuid();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
         RETURN NULL;
     END IF;
     INSERT INTO webhook_events (id, type, record_id, unit_path, data)
-    SELECT v_id,
+    SELECT cdt_uuid_v7(),
            'sign_off.' || CASE NEW.action WHEN 'submit' THEN 'submitted' WHEN 'accept' THEN 'accepted'
                                           WHEN 'return' THEN 'returned' ELSE 'reopened' END,
            s.id, u.path, to_jsonb(s)
     FROM sign_offs s JOIN org_units u ON u.id = s.org_unit_id
     WHERE s.id = NEW.sign_off_id;
-    PERFORM cdt_webhook_fan_out(ARRAY[v_id]);
     RETURN NULL;
 END;
 $$;
@@ -188,7 +207,6 @@ $$;
 CREATE FUNCTION cdt_webhook_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_entity text := TG_ARGV[0];
-    v_id uuid := gen_random_uuid();
     v_type text;
     v_row jsonb;
     v_data jsonb;
@@ -214,8 +232,7 @@ BEGIN
         END IF;
     END IF;
     INSERT INTO webhook_events (id, type, record_id, unit_path, data)
-    VALUES (v_id, v_type, (v_row->>'id')::uuid, cdt_webhook_path(v_entity, v_row), v_data);
-    PERFORM cdt_webhook_fan_out(ARRAY[v_id]);
+    VALUES (cdt_uuid_v7(), v_type, (v_row->>'id')::uuid, cdt_webhook_path(v_entity, v_row), v_data);
     RETURN NULL;
 END;
 $$;
@@ -238,25 +255,17 @@ CREATE TRIGGER org_units_webhook AFTER INSERT OR UPDATE ON org_units
 -- A reorganisation: one event per successor and day, after its succession rows are written (the data is
 -- the successor as the reorganisation's response shows it, with its predecessors).
 CREATE FUNCTION cdt_webhook_reorganized() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    v_ids uuid[];
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE enabled) THEN
         RETURN NULL;
     END IF;
-    WITH inserted AS (
-        INSERT INTO webhook_events (id, type, record_id, unit_path, data)
-        SELECT gen_random_uuid(), 'org_unit.reorganized', n.successor_id, coalesce(u.path, '-'),
+    INSERT INTO webhook_events (id, type, record_id, unit_path, data)
+        SELECT cdt_uuid_v7(), 'org_unit.reorganized', n.successor_id, coalesce(u.path, '-'),
                jsonb_build_object('id', n.successor_id, 'effective_on', n.effective_on,
                                   'predecessor_ids', n.predecessors)
         FROM (SELECT successor_id, effective_on, jsonb_agg(predecessor_id ORDER BY predecessor_id) AS predecessors
               FROM new_rows GROUP BY successor_id, effective_on) n
-        LEFT JOIN org_units u ON u.id = n.successor_id
-        RETURNING id)
-    SELECT array_agg(id) INTO v_ids FROM inserted;
-    IF v_ids IS NOT NULL THEN
-        PERFORM cdt_webhook_fan_out(v_ids);
-    END IF;
+        LEFT JOIN org_units u ON u.id = n.successor_id;
     RETURN NULL;
 END;
 $$;

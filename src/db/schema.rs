@@ -570,6 +570,7 @@ diesel::table! {
         unit_path -> Text,
         occurred_at -> Timestamptz,
         data -> Jsonb,
+        fanned_out -> Bool,
     }
 }
 

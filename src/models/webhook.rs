@@ -213,6 +213,7 @@ pub struct Event {
     pub unit_path: String,
     pub occurred_at: DateTime<Utc>,
     pub data: serde_json::Value,
+    pub fanned_out: bool,
 }
 
 /// A subscription's deliveries, newest first, after the `before` id (keyset).
@@ -273,7 +274,7 @@ pub fn replay(
 ) -> QueryResult<usize> {
     sql_query(
         "INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id) \
-         SELECT gen_random_uuid(), s.id, e.id, e.seq, e.record_id \
+         SELECT cdt_uuid_v7(), s.id, e.id, e.seq, e.record_id \
          FROM webhook_subscriptions s \
          JOIN users u ON u.id = s.owner_id AND u.status = 'active' \
          LEFT JOIN org_units scope ON scope.id = u.org_unit_id \
@@ -296,16 +297,18 @@ pub fn ping(
 ) -> QueryResult<Uuid> {
     let event: Uuid = diesel::insert_into(webhook_events::table)
         .values((
-            webhook_events::id.eq(Uuid::new_v4()),
+            webhook_events::id.eq(Uuid::now_v7()),
             webhook_events::type_.eq("ping"),
             webhook_events::unit_path.eq(""),
             webhook_events::data.eq(data),
+            // Queued here for this subscription only, never fanned out to the others.
+            webhook_events::fanned_out.eq(true),
         ))
         .returning(webhook_events::id)
         .get_result(conn)?;
     sql_query(
         "INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq) \
-         SELECT gen_random_uuid(), $1, e.id, e.seq FROM webhook_events e WHERE e.id = $2",
+         SELECT cdt_uuid_v7(), $1, e.id, e.seq FROM webhook_events e WHERE e.id = $2",
     )
     .bind::<SqlUuid, _>(subscription)
     .bind::<SqlUuid, _>(event)
@@ -430,6 +433,20 @@ pub fn note_health(
         .get_result(conn)
         .optional()
         .map(Option::flatten)
+}
+
+/// Queues the deliveries of up to `limit` committed events (`cdt_webhook_fan_out`); returns how many events
+/// were fanned out (0 when none waits or another instance is at it).
+pub fn fan_out(conn: &mut PgConnection, limit: i32) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = Int4)]
+        count: i32,
+    }
+    sql_query("SELECT cdt_webhook_fan_out($1) AS count")
+        .bind::<Int4, _>(limit)
+        .get_result::<Count>(conn)
+        .map(|c| c.count)
 }
 
 /// Pending deliveries and the age of the oldest, per subscription (for `/metrics`).
