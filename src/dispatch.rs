@@ -45,8 +45,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(8 * 3600);
 /// Events fanned out to the subscriptions per statement.
 const FAN_OUT_BATCH: i32 = 1000;
-/// Deliveries one worker claims at a time.
-const BATCH: i64 = 100;
+/// Rounds of `WEBHOOK_CONCURRENCY` attempts one worker claims at a time.
+const ROUNDS_PER_BATCH: i64 = 16;
 
 /// The dispatcher's settings.
 #[derive(Debug, Clone)]
@@ -190,7 +190,9 @@ pub async fn run(db: Db, settings: DispatchSettings) {
 
 /// Delivers one subscription's events until it is disabled or deleted.
 async fn worker(db: Db, client: reqwest::Client, settings: Arc<DispatchSettings>, id: uuid::Uuid) {
-    let lease = (ATTEMPT_TIMEOUT.as_secs() as i64) * 3 + 30;
+    // The claim must outlive the batch even when every attempt times out: rounds x timeout, plus a margin.
+    let batch = ROUNDS_PER_BATCH * settings.concurrency.max(1) as i64;
+    let lease = ROUNDS_PER_BATCH * ATTEMPT_TIMEOUT.as_secs() as i64 + 60;
     loop {
         let claimed = db
             .run(move |conn| {
@@ -198,7 +200,7 @@ async fn worker(db: Db, client: reqwest::Client, settings: Arc<DispatchSettings>
                 if !subscription.enabled {
                     return Ok(None);
                 }
-                let claimed = model::claim(conn, id, BATCH, lease)?;
+                let claimed = model::claim(conn, id, batch, lease)?;
                 Ok(Some((subscription, claimed)))
             })
             .await;
