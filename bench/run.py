@@ -803,8 +803,8 @@ def login_storm(server, workloads, args, workdir):
 
 
 def write_results(path, key, section):
-    """Keeps one section per scale (`sonla scale`) and per scale's bulk requests (`sonla bulk requests`) in
-    RESULTS.md, replacing the previous one of the same key."""
+    """Keeps one section per scale (`sonla scale`), per scale's bulk requests (`sonla bulk requests`) and
+    webhook figures (`sonla webhooks`) in RESULTS.md, replacing the previous one of the same key."""
     intro = ("# Benchmark results\n\nWritten by `python3 bench/run.py` (see bench/README.md): each API workload "
              "measured with wrk, beside the same SQL replayed by pgbench (prepared statements, same clients) as "
              "the database's own ceiling on the same machine in the same run.\n\n")
@@ -812,13 +812,13 @@ def write_results(path, key, section):
     if os.path.exists(path):
         current = open(path).read()
         for part in re.split(r"\n(?=## )", current):
-            match = re.match(r"## (\w+) (scale|bulk requests)", part)
+            match = re.match(r"## (\w+) (scale|bulk requests|webhooks)", part)
             if match:
                 sections[f"{match.group(1)} {match.group(2)}"] = part.strip() + "\n"
             elif part.startswith("## "):
                 notes.append(part.strip() + "\n")  # hand-written sections stay, after the measurements
     sections[key] = section.strip() + "\n"
-    order = [f"{s} {kind}" for s in ("tiny", "sonla", "national") for kind in ("scale", "bulk requests")
+    order = [f"{s} {kind}" for s in ("tiny", "sonla", "national") for kind in ("scale", "bulk requests", "webhooks")
              if f"{s} {kind}" in sections]
     with open(path, "w") as f:
         f.write(intro + "\n".join([sections[s] for s in order] + notes))
