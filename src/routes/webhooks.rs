@@ -12,7 +12,7 @@ pub use crate::domain::webhooks::{
     WebhookEvent, WebhookResponse, WebhookSecretResponse,
 };
 use crate::{
-    auth::{AuthUser, Operation},
+    auth::{AuthUser, Operation, OptionalApp},
     db::Db,
     domain::webhooks::{self, WebhookSettings},
     error::{AppError, ErrorCode, Problem, Text},
@@ -432,8 +432,9 @@ pub async fn retry_webhook_delivery(
         .run(move |conn| {
             conn.transaction(|conn| {
                 let subscription = webhooks::find_visible(conn, &actor, id)?;
-                let not_found = |_| AppError::not_found("delivery");
-                model::find_delivery(conn, subscription.id, delivery_id).map_err(not_found)?;
+                model::find_delivery(conn, subscription.id, delivery_id)
+                    .optional_app()?
+                    .ok_or_else(|| AppError::not_found("delivery"))?;
                 model::retry(conn, delivery_id)?;
                 Ok(model::find_delivery(conn, subscription.id, delivery_id)?)
             })

@@ -181,6 +181,20 @@ fn session_body(team: uuid::Uuid) -> serde_json::Value {
            "participants_ethnic_minority": 15, "participants_elderly": 2, "households_reached": 12})
 }
 
+/// Logs a session as the team leader; returns it as created.
+async fn log_session(w: &World) -> serde_json::Value {
+    let response = call(
+        w,
+        &w.leader,
+        Method::POST,
+        "/api/v1/training-sessions",
+        Some(session_body(w.team)),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
 async fn subscribe(
     w: &World,
     token: &str,
@@ -235,16 +249,7 @@ async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothin
     .await;
     assert_eq!(refused.status(), 422);
 
-    let response = call(
-        &w,
-        &w.leader,
-        Method::POST,
-        "/api/v1/training-sessions",
-        Some(session_body(w.team)),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
-    let session: serde_json::Value = response.json().await.unwrap();
+    let session = log_session(&w).await;
     let session_id = session["id"].as_str().unwrap().to_owned();
     let verified = call(
         &w,
@@ -338,6 +343,42 @@ async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothin
     assert_eq!(again[3].0, events[0].0);
     assert_eq!(again[4].0, events[1].0);
 
+    // Retrying one delivery sends its event again, with the same id.
+    let first_delivery = items
+        .iter()
+        .find(|d| d["event_id"] == events[0].0.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let retried = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        &format!("/api/v1/webhooks/{id}/deliveries/{first_delivery}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(retried.status(), 202);
+    assert_eq!(
+        retried.json::<serde_json::Value>().await.unwrap()["state"],
+        "pending"
+    );
+    wait_for("the retried delivery", || hook.received.events().len() >= 6).await;
+    assert_eq!(hook.received.events()[5].0, events[0].0);
+    let missing = call(
+        &w,
+        &w.admin,
+        Method::POST,
+        &format!(
+            "/api/v1/webhooks/{id}/deliveries/{}/retry",
+            uuid::Uuid::now_v7()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
+
     // The attempts are counted in /metrics.
     let metrics = w
         .app
@@ -354,7 +395,7 @@ async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothin
         .find(|l| l.starts_with("cdt_webhook_deliveries_total{result=\"succeeded\"}"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
-    assert!(succeeded.is_some_and(|n| n >= 5.0), "{metrics}");
+    assert!(succeeded.is_some_and(|n| n >= 6.0), "{metrics}");
     hook.server.stop(false).await;
 }
 
@@ -373,21 +414,7 @@ async fn a_receiver_down_gets_everything_when_back_and_410_disables() {
     hook.status.store(503, Ordering::SeqCst);
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let response = call(
-            &w,
-            &w.leader,
-            Method::POST,
-            "/api/v1/training-sessions",
-            Some(session_body(w.team)),
-        )
-        .await;
-        assert_eq!(response.status(), 201);
-        ids.push(
-            response.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(log_session(&w).await["id"].as_str().unwrap().to_owned());
     }
     let patched = call(
         &w,
@@ -436,15 +463,7 @@ async fn a_receiver_down_gets_everything_when_back_and_410_disables() {
 
     // 410 Gone disables the subscription and cancels the rest.
     hook.status.store(410, Ordering::SeqCst);
-    let response = call(
-        &w,
-        &w.leader,
-        Method::POST,
-        "/api/v1/training-sessions",
-        Some(session_body(w.team)),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
+    log_session(&w).await;
     let mut disabled = serde_json::Value::Null;
     for _ in 0..100 {
         disabled = call(
@@ -726,15 +745,7 @@ async fn a_dead_endpoint_does_not_delay_another_and_redirects_are_not_followed()
     subscribe(&w, &w.admin, &hook.url, json!(["*"])).await;
     let started = std::time::Instant::now();
     for _ in 0..5 {
-        let response = call(
-            &w,
-            &w.leader,
-            Method::POST,
-            "/api/v1/training-sessions",
-            Some(session_body(w.team)),
-        )
-        .await;
-        assert_eq!(response.status(), 201);
+        log_session(&w).await;
     }
     wait_for("five events at the live receiver", || {
         hook.received.events().len() >= 5
@@ -750,19 +761,7 @@ async fn a_dead_endpoint_does_not_delay_another_and_redirects_are_not_followed()
     let target = receiver().await;
     *hook.location.lock().unwrap() = target.url.clone();
     hook.status.store(307, Ordering::SeqCst);
-    let response = call(
-        &w,
-        &w.leader,
-        Method::POST,
-        "/api/v1/training-sessions",
-        Some(session_body(w.team)),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
-    let session = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = log_session(&w).await["id"].as_str().unwrap().to_owned();
     use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
     let mut statuses = Vec::new();
     for _ in 0..100 {
@@ -807,15 +806,7 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
     let new = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
     assert!(rotated["previous_secret_expires_at"].is_string());
-    let response = call(
-        &w,
-        &w.leader,
-        Method::POST,
-        "/api/v1/training-sessions",
-        Some(session_body(w.team)),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
+    log_session(&w).await;
     wait_for("the first event", || !hook.received.events().is_empty()).await;
     let (webhook_id, timestamp, signature, body) = hook.received.0.lock().unwrap()[0].clone();
     assert_eq!(signature.split(' ').count(), 2);
@@ -831,15 +822,7 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
         )
         .execute(&mut w.app.database.connect())
         .unwrap();
-    let response = call(
-        &w,
-        &w.leader,
-        Method::POST,
-        "/api/v1/training-sessions",
-        Some(session_body(w.team)),
-    )
-    .await;
-    assert_eq!(response.status(), 201);
+    log_session(&w).await;
     wait_for("the second event", || hook.received.events().len() >= 2).await;
     let (webhook_id, timestamp, signature, body) = hook.received.0.lock().unwrap()[1].clone();
     assert_eq!(signature.split(' ').count(), 1);
