@@ -249,6 +249,39 @@ async fn committed_changes_arrive_signed_once_in_order_and_rollbacks_send_nothin
     .await;
     assert_eq!(refused.status(), 422);
 
+    // A write rolled back after its triggers ran (here the transaction is abandoned) leaves no event.
+    {
+        use diesel::{Connection, QueryDsl, RunQueryDsl};
+        let mut conn = w.app.database.connect();
+        let team = cdt_api::models::team::find(&mut conn, w.team).unwrap();
+        let leader = cdt_api::models::user::find_by_username(&mut conn, "leader")
+            .unwrap()
+            .unwrap()
+            .id;
+        let fields = crate::helpers::session_fields(
+            w.team,
+            team.org_unit_id,
+            chrono::Utc::now().date_naive() - chrono::Duration::days(2),
+        );
+        let rolled_back = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+            cdt_api::models::training_session::insert(conn, uuid::Uuid::now_v7(), &fields, leader)?;
+            let written: i64 = cdt_api::db::schema::webhook_events::table
+                .count()
+                .get_result(conn)?;
+            assert_eq!(
+                written, 1,
+                "the trigger wrote the event inside the transaction"
+            );
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(rolled_back.is_err());
+        let kept: i64 = cdt_api::db::schema::webhook_events::table
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(kept, 0);
+    }
+
     let session = log_session(&w).await;
     let session_id = session["id"].as_str().unwrap().to_owned();
     let verified = call(
@@ -780,6 +813,40 @@ async fn a_dead_endpoint_does_not_delay_another_and_redirects_are_not_followed()
     }
     assert!(statuses.contains(&Some(307)), "{statuses:?}");
     assert!(target.received.events().is_empty());
+
+    // Checked again when sending: a stored URL that now points inside (here written behind the API's
+    // back) is refused without a connection.
+    hook.status.store(200, Ordering::SeqCst);
+    let inside = subscribe(&w, &w.admin, &hook.url, json!(["training_session.created"])).await;
+    let inside_id: uuid::Uuid = inside["id"].as_str().unwrap().parse().unwrap();
+    diesel::update(cdt_api::db::schema::webhook_subscriptions::table.find(inside_id))
+        .set(cdt_api::db::schema::webhook_subscriptions::url.eq("https://10.20.30.40/hooks"))
+        .execute(&mut w.app.database.connect())
+        .unwrap();
+    let session = log_session(&w).await["id"].as_str().unwrap().to_owned();
+    let mut refused = None;
+    for _ in 0..100 {
+        refused = cdt_api::db::schema::webhook_deliveries::table
+            .filter(cdt_api::db::schema::webhook_deliveries::subscription_id.eq(inside_id))
+            .filter(
+                cdt_api::db::schema::webhook_deliveries::record_id
+                    .eq(session.parse::<uuid::Uuid>().unwrap()),
+            )
+            .select(cdt_api::db::schema::webhook_deliveries::last_error)
+            .first::<Option<String>>(&mut w.app.database.connect())
+            .ok()
+            .flatten();
+        if refused.is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("10.20.30.40")),
+        "{refused:?}"
+    );
     drop(dead);
     hook.server.stop(false).await;
     target.server.stop(false).await;
