@@ -702,6 +702,16 @@ def webhook_workloads(server, args, workdir):
 
     port = free_port()
     secrets_file, stats_file = os.path.join(workdir, "secrets"), os.path.join(workdir, "receiver.json")
+    verify_file = os.path.join(workdir, "verify-every")
+
+    def verify_every(n):
+        with open(verify_file, "w") as f:
+            f.write(str(n))
+        time.sleep(0.5)
+
+    # While the API's write throughput is measured the receiver checks a sample (1 in 100): it shares the two
+    # cores, and its Python HMACs are not the API's cost. It checks every signature of the delivery-rate run.
+    verify_every(100)
     subscriptions = []
     for index in range(3):
         status, created = server.request("POST", "/api/v1/webhooks", admin, {
@@ -713,14 +723,14 @@ def webhook_workloads(server, args, workdir):
     with open(secrets_file, "w") as f:
         f.write("".join(s["secret"] + "\n" for s in subscriptions))
     receiver = subprocess.Popen([sys.executable, os.path.join(ROOT, "bench", "receiver.py"), str(port),
-                                 secrets_file, stats_file])
+                                 secrets_file, stats_file, verify_file])
 
     def stats():
         try:
             with open(stats_file) as f:
                 return json.load(f)
         except (OSError, ValueError):
-            return {"received": 0, "bad_signatures": 0, "first": None, "last": None}
+            return {"received": 0, "verified": 0, "bad_signatures": 0, "first": None, "last": None}
 
     def enable(flag):
         for s in subscriptions:
@@ -744,7 +754,9 @@ def webhook_workloads(server, args, workdir):
         # Throughput: one subscription's backlog of everything the three-subscription run wrote.
         first = subscriptions[0]
         status, answer = server.request("PATCH", f"/api/v1/webhooks/{first['id']}", admin, {"enabled": True})
+        verify_every(1)
         before = stats()["received"]
+        checked_before = stats()["verified"]
         status, answer = server.request("POST", f"/api/v1/webhooks/{first['id']}/replay", admin, {"since": since})
         if status != 202:
             raise SystemExit(f"webhooks: replay: {status} {answer}")
@@ -755,6 +767,7 @@ def webhook_workloads(server, args, workdir):
         seconds = time.perf_counter() - started
         delivered = stats()["received"] - before
         final = stats()
+        checked = final["verified"] - checked_before
     finally:
         receiver.terminate()
         receiver.wait()
@@ -769,7 +782,8 @@ def webhook_workloads(server, args, workdir):
         f"| session writes, three subscriptions | {three['rps']:.0f} /s ({ratio:.2f} of none) | ≥ 0.9 of none |",
         f"| deliveries to a local receiver (replay of {queued:,} events) | {delivered:,} in {seconds:.1f} s = "
         f"{rate:.0f} /s | ≥ 1,000 /s |",
-        f"| signatures the receiver could not verify | {final['bad_signatures']} of {final['received']:,} | 0 |",
+        f"| signatures that did not verify (every one of the rate run, 1 in 100 before) | "
+        f"{final['bad_signatures']} of {final['verified']:,} checked ({checked:,} in the rate run) | 0 |",
     ]
     goals = [
         f"- {'met' if ratio >= 0.9 else 'MISSED'}: session writes with three subscriptions at {ratio:.2f} of none "
