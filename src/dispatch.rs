@@ -105,8 +105,9 @@ pub async fn run(db: Db, settings: DispatchSettings) {
     let settings = Arc::new(settings);
     let mut workers: HashMap<uuid::Uuid, actix_web::rt::task::JoinHandle<()>> = HashMap::new();
     let mut interval = actix_web::rt::time::interval(settings.poll.max(Duration::from_millis(50)));
-    let mut measured = std::time::Instant::now() - QUEUE_METRICS_EVERY;
-    let mut pruned = std::time::Instant::now() - PRUNE_EVERY;
+    // `None`: not yet (an `Instant` an hour back would not exist on a machine up for less than an hour).
+    let mut measured: Option<std::time::Instant> = None;
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
         interval.tick().await;
         // Committed events become deliveries, in event order, a batch at a time.
@@ -123,8 +124,8 @@ pub async fn run(db: Db, settings: DispatchSettings) {
                 }
             }
         }
-        if pruned.elapsed() >= PRUNE_EVERY {
-            pruned = std::time::Instant::now();
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned = Some(std::time::Instant::now());
             let before = Utc::now() - settings.event_retention;
             // In batches, so no one statement holds many locks for long.
             let mut total = 0;
@@ -149,8 +150,8 @@ pub async fn run(db: Db, settings: DispatchSettings) {
                 tracing::info!(count = total, "webhook events past their retention deleted");
             }
         }
-        if measured.elapsed() >= QUEUE_METRICS_EVERY {
-            measured = std::time::Instant::now();
+        if measured.is_none_or(|at| at.elapsed() >= QUEUE_METRICS_EVERY) {
+            measured = Some(std::time::Instant::now());
             match db.run(|conn| Ok(model::queue_depths(conn)?)).await {
                 Ok(depths) => settings.metrics.webhook_queues(
                     &depths
