@@ -83,6 +83,9 @@ async fn receiver() -> Receiver {
                 if (300..400).contains(&code) {
                     response.insert_header(("Location", l.lock().unwrap().clone()));
                 }
+                if code == 503 || code == 429 {
+                    response.insert_header(("Retry-After", "2"));
+                }
                 response.finish()
             }
         }))
@@ -134,11 +137,16 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+async fn world_with(tweak: impl FnOnce(&mut cdt_api::config::Settings)) -> World {
     let database = TestDatabase::create();
     let mut settings = test_settings(database.url());
     settings.webhooks.allowed_hosts = vec!["127.0.0.1".to_owned()];
     settings.webhooks.poll = Duration::from_millis(50);
     settings.webhooks.retry_base = Duration::from_millis(100);
+    tweak(&mut settings);
     let app = TestApp::spawn_with(database, &settings).await;
     app.seed_son_la();
     let commune = app.unit_id("son-la.xa-van-ho");
@@ -895,5 +903,109 @@ async fn a_rotated_secret_signs_beside_the_old_one_until_the_overlap_ends() {
     assert_eq!(signature.split(' ').count(), 1);
     assert!(!verify(&old, &webhook_id, &timestamp, &signature, &body));
     assert!(verify(&new, &webhook_id, &timestamp, &signature, &body));
+    hook.server.stop(false).await;
+}
+
+#[actix_web::test]
+async fn retry_after_is_honoured_and_a_long_run_of_failures_disables_the_subscription() {
+    let w = world_with(|settings| {
+        settings.webhooks.disable_after = Duration::from_secs(3);
+    })
+    .await;
+    let hook = receiver().await;
+    let created = subscribe(&w, &w.admin, &hook.url, json!(["training_session.created"])).await;
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    // 503 with Retry-After: 2 puts the next attempt about 2 s later, not the 100 ms backoff.
+    hook.status.store(503, Ordering::SeqCst);
+    let session: uuid::Uuid = log_session(&w).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let attempt = || {
+        cdt_api::db::schema::webhook_deliveries::table
+            .filter(cdt_api::db::schema::webhook_deliveries::record_id.eq(session))
+            .select((
+                cdt_api::db::schema::webhook_deliveries::last_attempt_at,
+                cdt_api::db::schema::webhook_deliveries::next_attempt_at,
+                cdt_api::db::schema::webhook_deliveries::last_status,
+            ))
+            .first::<(
+                Option<chrono::DateTime<chrono::Utc>>,
+                chrono::DateTime<chrono::Utc>,
+                Option<i32>,
+            )>(&mut w.app.database.connect())
+            .ok()
+    };
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = attempt().filter(|(_, _, status)| *status == Some(503));
+        if seen.is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (last, next, _) = seen.expect("a 503 attempt");
+    let wait = (next - last.unwrap()).num_milliseconds();
+    assert!(
+        (1_500..=3_000).contains(&wait),
+        "next attempt {wait} ms after the last"
+    );
+
+    // Failing (500) for longer than WEBHOOK_DISABLE_AFTER_HOURS (3 s here) disables it, audited.
+    hook.status.store(500, Ordering::SeqCst);
+    let mut found = serde_json::Value::Null;
+    for _ in 0..200 {
+        found = call(
+            &w,
+            &w.admin,
+            Method::GET,
+            &format!("/api/v1/webhooks/{id}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if found["enabled"] == false {
+            break;
+        }
+        // Keep it failing: each new event is attempted at once.
+        log_session(&w).await;
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(found["enabled"], false, "{found}");
+    assert_eq!(found["disabled_reason"], "failing");
+    assert!(found["failing_since"].is_string());
+    let audited: i64 = cdt_api::db::schema::audit_events::table
+        .filter(cdt_api::db::schema::audit_events::action.eq("webhook.disabled"))
+        .filter(cdt_api::db::schema::audit_events::entity_id.eq(id))
+        .count()
+        .get_result(&mut w.app.database.connect())
+        .unwrap();
+    assert_eq!(audited, 1);
+    // Nothing of it is pending any more; re-enabling clears the failure run.
+    let pending: i64 = cdt_api::db::schema::webhook_deliveries::table
+        .filter(cdt_api::db::schema::webhook_deliveries::subscription_id.eq(id))
+        .filter(cdt_api::db::schema::webhook_deliveries::state.eq("pending"))
+        .count()
+        .get_result(&mut w.app.database.connect())
+        .unwrap();
+    assert_eq!(pending, 0);
+    let enabled: serde_json::Value = call(
+        &w,
+        &w.admin,
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{id}"),
+        Some(json!({"enabled": true})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(enabled["enabled"], true);
+    assert_eq!(enabled["failing_since"], serde_json::Value::Null);
+    assert_eq!(enabled["disabled_reason"], serde_json::Value::Null);
     hook.server.stop(false).await;
 }
