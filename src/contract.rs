@@ -39,6 +39,8 @@ pub const DECISION_MAX: usize = 200;
 pub const BIRTH_YEAR_MIN: i64 = 1900;
 /// Longest webhook URL, in characters.
 pub const WEBHOOK_URL_MAX: usize = 2000;
+/// Longest description of a webhook subscription, in characters.
+pub const WEBHOOK_DESCRIPTION_MAX: usize = 500;
 /// Event types one webhook subscription names.
 pub const WEBHOOK_EVENT_TYPES_MAX: usize = 64;
 /// The shape of a webhook URL: `http(s)://`, an authority without user info, no spaces
@@ -371,6 +373,16 @@ pub const RULES: &[(&[&str], &[&str], Rule)] = &[
         &["CreateWebhookRequest", "UpdateWebhookRequest"],
         &["url"],
         Rule::Matches(WEBHOOK_URL_PATTERN),
+    ),
+    (
+        &["CreateWebhookRequest", "UpdateWebhookRequest"],
+        &["event_types"],
+        Rule::Items(1, WEBHOOK_EVENT_TYPES_MAX),
+    ),
+    (
+        &["CreateWebhookRequest", "UpdateWebhookRequest"],
+        &["description"],
+        Rule::Length(0, WEBHOOK_DESCRIPTION_MAX),
     ),
 ];
 

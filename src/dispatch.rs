@@ -34,7 +34,7 @@ use crate::{
         audit::{self, AuditContext, NewAuditEvent},
         webhook::{self as model, Claimed, Outcome, Subscription},
     },
-    reference::DeliveryState,
+    reference::{DeliveryState, WebhookDisabledReason},
 };
 
 /// How much of a receiver's answer is read (the rest is dropped).
@@ -69,6 +69,30 @@ pub struct DispatchSettings {
     pub event_retention: chrono::Duration,
     /// Where attempts and queue depths are counted.
     pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl DispatchSettings {
+    /// From the configuration and the webhook rules' settings.
+    pub fn new(
+        settings: &crate::config::Settings,
+        webhooks: &crate::domain::webhooks::WebhookSettings,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        use crate::domain::webhooks::delta;
+        let config = &settings.webhooks;
+        Self {
+            key: webhooks.key.clone(),
+            allowed_hosts: webhooks.allowed_hosts.clone(),
+            concurrency: config.concurrency,
+            poll: config.poll,
+            retry_base: config.retry_base,
+            retry_window: delta(config.retry_window),
+            disable_after: delta(config.disable_after),
+            sign_off_due_days: settings.sign_off_due_days,
+            event_retention: delta(config.event_retention),
+            metrics,
+        }
+    }
 }
 
 /// How often the queue depths in `/metrics` are refreshed.
@@ -445,16 +469,16 @@ fn finish_batch(
         let gone = outcomes.iter().any(|(_, status)| *status == Some(410));
         let failing_since = model::note_health(conn, subscription.id, any_success)?;
         let reason = if gone {
-            Some("gone")
+            Some(WebhookDisabledReason::Gone)
         } else if failing_since.is_some_and(|since| Utc::now() - since > settings.disable_after) {
-            Some("failing")
+            Some(WebhookDisabledReason::Failing)
         } else {
             None
         };
         if let Some(reason) = reason
             && model::disable(conn, subscription.id, reason)?
         {
-            tracing::warn!(subscription = %subscription.id, reason, "webhook subscription disabled");
+            tracing::warn!(subscription = %subscription.id, reason = %reason, "webhook subscription disabled");
             audit::record(
                 conn,
                 &AuditContext::default(),

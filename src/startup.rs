@@ -78,33 +78,16 @@ impl Application {
         let unit_graph = web::Data::new(crate::models::stats::ReportCache::default());
         let metrics = web::Data::new(Metrics::new(db.get_ref()));
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
-        let webhook_key =
-            crate::domain::webhooks::signing::SecretKey::new(settings.resolve_webhook_key()?);
-        let allowed_hosts =
-            crate::domain::webhooks::address::AllowedHosts::new(&settings.webhooks.allowed_hosts);
-        let webhook_settings = web::Data::new(crate::domain::webhooks::WebhookSettings {
-            key: webhook_key.clone(),
-            allowed_hosts: allowed_hosts.clone(),
-            rotation_overlap: chrono::Duration::from_std(settings.webhooks.rotation_overlap)
-                .unwrap_or_else(|_| chrono::Duration::hours(24)),
-        });
+        let webhook_settings = web::Data::new(
+            crate::domain::webhooks::WebhookSettings::from_settings(settings)?,
+        );
         actix_web::rt::spawn(crate::dispatch::run(
             db.get_ref().clone(),
-            crate::dispatch::DispatchSettings {
-                key: webhook_key,
-                allowed_hosts,
-                concurrency: settings.webhooks.concurrency,
-                poll: settings.webhooks.poll,
-                retry_base: settings.webhooks.retry_base,
-                retry_window: chrono::Duration::from_std(settings.webhooks.retry_window)
-                    .unwrap_or_else(|_| chrono::Duration::hours(72)),
-                disable_after: chrono::Duration::from_std(settings.webhooks.disable_after)
-                    .unwrap_or_else(|_| chrono::Duration::hours(72)),
-                sign_off_due_days: settings.sign_off_due_days,
-                event_retention: chrono::Duration::from_std(settings.webhooks.event_retention)
-                    .unwrap_or_else(|_| chrono::Duration::days(30)),
-                metrics: metrics.clone().into_inner(),
-            },
+            crate::dispatch::DispatchSettings::new(
+                settings,
+                &webhook_settings,
+                metrics.clone().into_inner(),
+            ),
         ));
         let origins = settings.cors_allowed_origins.clone();
         let shutdown_seconds = settings.shutdown_timeout.as_secs();

@@ -17,6 +17,7 @@ DROP TRIGGER training_sessions_webhook_update ON training_sessions;
 DROP TRIGGER training_sessions_webhook_insert ON training_sessions;
 DROP FUNCTION cdt_webhook_records_statement();
 DROP FUNCTION cdt_webhook_fan_out(integer);
+DROP VIEW webhook_recipients;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhook_events;
 DROP SEQUENCE cdt_webhook_event_seq;

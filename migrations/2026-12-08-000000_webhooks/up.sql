@@ -78,11 +78,23 @@ CREATE INDEX webhook_deliveries_record_idx ON webhook_deliveries (subscription_i
 CREATE INDEX webhook_deliveries_list_idx ON webhook_deliveries (subscription_id, id);
 CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_id);
 
--- Queues the deliveries of up to p_limit committed events not fanned out yet, in event order: one delivery
--- for every enabled subscription that wants the event's type and whose owner sees its unit (admins
--- everything; officers their subtree; '' is everyone's, '-' admins' only). One fan-out at a time (an
--- advisory lock), so deliveries appear in event order whatever the number of instances. Returns the number of
--- events fanned out (0 when another instance holds the lock or nothing waits).
+-- Which enabled subscription receives which event: its type list names the event's type (or `*`) and its
+-- active owner sees the event's unit (admins everything; officers their subtree; '' is everyone's, '-'
+-- admins' only). Pings are queued for their one subscription by the test operation, never here. Both the
+-- fan-out and a replay read this.
+CREATE VIEW webhook_recipients AS
+SELECT s.id AS subscription_id, e.id AS event_id, e.seq, e.record_id, e.occurred_at
+FROM webhook_events e
+JOIN webhook_subscriptions s ON s.enabled AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[e.type])
+JOIN users u ON u.id = s.owner_id AND u.status = 'active'
+LEFT JOIN org_units scope ON scope.id = u.org_unit_id
+WHERE e.type <> 'ping'
+  AND (u.role = 'admin' OR (u.role = 'officer' AND (e.unit_path = '' OR e.unit_path LIKE scope.path || '%')));
+
+-- Queues the deliveries of up to p_limit committed events not fanned out yet, in event order, to their
+-- recipients. One fan-out at a time (an advisory lock), so deliveries appear in event order whatever the
+-- number of instances. Returns the number of events fanned out (0 when another instance holds the lock or
+-- nothing waits).
 CREATE FUNCTION cdt_webhook_fan_out(p_limit integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     v_count integer;
@@ -94,18 +106,12 @@ BEGIN
         SELECT id FROM webhook_events WHERE NOT fanned_out ORDER BY seq LIMIT p_limit
     ), marked AS (
         UPDATE webhook_events e SET fanned_out = true FROM batch WHERE e.id = batch.id
-        RETURNING e.id, e.seq, e.type, e.record_id, e.unit_path
+        RETURNING e.id
     ), queued AS (
         INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id)
-        SELECT cdt_uuid_v7(), s.id, m.id, m.seq, m.record_id
-        FROM marked m
-        JOIN webhook_subscriptions s ON s.enabled AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[m.type])
-        JOIN users u ON u.id = s.owner_id AND u.status = 'active'
-        LEFT JOIN org_units scope ON scope.id = u.org_unit_id
-        WHERE m.type <> 'ping'
-          AND (u.role = 'admin'
-               OR (u.role = 'officer' AND (m.unit_path = '' OR m.unit_path LIKE scope.path || '%')))
-        ORDER BY m.seq
+        SELECT cdt_uuid_v7(), r.subscription_id, r.event_id, r.seq, r.record_id
+        FROM marked m JOIN webhook_recipients r ON r.event_id = m.id
+        ORDER BY r.seq
         RETURNING 1
     )
     -- (Data-modifying CTEs run to completion whether read or not.)

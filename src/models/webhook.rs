@@ -9,7 +9,7 @@ use diesel::{
 use uuid::Uuid;
 
 use crate::db::schema::{webhook_deliveries, webhook_events, webhook_subscriptions};
-use crate::reference::DeliveryState;
+use crate::reference::{DeliveryState, WebhookDisabledReason};
 
 /// A subscription row.
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
@@ -21,7 +21,7 @@ pub struct Subscription {
     pub event_types: Vec<Option<String>>,
     pub description: Option<String>,
     pub enabled: bool,
-    pub disabled_reason: Option<String>,
+    pub disabled_reason: Option<WebhookDisabledReason>,
     pub secret_salt: Vec<u8>,
     pub previous_secret_salt: Option<Vec<u8>>,
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
@@ -99,7 +99,7 @@ pub fn update(
     )
     .set((
         fields,
-        webhook_subscriptions::disabled_reason.eq(None::<String>),
+        webhook_subscriptions::disabled_reason.eq(None::<WebhookDisabledReason>),
         webhook_subscriptions::failing_since.eq(if enabling {
             None
         } else {
@@ -138,7 +138,11 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
 
 /// Disables a subscription (the dispatcher: 410 Gone, or failing too long) and cancels what it still had
 /// pending. False when it was disabled already.
-pub fn disable(conn: &mut PgConnection, id: Uuid, reason: &str) -> QueryResult<bool> {
+pub fn disable(
+    conn: &mut PgConnection,
+    id: Uuid,
+    reason: WebhookDisabledReason,
+) -> QueryResult<bool> {
     let changed = diesel::update(
         webhook_subscriptions::table
             .find(id)
@@ -265,8 +269,8 @@ pub fn retry(conn: &mut PgConnection, id: Uuid) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Queues again, for one subscription, every event since `since` it wants and its owner may see (new
-/// deliveries with the events' ids). Returns how many.
+/// Queues again, for one enabled subscription, every event since `since` it receives (`webhook_recipients`,
+/// as the fan-out does): new deliveries with the events' ids. Returns how many.
 pub fn replay(
     conn: &mut PgConnection,
     subscription: Uuid,
@@ -274,15 +278,8 @@ pub fn replay(
 ) -> QueryResult<usize> {
     sql_query(
         "INSERT INTO webhook_deliveries (id, subscription_id, event_id, seq, record_id) \
-         SELECT cdt_uuid_v7(), s.id, e.id, e.seq, e.record_id \
-         FROM webhook_subscriptions s \
-         JOIN users u ON u.id = s.owner_id AND u.status = 'active' \
-         LEFT JOIN org_units scope ON scope.id = u.org_unit_id \
-         JOIN webhook_events e ON e.occurred_at >= $2 AND e.type <> 'ping' \
-              AND (s.event_types @> ARRAY['*'] OR s.event_types @> ARRAY[e.type]) \
-         WHERE s.id = $1 \
-           AND (u.role = 'admin' OR (u.role = 'officer' AND (e.unit_path = '' OR e.unit_path LIKE scope.path || '%'))) \
-         ORDER BY e.seq",
+         SELECT cdt_uuid_v7(), r.subscription_id, r.event_id, r.seq, r.record_id FROM webhook_recipients r \
+         WHERE r.subscription_id = $1 AND r.occurred_at >= $2 ORDER BY r.seq",
     )
     .bind::<SqlUuid, _>(subscription)
     .bind::<Timestamptz, _>(since)

@@ -118,6 +118,10 @@ pub fn document() -> OpenApiDocument {
             "WebhookPing",
             <crate::domain::webhooks::WebhookPing as utoipa::PartialSchema>::schema(),
         ),
+        (
+            "WebhookEventSelector",
+            <crate::domain::webhooks::EventTypeSelector as utoipa::PartialSchema>::schema(),
+        ),
     ] {
         components.schemas.entry(name.to_owned()).or_insert(schema);
     }

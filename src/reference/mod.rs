@@ -64,6 +64,7 @@ pub fn schemas() -> Vec<(
         entry::<Ethnicity>(),
         entry::<TargetWarningCode>(),
         entry::<WebhookEventType>(),
+        entry::<WebhookDisabledReason>(),
         entry::<DeliveryState>(),
     ]
 }
@@ -592,6 +593,14 @@ vocabulary! {
         OrgUnitUpdated = "org_unit.updated", "Đơn vị được sửa", "Org unit updated";
         OrgUnitReorganized = "org_unit.reorganized", "Sắp xếp đơn vị", "Org units merged into a successor";
         Ping = "ping", "Thử kết nối", "Ping (sent by the test operation)";
+    }
+}
+
+vocabulary! {
+    /// Why the service disabled a webhook subscription.
+    WebhookDisabledReason, WEBHOOK_DISABLED_REASONS {
+        Gone = "gone", "Bên nhận trả 410", "The receiver answered 410 Gone";
+        Failing = "failing", "Gửi thất bại quá lâu", "No success for WEBHOOK_DISABLE_AFTER_HOURS";
     }
 }
 

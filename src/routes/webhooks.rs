@@ -445,7 +445,7 @@ pub async fn retry_webhook_delivery(
 
 /// Replay events.
 ///
-/// Queues again every event since `since` that the subscription wants and its owner may see, with their
+/// Queues again every event since `since` that the (enabled) subscription wants and its owner may see, with their
 /// original ids, in commit order per record. Events are kept while any subscription exists.
 #[utoipa::path(
     tag = "webhooks",

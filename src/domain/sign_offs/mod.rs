@@ -317,7 +317,7 @@ pub fn read(
     response(conn, &unit, period, stored.as_ref(), true, due_days)
 }
 
-/// A stored sign-off as its list shows it (a webhook event's data).
+/// A stored sign-off as its list shows it (the change feed's items, a webhook event's data).
 pub fn event_view(
     conn: &mut PgConnection,
     stored: &SignOff,
@@ -342,9 +342,7 @@ pub fn find_many(
 ) -> Result<Vec<(Uuid, i32, SignOffResponse)>, AppError> {
     let mut found = Vec::new();
     for stored in sign_off::find_many(conn, ids)? {
-        let unit = org_unit::find(conn, stored.org_unit_id)?;
-        let period = Period::of(stored.period);
-        let shown = response(conn, &unit, period, Some(&stored), false, due_days)?;
+        let shown = event_view(conn, &stored, due_days)?;
         found.push((stored.id, stored.version, shown));
     }
     Ok(found)

@@ -29,14 +29,15 @@ use crate::{
         audit::{self, NewAuditEvent},
         webhook::{self as model, Subscription, SubscriptionFields},
     },
-    reference::{DeliveryState, Vocabulary, WebhookEventType},
+    reference::{DeliveryState, Vocabulary, WebhookDisabledReason, WebhookEventType},
 };
 use address::AllowedHosts;
 use signing::{SecretKey, new_salt};
 
 /// Longest URL and description accepted.
-const MAX_URL: usize = crate::contract::WEBHOOK_URL_MAX;
-const MAX_DESCRIPTION: usize = 500;
+use crate::contract::{
+    WEBHOOK_DESCRIPTION_MAX as MAX_DESCRIPTION, WEBHOOK_EVENT_TYPES_MAX, WEBHOOK_URL_MAX as MAX_URL,
+};
 
 /// What the webhook rules need from the configuration.
 #[derive(Debug, Clone)]
@@ -72,6 +73,22 @@ impl utoipa::ToSchema for EventTypeSelector {
     }
 }
 
+impl WebhookSettings {
+    /// From the configuration (the key from `WEBHOOK_SECRET_KEY` or the data directory).
+    pub fn from_settings(settings: &crate::config::Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: SecretKey::new(settings.resolve_webhook_key()?),
+            allowed_hosts: AllowedHosts::new(&settings.webhooks.allowed_hosts),
+            rotation_overlap: delta(settings.webhooks.rotation_overlap),
+        })
+    }
+}
+
+/// A configured duration as a time difference (the configuration bounds every one far below the limit).
+pub fn delta(duration: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
 /// A new subscription.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,13 +97,10 @@ impl utoipa::ToSchema for EventTypeSelector {
 pub struct CreateWebhookRequest {
     /// `https` URL the events are POSTed to (http and private addresses only for hosts in
     /// `WEBHOOK_ALLOWED_HOSTS`).
-    #[schema(max_length = 2000)]
     pub url: String,
     /// Event types to receive, or `["*"]` for all.
-    #[schema(min_items = 1, max_items = 64, value_type = Vec<EventTypeSelector>, inline,
-             example = json!(["training_session.verified"]))]
+    #[schema(value_type = Vec<EventTypeSelector>, example = json!(["training_session.verified"]))]
     pub event_types: Vec<String>,
-    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Default `true`.
     pub enabled: Option<bool>,
@@ -97,12 +111,11 @@ pub struct CreateWebhookRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"enabled": true}))]
 pub struct UpdateWebhookRequest {
-    #[schema(max_length = 2000)]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 64, value_type = Option<Vec<EventTypeSelector>>, inline)]
+    #[schema(value_type = Option<Vec<EventTypeSelector>>)]
     pub event_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(max_length = 500, value_type = Option<String>)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// `true` re-enables a subscription the dispatcher disabled (and clears its failure run).
     pub enabled: Option<bool>,
@@ -120,12 +133,12 @@ pub struct WebhookResponse {
     /// Who created it; events outside this user's scope are never sent.
     pub owner_id: Uuid,
     pub url: String,
+    #[schema(value_type = Vec<EventTypeSelector>)]
     pub event_types: Vec<String>,
     pub description: Option<String>,
     pub enabled: bool,
-    /// Why the service disabled it (`gone`: the receiver answered 410; `failing`: no success for
-    /// `WEBHOOK_DISABLE_AFTER_HOURS`).
-    pub disabled_reason: Option<String>,
+    /// Why the service disabled it (`null` when enabled, or disabled by hand).
+    pub disabled_reason: Option<WebhookDisabledReason>,
     /// Start of the current run of failed attempts.
     pub failing_since: Option<DateTime<Utc>>,
     /// After a rotation, until when the previous secret also signs.
@@ -144,7 +157,7 @@ impl From<&Subscription> for WebhookResponse {
             event_types: s.types(),
             description: s.description.clone(),
             enabled: s.enabled,
-            disabled_reason: s.disabled_reason.clone(),
+            disabled_reason: s.disabled_reason,
             failing_since: s.failing_since,
             previous_secret_expires_at: s
                 .previous_secret_expires_at
@@ -312,14 +325,11 @@ fn check_fields(
             Err((code, en, vi)) => errors.add("url", code, en, vi),
         }
     }
-    if event_types.len() > crate::contract::WEBHOOK_EVENT_TYPES_MAX {
+    if event_types.len() > WEBHOOK_EVENT_TYPES_MAX {
         errors.add(
             "event_types",
             "too_many",
-            format!(
-                "at most {} event types",
-                crate::contract::WEBHOOK_EVENT_TYPES_MAX
-            ),
+            format!("at most {WEBHOOK_EVENT_TYPES_MAX} event types"),
             "quá nhiều loại sự kiện",
         );
     }
@@ -588,7 +598,6 @@ fn shape(
             teams::TeamResponse,
         },
         models::{org_unit, person, team},
-        reference::MembershipRole,
     };
     if let Some(shaped) = shape_without_database(event_type, data) {
         return shaped;
@@ -609,10 +618,10 @@ fn shape(
         "team" => {
             let team: team::Team = row(data, name)?;
             let unit = org_unit::find(conn, team.org_unit_id)?;
-            let leader = person::team_memberships(conn, team.id, false)?
+            let leader = person::current_leaders(conn, &[team.id])?
                 .into_iter()
-                .find(|m| m.membership.role == MembershipRole::Leader)
-                .and_then(|m| m.person.full_name);
+                .next()
+                .and_then(|(_, leader)| leader.full_name);
             json(TeamResponse::new(&team, &unit.name, unit.level, leader))
         }
         "membership" => {
