@@ -21,6 +21,7 @@
 //! - [`openapi`]: the OpenAPI 3.1 document generated from the route table.
 //! - [`reference`]: the closed vocabularies (enums with labels) of rows, JSON, the document and
 //!   `GET /api/v1/reference`.
+//! - [`tabular`]: lists and reports as CSV and XLSX files (columns, writers, spooling); no HTTP types.
 //! - [`contract`]: every limit the server enforces, one constant for the check and the document.
 //! - [`db`]: pool, the blocking-pool helper, embedded migrations, `schema.rs` (generated), and the
 //!   embedded PostgreSQL launcher.
@@ -48,4 +49,5 @@ pub mod routes;
 pub mod secret_file;
 pub mod seed;
 pub mod startup;
+pub mod tabular;
 pub mod telemetry;

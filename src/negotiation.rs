@@ -8,7 +8,7 @@ use actix_web::{
     Error,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::header::{Accept, Header},
+    http::header::{Accept, Header, Quality},
     middleware::Next,
     mime::{self, Mime},
     web,
@@ -60,16 +60,61 @@ fn refusal(req: &ServiceRequest) -> Option<AppError> {
     )
 }
 
-/// True when some range of `accept` with a quality above zero covers `media`.
+/// True when `accept` gives `media` a quality above zero.
 fn admits(accept: &Accept, media: &Mime) -> bool {
-    accept.iter().any(|range| {
-        let wanted = &range.item;
-        let quality_above_zero = range.quality > actix_web::http::header::Quality::ZERO;
-        let type_matches = wanted.type_() == mime::STAR || wanted.type_() == media.type_();
-        let subtype_matches = wanted.subtype() == mime::STAR || wanted.subtype() == media.subtype();
-        let suffix_matches = wanted.subtype() == mime::STAR || wanted.suffix() == media.suffix();
-        quality_above_zero && type_matches && subtype_matches && suffix_matches
-    })
+    quality(accept, media).is_some_and(|(quality, _)| quality > Quality::ZERO)
+}
+
+/// The quality `accept` gives `media` and the position of the range that gave it: of the
+/// ranges covering `media`, the most specific one decides (RFC 9110 section 12.5.1), so
+/// `text/csv;q=0, */*` rules CSV out and admits everything else. `None` when no range covers it.
+pub fn quality(accept: &Accept, media: &Mime) -> Option<(Quality, usize)> {
+    accept
+        .iter()
+        .enumerate()
+        .filter_map(|(position, range)| {
+            let wanted = &range.item;
+            let specificity = if wanted.type_() == mime::STAR {
+                0
+            } else if wanted.type_() != media.type_() {
+                return None;
+            } else if wanted.subtype() == mime::STAR {
+                1
+            } else if wanted.subtype() == media.subtype() && wanted.suffix() == media.suffix() {
+                2
+            } else {
+                return None;
+            };
+            Some((specificity, range.quality, position))
+        })
+        .max_by_key(|(specificity, _, position)| (*specificity, std::cmp::Reverse(*position)))
+        .map(|(_, quality, position)| (quality, position))
+}
+
+/// Which of `offered` (in the server's order of preference) the request's `Accept` prefers: the highest
+/// quality, then the range listed first, then the server's order. No `Accept`, or one that does not
+/// parse, gets the first; `None` when `Accept` rules every one out.
+pub fn preferred<'a, T>(
+    req: &actix_web::HttpRequest,
+    offered: &'a [(T, Mime)],
+) -> Option<&'a T> {
+    if !req.headers().contains_key(actix_web::http::header::ACCEPT) {
+        return offered.first().map(|(value, _)| value);
+    }
+    let Ok(accept) = Accept::parse(req) else {
+        return offered.first().map(|(value, _)| value);
+    };
+    offered
+        .iter()
+        .enumerate()
+        .filter_map(|(order, (value, media))| {
+            let (quality, position) = quality(&accept, media)?;
+            (quality > Quality::ZERO).then_some((quality, position, order, value))
+        })
+        .max_by_key(|(quality, position, order, _)| {
+            (*quality, std::cmp::Reverse(*position), std::cmp::Reverse(*order))
+        })
+        .map(|(_, _, _, value)| value)
 }
 
 #[cfg(test)]
@@ -104,5 +149,9 @@ mod tests {
         let csv: Mime = "text/csv".parse().unwrap();
         assert!(admits(&accept("text/csv"), &csv));
         assert!(admits(&accept("text/*"), &csv));
+        // The most specific range decides.
+        assert!(!admits(&accept("text/csv;q=0, */*"), &csv));
+        assert!(admits(&accept("text/csv;q=0, */*"), &json()));
+        assert!(!admits(&accept("application/json;q=0, */*"), &json()));
     }
 }

@@ -146,6 +146,7 @@ operations! {
     ReportSummary => "report_summary", Access::SignedIn;
     ReportBreakdown => "report_breakdown", Access::SignedIn;
     ReportTargets => "report_targets", Access::SignedIn;
+    ReportWorkbook => "report_workbook", Access::SignedIn;
     ReportDormantTeams => "report_dormant_teams", Access::SignedIn;
     ListSignOffs => "list_sign_offs", Access::SignedIn;
     FindSignOff => "find_sign_off", Access::SignedIn;

@@ -22,7 +22,7 @@ const RESPONSE_HEADERS: [(&str, &str, &str); 11] = [
     ),
     (
         "Content-Disposition",
-        "`attachment` with a file name, on CSV answers.",
+        "`attachment` with a file name, on CSV and XLSX answers.",
         "string",
     ),
     (
@@ -73,7 +73,7 @@ pub(super) fn describe_headers(document: &mut serde_json::Value) {
         "name": "Accept-Language",
         "in": "header",
         "required": false,
-        "description": "`vi` for Vietnamese problem titles, details and field messages; English otherwise.",
+        "description": "`vi` for Vietnamese problem titles, details and field messages; English otherwise. Files (CSV and XLSX) are Vietnamese unless English is preferred.",
         "schema": {"type": "string", "examples": ["vi", "en"]}
     });
     let versioned: std::collections::BTreeSet<String> = document["components"]["schemas"]

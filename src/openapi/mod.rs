@@ -2,6 +2,7 @@
 //! cannot disagree. `cdt-api openapi` prints it; `openapi/openapi.json` is the committed copy, and a test
 //! fails when that copy drifts from the code.
 
+mod files;
 mod headers;
 mod links;
 mod rules;
@@ -458,6 +459,7 @@ impl ApiSpec {
         let mut value = serde_json::to_value(&document).unwrap_or_default();
         rules::apply_rules(&mut value);
         headers::describe_headers(&mut value);
+        files::describe_files(&mut value);
         links::add_links(&mut value);
         tie_push_data_to_its_type(&mut value);
         add_webhooks(&mut value);

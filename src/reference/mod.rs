@@ -66,6 +66,7 @@ pub fn schemas() -> Vec<(
         entry::<WebhookEventType>(),
         entry::<WebhookDisabledReason>(),
         entry::<DeliveryState>(),
+        entry::<FileFormat>(),
     ]
 }
 
@@ -513,6 +514,15 @@ vocabulary! {
     ImportMode, IMPORT_MODES {
         Atomic = "atomic", "Toàn bộ hoặc không", "All or nothing";
         PerRow = "per_row", "Từng dòng", "Row by row";
+    }
+}
+
+vocabulary! {
+    /// The format of a list or report: JSON (pages), or the whole list as one file for spreadsheets.
+    FileFormat, FILE_FORMATS {
+        Json = "json", "JSON", "JSON";
+        Csv = "csv", "CSV (UTF-8, dùng để nhập lại)", "CSV (UTF-8, the import format)";
+        Xlsx = "xlsx", "Excel (XLSX)", "Excel (XLSX)";
     }
 }
 

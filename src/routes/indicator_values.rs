@@ -8,16 +8,19 @@ use uuid::Uuid;
 
 pub use crate::domain::indicator_values::IndicatorValueResponse;
 use crate::{
+    models::indicator_value::IndicatorValue,
     auth::{AuthUser, Operation},
     db::Db,
     domain::{
         imports,
         indicator_values::{self, ValueQuery, response},
     },
-    error::{AppError, Problem},
+    cells,
+    error::{AppError, Problem, Text},
+    tabular::{Cell, sheets},
     routes::{
         conditional::{keyset_page, page_limit},
-        csv_export::{csv_response, to_csv, wants_csv},
+        export::{self, Answer},
         imports::{ImportQuery, ImportSummary, import},
     },
 };
@@ -43,10 +46,13 @@ pub struct IndicatorValueQuery {
     pub from: Option<NaiveDate>,
     /// Periods starting on or before.
     pub to: Option<NaiveDate>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// Record indicator values.
@@ -94,14 +100,14 @@ pub async fn import_indicator_values(
 
 /// List indicator values.
 ///
-/// Values of the units in your scope, by period. `Accept: text/csv` returns them in the import format.
+/// Values of the units in your scope, by period. The CSV file is in the import format.
 #[utoipa::path(
     tag = "targets",
     operation_id = "list_indicator_values",
     params(IndicatorValueQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The values (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of values, or the whole list as a file.",
          content((IndicatorValueListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -118,8 +124,7 @@ pub async fn list_indicator_values(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListIndicatorValues)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let cursor = query.cursor;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let value_query = ValueQuery {
         org_unit_id: query.org_unit_id,
         indicator: query.indicator,
@@ -127,44 +132,53 @@ pub async fn list_indicator_values(
         from: query.from,
         to: query.to,
     };
-    let rows = db
-        .run(move |conn| indicator_values::list(conn, &actor, value_query))
-        .await?;
-    // Latest period first, then by unit, source, indicator.
-    let (rows, next) = keyset_page(rows, cursor.as_deref(), limit, |(value, code)| {
-        (
-            -value.period_start.num_days_from_ce(),
-            code.clone(),
-            value.source.clone(),
-            value.indicator,
-            value.id,
-        )
-    })?;
-    if wants_csv(&req) {
-        let body = to_csv(
-            &[
-                "org_unit_code",
-                "indicator",
-                "period_start",
-                "period_end",
-                "value",
-                "source",
-                "as_of",
-            ],
-            rows.iter().map(|(v, code)| {
-                vec![
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+            let rows = indicator_values::list(conn, &actor, value_query.clone())?;
+            // Latest period first, then by unit, source, indicator.
+            keyset_page(rows, cursor.as_deref(), limit, |(value, code)| {
+                (
+                    -value.period_start.num_days_from_ce(),
                     code.clone(),
-                    v.indicator.to_string(),
-                    v.period_start.to_string(),
-                    v.period_end.to_string(),
-                    v.value.to_string(),
-                    v.source.clone(),
-                    v.as_of.to_string(),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("indicator-values.csv", body, next.as_deref()));
+                    value.source.clone(),
+                    value.indicator,
+                    value.id,
+                )
+            })
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Indicator values", "Giá trị chỉ số"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "indicator-values",
+                sheet: &sheets::INDICATOR_VALUES,
+                row: |(v, code): &(IndicatorValue, String)| {
+                    cells![
+                        code,
+                        Cell::choice(v.indicator),
+                        v.period_start,
+                        v.period_end,
+                        v.value,
+                        &v.source,
+                        v.as_of,
+                    ]
+                },
+                logs_reads: false,
+                read_whole: true,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (rows, next) = db.run(move |conn| page(conn, query.cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(IndicatorValueListResponse {
         items: rows.iter().map(|(v, code)| response(v, code)).collect(),
         next_cursor: next,

@@ -17,13 +17,15 @@ use crate::{
         },
         teams,
     },
-    error::{AppError, Problem},
+    cells,
+    error::{AppError, Problem, Text},
     models::person,
     reference::MembershipRole,
     routes::{
         conditional::{etag, if_match, keyset_page, page_limit},
-        csv_export::{cell, csv_response, to_csv, wants_csv},
+        export::{self, Answer},
     },
+    tabular::{Cell, sheets},
 };
 
 /// Filters for listing members.
@@ -32,10 +34,13 @@ use crate::{
 pub struct MemberListQuery {
     /// Include memberships that ended (default: current only).
     pub include_past: Option<bool>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// A page of members, leader first.
@@ -49,7 +54,7 @@ pub struct MemberListResponse {
 /// List a team's members.
 ///
 /// Current members (or all with `include_past=true`), leader first. Phone numbers are masked unless you
-/// manage the team. `Accept: text/csv` returns the same rows as CSV, in the member import format.
+/// manage the team. The CSV file is in the member import format.
 #[utoipa::path(
     tag = "teams",
     operation_id = "list_team_members",
@@ -75,70 +80,72 @@ pub async fn list_team_members(
     actor.authorize(Operation::ListTeamMembers)?;
     let id = id.into_inner();
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let include_past = query.include_past.unwrap_or(false);
-    let limit = page_limit(query.limit)?;
-    let (team_code, items) = db
-        .run(move |conn| {
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
             let (team, unit) = teams::find_visible(conn, &actor, id)?;
             let members = person::team_memberships(conn, team.id, include_past)?;
-            Ok((
-                team.code.clone(),
-                member_responses(conn, &actor, &team, &unit.path, &members)?,
-            ))
-        })
-        .await?;
-    // Leader first, then deputies, then by joining day.
-    let (items, next) = keyset_page(items, query.cursor.as_deref(), limit, |m| {
-        let rank = match m.role {
-            MembershipRole::Leader => 0,
-            MembershipRole::Deputy => 1,
-            MembershipRole::Member => 2,
-        };
-        (rank, m.joined_on, m.id)
-    })?;
-    if wants_csv(&req) {
-        let body = to_csv(
-            &MEMBER_CSV_COLUMNS,
-            items.iter().map(|m| {
-                vec![
-                    team_code.clone(),
-                    cell(m.full_name.clone()),
-                    cell(m.phone.clone()),
-                    m.gender.to_string(),
-                    cell(m.birth_year),
-                    cell(m.ethnicity),
-                    m.affiliation.to_string(),
-                    m.role.to_string(),
-                    m.joined_on.to_string(),
-                    cell(m.left_on),
-                ]
-            }),
-        )?;
-        return Ok(csv_response(
-            &format!("members-{team_code}.csv"),
-            body,
-            next.as_deref(),
-        ));
+            let items = member_responses(conn, &actor, &team, &unit.path, &members)?;
+            // Leader first, then deputies, then by joining day.
+            let (items, next) = keyset_page(items, cursor.as_deref(), limit, |m| {
+                let rank = match m.role {
+                    MembershipRole::Leader => 0,
+                    MembershipRole::Deputy => 1,
+                    MembershipRole::Member => 2,
+                };
+                (rank, m.joined_on, m.id)
+            })?;
+            let rows = items
+                .into_iter()
+                .map(|member| (team.code.clone(), member))
+                .collect();
+            Ok((rows, next))
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Team members", "Thành viên tổ"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "members",
+                sheet: &sheets::MEMBERS,
+                row: member_row,
+                logs_reads: true,
+                read_whole: true,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (rows, next) = db.run(move |conn| page(conn, query.cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(MemberListResponse {
-        items,
+        items: rows.into_iter().map(|(_, member)| member).collect(),
         next_cursor: next,
     }))
 }
 
-/// Columns of the member CSV (export and import share them).
-pub const MEMBER_CSV_COLUMNS: [&str; 10] = [
-    "team_code",
-    "full_name",
-    "phone",
-    "gender",
-    "birth_year",
-    "ethnicity",
-    "affiliation",
-    "role",
-    "joined_on",
-    "left_on",
-];
+/// A member as a row of [`sheets::MEMBERS`] (the member import format).
+fn member_row((team_code, m): &(String, MemberResponse)) -> Vec<Cell> {
+    cells![
+        team_code,
+        m.full_name.as_ref(),
+        m.phone.as_ref(),
+        Cell::choice(m.gender),
+        m.birth_year.map(i32::from),
+        m.ethnicity.map(Cell::choice),
+        Cell::choice(m.affiliation),
+        Cell::choice(m.role),
+        m.joined_on,
+        m.left_on,
+    ]
+}
 
 /// Add a member.
 ///

@@ -10,8 +10,8 @@ pub mod auth;
 pub mod bulk_review;
 pub mod campaigns;
 pub mod conditional;
-pub mod csv_export;
 pub mod docs;
+pub mod export;
 pub mod health;
 pub mod imports;
 pub mod indicator_values;
@@ -27,6 +27,7 @@ pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
 pub mod report_figures;
+pub mod report_files;
 pub mod report_targets;
 pub mod reports;
 pub mod sign_offs;
@@ -122,6 +123,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(indicator_values::list_indicator_values)
                 .service(report_figures::report_summary)
                 .service(report_figures::report_breakdown)
+                .service(report_files::report_workbook)
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
                 .service(sign_offs::list_sign_offs)

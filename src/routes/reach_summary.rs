@@ -7,13 +7,15 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
+    cells,
     auth::{AuthUser, Operation},
     db::Db,
     domain::reports::reach::{ReachGroup, ReachSummaryResponse, summarize},
     domain::validation::FieldErrors,
-    error::{AppError, Problem},
+    error::{AppError, Problem, Text},
     reference::{Choice, ReachGroupBy, RecordStatusFilter, check_choice},
-    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
+    routes::export::{self, Answer},
+    tabular::sheets,
 };
 
 /// Options of the summary.
@@ -28,6 +30,9 @@ pub struct ReachSummaryQuery {
     /// `submitted`, `verified`, `rejected` or `all` (default: submitted and verified).
     #[param(value_type = Option<RecordStatusFilter>)]
     pub status: Option<Choice<RecordStatusFilter>>,
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// The reach of a campaign.
@@ -35,14 +40,14 @@ pub struct ReachSummaryQuery {
 /// For the subtree: contacts, unique-people estimates, households reached and covered (capped per unit,
 /// bottom-up, so double counting cannot exceed 100%), audience estimates, participating teams out of all
 /// active teams, each split by counting method and confidence; optionally grouped by channel, child unit,
-/// team, day or week (the groups add up to the totals). `Accept: text/csv` returns the groups as CSV.
+/// team, day or week (the groups add up to the totals). Files hold the groups and a totals row.
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "get_reach_summary",
     params(("id" = Uuid, Path, description = "Campaign id"), ReachSummaryQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The summary (JSON, or its groups as CSV with `Accept: text/csv`).",
+        (status = 200, description = "The summary as JSON, or its groups as a file.",
          content((ReachSummaryResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad id or query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -62,6 +67,8 @@ pub async fn get_reach_summary(
     actor.authorize(Operation::GetReachSummary)?;
     let campaign_id = id.into_inner();
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
+    let about = export::about(&req, &actor, Text::new("Campaign reach summary", "Tổng hợp kết quả tuyên truyền"));
     let mut errors = FieldErrors::new();
     let group_by = check_choice(&mut errors, "group_by", query.group_by.as_ref());
     let status = check_choice(&mut errors, "status", query.status.as_ref());
@@ -71,19 +78,21 @@ pub async fn get_reach_summary(
     let summary = db
         .run(move |conn| summarize(conn, &actor, campaign_id, org_unit_id, group_by, statuses))
         .await?;
-    if wants_csv(&req) {
-        let header = [
-            "group",
-            "label",
-            "activities",
-            "contacts",
-            "unique_people_estimate",
-            "households_reached",
-            "estimated_audience",
-            "materials_distributed",
-            "households_covered",
-            "households_total",
-        ];
+    if answer.is_file() {
+        let row = |g: &ReachGroup| {
+            cells![
+                &g.key,
+                g.label.as_ref(),
+                g.figures.activities,
+                g.figures.contacts,
+                g.figures.unique_people_estimate,
+                g.figures.households_reached,
+                g.figures.estimated_audience,
+                g.figures.materials_distributed,
+                g.households_covered,
+                g.households_total,
+            ]
+        };
         let total = ReachGroup {
             key: "total".to_owned(),
             label: Some(summary.org_unit.name.clone()),
@@ -91,28 +100,15 @@ pub async fn get_reach_summary(
             households_covered: Some(summary.households_covered),
             households_total: Some(summary.households_total),
         };
-        let body = to_csv(
-            &header,
-            summary
-                .groups
-                .iter()
-                .chain(std::iter::once(&total))
-                .map(|g| {
-                    vec![
-                        g.key.clone(),
-                        cell(g.label.clone()),
-                        g.figures.activities.to_string(),
-                        g.figures.contacts.to_string(),
-                        g.figures.unique_people_estimate.to_string(),
-                        g.figures.households_reached.to_string(),
-                        g.figures.estimated_audience.to_string(),
-                        g.figures.materials_distributed.to_string(),
-                        cell(g.households_covered),
-                        cell(g.households_total),
-                    ]
-                }),
-        )?;
-        return Ok(csv_response("reach-summary.csv", body, None));
+        let rows = summary.groups.iter().map(row).collect();
+        return export::table(
+            answer,
+            about,
+            ("reach-summary", &sheets::REACH_SUMMARY),
+            rows,
+            Some(row(&total)),
+        )
+        .await;
     }
     Ok(HttpResponse::Ok().json(summary))
 }

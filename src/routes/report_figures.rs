@@ -17,9 +17,13 @@ use crate::{
         reports::{break_down, summarize},
         validation::FieldErrors,
     },
-    error::{AppError, Problem},
-    models::stats::{MEASURES, ReportCache},
-    routes::csv_export::{csv_response, to_csv, wants_csv},
+    error::{AppError, Problem, Text},
+    models::stats::ReportCache,
+    routes::{
+        export::{self, Answer},
+        report_files::{breakdown_rows, report_details, summary_rows},
+    },
+    tabular::sheets,
 };
 
 /// Options of the summary report.
@@ -39,6 +43,9 @@ pub struct SummaryQuery {
     pub verified_only: Option<bool>,
     /// Count only the unit-months a sign-off accepted (the official figures).
     pub signed_off_only: Option<bool>,
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// Summary report.
@@ -48,14 +55,14 @@ pub struct SummaryQuery {
 /// campaign reach and the share of records verified vs pending. Read from aggregates kept exact in the same
 /// transaction as every write. `as_of` reads the administrative structure of that day: activity is
 /// attributed through each team's unit history and the succession links, so totals agree under the old and
-/// the new structure. Team leaders get their own team's part. `Accept: text/csv` gives `figure,value` rows.
+/// the new structure. Team leaders get their own team's part. Files have one figure per row.
 #[utoipa::path(
     tag = "reports",
     operation_id = "report_summary",
     params(SummaryQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The summary (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "The summary, as JSON or as a file.",
          content((SummaryResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -74,6 +81,8 @@ pub async fn report_summary(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportSummary)?;
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
+    let mut about = export::about(&req, &actor, Text::new("Summary report", "Báo cáo tổng hợp"));
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -90,104 +99,21 @@ pub async fn report_summary(
             read_report(conn, &cache, &actor, &options, (from, to), summarize)
         })
         .await?;
-    if wants_csv(&req) {
-        let s = &summary;
-        let rows: Vec<(&str, String)> = vec![
-            ("org_unit_code", s.org_unit.code.clone()),
-            ("org_unit_name", s.org_unit.name.clone()),
-            ("from", s.from.to_string()),
-            ("to", s.to.to_string()),
-            ("as_of", s.as_of.to_string()),
-            ("signed_off_only", s.signed_off_only.to_string()),
-            ("sign_offs.accepted", s.sign_offs.accepted.to_string()),
-            ("sign_offs.submitted", s.sign_offs.submitted.to_string()),
-            ("sign_offs.returned", s.sign_offs.returned.to_string()),
-            ("sign_offs.open", s.sign_offs.open.to_string()),
-            ("teams.total", s.teams.total.to_string()),
-            ("teams.active", s.teams.active.to_string()),
-            ("teams.dormant", s.teams.dormant.to_string()),
-            ("members.total", s.members.total.to_string()),
-            ("members.leaders", s.members.leaders.to_string()),
-            ("members.female", s.members.female.to_string()),
-            ("sessions.total", s.sessions.total.to_string()),
-            ("sessions.training", s.sessions.training.to_string()),
-            ("sessions.outreach", s.sessions.outreach.to_string()),
-            (
-                "sessions.duration_minutes",
-                s.sessions.duration_minutes.to_string(),
-            ),
-            ("participants.total", s.participants.total.to_string()),
-            ("participants.female", s.participants.female.to_string()),
-            (
-                "participants.ethnic_minority",
-                s.participants.ethnic_minority.to_string(),
-            ),
-            ("participants.elderly", s.participants.elderly.to_string()),
-            ("participants.trained", s.participants.trained.to_string()),
-            (
-                "outcomes.households_reached",
-                s.outcomes.households_reached.to_string(),
-            ),
-            (
-                "outcomes.vneid_activations",
-                s.outcomes.vneid_activations.to_string(),
-            ),
-            (
-                "outcomes.payment_accounts_opened",
-                s.outcomes.payment_accounts_opened.to_string(),
-            ),
-            (
-                "outcomes.public_service_accounts_created",
-                s.outcomes.public_service_accounts_created.to_string(),
-            ),
-            (
-                "outcomes.online_dossiers_submitted",
-                s.outcomes.online_dossiers_submitted.to_string(),
-            ),
-            (
-                "outcomes.apps_installed",
-                s.outcomes.apps_installed.to_string(),
-            ),
-            (
-                "campaign_reach.activities",
-                s.campaign_reach.activities.to_string(),
-            ),
-            (
-                "campaign_reach.contacts",
-                s.campaign_reach.contacts.to_string(),
-            ),
-            (
-                "campaign_reach.unique_people",
-                s.campaign_reach.unique_people.to_string(),
-            ),
-            (
-                "campaign_reach.households_reached",
-                s.campaign_reach.households_reached.to_string(),
-            ),
-            (
-                "campaign_reach.estimated_audience",
-                s.campaign_reach.estimated_audience.to_string(),
-            ),
-            (
-                "campaign_reach.materials_distributed",
-                s.campaign_reach.materials_distributed.to_string(),
-            ),
-            ("verification.verified", s.verification.verified.to_string()),
-            ("verification.pending", s.verification.pending.to_string()),
-            ("verification.rejected", s.verification.rejected.to_string()),
-            (
-                "verification.verified_pct",
-                s.verification
-                    .verified_pct
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-            ),
-        ];
-        let body = to_csv(
-            &["figure", "value"],
-            rows.into_iter().map(|(k, v)| vec![k.to_owned(), v]),
-        )?;
-        return Ok(csv_response("summary.csv", body, None));
+    if answer.is_file() {
+        about.details.extend(report_details(
+            &summary.org_unit,
+            summary.from,
+            summary.to,
+            Some(summary.as_of),
+        ));
+        return export::table(
+            answer,
+            about,
+            ("summary", &sheets::SUMMARY),
+            summary_rows(&summary),
+            None,
+        )
+        .await;
     }
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -213,6 +139,9 @@ pub struct BreakdownQuery {
     pub verified_only: Option<bool>,
     /// Count only the unit-months a sign-off accepted (the official figures).
     pub signed_off_only: Option<bool>,
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// Breakdown report.
@@ -221,14 +150,14 @@ pub struct BreakdownQuery {
 /// `as_of=2025-06-30` Sơn La splits into its 12 old districts, with a later day into its 75 communes and
 /// wards; a commune into its villages), team, topic, channel, campaign, month or ISO week. The rows add up to
 /// `totals`, which equal the summary for the same options. Every child unit, team, topic, channel and period
-/// appears, with zeros when nothing happened. `Accept: text/csv` returns the rows.
+/// appears, with zeros when nothing happened. Files end with a totals row.
 #[utoipa::path(
     tag = "reports",
     operation_id = "report_breakdown",
     params(BreakdownQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The breakdown (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "The breakdown, as JSON or as a file.",
          content((BreakdownResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -247,6 +176,8 @@ pub async fn report_breakdown(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportBreakdown)?;
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
+    let mut about = export::about(&req, &actor, Text::new("Breakdown report", "Báo cáo phân tích"));
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -280,26 +211,16 @@ pub async fn report_breakdown(
             )
         })
         .await?;
-    if wants_csv(&req) {
-        let mut header = vec!["key", "label", "code"];
-        header.extend(MEASURES);
-        let body = to_csv(
-            &header,
-            breakdown.rows.iter().map(|row| {
-                let mut cells = vec![
-                    row.key.clone(),
-                    row.label.clone(),
-                    row.code.clone().unwrap_or_default(),
-                ];
-                cells.extend(row.figures.values().iter().map(ToString::to_string));
-                cells
-            }),
-        )?;
-        return Ok(csv_response(
-            &format!("breakdown-{}.csv", breakdown.by),
-            body,
-            None,
+    if answer.is_file() {
+        about.details.extend(report_details(
+            &breakdown.org_unit,
+            breakdown.from,
+            breakdown.to,
+            Some(breakdown.as_of),
         ));
+        let (rows, totals) = breakdown_rows(&breakdown);
+        let name = format!("breakdown-{}", breakdown.by);
+        return export::table(answer, about, (&name, &sheets::BREAKDOWN), rows, Some(totals)).await;
     }
     Ok(HttpResponse::Ok().json(breakdown))
 }

@@ -1,4 +1,4 @@
-//! `GET /reports/targets`: the targets report ([`crate::domain::reports::targets`]) as JSON or CSV.
+//! `GET /reports/targets`: the targets report ([`crate::domain::reports::targets`]) as JSON, CSV or XLSX.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
@@ -14,10 +14,14 @@ use crate::{
         targets::{TargetsReportResponse, report},
     },
     domain::validation::FieldErrors,
-    error::{AppError, Problem},
+    error::{AppError, Problem, Text},
     models::stats::ReportCache,
     reference::{Choice, Indicator, check_choice},
-    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
+    routes::{
+        export::{self, Answer},
+        report_files::{report_details, target_rows},
+    },
+    tabular::sheets,
 };
 
 /// Options of the targets report.
@@ -38,6 +42,9 @@ pub struct TargetsReportQuery {
     pub indicator: Option<Choice<Indicator>>,
     /// Actuals from the unit-months a sign-off accepted only (the official figures).
     pub signed_off_only: Option<bool>,
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// Targets report.
@@ -46,14 +53,14 @@ pub struct TargetsReportQuery {
 /// overlaps `from`..`to`: its actual so far (from the report aggregates; campaign coverage from the
 /// campaign's reach summary; external indicators from the latest recorded value), `achievement_pct`, the
 /// share expected by today (pro-rated over the period for counts) and a status: `achieved`, `on_track`,
-/// `behind` or `not_started`. Team leaders see their own team's targets. `Accept: text/csv` returns the rows.
+/// `behind` or `not_started`. Team leaders see their own team's targets.
 #[utoipa::path(
     tag = "reports",
     operation_id = "report_targets",
     params(TargetsReportQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Progress per target (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "Progress per target, as JSON or as a file.",
          content((TargetsReportResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -72,6 +79,8 @@ pub async fn report_targets(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportTargets)?;
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
+    let mut about = export::about(&req, &actor, Text::new("Targets report", "Báo cáo tiến độ chỉ tiêu"));
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -99,48 +108,18 @@ pub async fn report_targets(
             )
         })
         .await?;
-    if wants_csv(&req) {
-        let body = to_csv(
-            &[
-                "indicator",
-                "holder_kind",
-                "holder_code",
-                "holder_name",
-                "campaign_id",
-                "period_start",
-                "period_end",
-                "value",
-                "actual",
-                "achievement_pct",
-                "expected_pct",
-                "expected_value",
-                "status",
-                "evaluated_on",
-                "source",
-                "source_as_of",
-            ],
-            report.items.iter().map(|p| {
-                vec![
-                    p.indicator.to_string(),
-                    p.holder.kind.to_string(),
-                    p.holder.code.clone(),
-                    p.holder.name.clone(),
-                    cell(p.campaign_id),
-                    p.period_start.to_string(),
-                    p.period_end.to_string(),
-                    p.value.to_string(),
-                    cell(p.actual),
-                    cell(p.achievement_pct),
-                    p.expected_pct.to_string(),
-                    p.expected_value.to_string(),
-                    p.status.to_string(),
-                    p.evaluated_on.to_string(),
-                    cell(p.source.clone()),
-                    cell(p.source_as_of),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("targets.csv", body, None));
+    if answer.is_file() {
+        about
+            .details
+            .extend(report_details(&report.org_unit, report.from, report.to, as_of));
+        return export::table(
+            answer,
+            about,
+            ("targets", &sheets::TARGET_PROGRESS),
+            target_rows(&report),
+            None,
+        )
+        .await;
     }
     Ok(HttpResponse::Ok().json(report))
 }

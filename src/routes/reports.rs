@@ -9,19 +9,21 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
+    cells,
     auth::{AuthUser, Operation, Role},
     db::Db,
     domain::memberships::mask_phone,
     domain::reports::{PeriodOptions, read_report},
     domain::{today_in_vietnam, validation::FieldErrors},
-    error::{AppError, Problem},
+    error::{AppError, Problem, Text},
     models::{
         person,
         stats::{self, ReportCache},
         team::{self, TeamFilter},
     },
     reference::TeamStatus,
-    routes::csv_export::{cell, csv_response, to_csv, wants_csv},
+    routes::export::{self, Answer},
+    tabular::sheets,
 };
 
 /// Options of the dormant-teams report.
@@ -35,6 +37,9 @@ pub struct DormantTeamsQuery {
     /// Read `org_unit_id` under the administrative structure of this day (default: today, or the last day
     /// the unit existed): `as_of=2025-06-30` with an old district lists today's teams of its area.
     pub as_of: Option<NaiveDate>,
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// A team that has been quiet.
@@ -99,6 +104,8 @@ pub async fn report_dormant_teams(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ReportDormantTeams)?;
     let query = query.into_inner();
+    let answer = Answer::of(&req, query.format.as_ref())?;
+    let about = export::about(&req, &actor, Text::new("Dormant teams", "Tổ chưa hoạt động"));
     let days = query.days.unwrap_or(30);
     let mut errors = FieldErrors::new();
     let (fewest, most) = crate::contract::DORMANT_DAYS;
@@ -197,30 +204,23 @@ pub async fn report_dormant_teams(
         person::record_reads(conn, reader_id, &shown, request_id.as_deref()).map_err(Into::into)
     })
     .await?;
-    if wants_csv(&req) {
-        let body = to_csv(
-            &[
-                "team_code",
-                "team_name",
-                "org_unit_name",
-                "last_activity_on",
-                "days_since",
-                "leader_name",
-                "leader_phone",
-            ],
-            items.iter().map(|t| {
-                vec![
-                    t.team_code.clone(),
-                    t.team_name.clone(),
-                    t.org_unit_name.clone(),
-                    cell(t.last_activity_on),
-                    cell(t.days_since),
-                    cell(t.leader_name.clone()),
-                    cell(t.leader_phone.clone()),
+    if answer.is_file() {
+        let rows = items
+            .iter()
+            .map(|t| {
+                cells![
+                    &t.team_code,
+                    &t.team_name,
+                    &t.org_unit_name,
+                    t.last_activity_on,
+                    t.days_since,
+                    t.leader_name.as_ref(),
+                    t.leader_phone.as_ref(),
                 ]
-            }),
-        )?;
-        return Ok(csv_response("dormant-teams.csv", body, None));
+            })
+            .collect();
+        return export::table(answer, about, ("dormant-teams", &sheets::DORMANT_TEAMS), rows, None)
+            .await;
     }
     Ok(HttpResponse::Ok().json(DormantTeamsResponse { days, items }))
 }

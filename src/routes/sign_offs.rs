@@ -18,11 +18,13 @@ use crate::{
         sign_offs::{self as domain, ListFilter, Period, Request},
         validation::FieldErrors,
     },
+    cells,
     error::{AppError, ErrorCode, Lang, Problem, Text},
+    tabular::{Cell, sheets},
     reference::{Choice, SignOffAction, SignOffState, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
-        csv_export::{cell, csv_response, to_csv, wants_csv},
+        export::{self, Answer},
     },
 };
 
@@ -63,10 +65,13 @@ pub struct SignOffListQuery {
     /// Only the overdue months (`true`: open or returned more than `SIGN_OFF_DUE_DAYS` after the month
     /// ended), or only the others (`false`).
     pub overdue: Option<bool>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// A page of unit-months, latest month first.
@@ -77,41 +82,24 @@ pub struct SignOffListResponse {
     pub next_cursor: Option<String>,
 }
 
-const CSV_COLUMNS: [&str; 14] = [
-    "org_unit_code",
-    "org_unit_name",
-    "period",
-    "state",
-    "due_on",
-    "overdue",
-    "submitted_by",
-    "submitted_at",
-    "decided_by",
-    "decided_at",
-    "sessions",
-    "participants_total",
-    "reach_activities",
-    "records_pending",
-];
 
 /// List sign-offs.
 ///
 /// Every commune-level unit of your scope (or of `org_unit_id`'s subtree) in every month of the range,
 /// with its sign-off state (`open` when nothing was submitted yet), who moved it when, whether it is
 /// overdue (`SIGN_OFF_DUE_DAYS` after the month), and the month's figures (at the last transition, or
-/// now for a month never submitted). `Accept: text/csv` gives the same rows as CSV.
+/// now for a month never submitted).
 #[utoipa::path(
     tag = "sign-offs",
     operation_id = "list_sign_offs",
     params(SignOffListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of unit-months (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of unit-months, or the whole list as a file.",
          content((SignOffListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query or cursor.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit in your scope.", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "Neither JSON nor CSV acceptable.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter (`to` before `from`, over 120 months, unknown state).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
@@ -126,15 +114,7 @@ pub async fn list_sign_offs(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListSignOffs)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let after = decode_keyset::<String>(query.cursor.as_deref())?
-        .map(|(period, unit)| {
-            period
-                .parse::<Period>()
-                .map(|period| (period, unit))
-                .map_err(|_| bad_cursor())
-        })
-        .transpose()?;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let mut errors = FieldErrors::new();
     let state = check_choice(&mut errors, "state", query.state.as_ref());
     errors.finish()?;
@@ -146,46 +126,75 @@ pub async fn list_sign_offs(
         overdue: query.overdue,
     };
     let due_days = settings.sign_off_due_days;
-    let items = db
-        .read(actor.id, move |conn| {
-            domain::list(conn, &actor, &filter, after, limit, due_days)
-        })
-        .await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| {
-            items
-                .last()
-                .map(|s| encode_keyset(&s.period.to_string(), s.org_unit.id))
-        })
-        .flatten();
-    if wants_csv(&req) {
-        let body = to_csv(
-            &CSV_COLUMNS,
-            items.iter().map(|s| {
-                vec![
-                    s.org_unit.code.clone(),
-                    s.org_unit.name.clone(),
-                    s.period.to_string(),
-                    s.state.to_string(),
-                    s.due_on.to_string(),
-                    s.overdue.to_string(),
-                    cell(s.submitted_by.as_ref().and_then(|a| a.username.clone())),
-                    cell(s.submitted_at.map(|t| t.to_rfc3339())),
-                    cell(s.decided_by.as_ref().and_then(|a| a.username.clone())),
-                    cell(s.decided_at.map(|t| t.to_rfc3339())),
-                    s.figures.sessions.to_string(),
-                    s.figures.participants_total.to_string(),
-                    s.figures.reach_activities.to_string(),
-                    s.figures.records_pending.to_string(),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("sign-offs.csv", body, next.as_deref()));
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+            let after = decode_keyset::<String>(cursor.as_deref())?
+                .map(|(period, unit)| {
+                    period
+                        .parse::<Period>()
+                        .map(|period| (period, unit))
+                        .map_err(|_| bad_cursor())
+                })
+                .transpose()?;
+            let items = domain::list(conn, &actor, &filter, after, limit, due_days)?;
+            let next = (items.len() as i64 == limit)
+                .then(|| {
+                    items
+                        .last()
+                        .map(|s| encode_keyset(&s.period.to_string(), s.org_unit.id))
+                })
+                .flatten();
+            Ok((items, next))
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Monthly sign-offs", "Xác nhận số liệu tháng"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "sign-offs",
+                sheet: &sheets::SIGN_OFFS,
+                row: sign_off_row,
+                logs_reads: false,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (items, next) = db
+        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(SignOffListResponse {
         items,
         next_cursor: next,
     }))
+}
+
+/// A unit-month as a row of [`sheets::SIGN_OFFS`].
+fn sign_off_row(s: &SignOffResponse) -> Vec<Cell> {
+    cells![
+        &s.org_unit.code,
+        &s.org_unit.name,
+        s.period.to_string(),
+        Cell::choice(s.state),
+        s.due_on,
+        s.overdue,
+        s.submitted_by.as_ref().and_then(|a| a.username.clone()),
+        s.submitted_at,
+        s.decided_by.as_ref().and_then(|a| a.username.clone()),
+        s.decided_at,
+        s.figures.sessions,
+        s.figures.participants_total,
+        s.figures.reach_activities,
+        s.figures.records_pending,
+    ]
 }
 
 fn bad_cursor() -> AppError {

@@ -15,11 +15,14 @@ use crate::{
     auth::{AuthUser, Operation},
     db::Db,
     domain::teams::{self as teams_domain, TeamQuery},
-    error::{AppError, Problem},
+    models::team::TeamListed,
+    cells,
+    error::{AppError, Problem, Text},
     routes::{
         conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
-        csv_export::{cell, csv_response, to_csv, wants_csv},
+        export::{self, Answer},
     },
+    tabular::{Cell, sheets},
 };
 
 /// A page of teams.
@@ -48,23 +51,26 @@ pub struct TeamListQuery {
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// List teams.
 ///
 /// Teams in your scope (admins: all; officers and viewers: their subtree; team leaders: their team),
-/// ordered by code with keyset pagination. `Accept: text/csv` returns the same rows as CSV.
+/// ordered by code with keyset pagination.
 #[utoipa::path(
     tag = "teams",
     operation_id = "list_teams",
     params(TeamListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of teams (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of teams, or the whole list as a file.",
          content((TeamListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -82,8 +88,7 @@ pub async fn list_teams(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListTeams)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let team_query = TeamQuery {
         org_unit_id: query.org_unit_id,
         level: query.level,
@@ -91,36 +96,38 @@ pub async fn list_teams(
         has_leader: query.has_leader,
         q: query.q,
     };
-    let rows = db
-        .read(actor.id, move |conn| {
-            teams_domain::list(conn, &actor, team_query, after.as_deref(), limit)
-        })
-        .await?;
-    let next = next_cursor(&rows, limit, |row| row.team.code.clone());
-    if wants_csv(&req) {
-        let body = to_csv(
-            &TEAM_CSV_COLUMNS,
-            rows.iter().map(|row| {
-                let t = &row.team;
-                vec![
-                    t.code.clone(),
-                    t.name.clone(),
-                    row.unit_name.clone(),
-                    row.unit_code.clone(),
-                    row.unit_level.to_string(),
-                    t.status.to_string(),
-                    cell(t.founded_on),
-                    cell(t.dissolved_on),
-                    cell(t.establishment_decision.clone()),
-                    cell(t.zalo_group_members),
-                    cell(t.zalo_group_members_as_of),
-                    cell(row.leader_name.clone()),
-                    cell(t.notes.clone()),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("teams.csv", body, next.as_deref()));
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+            let after = decode_cursor(cursor.as_deref())?;
+            let rows = teams_domain::list(conn, &actor, team_query.clone(), after.as_deref(), limit)?;
+            let next = next_cursor(&rows, limit, |row| row.team.code.clone());
+            Ok((rows, next))
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Teams", "Danh sách tổ công nghệ số cộng đồng"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "teams",
+                sheet: &sheets::TEAMS,
+                row: team_row,
+                logs_reads: false,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (rows, next) = db
+        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(TeamListResponse {
         items: rows
             .iter()
@@ -137,22 +144,25 @@ pub async fn list_teams(
     }))
 }
 
-/// Columns of the team CSV (export and import share them).
-pub const TEAM_CSV_COLUMNS: [&str; 13] = [
-    "code",
-    "name",
-    "org_unit_name",
-    "org_unit_code",
-    "level",
-    "status",
-    "founded_on",
-    "dissolved_on",
-    "establishment_decision",
-    "zalo_group_members",
-    "zalo_group_members_as_of",
-    "leader_name",
-    "notes",
-];
+/// A team as a row of [`sheets::TEAMS`].
+fn team_row(row: &TeamListed) -> Vec<Cell> {
+    let t = &row.team;
+    cells![
+        &t.code,
+        &t.name,
+        &row.unit_name,
+        &row.unit_code,
+        Cell::choice(row.unit_level),
+        Cell::choice(t.status),
+        t.founded_on,
+        t.dissolved_on,
+        t.establishment_decision.as_ref(),
+        t.zalo_group_members,
+        t.zalo_group_members_as_of,
+        row.leader_name.as_ref(),
+        t.notes.as_ref(),
+    ]
+}
 
 /// Find a team.
 ///

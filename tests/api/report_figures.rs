@@ -952,8 +952,10 @@ async fn reports_are_scoped_validated_and_exported_as_csv() {
         .unwrap();
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert!(lines[0].starts_with("key,label,code,sessions,sessions_training"));
-    assert_eq!(lines.len(), 4);
+    // Header, three teams, and the totals row (which equal the summary's figures).
+    assert_eq!(lines.len(), 5);
     assert!(lines.iter().any(|l| l.contains(",FAR,4,")));
+    assert!(lines[4].starts_with("total,,,7,"), "{}", lines[4]);
 
     // Dormant teams of an old district, read under the 2025 structure: today's teams of its area.
     let quiet = app.create_team("QUIET", van_ho);

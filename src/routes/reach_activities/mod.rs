@@ -16,16 +16,18 @@ use crate::{
         reach_activities::{self as domain, ActivityResponse},
         validation::FieldErrors,
     },
-    error::{AppError, Problem},
+    cells,
+    error::{AppError, Problem, Text},
     models::{
         from_array, org_unit,
-        reach_activity::{self, ActivityFilter},
+        reach_activity::{self, ActivityFilter, ListedActivity},
     },
     reference::{Choice, ReachChannel, RecordStatus, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, page_limit},
-        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
+        export::{self, Answer},
     },
+    tabular::{Cell, sheets},
 };
 
 mod review;
@@ -48,9 +50,12 @@ pub struct ActivityListQuery {
     pub status: Option<Choice<RecordStatus>>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// A page of activities, newest first.
@@ -60,35 +65,17 @@ pub struct ActivityListResponse {
     pub next_cursor: Option<String>,
 }
 
-const ACTIVITY_CSV_COLUMNS: [&str; 16] = [
-    "id",
-    "team_code",
-    "occurred_on",
-    "channel",
-    "org_unit_name",
-    "contacts",
-    "unique_people",
-    "households_reached",
-    "estimated_audience",
-    "method",
-    "confidence",
-    "skill_groups",
-    "fraud_types",
-    "materials_distributed",
-    "status",
-    "notes",
-];
 
 /// List a campaign's reach activities.
 ///
-/// Activities of the teams in your scope, newest first; `Accept: text/csv` gives the same rows as CSV.
+/// Activities of the teams in your scope, newest first.
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "list_reach_activities",
     params(("id" = Uuid, Path, description = "Campaign id"), ActivityListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of activities (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of activities, or the whole list as a file.",
          content((ActivityListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad id or query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -112,15 +99,14 @@ pub async fn list_reach_activities(
 /// List reach activities of every campaign.
 ///
 /// The activities of every campaign edition by the teams in your scope, newest first, with the same
-/// filters as a campaign's list (the pending records of a month's sign-off link here); `Accept: text/csv`
-/// gives the same rows as CSV.
+/// filters as a campaign's list (the pending records of a month's sign-off link here).
 #[utoipa::path(
     tag = "campaigns",
     operation_id = "list_all_reach_activities",
     params(ActivityListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of activities (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of activities, or the whole list as a file.",
          content((ActivityListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -149,8 +135,7 @@ async fn list(
     query: ActivityListQuery,
     db: &Db,
 ) -> Result<HttpResponse, AppError> {
-    let limit = page_limit(query.limit)?;
-    let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
+    let answer = Answer::of(req, query.format.as_ref())?;
     let mut errors = FieldErrors::new();
     let channel = check_choice(&mut errors, "channel", query.channel.as_ref());
     let status = check_choice(&mut errors, "status", query.status.as_ref());
@@ -177,53 +162,54 @@ async fn list(
         });
     }
     let root = query.org_unit_id;
-    let rows = db
-        .read(actor.id, move |conn| {
-            if let Some(campaign) = campaign_id {
-                crate::domain::campaigns::find(conn, campaign)?;
-            }
-            if let Some(root) = root {
-                let unit = org_unit::find(conn, root)
-                    .optional_app()?
-                    .ok_or_else(|| AppError::not_found("org unit"))?;
-                filter.held_within_path = Some(unit.path);
-            }
-            Ok(reach_activity::list(conn, &filter, after, limit)?)
-        })
-        .await?;
-    let next = if rows.len() as i64 == limit {
-        rows.last()
-            .map(|r| encode_keyset(&r.activity.occurred_on.to_string(), r.activity.id))
-    } else {
-        None
+    let page = move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+        let after = decode_keyset::<NaiveDate>(cursor.as_deref())?;
+        let mut filter = filter.clone();
+        if let Some(campaign) = campaign_id {
+            crate::domain::campaigns::find(conn, campaign)?;
+        }
+        if let Some(root) = root {
+            let unit = org_unit::find(conn, root)
+                .optional_app()?
+                .ok_or_else(|| AppError::not_found("org unit"))?;
+            filter.held_within_path = Some(unit.path);
+        }
+        let rows = reach_activity::list(conn, &filter, after, limit)?;
+        let next = if rows.len() as i64 == limit {
+            rows.last()
+                .map(|r| encode_keyset(&r.activity.occurred_on.to_string(), r.activity.id))
+        } else {
+            None
+        };
+        Ok((rows, next))
     };
-    if wants_csv(req) {
-        let body = to_csv(
-            &ACTIVITY_CSV_COLUMNS,
-            rows.iter().map(|r| {
-                let a = &r.activity;
-                vec![
-                    a.id.to_string(),
-                    r.team_code.clone(),
-                    a.occurred_on.to_string(),
-                    a.channel.to_string(),
-                    r.unit_name.clone(),
-                    a.contacts.to_string(),
-                    cell(a.unique_people),
-                    a.households_reached.to_string(),
-                    cell(a.estimated_audience),
-                    a.method.to_string(),
-                    a.confidence.to_string(),
-                    codes_cell(&from_array(&a.skill_groups)),
-                    codes_cell(&from_array(&a.fraud_types)),
-                    a.materials_distributed.to_string(),
-                    a.status.to_string(),
-                    cell(a.notes.clone()),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("reach-activities.csv", body, next.as_deref()));
+    if answer.is_file() {
+        let about = export::about(
+            req,
+            &actor,
+            Text::new("Campaign reach activities", "Hoạt động tuyên truyền của chiến dịch"),
+        );
+        return export::list(
+            db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "reach-activities",
+                sheet: &sheets::REACH_ACTIVITIES,
+                row: activity_row,
+                logs_reads: false,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (rows, next) = db
+        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(ActivityListResponse {
         items: rows
             .iter()
@@ -263,4 +249,27 @@ pub async fn find_reach_activity(
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(found.activity.version)))
         .json(ActivityResponse::from(&found.activity)))
+}
+
+/// An activity as a row of [`sheets::REACH_ACTIVITIES`].
+fn activity_row(r: &ListedActivity) -> Vec<Cell> {
+    let a = &r.activity;
+    cells![
+        a.id.to_string(),
+        &r.team_code,
+        a.occurred_on,
+        Cell::choice(a.channel),
+        &r.unit_name,
+        a.contacts,
+        a.unique_people,
+        a.households_reached,
+        a.estimated_audience,
+        Cell::choice(a.method),
+        Cell::choice(a.confidence),
+        Cell::choices(&from_array(&a.skill_groups)),
+        Cell::choices(&from_array(&a.fraud_types)),
+        a.materials_distributed,
+        Cell::choice(a.status),
+        a.notes.as_ref(),
+    ]
 }

@@ -16,16 +16,18 @@ use crate::{
         training_sessions::{self as domain, TrainingSessionResponse},
         validation::FieldErrors,
     },
-    error::{AppError, Problem},
+    cells,
+    error::{AppError, Problem, Text},
     models::{
         org_unit,
-        training_session::{self, SessionFilter},
+        training_session::{self, SessionFilter, TrainingSession},
     },
     reference::{Choice, RecordStatus, SessionKind, SessionTopic, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, page_limit},
-        csv_export::{cell, codes_cell, csv_response, to_csv, wants_csv},
+        export::{self, Answer},
     },
+    tabular::{Cell, sheets},
 };
 
 mod review;
@@ -54,10 +56,13 @@ pub struct SessionListQuery {
     /// `submitted`, `verified` or `rejected`.
     #[param(value_type = Option<RecordStatus>)]
     pub status: Option<Choice<RecordStatus>>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// A page of sessions, newest first.
@@ -67,44 +72,17 @@ pub struct SessionListResponse {
     pub next_cursor: Option<String>,
 }
 
-const SESSION_CSV_COLUMNS: [&str; 24] = [
-    "id",
-    "team_code",
-    "held_on",
-    "kind",
-    "format",
-    "venue",
-    "org_unit_name",
-    "topics",
-    "duration_minutes",
-    "participants_total",
-    "participants_female",
-    "participants_ethnic_minority",
-    "participants_elderly",
-    "households_reached",
-    "vneid_activations",
-    "payment_accounts_opened",
-    "public_service_accounts_created",
-    "online_dossiers_submitted",
-    "apps_installed",
-    "status",
-    "reviewed_at",
-    "rejection_reason",
-    "notes",
-    "version",
-];
 
 /// List sessions.
 ///
-/// Sessions of the teams in your scope, newest first, with keyset pagination. `Accept: text/csv` returns
-/// the same rows as CSV.
+/// Sessions of the teams in your scope, newest first, with keyset pagination.
 #[utoipa::path(
     tag = "training-sessions",
     operation_id = "list_training_sessions",
     params(SessionListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of sessions (JSON, or CSV with `Accept: text/csv`).",
+        (status = 200, description = "A page of sessions, or the whole list as a file.",
          content((SessionListResponse = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -122,8 +100,7 @@ pub async fn list_training_sessions(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListTrainingSessions)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let after = decode_keyset::<NaiveDate>(query.cursor.as_deref())?;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let mut errors = FieldErrors::new();
     let kind = check_choice(&mut errors, "kind", query.kind.as_ref());
     let topic = check_choice(&mut errors, "topic", query.topic.as_ref());
@@ -151,57 +128,47 @@ pub async fn list_training_sessions(
         });
     }
     let root = query.org_unit_id;
-    let rows = db
-        .read(actor.id, move |conn| {
-            if let Some(root) = root {
-                let unit = org_unit::find(conn, root)
-                    .optional_app()?
-                    .ok_or_else(|| AppError::not_found("org unit"))?;
-                filter.held_within_path = Some(unit.path);
-            }
-            Ok(training_session::list(conn, &filter, after, limit)?)
-        })
-        .await?;
-    let next = if rows.len() as i64 == limit {
-        rows.last()
-            .map(|(s, _, _)| encode_keyset(&s.held_on.to_string(), s.id))
-    } else {
-        None
+    let page = move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+        let after = decode_keyset::<NaiveDate>(cursor.as_deref())?;
+        let mut filter = filter.clone();
+        if let Some(root) = root {
+            let unit = org_unit::find(conn, root)
+                .optional_app()?
+                .ok_or_else(|| AppError::not_found("org unit"))?;
+            filter.held_within_path = Some(unit.path);
+        }
+        let rows = training_session::list(conn, &filter, after, limit)?;
+        let next = if rows.len() as i64 == limit {
+            rows.last()
+                .map(|(s, _, _)| encode_keyset(&s.held_on.to_string(), s.id))
+        } else {
+            None
+        };
+        Ok((rows, next))
     };
-    if wants_csv(&req) {
-        let body = to_csv(
-            &SESSION_CSV_COLUMNS,
-            rows.iter().map(|(s, team_code, unit_name)| {
-                vec![
-                    s.id.to_string(),
-                    team_code.clone(),
-                    s.held_on.to_string(),
-                    s.kind.to_string(),
-                    s.format.to_string(),
-                    cell(s.venue.clone()),
-                    unit_name.clone(),
-                    codes_cell(&s.topic_list()),
-                    s.duration_minutes.to_string(),
-                    s.participants_total.to_string(),
-                    s.participants_female.to_string(),
-                    s.participants_ethnic_minority.to_string(),
-                    s.participants_elderly.to_string(),
-                    s.households_reached.to_string(),
-                    s.vneid_activations.to_string(),
-                    s.payment_accounts_opened.to_string(),
-                    s.public_service_accounts_created.to_string(),
-                    s.online_dossiers_submitted.to_string(),
-                    s.apps_installed.to_string(),
-                    s.status.to_string(),
-                    cell(s.reviewed_at.map(|at| at.to_rfc3339())),
-                    cell(s.rejection_reason.clone()),
-                    cell(s.notes.clone()),
-                    s.version.to_string(),
-                ]
-            }),
-        )?;
-        return Ok(csv_response("training-sessions.csv", body, next.as_deref()));
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Sessions", "Buổi sinh hoạt, tập huấn"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "training-sessions",
+                sheet: &sheets::SESSIONS,
+                row: session_row,
+                logs_reads: false,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
     }
+    let limit = page_limit(query.limit)?;
+    let (rows, next) = db
+        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+        .await?;
     Ok(HttpResponse::Ok().json(SessionListResponse {
         items: rows
             .iter()
@@ -209,6 +176,36 @@ pub async fn list_training_sessions(
             .collect(),
         next_cursor: next,
     }))
+}
+
+/// A session as a row of [`sheets::SESSIONS`].
+fn session_row((s, team_code, unit_name): &(TrainingSession, String, String)) -> Vec<Cell> {
+    cells![
+        s.id.to_string(),
+        team_code,
+        s.held_on,
+        Cell::choice(s.kind),
+        Cell::choice(s.format),
+        s.venue.as_ref(),
+        unit_name,
+        Cell::choices(&s.topic_list()),
+        s.duration_minutes,
+        s.participants_total,
+        s.participants_female,
+        s.participants_ethnic_minority,
+        s.participants_elderly,
+        s.households_reached,
+        s.vneid_activations,
+        s.payment_accounts_opened,
+        s.public_service_accounts_created,
+        s.online_dossiers_submitted,
+        s.apps_installed,
+        Cell::choice(s.status),
+        s.reviewed_at,
+        s.rejection_reason.as_ref(),
+        s.notes.as_ref(),
+        s.version,
+    ]
 }
 
 /// Find a session.
