@@ -1,6 +1,6 @@
 //! Reading the audit log.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,9 +9,14 @@ use uuid::Uuid;
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
-    error::{AppError, Problem},
+    cells,
+    error::{AppError, Problem, Text},
     models::audit::{self, AuditEvent, AuditFilter},
-    routes::conditional::{decode_keyset, next_cursor, page_limit},
+    routes::{
+        conditional::{decode_keyset, next_cursor, page_limit},
+        export::{self, Answer},
+    },
+    tabular::sheets,
 };
 
 /// One recorded action.
@@ -77,10 +82,13 @@ pub struct AuditEventListQuery {
     pub from: Option<DateTime<Utc>>,
     /// Events before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// List audit events.
@@ -93,7 +101,7 @@ pub struct AuditEventListQuery {
     params(AuditEventListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of events.", body = AuditEventListResponse),
+        (status = 200, description = "A page of events, or the whole list as a file.", body = AuditEventListResponse),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins and officers only.", body = Problem, content_type = "application/problem+json"),
@@ -103,14 +111,14 @@ pub struct AuditEventListQuery {
 )]
 #[get("/audit-events")]
 pub async fn list_audit_events(
+    req: HttpRequest,
     actor: AuthUser,
     query: web::Query<AuditEventListQuery>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListAuditEvents)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let before = decode_keyset::<DateTime<Utc>>(query.cursor.as_deref())?;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let filter = AuditFilter {
         entity_type: query.entity_type,
         entity_id: query.entity_id,
@@ -119,12 +127,46 @@ pub async fn list_audit_events(
         to: query.to,
         within_path: actor.scope_filter(),
     };
-    let events = db
-        .run(move |conn| audit::list(conn, &filter, before, limit).map_err(Into::into))
-        .await?;
-    let next_cursor = next_cursor(&events, limit, |e| {
-        format!("{}|{}", e.at.to_rfc3339(), e.id)
-    });
+    let page = move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+        let before = decode_keyset::<DateTime<Utc>>(cursor.as_deref())?;
+        let events = audit::list(conn, &filter, before, limit)?;
+        let next = next_cursor(&events, limit, |e| {
+            format!("{}|{}", e.at.to_rfc3339(), e.id)
+        });
+        Ok((events, next))
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Audit log", "Nhật ký hệ thống"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "audit-events",
+                sheet: &sheets::AUDIT_EVENTS,
+                row: |e: &AuditEvent| {
+                    cells![
+                        e.at,
+                        e.actor_username.as_ref(),
+                        &e.action,
+                        &e.entity_type,
+                        e.entity_id.map(|id| id.to_string()),
+                        e.request_id.as_ref(),
+                        e.client_ip.as_ref(),
+                        e.changes.to_string(),
+                    ]
+                },
+                on_primary: true,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
+    }
+    let limit = page_limit(query.limit)?;
+    let (events, next_cursor) = db.run(move |conn| page(conn, query.cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(AuditEventListResponse {
         items: events.into_iter().map(AuditEventResponse::from).collect(),
         next_cursor,

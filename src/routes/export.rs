@@ -60,6 +60,9 @@ pub const FILE_OPERATIONS: &[FileOperation] = &[
     list_op("list_all_reach_activities", &sheets::REACH_ACTIVITIES),
     list_op("list_sign_offs", &sheets::SIGN_OFFS),
     list_op("list_indicator_values", &sheets::INDICATOR_VALUES),
+    list_op("list_people", &sheets::PEOPLE),
+    list_op("list_targets", &sheets::TARGETS),
+    list_op("list_audit_events", &sheets::AUDIT_EVENTS),
     report_op("report_summary", &sheets::SUMMARY),
     report_op("report_breakdown", &sheets::BREAKDOWN),
     report_op("report_targets", &sheets::TARGET_PROGRESS),
@@ -186,14 +189,15 @@ pub fn about(req: &HttpRequest, actor: &AuthUser, title: Text) -> About {
 pub type Page<R> = (Vec<R>, Option<String>);
 
 /// How a list is written as a file: its file name (without extension), its sheet, how a row becomes
-/// cells, whether reading it logs personal-data reads (then it runs on the primary), and whether its
-/// pages are cut from a list read whole (then a whole export reads it once).
+/// cells, whether it is read on the primary (it logs personal-data reads, or its JSON form reads there
+/// too) rather than a replica, and whether its pages are cut from a list read whole (then a whole
+/// export reads it once).
 #[derive(Debug)]
 pub struct ListFile<R> {
     pub name: &'static str,
     pub sheet: &'static Sheet,
     pub row: fn(&R) -> Vec<Cell>,
-    pub logs_reads: bool,
+    pub on_primary: bool,
     pub read_whole: bool,
 }
 
@@ -221,7 +225,7 @@ where
         name,
         sheet,
         row: to_row,
-        logs_reads,
+        on_primary,
         read_whole,
     } = file;
     let size = match (one_page, read_whole) {
@@ -231,7 +235,7 @@ where
     };
     let work = move |conn: &mut PgConnection| {
         let mut transaction = conn.build_transaction().repeatable_read();
-        if !logs_reads {
+        if !on_primary {
             transaction = transaction.read_only();
         }
         transaction.run(|conn| {
@@ -250,7 +254,7 @@ where
             }
         })
     };
-    let (spool, next) = if logs_reads {
+    let (spool, next) = if on_primary {
         db.run(work).await?
     } else {
         db.read(actor.id, work).await?

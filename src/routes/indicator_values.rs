@@ -170,7 +170,7 @@ pub async fn list_indicator_values(
                         v.as_of,
                     ]
                 },
-                logs_reads: false,
+                on_primary: false,
                 read_whole: true,
             },
             page,

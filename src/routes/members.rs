@@ -116,7 +116,7 @@ pub async fn list_team_members(
                 name: "members",
                 sheet: &sheets::MEMBERS,
                 row: member_row,
-                logs_reads: true,
+                on_primary: true,
                 read_whole: true,
             },
             page,

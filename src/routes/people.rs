@@ -1,7 +1,7 @@
 //! People across teams, the personal-data read log, and erasure: the HTTP face. The rules and
 //! operations are `domain::people`.
 
-use actix_web::{HttpResponse, delete, get, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, web};
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
@@ -10,12 +10,17 @@ use uuid::Uuid;
 
 pub use crate::domain::people::{PersonDetailResponse, PersonMembership, PersonResponse};
 use crate::{
+    cells,
     auth::{AuthUser, Operation},
     db::Db,
     domain::people,
     error::{AppError, ErrorCode, Problem, Text},
     models::person,
-    routes::conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
+    routes::{
+        conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
+        export::{self, Answer},
+    },
+    tabular::{Cell, sheets},
 };
 
 /// A page of people.
@@ -34,10 +39,13 @@ pub struct PersonListQuery {
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// List people.
@@ -50,7 +58,7 @@ pub struct PersonListQuery {
     params(PersonListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of people.", body = PersonListResponse),
+        (status = 200, description = "A page of people, or the whole list as a file.", body = PersonListResponse),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter.", body = Problem, content_type = "application/problem+json"),
@@ -59,25 +67,63 @@ pub struct PersonListQuery {
 )]
 #[get("/people")]
 pub async fn list_people(
+    req: HttpRequest,
     actor: AuthUser,
     query: web::Query<PersonListQuery>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListPeople)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
-    let after = match decode_cursor(query.cursor.as_deref())? {
-        Some(position) => Some(Uuid::parse_str(&position).map_err(|_| {
-            AppError::new(ErrorCode::InvalidQuery)
-                .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-        })?),
-        None => None,
-    };
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let search = query.q;
-    let items = db
-        .run(move |conn| people::list(conn, &actor, search, after, limit))
-        .await?;
-    let next = next_cursor(&items, limit, |p| p.id.to_string());
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+            let after = match decode_cursor(cursor.as_deref())? {
+                Some(position) => Some(Uuid::parse_str(&position).map_err(|_| {
+                    AppError::new(ErrorCode::InvalidQuery)
+                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
+                })?),
+                None => None,
+            };
+            let items = people::list(conn, &actor, search.clone(), after, limit)?;
+            let next = next_cursor(&items, limit, |p| p.id.to_string());
+            Ok((items, next))
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("People", "Danh sách người"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "people",
+                sheet: &sheets::PEOPLE,
+                row: |p: &PersonResponse| {
+                    cells![
+                        p.id.to_string(),
+                        p.full_name.as_ref(),
+                        p.phone.as_ref(),
+                        Cell::choice(p.gender),
+                        p.birth_year.map(i32::from),
+                        p.ethnicity.map(Cell::choice),
+                        Cell::choice(p.affiliation),
+                        p.erased,
+                        p.version,
+                    ]
+                },
+                on_primary: true,
+                read_whole: false,
+            },
+            page,
+        )
+        .await;
+    }
+    let limit = page_limit(query.limit)?;
+    let (items, next) = db.run(move |conn| page(conn, query.cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(PersonListResponse {
         items,
         next_cursor: next,

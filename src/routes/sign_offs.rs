@@ -160,7 +160,7 @@ pub async fn list_sign_offs(
                 name: "sign-offs",
                 sheet: &sheets::SIGN_OFFS,
                 row: sign_off_row,
-                logs_reads: false,
+                on_primary: false,
                 read_whole: false,
             },
             page,

@@ -15,8 +15,13 @@ use crate::{
     auth::{AuthUser, Operation},
     db::Db,
     domain::targets::{self, TargetQuery},
-    error::{AppError, Problem},
-    routes::conditional::{etag, if_match, keyset_page, page_limit},
+    cells,
+    error::{AppError, Problem, Text},
+    routes::{
+        conditional::{etag, if_match, keyset_page, page_limit},
+        export::{self, Answer},
+    },
+    tabular::{Cell, sheets},
 };
 
 /// A page of targets, latest period first.
@@ -39,10 +44,13 @@ pub struct TargetListQuery {
     pub from: Option<NaiveDate>,
     /// Targets whose period starts on or before.
     pub to: Option<NaiveDate>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50). A file without `limit` or `cursor` holds the whole list.
     pub limit: Option<i64>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
+    /// `json` (pages), `csv` or `xlsx` (the whole list as one file); overrides `Accept`.
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
 }
 
 /// List targets.
@@ -54,7 +62,7 @@ pub struct TargetListQuery {
     params(TargetListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of targets.", body = TargetListResponse),
+        (status = 200, description = "A page of targets, or the whole list as a file.", body = TargetListResponse),
         (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`org_unit_id` does not exist.", body = Problem, content_type = "application/problem+json"),
@@ -63,30 +71,66 @@ pub struct TargetListQuery {
 )]
 #[get("/targets")]
 pub async fn list_targets(
+    req: HttpRequest,
     actor: AuthUser,
     query: web::Query<TargetListQuery>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ListTargets)?;
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
+    let answer = Answer::of(&req, query.format.as_ref())?;
     let target_query = TargetQuery {
         org_unit_id: query.org_unit_id,
         indicator: query.indicator,
         from: query.from,
         to: query.to,
     };
-    let found = db
-        .run(move |conn| targets::list(conn, &actor, &target_query))
-        .await?;
-    // Latest period first, then by id.
-    let (page, next_cursor) = keyset_page(found, query.cursor.as_deref(), limit, |t| {
-        (-t.period_start.num_days_from_ce(), t.id)
-    })?;
-    Ok(HttpResponse::Ok().json(TargetListResponse {
-        items: page.iter().map(TargetResponse::from).collect(),
-        next_cursor,
-    }))
+    let page = {
+        let actor = actor.clone();
+        move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
+            let found = targets::list(conn, &actor, &target_query)?;
+            // Latest period first, then by id.
+            let (page, next) = keyset_page(found, cursor.as_deref(), limit, |t| {
+                (-t.period_start.num_days_from_ce(), t.id)
+            })?;
+            Ok((page.iter().map(TargetResponse::from).collect(), next))
+        }
+    };
+    if answer.is_file() {
+        let about = export::about(&req, &actor, Text::new("Targets", "Chỉ tiêu được giao"));
+        return export::list(
+            &db,
+            &actor,
+            answer,
+            about,
+            (query.limit, query.cursor),
+            export::ListFile {
+                name: "targets",
+                sheet: &sheets::TARGETS,
+                row: |t: &TargetResponse| {
+                    cells![
+                        t.id.to_string(),
+                        Cell::choice(t.indicator),
+                        t.org_unit_id.map(|id| id.to_string()),
+                        t.team_id.map(|id| id.to_string()),
+                        t.campaign_id.map(|id| id.to_string()),
+                        t.period_start,
+                        t.period_end,
+                        t.value,
+                        t.updated_at,
+                        t.version,
+                    ]
+                },
+                on_primary: true,
+                read_whole: true,
+            },
+            page,
+        )
+        .await;
+    }
+    let limit = page_limit(query.limit)?;
+    let (items, next_cursor) = db.run(move |conn| page(conn, query.cursor, limit)).await?;
+    Ok(HttpResponse::Ok().json(TargetListResponse { items, next_cursor }))
 }
 
 /// Find a target.

@@ -117,7 +117,7 @@ pub async fn list_teams(
                 name: "teams",
                 sheet: &sheets::TEAMS,
                 row: team_row,
-                logs_reads: false,
+                on_primary: false,
                 read_whole: false,
             },
             page,

@@ -67,9 +67,8 @@ pub const PEOPLE: Sheet = Sheet::new(
         c("birth_year", "Năm sinh", "Birth year", 10, Integer),
         c("ethnicity", "Dân tộc", "Ethnic group", 14, Choice(ETHNICITIES)),
         c("affiliation", "Thành phần", "Affiliation", 22, Choice(AFFILIATIONS)),
-        c("teams", "Các tổ", "Teams", 24, Text),
         c("erased", "Đã xoá dữ liệu cá nhân", "Personal data erased", 12, Boolean),
-        c("updated_at", "Cập nhật lúc", "Updated at", 17, Time),
+        c("version", "Phiên bản", "Version", 8, Integer),
     ],
 );
 
@@ -166,20 +165,20 @@ pub const INDICATOR_VALUES: Sheet = Sheet::new(
     ],
 );
 
-/// Targets assigned to units, teams and campaigns.
+/// Targets assigned to units, teams and campaigns (the targets report shows them by name).
 pub const TARGETS: Sheet = Sheet::new(
     "Chỉ tiêu",
     "Targets",
     &[
         c("id", "Mã chỉ tiêu", "Id", 38, Text),
         c("indicator", "Chỉ số", "Indicator", 34, Choice(INDICATORS)),
-        c("holder_kind", "Giao cho", "Holder kind", 12, Choice(TARGET_HOLDER_KINDS)),
-        c("holder_code", "Mã", "Holder code", 16, Text),
-        c("holder_name", "Tên", "Holder", 28, Text),
+        c("org_unit_id", "Mã định danh đơn vị", "Unit id", 38, Text),
+        c("team_id", "Mã định danh tổ", "Team id", 38, Text),
+        c("campaign_id", "Chiến dịch", "Campaign", 38, Text),
         c("period_start", "Từ ngày", "Period start", 12, Date),
         c("period_end", "Đến ngày", "Period end", 12, Date),
-        c("value", "Chỉ tiêu", "Target", 12, Integer),
-        c("notes", "Ghi chú", "Notes", 30, Text),
+        c("value", "Chỉ tiêu", "Target", 12, Number),
+        c("updated_at", "Cập nhật lúc", "Updated at", 17, Time),
         c("version", "Phiên bản", "Version", 8, Integer),
     ],
 );
@@ -196,11 +195,11 @@ pub const TARGET_PROGRESS: Sheet = Sheet::new(
         c("campaign_id", "Chiến dịch", "Campaign", 38, Text),
         c("period_start", "Từ ngày", "Period start", 12, Date),
         c("period_end", "Đến ngày", "Period end", 12, Date),
-        c("value", "Chỉ tiêu", "Target", 12, Integer),
-        c("actual", "Thực hiện", "Actual", 12, Integer),
+        c("value", "Chỉ tiêu", "Target", 12, Number),
+        c("actual", "Thực hiện", "Actual", 12, Number),
         c("achievement_pct", "Tỷ lệ hoàn thành", "Achievement", 12, Percent),
         c("expected_pct", "Tỷ lệ cần đạt", "Expected", 12, Percent),
-        c("expected_value", "Mức cần đạt", "Expected value", 12, Integer),
+        c("expected_value", "Mức cần đạt", "Expected value", 12, Number),
         c("status", "Đánh giá", "Status", 16, Choice(TARGET_STATUSES)),
         c("evaluated_on", "Đánh giá ngày", "Evaluated on", 12, Date),
         c("source", "Nguồn", "Source", 24, Text),
@@ -292,13 +291,13 @@ pub const AUDIT_EVENTS: Sheet = Sheet::new(
     "Audit",
     &[
         c("at", "Thời điểm", "At", 17, Time),
-        c("actor", "Người thực hiện", "Actor", 18, Text),
+        c("actor_username", "Người thực hiện", "Actor", 18, Text),
         c("action", "Hành động", "Action", 24, Text),
         c("entity_type", "Đối tượng", "Entity type", 16, Text),
         c("entity_id", "Mã đối tượng", "Entity id", 38, Text),
         c("request_id", "Mã yêu cầu", "Request id", 38, Text),
         c("client_ip", "Địa chỉ IP", "Client IP", 16, Text),
-        c("details", "Chi tiết", "Details", 50, Text),
+        c("changes", "Thay đổi", "Changes", 50, Text),
     ],
 );
 

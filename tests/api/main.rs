@@ -30,6 +30,7 @@ mod resilience;
 mod scale_seed;
 mod security;
 mod sign_offs;
+mod spreadsheets;
 mod sync;
 mod targets;
 mod teams;

@@ -199,7 +199,7 @@ async fn list(
                 name: "reach-activities",
                 sheet: &sheets::REACH_ACTIVITIES,
                 row: activity_row,
-                logs_reads: false,
+                on_primary: false,
                 read_whole: false,
             },
             page,

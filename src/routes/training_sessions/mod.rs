@@ -158,7 +158,7 @@ pub async fn list_training_sessions(
                 name: "training-sessions",
                 sheet: &sheets::SESSIONS,
                 row: session_row,
-                logs_reads: false,
+                on_primary: false,
                 read_whole: false,
             },
             page,
