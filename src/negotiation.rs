@@ -94,10 +94,7 @@ pub fn quality(accept: &Accept, media: &Mime) -> Option<(Quality, usize)> {
 /// Which of `offered` (in the server's order of preference) the request's `Accept` prefers: the highest
 /// quality, then the range listed first, then the server's order. No `Accept`, or one that does not
 /// parse, gets the first; `None` when `Accept` rules every one out.
-pub fn preferred<'a, T>(
-    req: &actix_web::HttpRequest,
-    offered: &'a [(T, Mime)],
-) -> Option<&'a T> {
+pub fn preferred<'a, T>(req: &actix_web::HttpRequest, offered: &'a [(T, Mime)]) -> Option<&'a T> {
     if !req.headers().contains_key(actix_web::http::header::ACCEPT) {
         return offered.first().map(|(value, _)| value);
     }
@@ -112,7 +109,11 @@ pub fn preferred<'a, T>(
             (quality > Quality::ZERO).then_some((quality, position, order, value))
         })
         .max_by_key(|(quality, position, order, _)| {
-            (*quality, std::cmp::Reverse(*position), std::cmp::Reverse(*order))
+            (
+                *quality,
+                std::cmp::Reverse(*position),
+                std::cmp::Reverse(*order),
+            )
         })
         .map(|(_, _, _, value)| value)
 }

@@ -37,7 +37,8 @@ pub(super) fn describe_files(document: &mut serde_json::Value) {
         ok["content"][XLSX_MEDIA_TYPE] = json!({
             "schema": {"type": "string", "format": "binary", "contentMediaType": XLSX_MEDIA_TYPE}
         });
-        ok["headers"]["Content-Disposition"] = json!({"$ref": "#/components/headers/Content-Disposition"});
+        ok["headers"]["Content-Disposition"] =
+            json!({"$ref": "#/components/headers/Content-Disposition"});
         if file.list {
             ok["headers"]["X-Next-Cursor"] = json!({"$ref": "#/components/headers/X-Next-Cursor"});
         }
@@ -48,21 +49,27 @@ pub(super) fn describe_files(document: &mut serde_json::Value) {
             .map(|c| format!("\n| `{}` | {} | {} |", c.key, c.vi, c.en))
             .collect();
         let formats = match (file.csv, file.list) {
-            (true, true) => "**Formats.** JSON pages (`application/json`, the default). CSV (`text/csv`: UTF-8 \
+            (true, true) => {
+                "**Formats.** JSON pages (`application/json`, the default). CSV (`text/csv`: UTF-8 \
                 with a BOM, the column keys below as the header row, codes and ISO dates, the import format \
                 where there is one) and XLSX (typed cells, Vietnamese headers and labels, English with \
                 `Accept-Language: en`, a frozen bold header row with autofilter, and an `About` sheet saying \
                 what the file holds) hold the **whole filtered list** in one file, unless `limit` or `cursor` \
                 asks for one page (then `X-Next-Cursor` carries the next). Choose with `format=` or `Accept` \
                 (quality values and order honoured; `text/csv;q=0` rules CSV out); an `Accept` that admits \
-                none of them is 406.",
-            (true, false) => "**Formats.** JSON (`application/json`, the default), CSV (`text/csv`: UTF-8 with \
+                none of them is 406."
+            }
+            (true, false) => {
+                "**Formats.** JSON (`application/json`, the default), CSV (`text/csv`: UTF-8 with \
                 a BOM, the column keys below as the header row, codes and ISO dates) or XLSX (typed cells, \
                 Vietnamese headers and labels, English with `Accept-Language: en`, and an `About` sheet \
                 saying what the file holds). Choose with `format=` or `Accept` (quality values and order \
-                honoured); an `Accept` that admits none of them is 406.",
-            (false, _) => "**Format.** XLSX only (`format=xlsx` or an `Accept` that admits it; anything \
-                else is 406). Headers and labels in Vietnamese, English with `Accept-Language: en`.",
+                honoured); an `Accept` that admits none of them is 406."
+            }
+            (false, _) => {
+                "**Format.** XLSX only (`format=xlsx` or an `Accept` that admits it; anything \
+                else is 406). Headers and labels in Vietnamese, English with `Accept-Language: en`."
+            }
         };
         let description = operation["description"].as_str().unwrap_or("").to_owned();
         operation["description"] = json!(if file.csv {

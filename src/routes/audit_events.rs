@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation},
-    db::Db,
     cells,
+    db::Db,
     error::{AppError, Problem, Text},
     models::audit::{self, AuditEvent, AuditFilter},
     routes::{

@@ -94,7 +94,11 @@ impl Answer {
     /// [`crate::negotiation`], when it admits none). Files are in Vietnamese unless `Accept-Language`
     /// prefers English.
     pub fn of(req: &HttpRequest, format: Option<&Choice<FileFormat>>) -> Result<Self, AppError> {
-        Self::among(req, format, &[FileFormat::Json, FileFormat::Csv, FileFormat::Xlsx])
+        Self::among(
+            req,
+            format,
+            &[FileFormat::Json, FileFormat::Csv, FileFormat::Xlsx],
+        )
     }
 
     /// As [`Self::of`] for an operation offering only `offered`.
@@ -117,7 +121,10 @@ impl Answer {
                     .filter_map(|format| Some((*format, media_type(*format).parse().ok()?)))
                     .collect();
                 *crate::negotiation::preferred(req, &candidates).ok_or_else(|| {
-                    not_offered(offered.first().copied().unwrap_or(FileFormat::Json), offered)
+                    not_offered(
+                        offered.first().copied().unwrap_or(FileFormat::Json),
+                        offered,
+                    )
                 })?
             }
         };

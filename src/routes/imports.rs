@@ -1,4 +1,4 @@
-//! Bulk import of teams and members from spreadsheets (CSV) or JSON arrays, the HTTP face: the body is
+//! Bulk import of teams and members from spreadsheets (XLSX or CSV) or JSON arrays, the HTTP face: the body is
 //! read (at most 20 MiB) and parsed into rows, then `domain::imports` plans and writes them.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, post, web};
@@ -10,7 +10,7 @@ pub use crate::domain::imports::{ImportRowError, ImportSummary};
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
-    domain::imports::{self, ImportKind, ImportOptions, parse_rows},
+    domain::imports::{self, ImportFile, ImportKind, ImportOptions, parse_rows},
     error::{AppError, ErrorCode, Problem, Text},
 };
 
@@ -27,6 +27,9 @@ pub struct ImportQuery {
     /// reported.
     #[param(value_type = Option<crate::reference::ImportMode>)]
     pub mode: Option<crate::reference::Choice<crate::reference::ImportMode>>,
+    /// The sheet to read from an XLSX file (default: the first).
+    #[param(max_length = 31)]
+    pub sheet: Option<String>,
 }
 
 /// The body, at most [`IMPORT_BODY_LIMIT`] bytes (413 beyond).
@@ -70,7 +73,21 @@ pub(crate) async fn import(
     let options = ImportOptions::parse(query.dry_run, query.mode.as_ref())?;
     let content_type = content_type(&req);
     let body = read_body(payload).await?;
-    let parsed = parse_rows(&content_type, &body, kind.required_columns)?;
+    // Reading an XLSX file unzips it: off the async threads.
+    let parsed = web::block({
+        let sheet = query.sheet.clone();
+        move || {
+            parse_rows(
+                ImportFile {
+                    content_type: &content_type,
+                    body: &body,
+                    sheet: sheet.as_deref(),
+                },
+                &kind,
+            )
+        }
+    })
+    .await??;
     let summary = db
         .run(move |conn| imports::run(conn, &actor, &parsed, options, kind.plan))
         .await?;
@@ -89,16 +106,16 @@ pub(crate) async fn import(
     operation_id = "import_teams",
     params(ImportQuery),
     security(("bearer" = [])),
-    request_body(content((String = "text/csv"), (Vec<Object> = "application/json")),
-        description = "CSV with a header row (UTF-8, optional BOM, comma or semicolon), or a JSON array."),
+    request_body(content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<Object> = "application/json")),
+        description = "A spreadsheet with a header row: XLSX (the first sheet, or `sheet`), or CSV in UTF-8 (optional BOM), UTF-16 (Excel's \"Unicode text\") or Windows-1258 (older Excel's \"CSV\"), comma, semicolon or tab separated (a `charset` parameter decides the encoding when given); or a JSON array of objects with the same keys. Headers may be the column keys or the Vietnamese or English headers of the export and the template; enumerated cells their codes or labels."),
     responses(
         (status = 200, description = "The summary; `committed` says whether anything was written.", body = ImportSummary),
         (status = 400, description = "Unreadable body.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins and officers only.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 20 MiB.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither CSV nor JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed CSV or bad options.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither CSV, XLSX nor JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed file, an encoding that cannot be told, a missing sheet or column, or bad options.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -133,16 +150,16 @@ pub async fn import_teams(
     operation_id = "import_members",
     params(ImportQuery),
     security(("bearer" = [])),
-    request_body(content((String = "text/csv"), (Vec<Object> = "application/json")),
-        description = "CSV with a header row (UTF-8, optional BOM, comma or semicolon), or a JSON array."),
+    request_body(content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<Object> = "application/json")),
+        description = "A spreadsheet with a header row: XLSX (the first sheet, or `sheet`), or CSV in UTF-8 (optional BOM), UTF-16 (Excel's \"Unicode text\") or Windows-1258 (older Excel's \"CSV\"), comma, semicolon or tab separated (a `charset` parameter decides the encoding when given); or a JSON array of objects with the same keys. Headers may be the column keys or the Vietnamese or English headers of the export and the template; enumerated cells their codes or labels."),
     responses(
         (status = 200, description = "The summary; `committed` says whether anything was written.", body = ImportSummary),
         (status = 400, description = "Unreadable body.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins and officers only.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 20 MiB.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither CSV nor JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed CSV or bad options.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither CSV, XLSX nor JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed file, an encoding that cannot be told, a missing sheet or column, or bad options.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -8,21 +8,21 @@ use uuid::Uuid;
 
 pub use crate::domain::indicator_values::IndicatorValueResponse;
 use crate::{
-    models::indicator_value::IndicatorValue,
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::{
         imports,
         indicator_values::{self, ValueQuery, response},
     },
-    cells,
     error::{AppError, Problem, Text},
-    tabular::{Cell, sheets},
+    models::indicator_value::IndicatorValue,
     routes::{
         conditional::{keyset_page, page_limit},
         export::{self, Answer},
         imports::{ImportQuery, ImportSummary, import},
     },
+    tabular::{Cell, sheets},
 };
 
 /// A list of values.
@@ -65,16 +65,16 @@ pub struct IndicatorValueQuery {
     operation_id = "import_indicator_values",
     params(ImportQuery),
     security(("bearer" = [])),
-    request_body(content((String = "text/csv"), (Vec<Object> = "application/json")),
-        description = "CSV with a header row, or a JSON array of objects with the same keys."),
+    request_body(content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<Object> = "application/json")),
+        description = "A spreadsheet with a header row (XLSX, or CSV in UTF-8, UTF-16 or Windows-1258, as for the team import), or a JSON array of objects with the same keys."),
     responses(
         (status = 200, description = "The summary; `committed` says whether anything was written.", body = ImportSummary),
         (status = 400, description = "Unreadable body.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins and officers only.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over 20 MiB.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither CSV nor JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed CSV or bad options.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither CSV, XLSX nor JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed file, an encoding that cannot be told, a missing sheet or column, or bad options.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -149,7 +149,11 @@ pub async fn list_indicator_values(
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Indicator values", "Giá trị chỉ số"));
+        let about = export::about(
+            &req,
+            &actor,
+            Text::new("Indicator values", "Giá trị chỉ số"),
+        );
         return export::list(
             &db,
             &actor,

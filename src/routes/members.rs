@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::{
         memberships::{
@@ -17,7 +18,6 @@ use crate::{
         },
         teams,
     },
-    cells,
     error::{AppError, Problem, Text},
     models::person,
     reference::MembershipRole,

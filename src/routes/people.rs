@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 pub use crate::domain::people::{PersonDetailResponse, PersonMembership, PersonResponse};
 use crate::{
-    cells,
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::people,
     error::{AppError, ErrorCode, Problem, Text},

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
-    cells,
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::reports::reach::{ReachGroup, ReachSummaryResponse, summarize},
     domain::validation::FieldErrors,
@@ -68,7 +68,11 @@ pub async fn get_reach_summary(
     let campaign_id = id.into_inner();
     let query = query.into_inner();
     let answer = Answer::of(&req, query.format.as_ref())?;
-    let about = export::about(&req, &actor, Text::new("Campaign reach summary", "Tổng hợp kết quả tuyên truyền"));
+    let about = export::about(
+        &req,
+        &actor,
+        Text::new("Campaign reach summary", "Tổng hợp kết quả tuyên truyền"),
+    );
     let mut errors = FieldErrors::new();
     let group_by = check_choice(&mut errors, "group_by", query.group_by.as_ref());
     let status = check_choice(&mut errors, "status", query.status.as_ref());

@@ -14,15 +14,16 @@ use crate::{
     auth::{AuthUser, Operation},
     db::Db,
     domain::{
-        reports::{break_down, summarize},
+        reports::{
+            break_down,
+            rows::{breakdown_rows, report_details, summary_rows},
+            summarize,
+        },
         validation::FieldErrors,
     },
     error::{AppError, Problem, Text},
     models::stats::ReportCache,
-    routes::{
-        export::{self, Answer},
-        report_files::{breakdown_rows, report_details, summary_rows},
-    },
+    routes::export::{self, Answer},
     tabular::sheets,
 };
 
@@ -82,7 +83,11 @@ pub async fn report_summary(
     actor.authorize(Operation::ReportSummary)?;
     let query = query.into_inner();
     let answer = Answer::of(&req, query.format.as_ref())?;
-    let mut about = export::about(&req, &actor, Text::new("Summary report", "Báo cáo tổng hợp"));
+    let mut about = export::about(
+        &req,
+        &actor,
+        Text::new("Summary report", "Báo cáo tổng hợp"),
+    );
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -177,7 +182,11 @@ pub async fn report_breakdown(
     actor.authorize(Operation::ReportBreakdown)?;
     let query = query.into_inner();
     let answer = Answer::of(&req, query.format.as_ref())?;
-    let mut about = export::about(&req, &actor, Text::new("Breakdown report", "Báo cáo phân tích"));
+    let mut about = export::about(
+        &req,
+        &actor,
+        Text::new("Breakdown report", "Báo cáo phân tích"),
+    );
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -220,7 +229,14 @@ pub async fn report_breakdown(
         ));
         let (rows, totals) = breakdown_rows(&breakdown);
         let name = format!("breakdown-{}", breakdown.by);
-        return export::table(answer, about, (&name, &sheets::BREAKDOWN), rows, Some(totals)).await;
+        return export::table(
+            answer,
+            about,
+            (&name, &sheets::BREAKDOWN),
+            rows,
+            Some(totals),
+        )
+        .await;
     }
     Ok(HttpResponse::Ok().json(breakdown))
 }

@@ -11,16 +11,14 @@ use crate::{
     db::Db,
     domain::reports::{
         PeriodOptions, check_period, read_report,
+        rows::{report_details, target_rows},
         targets::{TargetsReportResponse, report},
     },
     domain::validation::FieldErrors,
     error::{AppError, Problem, Text},
     models::stats::ReportCache,
     reference::{Choice, Indicator, check_choice},
-    routes::{
-        export::{self, Answer},
-        report_files::{report_details, target_rows},
-    },
+    routes::export::{self, Answer},
     tabular::sheets,
 };
 
@@ -80,7 +78,11 @@ pub async fn report_targets(
     actor.authorize(Operation::ReportTargets)?;
     let query = query.into_inner();
     let answer = Answer::of(&req, query.format.as_ref())?;
-    let mut about = export::about(&req, &actor, Text::new("Targets report", "Báo cáo tiến độ chỉ tiêu"));
+    let mut about = export::about(
+        &req,
+        &actor,
+        Text::new("Targets report", "Báo cáo tiến độ chỉ tiêu"),
+    );
     let options = PeriodOptions {
         org_unit_id: query.org_unit_id,
         from: query.from,
@@ -109,9 +111,12 @@ pub async fn report_targets(
         })
         .await?;
     if answer.is_file() {
-        about
-            .details
-            .extend(report_details(&report.org_unit, report.from, report.to, as_of));
+        about.details.extend(report_details(
+            &report.org_unit,
+            report.from,
+            report.to,
+            as_of,
+        ));
         return export::table(
             answer,
             about,

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    cells,
     auth::{AuthUser, Operation, Role},
+    cells,
     db::Db,
     domain::memberships::mask_phone,
     domain::reports::{PeriodOptions, read_report},
@@ -105,7 +105,11 @@ pub async fn report_dormant_teams(
     actor.authorize(Operation::ReportDormantTeams)?;
     let query = query.into_inner();
     let answer = Answer::of(&req, query.format.as_ref())?;
-    let about = export::about(&req, &actor, Text::new("Dormant teams", "Tổ chưa hoạt động"));
+    let about = export::about(
+        &req,
+        &actor,
+        Text::new("Dormant teams", "Tổ chưa hoạt động"),
+    );
     let days = query.days.unwrap_or(30);
     let mut errors = FieldErrors::new();
     let (fewest, most) = crate::contract::DORMANT_DAYS;
@@ -219,8 +223,14 @@ pub async fn report_dormant_teams(
                 ]
             })
             .collect();
-        return export::table(answer, about, ("dormant-teams", &sheets::DORMANT_TEAMS), rows, None)
-            .await;
+        return export::table(
+            answer,
+            about,
+            ("dormant-teams", &sheets::DORMANT_TEAMS),
+            rows,
+            None,
+        )
+        .await;
     }
     Ok(HttpResponse::Ok().json(DormantTeamsResponse { days, items }))
 }

@@ -12,20 +12,20 @@ pub use crate::domain::sign_offs::{
 };
 use crate::{
     auth::{AuthUser, Operation},
+    cells,
     config::Settings,
     db::Db,
     domain::{
         sign_offs::{self as domain, ListFilter, Period, Request},
         validation::FieldErrors,
     },
-    cells,
     error::{AppError, ErrorCode, Lang, Problem, Text},
-    tabular::{Cell, sheets},
     reference::{Choice, SignOffAction, SignOffState, check_choice},
     routes::{
         conditional::{decode_keyset, encode_keyset, etag, if_match, page_limit},
         export::{self, Answer},
     },
+    tabular::{Cell, sheets},
 };
 
 /// A note to a submission or an acceptance.
@@ -81,7 +81,6 @@ pub struct SignOffListResponse {
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
-
 
 /// List sign-offs.
 ///
@@ -149,7 +148,11 @@ pub async fn list_sign_offs(
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Monthly sign-offs", "Xác nhận số liệu tháng"));
+        let about = export::about(
+            &req,
+            &actor,
+            Text::new("Monthly sign-offs", "Xác nhận số liệu tháng"),
+        );
         return export::list(
             &db,
             &actor,

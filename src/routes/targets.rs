@@ -13,9 +13,9 @@ pub use crate::domain::targets::{
 };
 use crate::{
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::targets::{self, TargetQuery},
-    cells,
     error::{AppError, Problem, Text},
     routes::{
         conditional::{etag, if_match, keyset_page, page_limit},

@@ -13,11 +13,11 @@ pub use crate::domain::teams::{
 };
 use crate::{
     auth::{AuthUser, Operation},
+    cells,
     db::Db,
     domain::teams::{self as teams_domain, TeamQuery},
-    models::team::TeamListed,
-    cells,
     error::{AppError, Problem, Text},
+    models::team::TeamListed,
     routes::{
         conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
         export::{self, Answer},
@@ -100,13 +100,18 @@ pub async fn list_teams(
         let actor = actor.clone();
         move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
             let after = decode_cursor(cursor.as_deref())?;
-            let rows = teams_domain::list(conn, &actor, team_query.clone(), after.as_deref(), limit)?;
+            let rows =
+                teams_domain::list(conn, &actor, team_query.clone(), after.as_deref(), limit)?;
             let next = next_cursor(&rows, limit, |row| row.team.code.clone());
             Ok((rows, next))
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Teams", "Danh sách tổ công nghệ số cộng đồng"));
+        let about = export::about(
+            &req,
+            &actor,
+            Text::new("Teams", "Danh sách tổ công nghệ số cộng đồng"),
+        );
         return export::list(
             &db,
             &actor,

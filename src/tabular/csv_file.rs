@@ -95,13 +95,8 @@ mod tests {
     fn formulas_are_neutralised_and_vietnamese_survives() {
         let mut writer: Box<dyn TableWriter> = Box::new(CsvWriter::new().unwrap());
         writer.begin(&Sheet::new("a", "a", COLUMNS)).unwrap();
-        writer
-            .row(&crate::cells![
-                "Tổ Chiềng Đông",
-                "=cmd|' /C calc'!A0",
-                -5_i64
-            ])
-            .unwrap();
+        let row = crate::cells!["Tổ Chiềng Đông", "=cmd|' /C calc'!A0", -5_i64];
+        writer.row(&row).unwrap();
         let mut spool = writer.finish().unwrap();
         let mut text = String::new();
         spool.file.read_to_string(&mut text).unwrap();

@@ -6,6 +6,7 @@
 //! whatever the number of rows and no database connection waits on a slow download.
 
 mod csv_file;
+pub mod read;
 pub mod sheets;
 mod xlsx_file;
 
@@ -21,7 +22,8 @@ use crate::{
 pub use csv_file::neutralize;
 
 /// Media type of XLSX.
-pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const XLSX_MEDIA_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Media type of CSV as written.
 pub const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
 
@@ -29,6 +31,8 @@ pub const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     Text,
+    /// A phone number: text, but a number typed into a spreadsheet gets its leading zero back on import.
+    Phone,
     Integer,
     /// A decimal number.
     Number,

@@ -110,8 +110,16 @@ impl XlsxWriter {
             .map_err(failed)?;
         for (index, cell) in cells.iter().enumerate() {
             let column = u16::try_from(index).map_err(failed)?;
-            write_cell(sheet, &self.formats, self.lang, current.row, column, cell, total)
-                .map_err(failed)?;
+            write_cell(
+                sheet,
+                &self.formats,
+                self.lang,
+                current.row,
+                column,
+                cell,
+                total,
+            )
+            .map_err(failed)?;
         }
         current.row += 1;
         Ok(())
@@ -150,7 +158,9 @@ impl XlsxWriter {
             sheet
                 .write_string_with_format(row, 0, label, &label_format)
                 .map_err(failed)?;
-            sheet.write_number(row, 1, f64::from(*rows)).map_err(failed)?;
+            sheet
+                .write_number(row, 1, f64::from(*rows))
+                .map_err(failed)?;
             row += 1;
         }
         sheet
@@ -169,7 +179,11 @@ impl XlsxWriter {
             .write_string_with_format(
                 row,
                 0,
-                pick(lang, "Thời điểm tạo (giờ Việt Nam)", "Generated at (Vietnam time)"),
+                pick(
+                    lang,
+                    "Thời điểm tạo (giờ Việt Nam)",
+                    "Generated at (Vietnam time)",
+                ),
                 &label_format,
             )
             .map_err(failed)?;

@@ -258,6 +258,11 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/reports/targets?org_unit_id={unit}&from=2030-01-01&to=2030-12-31",
             None,
         ),
+        "report_workbook" => (
+            Method::GET,
+            "/api/v1/reports/workbook?org_unit_id={unit}&from=2030-01-01&to=2030-12-31",
+            None,
+        ),
         "list_all_reach_activities" => (
             Method::GET,
             "/api/v1/reach-activities?org_unit_id={unit}",
@@ -692,6 +697,7 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                                 | "report_summary"
                                 | "report_breakdown"
                                 | "report_targets"
+                                | "report_workbook"
                         ) && scope == "outside" =>
                     {
                         assert_eq!(status, 404, "{case}")

@@ -125,7 +125,7 @@ async fn atomic_imports_reject_the_file_and_per_row_imports_keep_the_good_rows()
     // Semicolons and a BOM, as Excel in a Vietnamese locale saves them; rows 3 and 4 are bad.
     let csv = "\u{feff}code;name;org_unit_code;founded_on;zalo_group_members\n\
                OK-1;Tổ một;son-la.xa-van-ho;2023-01-01;\n\
-               BAD-1;;son-la.khong-co;01/02/2023;nhiều\n\
+               BAD-1;;son-la.khong-co;31/02/2023;nhiều\n\
                OK-1;Tổ trùng mã;son-la.xa-van-ho;;\n\
                OK-2;Tổ hai;son-la.phuong-to-hieu;;\n";
 
@@ -272,8 +272,8 @@ CM-001,Đinh Thị Đào,0987654321,female,1990,muong,teacher,member,2024-03-01,
     let refused = import(&app, &token, "members", "", "text/csv", second_leader).await;
     assert_eq!(
         refused["errors"][0],
-        json!({"row": 2, "column": "role", "code": "leader_taken",
-                                            "message": "the team already has a current leader"})
+        json!({"row": 2, "column": "role", "column_letter": "C", "header": "role",
+               "code": "leader_taken", "message": "the team already has a current leader"})
     );
 
     // JSON arrays work too.

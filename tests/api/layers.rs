@@ -94,7 +94,7 @@ fn the_domain_layer_knows_nothing_of_http() {
 /// answers, the import endpoints' body handling). Shared shapes and operations live in the domain.
 #[test]
 fn route_files_share_only_http_plumbing() {
-    const PLUMBING: [&str; 3] = ["conditional", "csv_export", "imports"];
+    const PLUMBING: [&str; 3] = ["conditional", "export", "imports"];
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes"));
     let mut files = Vec::new();
     rust_files(root, &mut files);

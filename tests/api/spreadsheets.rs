@@ -65,7 +65,12 @@ async fn get(
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    (status, content_type, response.bytes().await.unwrap().to_vec(), headers)
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+        headers,
+    )
 }
 
 #[actix_web::test]
@@ -97,14 +102,30 @@ async fn a_team_list_is_one_typed_xlsx_or_csv_file_whatever_its_length() {
     let rows = &workbook[0].1;
     assert_eq!(rows.len(), 62, "header and 61 teams");
     let header: Vec<String> = rows[0].iter().map(text).collect();
-    assert_eq!(&header[..6], ["Mã tổ", "Tên tổ", "Đơn vị", "Mã đơn vị", "Cấp", "Trạng thái"]);
+    assert_eq!(
+        &header[..6],
+        [
+            "Mã tổ",
+            "Tên tổ",
+            "Đơn vị",
+            "Mã đơn vị",
+            "Cấp",
+            "Trạng thái"
+        ]
+    );
     assert_eq!(header.len(), 13);
-    let led = rows.iter().find(|row| row[0] == Data::String("CM-000-A".into())).unwrap();
+    let led = rows
+        .iter()
+        .find(|row| row[0] == Data::String("CM-000-A".into()))
+        .unwrap();
     assert_eq!(text(&led[1]), "Tổ công nghệ số CM-000-A");
     assert_eq!(text(&led[2]), "Chiềng Mung");
     assert_eq!(text(&led[4]), "Xã, phường", "levels by their labels");
     assert_eq!(text(&led[5]), "Đang hoạt động", "statuses by their labels");
-    assert_eq!(date(&led[6]), chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap());
+    assert_eq!(
+        date(&led[6]),
+        chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
+    );
     assert_eq!(led[7], Data::Empty);
     assert_eq!(text(&led[11]), "Lò Thị Hoa");
     // The sheet saying what the file holds.
@@ -146,7 +167,9 @@ async fn a_team_list_is_one_typed_xlsx_or_csv_file_whatever_its_length() {
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/csv"));
     let csv = String::from_utf8(body).unwrap();
-    assert!(csv.starts_with("\u{feff}code,name,org_unit_name,org_unit_code,level,status,founded_on"));
+    assert!(
+        csv.starts_with("\u{feff}code,name,org_unit_name,org_unit_code,level,status,founded_on")
+    );
     assert_eq!(csv.lines().count(), 62);
     assert!(csv.contains("CM-000-A,Tổ công nghệ số CM-000-A,Chiềng Mung,son-la.xa-chieng-mung,commune,active,2025-07-01"));
     let (_, _, body, headers) = get(
@@ -183,7 +206,11 @@ async fn accept_is_honoured_by_quality_and_order() {
     app.create_team("CM-1", app.unit_id("son-la.xa-chieng-mung"));
     let cases: [(&str, u16, &str); 11] = [
         ("text/csv;q=0, */*", 200, "application/json"),
-        ("text/csv;q=0.5, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 200, XLSX),
+        (
+            "text/csv;q=0.5, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            200,
+            XLSX,
+        ),
         ("application/json;q=0.1, text/csv", 200, "text/csv"),
         ("text/csv, application/json", 200, "text/csv"),
         ("application/json, text/csv", 200, "application/json"),
@@ -192,7 +219,11 @@ async fn accept_is_honoured_by_quality_and_order() {
         ("application/json;q=0, text/csv;q=0, */*;q=0.1", 200, XLSX),
         ("text/csv;q=0", 406, "application/problem+json"),
         ("image/png", 406, "application/problem+json"),
-        ("application/json;q=0, */*;q=0", 406, "application/problem+json"),
+        (
+            "application/json;q=0, */*;q=0",
+            406,
+            "application/problem+json",
+        ),
     ];
     for (accept, status, media) in cases {
         let (got, content_type, _, _) =
@@ -201,8 +232,13 @@ async fn accept_is_honoured_by_quality_and_order() {
         assert!(content_type.starts_with(media), "{accept}: {content_type}");
     }
     // `format` overrides `Accept`; an unknown format names the field.
-    let (status, content_type, _, _) =
-        get(&app, &admin, "/api/v1/teams?format=csv", &[("Accept", "application/json")]).await;
+    let (status, content_type, _, _) = get(
+        &app,
+        &admin,
+        "/api/v1/teams?format=csv",
+        &[("Accept", "application/json")],
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/csv"));
     let response = app
@@ -247,11 +283,19 @@ async fn a_commune_report_is_one_workbook_that_agrees_with_the_json_reports() {
         .get_json(&admin, &format!("/api/v1/reports/summary?{options}"))
         .await;
     let by_team = app
-        .get_json(&admin, &format!("/api/v1/reports/breakdown?by=team&{options}"))
+        .get_json(
+            &admin,
+            &format!("/api/v1/reports/breakdown?by=team&{options}"),
+        )
         .await;
 
-    let (status, content_type, body, headers) =
-        get(&app, &admin, &format!("/api/v1/reports/workbook?{options}"), &[]).await;
+    let (status, content_type, body, headers) = get(
+        &app,
+        &admin,
+        &format!("/api/v1/reports/workbook?{options}"),
+        &[],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(content_type, XLSX);
     assert!(
@@ -286,8 +330,14 @@ async fn a_commune_report_is_one_workbook_that_agrees_with_the_json_reports() {
             .clone()
     };
     assert_eq!(text(&figure("Đơn vị")), "Chiềng Mung");
-    assert_eq!(date(&figure("Từ ngày")), chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap());
-    assert_eq!(number(&figure("Buổi sinh hoạt")), summary["sessions"]["total"].as_f64().unwrap());
+    assert_eq!(
+        date(&figure("Từ ngày")),
+        chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
+    );
+    assert_eq!(
+        number(&figure("Buổi sinh hoạt")),
+        summary["sessions"]["total"].as_f64().unwrap()
+    );
     assert_eq!(number(&figure("Buổi sinh hoạt")), 3.0);
     assert_eq!(number(&figure("Người tham dự")), 60.0);
     assert_eq!(number(&figure("Tổng số tổ")), 2.0);
@@ -295,10 +345,16 @@ async fn a_commune_report_is_one_workbook_that_agrees_with_the_json_reports() {
     let team_sheet = &workbook[2].1;
     assert_eq!(text(&team_sheet[0][0]), "Khoá");
     assert_eq!(text(&team_sheet[0][3]), "Buổi sinh hoạt");
-    assert_eq!(team_sheet.len(), 1 + by_team["rows"].as_array().unwrap().len() + 1);
+    assert_eq!(
+        team_sheet.len(),
+        1 + by_team["rows"].as_array().unwrap().len() + 1
+    );
     let totals = team_sheet.last().unwrap();
     assert_eq!(text(&totals[0]), "Tổng cộng");
-    assert_eq!(number(&totals[3]), by_team["totals"]["sessions"].as_f64().unwrap());
+    assert_eq!(
+        number(&totals[3]),
+        by_team["totals"]["sessions"].as_f64().unwrap()
+    );
     assert_eq!(number(&totals[7]), 60.0);
     let cm1 = team_sheet
         .iter()
@@ -307,7 +363,10 @@ async fn a_commune_report_is_one_workbook_that_agrees_with_the_json_reports() {
     assert_eq!(number(&cm1[3]), 2.0);
     // Months: every month of the period, zeros included, summing to the totals.
     let months = &workbook[6].1;
-    let sessions: f64 = months[1..months.len() - 1].iter().map(|row| number(&row[3])).sum();
+    let sessions: f64 = months[1..months.len() - 1]
+        .iter()
+        .map(|row| number(&row[3]))
+        .sum();
     assert_eq!(sessions, 3.0);
     // The about sheet names the unit and the period.
     let about: Vec<String> = workbook[8]
@@ -397,4 +456,404 @@ async fn session_and_people_lists_write_dates_labels_and_counts_as_typed_cells()
     assert_eq!(people[1][7], Data::Bool(false));
     let reads = app.get_json(&admin, "/api/v1/personal-data-reads").await;
     assert_eq!(reads["items"].as_array().unwrap().len(), 1);
+}
+
+/// `POST /api/v1/imports/{what}{query}` with a body of `content_type`; asserts 200 and returns the summary.
+async fn import(
+    app: &TestApp,
+    token: &str,
+    what: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> serde_json::Value {
+    let response = app
+        .request(Method::POST, &format!("/api/v1/imports/{what}{query}"))
+        .bearer_auth(token)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Text as Windows-1258 writes it: a tone mark after its letter (the letter precomposed with its
+/// circumflex, breve or horn where the code page has it).
+fn to_windows_1258(text: &str) -> Vec<u8> {
+    use unicode_normalization::UnicodeNormalization;
+    const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+    let mut written = String::new();
+    for c in text.chars() {
+        let parts: String = c.to_string().nfd().collect();
+        let letter: String = parts.chars().filter(|c| !TONES.contains(c)).collect();
+        written.extend(letter.nfc());
+        written.extend(parts.chars().filter(|c| TONES.contains(c)));
+    }
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1258.encode(&written);
+    assert!(!unmappable, "{text}");
+    bytes.into_owned()
+}
+
+/// An XLSX file of `rows` (the first is the header) written by a spreadsheet library, as Excel saves one.
+fn xlsx_of(rows: &[Vec<Data>]) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (u32::try_from(r).unwrap(), u16::try_from(c).unwrap());
+            match cell {
+                Data::String(text) => {
+                    sheet.write_string(r, c, text).unwrap();
+                }
+                Data::Float(number) => {
+                    sheet.write_number(r, c, *number).unwrap();
+                }
+                Data::Int(number) => {
+                    sheet.write_number(r, c, *number as f64).unwrap();
+                }
+                Data::Bool(value) => {
+                    sheet.write_boolean(r, c, *value).unwrap();
+                }
+                Data::DateTime(at) => {
+                    let format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+                    sheet
+                        .write_datetime_with_format(r, c, at.as_datetime().unwrap(), &format)
+                        .unwrap();
+                }
+                _ => {}
+            }
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+/// A date cell.
+fn excel_date(day: chrono::NaiveDate) -> Data {
+    let serial = (day - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days();
+    Data::DateTime(calamine::ExcelDateTime::new(
+        serial as f64,
+        calamine::ExcelDateTimeType::DateTime,
+        false,
+    ))
+}
+
+const TEAM_ROWS: &str = "code,name,org_unit_name,org_unit_code,level,status,founded_on,zalo_group_members,zalo_group_members_as_of,notes
+VH-001,Tổ công nghệ số xã Vân Hồ,Vân Hồ,son-la.xa-van-ho,commune,active,2022-09-15,,,Đường khó đi mùa mưa
+VH-002,Tổ công nghệ số bản Bó Nhàng,Bản Bó Nhàng,son-la.xa-van-ho.ban-bo-nhang,village,active,2022-10-01,86,2025-06-01,
+CM-001,Tổ công nghệ số xã Chiềng Mung,Chiềng Mung,son-la.xa-chieng-mung,commune,inactive,,,,Người Thái, Mông
+BAD-1,,Không có,son-la.khong-co,commune,active,2023-02-30,nhiều,,
+";
+
+#[actix_web::test]
+async fn xlsx_utf16_and_windows_1258_imports_match_the_utf8_csv_of_the_same_rows() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let admin = app.token("admin").await;
+    // The note of CM-001 holds a comma: quote it in every CSV.
+    let utf8 = TEAM_ROWS.replace("Người Thái, Mông", "\"Người Thái, Mông\"");
+    let reference = import(
+        &app,
+        &admin,
+        "teams",
+        "?dry_run=true&mode=per_row",
+        "text/csv",
+        utf8.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(reference["created"], 3, "{reference}");
+    assert_eq!(
+        reference["errors"].as_array().unwrap().len(),
+        4,
+        "{reference}"
+    );
+    assert_eq!(reference["units_created"], 1);
+    let bad: Vec<(u64, &str)> = reference["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert!(bad.contains(&(5, "founded_on")), "{bad:?}");
+    assert!(bad.contains(&(5, "zalo_group_members")), "{bad:?}");
+    assert!(reference["errors"][0]["column_letter"].as_str().is_some());
+
+    // Excel's "Unicode text": UTF-16 little-endian with a BOM, tab-separated.
+    let tabbed = TEAM_ROWS
+        .replace(',', "\t")
+        .replace("Người Thái\t Mông", "Người Thái, Mông");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(tabbed.encode_utf16().flat_map(u16::to_le_bytes));
+    let from_utf16 = import(
+        &app,
+        &admin,
+        "teams",
+        "?dry_run=true&mode=per_row",
+        "text/plain",
+        utf16,
+    )
+    .await;
+    // Older Excel's "CSV" in a Vietnamese Windows: Windows-1258, with and without the charset named.
+    let cp1258 = to_windows_1258(&utf8);
+    assert!(std::str::from_utf8(&cp1258).is_err());
+    let from_1258 = import(
+        &app,
+        &admin,
+        "teams",
+        "?dry_run=true&mode=per_row",
+        "text/csv",
+        cp1258.clone(),
+    )
+    .await;
+    let named = import(
+        &app,
+        &admin,
+        "teams",
+        "?dry_run=true&mode=per_row",
+        "text/csv; charset=windows-1258",
+        cp1258.clone(),
+    )
+    .await;
+    // XLSX with the Vietnamese headers of the template, dates as dates and counts as numbers.
+    let mut rows: Vec<Vec<Data>> = vec![
+        [
+            "Mã tổ",
+            "Tên tổ",
+            "Đơn vị",
+            "Mã đơn vị",
+            "Cấp",
+            "Trạng thái",
+            "Ngày thành lập",
+            "Thành viên nhóm Zalo",
+            "Số liệu Zalo tính đến",
+            "Ghi chú",
+        ]
+        .iter()
+        .map(|h| Data::String((*h).to_owned()))
+        .collect(),
+    ];
+    let mut reader = csv::Reader::from_reader(utf8.as_bytes());
+    for record in reader.records() {
+        let record = record.unwrap();
+        rows.push(
+            record
+                .iter()
+                .enumerate()
+                .map(|(index, cell)| match (index, cell) {
+                    (_, "") => Data::Empty,
+                    (6 | 8, day) if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() => {
+                        excel_date(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap())
+                    }
+                    (7, count) if count.parse::<f64>().is_ok() => {
+                        Data::Float(count.parse().unwrap())
+                    }
+                    // Labels instead of codes, as the export writes them.
+                    (4, "commune") => Data::String("Xã, phường".to_owned()),
+                    (5, "inactive") => Data::String("Tạm ngừng".to_owned()),
+                    (_, text) => Data::String(text.to_owned()),
+                })
+                .collect(),
+        );
+    }
+    let from_xlsx = import(
+        &app,
+        &admin,
+        "teams",
+        "?dry_run=true&mode=per_row",
+        XLSX,
+        xlsx_of(&rows),
+    )
+    .await;
+
+    let outcome = |summary: &serde_json::Value| {
+        let errors: Vec<(u64, String, String)> = summary["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["row"].as_u64().unwrap(),
+                    e["column"].as_str().unwrap_or("").to_owned(),
+                    e["code"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (
+            summary["created"].clone(),
+            summary["units_created"].clone(),
+            errors,
+        )
+    };
+    for (what, summary) in [
+        ("UTF-16", &from_utf16),
+        ("Windows-1258", &from_1258),
+        ("Windows-1258 named", &named),
+        ("XLSX", &from_xlsx),
+    ] {
+        assert_eq!(outcome(summary), outcome(&reference), "{what}: {summary}");
+    }
+    // XLSX errors name the column as the spreadsheet shows it.
+    let founded = from_xlsx["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["column"] == "founded_on")
+        .unwrap();
+    assert_eq!(founded["column_letter"], "G");
+    assert_eq!(founded["header"], "Ngày thành lập");
+
+    // Written for real from Windows-1258, per row: the names are the same Unicode text as the UTF-8 file.
+    let written = import(&app, &admin, "teams", "?mode=per_row", "text/csv", cp1258).await;
+    assert_eq!(written["created"], 3, "{written}");
+    let teams = app.get_json(&admin, "/api/v1/teams?q=bo nhang").await;
+    assert_eq!(teams["items"][0]["name"], "Tổ công nghệ số bản Bó Nhàng");
+    let chieng_mung = app.get_json(&admin, "/api/v1/teams?q=chieng mung").await;
+    assert_eq!(chieng_mung["items"][0]["notes"], "Người Thái, Mông");
+    assert_eq!(chieng_mung["items"][0]["status"], "inactive");
+
+    // A file whose encoding cannot be told is a clear 422; so is a sheet the workbook lacks.
+    let response = app
+        .request(Method::POST, "/api/v1/imports/teams")
+        .bearer_auth(&admin)
+        .header("Content-Type", "text/csv")
+        .body(vec![b'c', b'o', b'd', b'e', b'\n', 0x81, 0x01, 0x9F])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "unknown_encoding");
+    let response = app
+        .request(Method::POST, "/api/v1/imports/teams?sheet=Tổ")
+        .bearer_auth(&admin)
+        .header("Content-Type", XLSX)
+        .body(xlsx_of(&rows))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "sheet");
+}
+
+#[actix_web::test]
+async fn an_exported_team_or_member_workbook_edited_in_a_spreadsheet_changes_only_the_edited_rows()
+{
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let admin = app.token("admin").await;
+    let csv = TEAM_ROWS.replace("Người Thái, Mông", "\"Người Thái, Mông\"");
+    let first = import(
+        &app,
+        &admin,
+        "teams",
+        "?mode=per_row",
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(first["created"], 3, "{first}");
+    let team_by_code = |list: serde_json::Value, code: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|team| team["code"] == code)
+            .cloned()
+            .unwrap()
+    };
+    let teams = app.get_json(&admin, "/api/v1/teams").await;
+    let team = team_by_code(teams, "VH-002")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members = "team_code,full_name,phone,gender,birth_year,ethnicity,affiliation,role,joined_on
+VH-002,Lò Văn Minh,0912345678,male,1985,thai,village_head,leader,2025-07-01
+VH-002,Hà Thị Hoa,0987654321,female,1999,muong,youth_union,member,2025-07-01
+";
+    let added = import(
+        &app,
+        &admin,
+        "members",
+        "",
+        "text/csv",
+        members.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(added["created"], 2, "{added}");
+
+    // Teams: export, re-import unchanged, then edit two rows and re-import.
+    let (_, _, body, _) = get(&app, &admin, "/api/v1/teams?format=xlsx", &[]).await;
+    let exported = sheets(&body)[0].1.clone();
+    let same = import(&app, &admin, "teams", "", XLSX, xlsx_of(&exported)).await;
+    assert_eq!(
+        (
+            same["created"].as_u64(),
+            same["updated"].as_u64(),
+            same["unchanged"].as_u64()
+        ),
+        (Some(0), Some(0), Some(3)),
+        "{same}"
+    );
+    let mut edited = exported.clone();
+    let header: Vec<String> = edited[0].iter().map(text).collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row_of = |code: &str| {
+        edited
+            .iter()
+            .position(|row| row[0] == Data::String(code.into()))
+            .unwrap()
+    };
+    let (vh1, cm1) = (row_of("VH-001"), row_of("CM-001"));
+    edited[vh1][column("Thành viên nhóm Zalo")] = Data::Float(120.0);
+    edited[vh1][column("Số liệu Zalo tính đến")] =
+        excel_date(chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap());
+    edited[cm1][column("Trạng thái")] = Data::String("Đang hoạt động".into());
+    let changed = import(&app, &admin, "teams", "", XLSX, xlsx_of(&edited)).await;
+    assert_eq!(
+        (changed["updated"].as_u64(), changed["unchanged"].as_u64()),
+        (Some(2), Some(1)),
+        "{changed}"
+    );
+    let teams = app.get_json(&admin, "/api/v1/teams").await;
+    assert_eq!(
+        team_by_code(teams.clone(), "VH-001")["zalo_group_members"],
+        120
+    );
+    let cm = team_by_code(teams, "CM-001");
+    assert_eq!(cm["status"], "active");
+    assert_eq!(cm["notes"], "Người Thái, Mông");
+
+    // Members: the same, with labels for gender, ethnic group, affiliation and role.
+    let (_, _, body, _) = get(
+        &app,
+        &admin,
+        &format!("/api/v1/teams/{team}/members?format=xlsx"),
+        &[],
+    )
+    .await;
+    let exported = sheets(&body)[0].1.clone();
+    assert_eq!(text(&exported[1][7]), "Tổ trưởng");
+    let same = import(&app, &admin, "members", "", XLSX, xlsx_of(&exported)).await;
+    assert_eq!(
+        (same["created"].as_u64(), same["updated"].as_u64()),
+        (Some(0), Some(0)),
+        "{same}"
+    );
+    let mut edited = exported.clone();
+    let hoa = edited
+        .iter()
+        .position(|row| row[1] == Data::String("Hà Thị Hoa".into()))
+        .unwrap();
+    edited[hoa][4] = Data::Float(1998.0);
+    let changed = import(&app, &admin, "members", "", XLSX, xlsx_of(&edited)).await;
+    assert_eq!(changed["updated"], 1, "{changed}");
+    assert!(changed["errors"].as_array().unwrap().is_empty());
+    let people = app.get_json(&admin, "/api/v1/people?q=Hoa").await;
+    assert_eq!(people["items"][0]["birth_year"], 1998);
 }

@@ -17,7 +17,9 @@ use crate::{
 
 /// The import: a CSV header must name at least these columns.
 pub const INDICATOR_VALUES: ImportKind = ImportKind {
+    sheet: &crate::tabular::sheets::INDICATOR_VALUES,
     required_columns: &["indicator", "value"],
+    extra_columns: &["org_unit_id"],
     plan: rows,
 };
 

@@ -54,7 +54,9 @@ struct PlannedMembership {
 
 /// The import: a CSV header must name at least these columns.
 pub const MEMBERS: ImportKind = ImportKind {
+    sheet: &crate::tabular::sheets::MEMBERS,
     required_columns: &["team_code"],
+    extra_columns: &[],
     plan: rows,
 };
 

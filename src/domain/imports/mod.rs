@@ -1,4 +1,4 @@
-//! Bulk imports from spreadsheets (CSV) or JSON arrays: how the province really loads 2,448 teams and
+//! Bulk imports from spreadsheets (XLSX or CSV in the encodings Excel writes) or JSON arrays: how the province really loads 2,448 teams and
 //! their members, and how national systems' indicator values arrive. A file becomes [`Row`]s; each
 //! import plans every row against indexed in-memory maps of what exists (one query per table), reports
 //! every bad row at once, then writes in batches in one transaction. Rows are matched by natural keys,
@@ -19,16 +19,24 @@ use utoipa::ToSchema;
 use crate::{
     auth::AuthUser,
     domain::validation::FieldErrors,
-    error::{AppError, ErrorCode, FieldError, Text},
+    error::{AppError, FieldError, Text},
+    tabular::{Column, Kind, Sheet, read},
 };
 
 /// One problem in one row.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(example = json!({"row": 7, "column": "role", "column_letter": "H", "header": "Vai trò",
+    "code": "invalid_choice", "message": "must be leader, deputy or member"}))]
 pub struct ImportRowError {
-    /// Line in the CSV file (the header is line 1), or position in the JSON array (from 1).
+    /// The row as the spreadsheet shows it (the header is row 1, so row 2 is the first data row), or
+    /// the position in the JSON array (from 1).
     pub row: usize,
-    /// The column at fault (`null` for the row as a whole).
+    /// The field at fault (`null` for the row as a whole).
     pub column: Option<String>,
+    /// The column's letter in the spreadsheet (`null` for JSON, or the row as a whole).
+    pub column_letter: Option<String>,
+    /// The column's header as the file wrote it.
+    pub header: Option<String>,
     pub code: String,
     pub message: String,
 }
@@ -76,18 +84,67 @@ fn unprotect(value: &str) -> String {
     }
 }
 
-/// Parses a CSV (UTF-8, optional BOM, comma or semicolon) or JSON-array body into rows.
-/// A CSV header without one of `required` is refused whole (422 `missing_columns` on `body`): such a
-/// file is not this import's, and reading it as zero rows would report success.
-pub fn parse_rows(
-    content_type: &str,
-    body: &[u8],
-    required: &[&str],
-) -> Result<Vec<Row>, AppError> {
-    if content_type.starts_with("application/json") {
-        let items: Vec<serde_json::Map<String, serde_json::Value>> =
-            serde_json::from_slice(body).map_err(|error| AppError::from_json_error(&error))?;
-        return Ok(items
+/// A file to import: its media type (with any `charset`), its bytes, and the sheet to read (XLSX).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportFile<'a> {
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+    pub sheet: Option<&'a str>,
+}
+
+/// A file's rows, and where each field's column is in it (for errors people can find).
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFile {
+    pub rows: Vec<Row>,
+    /// Field -> (column letter, header as written).
+    pub columns: HashMap<String, (String, String)>,
+}
+
+/// Text compared without case, surrounding space or Unicode form.
+fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// Parses a JSON array, an XLSX file (the first sheet, or `sheet`) or a CSV (UTF-8, UTF-16 or
+/// Windows-1258; comma, semicolon or tab) into rows of `kind`'s fields. Headers are read as the
+/// fields' keys or their Vietnamese or English headers (what the XLSX export and the template write),
+/// and enumerated cells as codes or labels in either language. A header without one of
+/// `kind.required_columns` is refused whole (422 `missing_columns` on `body`): such a file is not this
+/// import's, and reading it as zero rows would report success.
+pub fn parse_rows(file: ImportFile<'_>, kind: &ImportKind) -> Result<ParsedFile, AppError> {
+    let media = file
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/json" {
+        return parse_json(file.body);
+    }
+    let (grid, from_csv) = if media == crate::tabular::XLSX_MEDIA_TYPE {
+        (read::read_xlsx(file.body, file.sheet)?, false)
+    } else if matches!(
+        media.as_str(),
+        "text/csv" | "text/plain" | "text/tab-separated-values"
+    ) {
+        let charset = file.content_type.split(';').skip(1).find_map(|parameter| {
+            let (name, value) = parameter.split_once('=')?;
+            (name.trim().eq_ignore_ascii_case("charset")).then(|| value.trim().trim_matches('"'))
+        });
+        (read::read_csv(&read::decode(file.body, charset)?)?, true)
+    } else {
+        return Err(read::unsupported());
+    };
+    rows_of(&grid, kind, from_csv)
+}
+
+fn parse_json(body: &[u8]) -> Result<ParsedFile, AppError> {
+    let items: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(body).map_err(|error| AppError::from_json_error(&error))?;
+    Ok(ParsedFile {
+        rows: items
             .into_iter()
             .enumerate()
             .map(|(index, item)| Row {
@@ -104,44 +161,36 @@ pub fn parse_rows(
                     })
                     .collect(),
             })
-            .collect());
-    }
-    if !content_type.starts_with("text/csv") {
-        return Err(
-            AppError::new(ErrorCode::UnsupportedMediaType).with_detail(Text::new(
-                "Send text/csv or application/json",
-                "Hãy gửi text/csv hoặc application/json",
-            )),
-        );
-    }
-    let text = std::str::from_utf8(body).map_err(|_| {
-        AppError::validation(vec![FieldError::new(
-            "body",
-            "not_utf8",
-            Text::new("must be UTF-8 text", "phải là văn bản UTF-8"),
-        )])
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first_line = text.lines().next().unwrap_or("");
-    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|error| unreadable_csv(1, &error))?
+            .collect(),
+        columns: HashMap::new(),
+    })
+}
+
+/// The grid's rows as fields of `kind`.
+fn rows_of(grid: &read::Grid, kind: &ImportKind, from_csv: bool) -> Result<ParsedFile, AppError> {
+    let columns: Vec<Option<&Column>> = grid
+        .header
         .iter()
-        .map(|h| h.trim().to_lowercase())
+        .map(|header| {
+            let header = folded(header);
+            kind.sheet.columns.iter().find(|column| {
+                folded(column.key) == header
+                    || folded(column.vi) == header
+                    || folded(column.en) == header
+            })
+        })
         .collect();
-    let missing: Vec<&str> = required
+    let keys: Vec<String> = grid
+        .header
+        .iter()
+        .zip(&columns)
+        .map(|(header, column)| column.map_or_else(|| folded(header), |c| c.key.to_owned()))
+        .collect();
+    let missing: Vec<&str> = kind
+        .required_columns
         .iter()
         .copied()
-        .filter(|column| !headers.iter().any(|h| h == column))
+        .filter(|column| !keys.iter().any(|key| key == column))
         .collect();
     if !missing.is_empty() {
         let missing = missing.join(", ");
@@ -155,54 +204,92 @@ pub fn parse_rows(
         )]));
     }
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|error| {
-            let line = error
-                .position()
-                .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-            unreadable_csv(line, &error)
-        })?;
-        let number = record
-            .position()
-            .map_or(rows.len() + 2, |p| usize::try_from(p.line()).unwrap_or(0));
-        if record.iter().all(|cell| cell.trim().is_empty()) {
+    for (number, cells) in &grid.rows {
+        if cells.iter().all(read::Value::is_blank) {
             continue;
         }
-        // Cells past the header would be dropped silently, and usually mean a shifted row (an
+        // Cells past the header would be dropped silently, and in a CSV usually mean a shifted row (an
         // unquoted comma): refuse the file rather than import the wrong columns.
-        if record
-            .iter()
-            .skip(headers.len())
-            .any(|cell| !cell.trim().is_empty())
-        {
+        if from_csv && cells.iter().skip(keys.len()).any(|cell| !cell.is_blank()) {
             return Err(malformed_csv(
-                number,
-                format!(
-                    "{} cells, but the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-                format!(
-                    "{} ô, nhưng dòng tiêu đề có {}",
-                    record.len(),
-                    headers.len()
-                ),
+                *number,
+                format!("{} cells, but the header has {}", cells.len(), keys.len()),
+                format!("{} ô, nhưng dòng tiêu đề có {}", cells.len(), keys.len()),
             ));
         }
         rows.push(Row {
-            number,
-            cells: headers
+            number: *number,
+            cells: keys
                 .iter()
-                .cloned()
-                .zip(record.iter().map(unprotect))
+                .zip(&columns)
+                .zip(cells)
+                .map(|((key, column), cell)| {
+                    let kind = column.map_or(Kind::Text, |c| c.kind);
+                    (key.clone(), cell_text(cell, kind, from_csv))
+                })
                 .collect(),
         });
     }
-    Ok(rows)
+    let columns = keys
+        .iter()
+        .zip(&grid.header)
+        .enumerate()
+        .map(|(index, (key, header))| {
+            (
+                key.clone(),
+                (
+                    read::column_letter(grid.first_column + index),
+                    header.trim().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    Ok(ParsedFile { rows, columns })
 }
 
-fn unreadable_csv(line: usize, error: &csv::Error) -> AppError {
-    malformed_csv(line, error, format!("CSV không hợp lệ ({error})"))
+/// A cell as the text the import rules read: numbers without a needless `.0`, dates as ISO, phone
+/// numbers typed as numbers with their leading zero back, and labels of enumerations as their codes.
+fn cell_text(cell: &read::Value, kind: Kind, from_csv: bool) -> String {
+    let text = match cell {
+        read::Value::Empty => String::new(),
+        read::Value::Text(text) if from_csv => unprotect(text),
+        read::Value::Text(text) => text.clone(),
+        read::Value::Date(date) => date.to_string(),
+        read::Value::Boolean(value) => value.to_string(),
+        read::Value::Number(number) if number.fract() == 0.0 && number.abs() < 1e15 => {
+            #[expect(clippy::cast_possible_truncation, reason = "whole and below 1e15")]
+            let whole = *number as i64;
+            match kind {
+                Kind::Phone if (100_000_000..1_000_000_000).contains(&whole) => format!("0{whole}"),
+                _ => whole.to_string(),
+            }
+        }
+        read::Value::Number(number) => number.to_string(),
+    };
+    match kind {
+        Kind::Choice(labels) => code_of(&text, labels),
+        Kind::Choices(labels) => text
+            .split(';')
+            .map(|part| code_of(part, labels))
+            .filter(|code| !code.is_empty())
+            .collect::<Vec<_>>()
+            .join(";"),
+        _ => text,
+    }
+}
+
+/// The code a cell names by its code or its Vietnamese or English label; the text as it was otherwise
+/// (the import rules then name the choices).
+fn code_of(text: &str, labels: &[crate::reference::Label]) -> String {
+    let wanted = folded(text);
+    labels
+        .iter()
+        .find(|label| {
+            folded(label.code) == wanted
+                || folded(label.name_vi) == wanted
+                || folded(label.name_en) == wanted
+        })
+        .map_or_else(|| text.trim().to_owned(), |label| label.code.to_owned())
 }
 
 /// 422 `malformed_csv` for `line`, saying what is wrong with it in English and Vietnamese.
@@ -223,6 +310,8 @@ pub(super) fn row_errors(row: usize, errors: FieldErrors) -> Vec<ImportRowError>
             .map(|e| ImportRowError {
                 row,
                 column: Some(e.field.to_string()),
+                column_letter: None,
+                header: None,
                 code: e.code.to_string(),
                 message: e.message.en.to_string(),
             })
@@ -239,21 +328,26 @@ pub fn row_error(
     ImportRowError {
         row,
         column: column.map(str::to_owned),
+        column_letter: None,
+        header: None,
         code: code.to_owned(),
         message: message.into(),
     }
 }
 
+/// A date written `2025-07-01` or, as Vietnamese spreadsheets show them, `01/07/2025`.
 pub fn parse_date(row: &Row, column: &str, errors: &mut Vec<ImportRowError>) -> Option<NaiveDate> {
     let value = row.get(column)?;
-    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(value, "%d/%m/%Y"))
+    {
         Ok(date) => Some(date),
         Err(_) => {
             errors.push(row_error(
                 row.number,
                 Some(column),
                 "invalid_date",
-                "must be a date like 2025-07-01",
+                "must be a date like 2025-07-01 or 01/07/2025",
             ));
             None
         }
@@ -309,16 +403,36 @@ impl ImportOptions {
 pub type ImportRows =
     fn(&mut PgConnection, &AuthUser, &[Row], ImportOptions) -> Result<ImportSummary, AppError>;
 
-/// One kind of import: the columns a CSV header must have, and how its rows are planned and written.
+/// One kind of import: its columns (the export's sheet: keys, headers in both languages, kinds), the
+/// columns a header must have, any it reads beyond the sheet's, and how its rows are planned and written.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportKind {
+    pub sheet: &'static Sheet,
     pub required_columns: &'static [&'static str],
+    pub extra_columns: &'static [&'static str],
     pub plan: ImportRows,
 }
 
 /// Runs one import of `rows` by `plan` in a transaction that is kept only when the summary says
 /// `committed` (a dry run, or an atomic import with bad rows, rolls back).
 pub fn run(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    file: &ParsedFile,
+    options: ImportOptions,
+    plan: ImportRows,
+) -> Result<ImportSummary, AppError> {
+    let mut summary = run_rows(conn, actor, &file.rows, options, plan)?;
+    for error in &mut summary.errors {
+        if let Some((letter, header)) = error.column.as_ref().and_then(|c| file.columns.get(c)) {
+            error.column_letter = Some(letter.clone());
+            error.header = Some(header.clone());
+        }
+    }
+    Ok(summary)
+}
+
+fn run_rows(
     conn: &mut PgConnection,
     actor: &AuthUser,
     rows: &[Row],

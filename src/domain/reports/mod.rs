@@ -4,6 +4,7 @@
 
 pub mod breakdown;
 pub mod reach;
+pub mod rows;
 pub mod scope;
 pub mod summary;
 pub mod targets;

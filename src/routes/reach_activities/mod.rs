@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
+    cells,
     db::Db,
     domain::{
         reach_activities::{self as domain, ActivityResponse},
         validation::FieldErrors,
     },
-    cells,
     error::{AppError, Problem, Text},
     models::{
         from_array, org_unit,
@@ -64,7 +64,6 @@ pub struct ActivityListResponse {
     pub items: Vec<ActivityResponse>,
     pub next_cursor: Option<String>,
 }
-
 
 /// List a campaign's reach activities.
 ///
@@ -187,7 +186,10 @@ async fn list(
         let about = export::about(
             req,
             &actor,
-            Text::new("Campaign reach activities", "Hoạt động tuyên truyền của chiến dịch"),
+            Text::new(
+                "Campaign reach activities",
+                "Hoạt động tuyên truyền của chiến dịch",
+            ),
         );
         return export::list(
             db,

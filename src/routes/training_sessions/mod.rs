@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
+    cells,
     db::Db,
     domain::{
         training_sessions::{self as domain, TrainingSessionResponse},
         validation::FieldErrors,
     },
-    cells,
     error::{AppError, Problem, Text},
     models::{
         org_unit,
@@ -71,7 +71,6 @@ pub struct SessionListResponse {
     pub items: Vec<TrainingSessionResponse>,
     pub next_cursor: Option<String>,
 }
-
 
 /// List sessions.
 ///
@@ -147,7 +146,11 @@ pub async fn list_training_sessions(
         Ok((rows, next))
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Sessions", "Buổi sinh hoạt, tập huấn"));
+        let about = export::about(
+            &req,
+            &actor,
+            Text::new("Sessions", "Buổi sinh hoạt, tập huấn"),
+        );
         return export::list(
             &db,
             &actor,
