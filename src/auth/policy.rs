@@ -142,6 +142,7 @@ operations! {
     UpdateTarget => "update_target", Access::Roles(MANAGERS);
     DeleteTarget => "delete_target", Access::Roles(MANAGERS);
     ImportIndicatorValues => "import_indicator_values", Access::Roles(MANAGERS);
+    GetImportTemplate => "get_import_template", Access::Roles(MANAGERS);
     ListIndicatorValues => "list_indicator_values", Access::SignedIn;
     ReportSummary => "report_summary", Access::SignedIn;
     ReportBreakdown => "report_breakdown", Access::SignedIn;

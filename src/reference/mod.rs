@@ -67,6 +67,7 @@ pub fn schemas() -> Vec<(
         entry::<WebhookDisabledReason>(),
         entry::<DeliveryState>(),
         entry::<FileFormat>(),
+        entry::<ImportTemplate>(),
     ]
 }
 
@@ -514,6 +515,15 @@ vocabulary! {
     ImportMode, IMPORT_MODES {
         Atomic = "atomic", "Toàn bộ hoặc không", "All or nothing";
         PerRow = "per_row", "Từng dòng", "Row by row";
+    }
+}
+
+vocabulary! {
+    /// The imports that have a spreadsheet template.
+    ImportTemplate, IMPORT_TEMPLATES {
+        Teams = "teams", "Nhập danh sách tổ", "Team import";
+        Members = "members", "Nhập thành viên tổ", "Member import";
+        IndicatorValues = "indicator_values", "Nhập giá trị chỉ số", "Indicator value import";
     }
 }
 

@@ -74,6 +74,12 @@ pub const FILE_OPERATIONS: &[FileOperation] = &[
         csv: false,
         list: false,
     },
+    FileOperation {
+        operation: "get_import_template",
+        sheet: &sheets::TEAM_IMPORT,
+        csv: false,
+        list: false,
+    },
 ];
 
 /// Rows read per statement when a whole list is exported.

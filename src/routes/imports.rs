@@ -1,7 +1,7 @@
 //! Bulk import of teams and members from spreadsheets (XLSX or CSV) or JSON arrays, the HTTP face: the body is
 //! read (at most 20 MiB) and parsed into rows, then `domain::imports` plans and writes them.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -10,8 +10,11 @@ pub use crate::domain::imports::{ImportRowError, ImportSummary};
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
-    domain::imports::{self, ImportFile, ImportKind, ImportOptions, parse_rows},
+    domain::imports::{self, ImportFile, ImportKind, ImportOptions, parse_rows, templates},
     error::{AppError, ErrorCode, Problem, Text},
+    reference::{FileFormat, ImportTemplate, Vocabulary},
+    routes::export::{self, Answer},
+    tabular::template::write_template,
 };
 
 /// Largest import body.
@@ -181,4 +184,63 @@ pub async fn import_members(
         imports::members::MEMBERS,
     )
     .await
+}
+
+/// Options of an import template.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateQuery {
+    /// `xlsx`, the only format of a template (overrides `Accept`).
+    #[param(value_type = Option<crate::reference::FileFormat>)]
+    pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
+}
+
+/// Get an import template.
+///
+/// An XLSX to fill and send back to the import: the import's header row (required columns in red), a
+/// drop-down on every enumerated column generated from the same definitions as `GET /api/v1/reference`
+/// (genders, ethnic groups, affiliations, membership roles, levels, statuses, indicators) and on unit and
+/// team codes (those of your scope, in force today), date and number rules, phone cells kept as text so a
+/// leading zero stays, and an instructions sheet. Vietnamese, English with `Accept-Language: en`.
+#[utoipa::path(
+    tag = "imports",
+    operation_id = "get_import_template",
+    params(("kind" = crate::reference::ImportTemplate, Path, description = "`teams`, `members` or `indicator_values`"), TemplateQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The template.",
+         content((String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins and officers only.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such import.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` or `format` asks for something other than XLSX.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/imports/{kind}/template")]
+pub async fn get_import_template(
+    req: HttpRequest,
+    actor: AuthUser,
+    kind: web::Path<String>,
+    query: web::Query<TemplateQuery>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::GetImportTemplate)?;
+    let template = <ImportTemplate as Vocabulary>::parse(&kind.into_inner())
+        .ok_or_else(|| AppError::not_found("import template"))?;
+    let answer = Answer::among(&req, query.format.as_ref(), &[FileFormat::Xlsx])?;
+    let content = db
+        .read(actor.id, move |conn| {
+            templates::content(conn, &actor, template)
+        })
+        .await?;
+    let sheet = templates::kind_of(template).sheet;
+    let spool = web::block(move || write_template(sheet, &content, answer.lang)).await??;
+    Ok(export::file_response(
+        spool,
+        FileFormat::Xlsx,
+        &format!("template-{template}"),
+        None,
+    ))
 }

@@ -91,6 +91,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(people::list_personal_data_reads)
                 .service(imports::import_teams)
                 .service(imports::import_members)
+                .service(imports::get_import_template)
                 // Before `/training-sessions/{id}` and `/reach-activities/{id}`, whose paths would match.
                 .service(bulk_review::review_training_sessions)
                 .service(bulk_review::review_reach_activities)

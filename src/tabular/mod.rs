@@ -8,6 +8,7 @@
 mod csv_file;
 pub mod read;
 pub mod sheets;
+pub mod template;
 mod xlsx_file;
 
 use std::io::{Seek, SeekFrom};
@@ -33,6 +34,10 @@ pub enum Kind {
     Text,
     /// A phone number: text, but a number typed into a spreadsheet gets its leading zero back on import.
     Phone,
+    /// The code of a unit (a drop-down of the units in the caller's scope in templates).
+    UnitCode,
+    /// The code of a team (a drop-down of the teams in the caller's scope in templates).
+    TeamCode,
     Integer,
     /// A decimal number.
     Number,

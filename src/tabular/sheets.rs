@@ -10,7 +10,9 @@ use crate::reference::{
     TARGET_HOLDER_KINDS, TARGET_STATUSES, TEAM_STATUSES,
 };
 
-use Kind::{Boolean, Choice, Choices, Date, Integer, Number, Percent, Phone, Text, Time};
+use Kind::{
+    Boolean, Choice, Choices, Date, Integer, Number, Percent, Phone, TeamCode, Text, Time, UnitCode,
+};
 
 const fn c(
     key: &'static str,
@@ -22,42 +24,80 @@ const fn c(
     Column::new(key, vi, en, width, kind)
 }
 
-/// Teams (export and import share the columns).
+const TEAM_CODE: Column = c("code", "Mã tổ", "Team code", 18, Text);
+const TEAM_NAME: Column = c("name", "Tên tổ", "Team name", 36, Text);
+const TEAM_UNIT_NAME: Column = c("org_unit_name", "Đơn vị", "Unit", 26, Text);
+const TEAM_UNIT_CODE: Column = c("org_unit_code", "Mã đơn vị", "Unit code", 30, UnitCode);
+const TEAM_LEVEL: Column = c("level", "Cấp", "Level", 12, Choice(ORG_UNIT_LEVELS));
+const TEAM_STATUS: Column = c("status", "Trạng thái", "Status", 16, Choice(TEAM_STATUSES));
+const FOUNDED_ON: Column = c("founded_on", "Ngày thành lập", "Founded on", 14, Date);
+const DECISION: Column = c(
+    "establishment_decision",
+    "Quyết định thành lập",
+    "Establishment decision",
+    26,
+    Text,
+);
+const ZALO: Column = c(
+    "zalo_group_members",
+    "Thành viên nhóm Zalo",
+    "Zalo group members",
+    14,
+    Integer,
+);
+const ZALO_AS_OF: Column = c(
+    "zalo_group_members_as_of",
+    "Số liệu Zalo tính đến",
+    "Zalo members as of",
+    14,
+    Date,
+);
+const NOTES: Column = c("notes", "Ghi chú", "Notes", 30, Text);
+
+/// Teams as listed.
 pub const TEAMS: Sheet = Sheet::new(
     "Tổ CNSCĐ",
     "Teams",
     &[
-        c("code", "Mã tổ", "Team code", 18, Text),
-        c("name", "Tên tổ", "Team name", 36, Text),
-        c("org_unit_name", "Đơn vị", "Unit", 26, Text),
-        c("org_unit_code", "Mã đơn vị", "Unit code", 14, Text),
-        c("level", "Cấp", "Level", 12, Choice(ORG_UNIT_LEVELS)),
-        c("status", "Trạng thái", "Status", 16, Choice(TEAM_STATUSES)),
-        c("founded_on", "Ngày thành lập", "Founded on", 14, Date),
+        TEAM_CODE,
+        TEAM_NAME,
+        TEAM_UNIT_NAME,
+        TEAM_UNIT_CODE,
+        TEAM_LEVEL,
+        TEAM_STATUS,
+        FOUNDED_ON,
         c("dissolved_on", "Ngày giải thể", "Dissolved on", 14, Date),
-        c(
-            "establishment_decision",
-            "Quyết định thành lập",
-            "Establishment decision",
-            26,
-            Text,
-        ),
-        c(
-            "zalo_group_members",
-            "Thành viên nhóm Zalo",
-            "Zalo group members",
-            14,
-            Integer,
-        ),
-        c(
-            "zalo_group_members_as_of",
-            "Số liệu Zalo tính đến",
-            "Zalo members as of",
-            14,
-            Date,
-        ),
+        DECISION,
+        ZALO,
+        ZALO_AS_OF,
         c("leader_name", "Tổ trưởng", "Leader", 24, Text),
-        c("notes", "Ghi chú", "Notes", 30, Text),
+        NOTES,
+    ],
+);
+
+/// The columns the team import reads (the list's, but those it derives, and a new village's commune).
+pub const TEAM_IMPORT: Sheet = Sheet::new(
+    "Tổ CNSCĐ",
+    "Teams",
+    &[
+        TEAM_CODE,
+        TEAM_NAME,
+        TEAM_UNIT_NAME,
+        TEAM_UNIT_CODE,
+        c(
+            "parent_code",
+            "Mã xã (khi thêm thôn, bản mới)",
+            "Commune code (for a new village)",
+            30,
+            UnitCode,
+        ),
+        TEAM_LEVEL,
+        TEAM_STATUS,
+        FOUNDED_ON,
+        DECISION,
+        ZALO,
+        ZALO_AS_OF,
+        NOTES,
     ],
 );
 
@@ -66,7 +106,7 @@ pub const MEMBERS: Sheet = Sheet::new(
     "Thành viên",
     "Members",
     &[
-        c("team_code", "Mã tổ", "Team code", 18, Text),
+        c("team_code", "Mã tổ", "Team code", 18, TeamCode),
         c("full_name", "Họ và tên", "Full name", 26, Text),
         c("phone", "Số điện thoại", "Phone", 14, Phone),
         c("gender", "Giới tính", "Gender", 10, Choice(GENDERS)),
@@ -347,7 +387,7 @@ pub const INDICATOR_VALUES: Sheet = Sheet::new(
     "Chỉ số",
     "Indicator values",
     &[
-        c("org_unit_code", "Mã đơn vị", "Unit code", 14, Text),
+        c("org_unit_code", "Mã đơn vị", "Unit code", 30, UnitCode),
         c("indicator", "Chỉ số", "Indicator", 34, Choice(INDICATORS)),
         c("period_start", "Từ ngày", "Period start", 12, Date),
         c("period_end", "Đến ngày", "Period end", 12, Date),

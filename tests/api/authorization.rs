@@ -128,6 +128,7 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
             "/api/v1/imports/members?dry_run=true",
             Some(json!([])),
         ),
+        "get_import_template" => (Method::GET, "/api/v1/imports/members/template", None),
         "list_training_sessions" => (Method::GET, "/api/v1/training-sessions", None),
         "find_training_session" => (Method::GET, "/api/v1/training-sessions/{session}", None),
         "create_training_session" => (

@@ -857,3 +857,188 @@ VH-002,Hà Thị Hoa,0987654321,female,1999,muong,youth_union,member,2025-07-01
     let people = app.get_json(&admin, "/api/v1/people?q=Hoa").await;
     assert_eq!(people["items"][0]["birth_year"], 1998);
 }
+
+/// The list validations of the first sheet: column letter -> the formula of its list.
+fn list_validations(bytes: &[u8]) -> std::collections::HashMap<String, String> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes.to_vec())).unwrap();
+    let mut xml = String::new();
+    archive
+        .by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    let block = regex::Regex::new(r"(?s)<dataValidation ([^>]*)>(.*?)</dataValidation>").unwrap();
+    let attribute = |attributes: &str, name: &str| {
+        regex::Regex::new(&format!(r#"{name}="([^"]*)""#))
+            .unwrap()
+            .captures(attributes)
+            .map(|c| c[1].to_owned())
+    };
+    let formula = regex::Regex::new(r"<formula1>(.*?)</formula1>").unwrap();
+    block
+        .captures_iter(&xml)
+        .filter(|c| attribute(&c[1], "type").as_deref() == Some("list"))
+        .map(|c| {
+            let range = attribute(&c[1], "sqref").unwrap();
+            let column: String = range.chars().take_while(char::is_ascii_uppercase).collect();
+            assert!(range.ends_with("10001"), "{range}");
+            (
+                column,
+                formula.captures(&c[2]).unwrap()[1].replace("&apos;", "'"),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn an_import_template_has_drop_downs_of_exactly_the_reference_values_and_the_callers_scope() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let commune = app.unit_id("son-la.xa-chieng-mung");
+    app.create_user("officer", "officer", Some(commune));
+    app.create_user("leader", "viewer", Some(commune));
+    let officer = app.token("officer").await;
+    app.create_team("CM-1", commune);
+    app.create_team("CM-2", commune);
+    app.create_team("VH-1", app.unit_id("son-la.xa-van-ho"));
+    let reference = app.get_json(&officer, "/api/v1/reference").await;
+    let labels = |list: &str| -> Vec<String> {
+        reference[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|label| label["name_vi"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let (status, content_type, body, headers) =
+        get(&app, &officer, "/api/v1/imports/members/template", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, XLSX);
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"template-members.xlsx\""
+    );
+    let workbook = sheets(&body);
+    let names: Vec<&str> = workbook.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["Thành viên", "Hướng dẫn", "Danh mục"]);
+    let header: Vec<String> = workbook[0].1[0].iter().map(text).collect();
+    assert_eq!(
+        header,
+        [
+            "Mã tổ",
+            "Họ và tên",
+            "Số điện thoại",
+            "Giới tính",
+            "Năm sinh",
+            "Dân tộc",
+            "Thành phần",
+            "Vai trò",
+            "Ngày tham gia",
+            "Ngày rời tổ"
+        ]
+    );
+    // Every enumerated column has a drop-down listing exactly the reference values (and the team codes of
+    // the officer's scope).
+    let validations = list_validations(&body);
+    let lists = &workbook[2].1;
+    let list_values = |formula: &str| list_values_in(lists, formula);
+    let expected = [
+        ("A", vec!["CM-1".to_owned(), "CM-2".to_owned()]),
+        ("D", labels("genders")),
+        ("F", labels("ethnic_groups")),
+        ("G", labels("affiliations")),
+        ("H", labels("membership_roles")),
+    ];
+    assert_eq!(validations.len(), expected.len(), "{validations:?}");
+    for (column, values) in expected {
+        let formula = &validations[column];
+        assert!(formula.starts_with("'Danh mục'!$"), "{formula}");
+        assert_eq!(list_values(formula), values, "column {column}");
+    }
+    // The instructions are in Vietnamese and name the required column.
+    let help: Vec<String> = workbook[1]
+        .1
+        .iter()
+        .flatten()
+        .filter_map(|c| match c {
+            Data::String(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(help.contains(&"Mẫu nhập thành viên tổ công nghệ số cộng đồng".to_owned()));
+    assert!(
+        help.iter()
+            .any(|line| line.contains("/api/v1/imports/members"))
+    );
+
+    // A filled template imports (the drop-down labels are read back as codes).
+    let mut filled = workbook[0].1[..1].to_vec();
+    filled.push(vec![
+        Data::String("CM-2".into()),
+        Data::String("Quàng Văn Pọm".into()),
+        Data::Float(912_345_679.0),
+        Data::String("Nam".into()),
+        Data::Float(1980.0),
+        Data::String("Thái".into()),
+        Data::String(labels("affiliations")[0].clone()),
+        Data::String("Tổ trưởng".into()),
+        excel_date(chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()),
+        Data::Empty,
+    ]);
+    let imported = import(&app, &officer, "members", "", XLSX, xlsx_of(&filled)).await;
+    assert_eq!(imported["created"], 1, "{imported}");
+    let people = app.get_json(&officer, "/api/v1/people?q=Pom").await;
+    assert_eq!(
+        people["items"][0]["phone"], "+84912345679",
+        "a number typed without its 0"
+    );
+    assert_eq!(people["items"][0]["gender"], "male");
+
+    // Teams: unit codes of the scope (communes and villages in force), English on request.
+    let (_, _, body, _) = get(
+        &app,
+        &officer,
+        "/api/v1/imports/teams/template",
+        &[("Accept-Language", "en")],
+    )
+    .await;
+    let workbook = sheets(&body);
+    assert_eq!(workbook[0].0, "Teams");
+    assert_eq!(text(&workbook[0].1[0][0]), "Team code");
+    let validations = list_validations(&body);
+    let units = list_values_in(&workbook[2].1, &validations["D"]);
+    assert!(units.contains(&"son-la.xa-chieng-mung".to_owned()));
+    assert!(
+        units
+            .iter()
+            .all(|code| code.starts_with("son-la.xa-chieng-mung")),
+        "{units:?}"
+    );
+    let statuses = list_values_in(&workbook[2].1, &validations["G"]);
+    assert_eq!(statuses, ["Active", "Inactive", "Dissolved"]);
+
+    // Viewers cannot import, so they get no template; an unknown import is 404.
+    let viewer = app.token("leader").await;
+    let (status, _, _, _) = get(&app, &viewer, "/api/v1/imports/members/template", &[]).await;
+    assert_eq!(status, 403);
+    let (status, _, _, _) = get(&app, &officer, "/api/v1/imports/people/template", &[]).await;
+    assert_eq!(status, 404);
+}
+
+/// The values of a list sheet's column that `formula` (`'Lists'!$B$2:$B$5`) points at.
+fn list_values_in(lists: &[Vec<Data>], formula: &str) -> Vec<String> {
+    let column = formula.split('$').nth(1).unwrap();
+    let index = column
+        .chars()
+        .fold(0, |n, c| n * 26 + (c as usize - 'A' as usize + 1))
+        - 1;
+    lists[1..]
+        .iter()
+        .filter_map(|row| match row.get(index) {
+            Some(Data::String(text)) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}

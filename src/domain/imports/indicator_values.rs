@@ -19,7 +19,6 @@ use crate::{
 pub const INDICATOR_VALUES: ImportKind = ImportKind {
     sheet: &crate::tabular::sheets::INDICATOR_VALUES,
     required_columns: &["indicator", "value"],
-    extra_columns: &["org_unit_id"],
     plan: rows,
 };
 

@@ -56,7 +56,6 @@ struct PlannedMembership {
 pub const MEMBERS: ImportKind = ImportKind {
     sheet: &crate::tabular::sheets::MEMBERS,
     required_columns: &["team_code"],
-    extra_columns: &[],
     plan: rows,
 };
 

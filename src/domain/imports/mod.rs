@@ -8,6 +8,7 @@
 pub mod indicator_values;
 pub mod members;
 pub mod teams;
+pub mod templates;
 
 use std::collections::HashMap;
 
@@ -403,13 +404,13 @@ impl ImportOptions {
 pub type ImportRows =
     fn(&mut PgConnection, &AuthUser, &[Row], ImportOptions) -> Result<ImportSummary, AppError>;
 
-/// One kind of import: its columns (the export's sheet: keys, headers in both languages, kinds), the
-/// columns a header must have, any it reads beyond the sheet's, and how its rows are planned and written.
+/// One kind of import: the columns it reads (keys, headers in both languages, kinds: what the header
+/// row may name, and what its template holds), the columns a header must have, and how its rows are
+/// planned and written.
 #[derive(Debug, Clone, Copy)]
 pub struct ImportKind {
     pub sheet: &'static Sheet,
     pub required_columns: &'static [&'static str],
-    pub extra_columns: &'static [&'static str],
     pub plan: ImportRows,
 }
 

@@ -28,9 +28,8 @@ use crate::{
 
 /// The import: a CSV header must name at least these columns.
 pub const TEAMS: ImportKind = ImportKind {
-    sheet: &crate::tabular::sheets::TEAMS,
+    sheet: &crate::tabular::sheets::TEAM_IMPORT,
     required_columns: &["code", "org_unit_code"],
-    extra_columns: &["parent_code"],
     plan: rows,
 };
 
