@@ -491,6 +491,9 @@ def main():
                         help="only the sign-off bulk requests (verify 5,000 records, submit and accept a month)")
     parser.add_argument("--webhooks-only", action="store_true",
                         help="only the webhook figures (session writes with and without subscriptions, delivery rate)")
+    parser.add_argument("--spreadsheets-only", action="store_true",
+                        help="only the spreadsheet figures (team export and member import as XLSX beside CSV, "
+                             "server RSS while exporting 100,000 sessions)")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = parser.parse_args()
     if args.smoke:
@@ -510,8 +513,8 @@ def main():
     server = Server(args.binary, data_dir, {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
                                             "WEBHOOK_POLL_MS": os.environ.get("WEBHOOK_POLL_MS", "500")})
     workdir = tempfile.mkdtemp(prefix="cdt-bench-")
-    rows, bulk, hooks = [], [], None
-    only_one = args.bulk_only or args.webhooks_only
+    rows, bulk, hooks, sheets = [], [], None, None
+    only_one = args.bulk_only or args.webhooks_only or args.spreadsheets_only
     try:
         if not only_one:
             rows = measure(server, args, workdir)
@@ -519,6 +522,8 @@ def main():
             bulk = bulk_operations(server, args)
         if args.smoke or args.webhooks_only or not (args.only or only_one):
             hooks = webhook_workloads(server, args, workdir)
+        if args.smoke or args.spreadsheets_only or not (args.only or only_one):
+            sheets = spreadsheet_workloads(server, args)
     finally:
         server.stop()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -540,12 +545,166 @@ def main():
         print(text)
         if not args.smoke:
             write_results(args.output, f"{args.scale} bulk requests", text)
+    if sheets:
+        text = (f"## {args.scale} spreadsheets, {started}\n\n{machine()}\n\nbinary {binary}; "
+                f"spreadsheet_workloads in bench/run.py\n\n{sheets}\n")
+        print(text)
+        if not args.smoke:
+            write_results(args.output, f"{args.scale} spreadsheets", text)
     if hooks:
         text = (f"## {args.scale} webhooks, {started}\n\n{machine()}\n\n{counts}; binary {binary}; "
                 f"webhook_workloads in bench/run.py\n\n{hooks}\n")
         print(text)
         if not args.smoke:
             write_results(args.output, f"{args.scale} webhooks", text)
+
+
+def xlsx_of(rows):
+    """A minimal XLSX (one sheet, inline strings and numbers) of `rows`, as a spreadsheet would save them:
+    the standard library only, so the runner needs no package."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def column(index):
+        letters = ""
+        index += 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            letters = chr(65 + rest) + letters
+        return letters
+
+    sheet = io.StringIO()
+    sheet.write('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+    for r, row in enumerate(rows, start=1):
+        sheet.write(f'<row r="{r}">')
+        for c, value in enumerate(row):
+            ref = f"{column(c)}{r}"
+            if isinstance(value, (int, float)):
+                sheet.write(f'<c r="{ref}"><v>{value}</v></c>')
+            elif value:
+                sheet.write(f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+        sheet.write("</row>")
+    sheet.write("</sheetData></worksheet>")
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet.getvalue(),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def raw_request(server, method, path, token, body=None, content_type=None):
+    """`method path` with a raw body; the status, the body's size in bytes and the seconds it took."""
+    req = urllib.request.Request(server.base + path, method=method, data=body)
+    req.add_header("Authorization", "Bearer " + token)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=600) as response:
+            size = len(response.read())
+            return response.status, size, time.perf_counter() - started
+    except urllib.error.HTTPError as error:
+        return error.code, len(error.read()), time.perf_counter() - started
+
+
+def vm_rss_mb(server):
+    with open(f"/proc/{server.process.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def spreadsheet_workloads(server, args):
+    """Issue 21's figures, in one run: the whole team list (2,448 in Sơn La) exported as XLSX beside CSV, a
+    10,000-member import (dry run: read, decode and plan every row, write nothing, so each repetition sees the
+    same database) as XLSX beside the same rows as CSV, each alternated five times; then the server's resident
+    memory while it exports 100,000 sessions as XLSX (and as CSV), against its resident memory just before."""
+    admin = server.login("demo.admin")
+    repeat = 2 if args.smoke else 5
+    lines = ["| Request | Format | Rows | Bytes | Median s | Min s | Max s |", "|---|---|---|---|---|---|---|"]
+    verdicts = []
+
+    def alternate(label, rows, calls):
+        times = {name: [] for name in calls}
+        sizes = {}
+        for _ in range(repeat):
+            for name, call in calls.items():
+                status, size, seconds = call()
+                if status != 200:
+                    raise SystemExit(f"spreadsheets: {label} {name}: {status}")
+                times[name].append(seconds)
+                sizes[name] = size
+        medians = {}
+        for name, values in times.items():
+            values.sort()
+            medians[name] = values[len(values) // 2]
+            lines.append(f"| {label} | {name} | {rows:,} | {sizes[name]:,} | {medians[name]:.3f} | {values[0]:.3f} "
+                         f"| {values[-1]:.3f} |")
+            log(f"spreadsheets: {label} as {name}: median {medians[name]:.3f} s")
+        ratio = medians["XLSX"] / medians["CSV"]
+        verdicts.append(f"- {'met' if ratio <= 2 else 'MISSED'}: {label}: XLSX {medians['XLSX']:.3f} s = "
+                        f"{ratio:.2f} x the CSV's {medians['CSV']:.3f} s (goal: at most 2 x)")
+
+    teams = int(server.sql("SELECT count(*) FROM teams"))
+    alternate("GET /teams, the whole list", teams, {
+        "CSV": lambda: raw_request(server, "GET", "/api/v1/teams?format=csv", admin),
+        "XLSX": lambda: raw_request(server, "GET", "/api/v1/teams?format=xlsx", admin),
+    })
+
+    count = 1000 if args.smoke else 10000
+    codes = server.sql(f"SELECT code FROM teams WHERE status <> 'dissolved' ORDER BY code LIMIT {count // 4}").split()
+    header = ["team_code", "full_name", "phone", "gender", "birth_year", "ethnicity", "affiliation", "role",
+              "joined_on"]
+    rows = []
+    for n in range(count):
+        rows.append([codes[n % len(codes)], f"Thành viên Thử Nghiệm {n:05d}", f"09{n:08d}",
+                     "female" if n % 2 else "male", 1960 + n % 40, "thai" if n % 3 else "kinh", "resident",
+                     "member", "2025-08-01"])
+    csv_body = "\ufeff" + ",".join(header) + "\n" + "".join(
+        ",".join(str(v) for v in row) + "\n" for row in rows)
+    xlsx_body = xlsx_of([header] + rows)
+    alternate(f"POST /imports/members?dry_run=true ({count:,} new members)", count, {
+        "CSV": lambda: raw_request(server, "POST", "/api/v1/imports/members?dry_run=true", admin,
+                                   csv_body.encode(), "text/csv"),
+        "XLSX": lambda: raw_request(server, "POST", "/api/v1/imports/members?dry_run=true", admin, xlsx_body,
+                                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    })
+
+    wanted = 10000 if args.smoke else 100000
+    since = server.sql("SELECT held_on FROM training_sessions WHERE deleted_at IS NULL "
+                       f"ORDER BY held_on DESC OFFSET {wanted - 1} LIMIT 1") or "2000-01-01"
+    exported = int(server.sql(f"SELECT count(*) FROM training_sessions WHERE deleted_at IS NULL "
+                              f"AND held_on >= '{since}'"))
+    memory = ["| Export | Rows | Bytes | Seconds | RSS before, MB | Peak RSS, MB | Growth, MB |",
+              "|---|---|---|---|---|---|---|"]
+    for name in ("xlsx", "csv", "xlsx"):
+        time.sleep(1)
+        before = vm_rss_mb(server)
+        server.reset_peak_rss()
+        status, size, seconds = raw_request(server, "GET", f"/api/v1/training-sessions?from={since}&format={name}",
+                                            admin)
+        if status != 200:
+            raise SystemExit(f"spreadsheets: export of sessions as {name}: {status}")
+        peak = server.peak_rss_mb()
+        growth = peak - before
+        log(f"spreadsheets: {exported:,} sessions as {name}: {seconds:.1f} s, RSS {before:.0f} -> {peak:.0f} MB")
+        memory.append(f"| GET /training-sessions?from={since}&format={name} | {exported:,} | {size:,} | "
+                      f"{seconds:.2f} | {before:.1f} | {peak:.1f} | {growth:+.1f} |")
+        if name == "xlsx":
+            verdicts.append(f"- {'met' if growth <= 30 else 'MISSED'}: {exported:,} sessions as XLSX in "
+                            f"{seconds:.1f} s, server RSS {before:.1f} -> {peak:.1f} MB ({growth:+.1f} MB; goal: "
+                            f"within 30 MB)")
+    return "\n".join(lines) + "\n\n" + "\n".join(memory) + "\n\n" + "\n".join(verdicts)
 
 
 def session_body(server):

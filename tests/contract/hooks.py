@@ -75,8 +75,11 @@ ALLOWED_FIELD_RULES = {
     "invalid_url": "the URL standard's host and port rules (IPv6 brackets, ports above 65535, IDNA), and "
     "tabs or control characters the pattern leaves to it",
     # A CSV body is a string to a schema, which cannot state the file's structure.
-    "missing_columns": "a CSV header row without the import's columns",
+    "missing_columns": "a spreadsheet header row without the import's columns",
     "malformed_csv": "a CSV row with more cells than its header, or an unreadable line",
+    "malformed_xlsx": "a body sent as XLSX that is not a readable workbook (a zip of XML parts)",
+    "unknown_encoding": "CSV bytes that are neither UTF-8, UTF-16 nor Windows-1258 text",
+    "unknown_charset": "a charset parameter naming an encoding the server does not read",
 }
 # Cross-field comparisons: `before_<field>`, `after_<field>`, `exceeds_<field>` (female participants
 # above the total, an end before its start): JSON Schema compares no two fields.
