@@ -209,10 +209,13 @@ pub fn list(
         ));
     }
     if let Some((at, id)) = before {
+        // A row comparison the (at DESC, id DESC) index serves (see `training_session::list`).
         query = query.filter(
-            audit_events::at
-                .lt(at)
-                .or(audit_events::at.eq(at).and(audit_events::id.lt(id))),
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(audit_events.at, audit_events.id) < (")
+                .bind::<diesel::sql_types::Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
         );
     }
     query

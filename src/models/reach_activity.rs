@@ -355,12 +355,15 @@ pub fn list(
         query = query.filter(reach_activities::occurred_on.le(to));
     }
     if let Some((day, id)) = after {
+        // A row comparison the index serves (see `training_session::list`).
         query = query.filter(
-            reach_activities::occurred_on
-                .lt(day)
-                .or(reach_activities::occurred_on
-                    .eq(day)
-                    .and(reach_activities::id.lt(id))),
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "(reach_activities.occurred_on, reach_activities.id) < (",
+            )
+            .bind::<diesel::sql_types::Date, _>(day)
+            .sql(", ")
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .sql(")"),
         );
     }
     query = query.order((

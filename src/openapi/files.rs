@@ -26,6 +26,14 @@ pub(super) fn describe_files(document: &mut serde_json::Value) {
         let Some(file) = FILE_OPERATIONS.iter().find(|file| file.operation == id) else {
             continue;
         };
+        if !file.csv {
+            // XLSX only: the `format` parameter admits nothing else.
+            if let Some(parameters) = operation["parameters"].as_array_mut() {
+                for parameter in parameters.iter_mut().filter(|p| p["name"] == "format") {
+                    parameter["schema"] = json!({"type": "string", "enum": ["xlsx"]});
+                }
+            }
+        }
         let ok = &mut operation["responses"]["200"];
         if file.csv {
             let header: Vec<&str> = file.sheet.columns.iter().map(|c| c.key).collect();
