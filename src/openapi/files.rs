@@ -31,6 +31,8 @@ pub(super) fn describe_files(document: &mut serde_json::Value) {
             if let Some(parameters) = operation["parameters"].as_array_mut() {
                 for parameter in parameters.iter_mut().filter(|p| p["name"] == "format") {
                     parameter["schema"] = json!({"type": "string", "enum": ["xlsx"]});
+                    parameter["description"] =
+                        json!("`xlsx`, the only format of this operation (overrides `Accept`).");
                 }
             }
         }

@@ -136,14 +136,14 @@ pub async fn list_audit_events(
         Ok((events, next))
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Audit log", "Nhật ký hệ thống"));
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Audit log", "Nhật ký hệ thống"),
                 name: "audit-events",
                 sheet: &sheets::AUDIT_EVENTS,
                 row: |e: &AuditEvent| {

@@ -208,6 +208,8 @@ pub type Page<R> = (Vec<R>, Option<String>);
 #[derive(Debug)]
 pub struct ListFile<R> {
     pub name: &'static str,
+    /// What the file holds, for its "About" sheet.
+    pub title: Text,
     pub sheet: &'static Sheet,
     pub row: fn(&R) -> Vec<Cell>,
     pub on_primary: bool,
@@ -218,10 +220,10 @@ pub struct ListFile<R> {
 /// `X-Next-Cursor`); without, the whole filtered list, read page after page by `page` in one
 /// repeatable-read transaction so the file is one consistent snapshot.
 pub async fn list<R, P>(
+    req: &HttpRequest,
     db: &Db,
     actor: &AuthUser,
     answer: Answer,
-    about: About,
     (limit, cursor): (Option<i64>, Option<String>),
     file: ListFile<R>,
     page: P,
@@ -236,6 +238,7 @@ where
     let one_page = limit.is_some() || cursor.is_some();
     let ListFile {
         name,
+        title,
         sheet,
         row: to_row,
         on_primary,
@@ -246,6 +249,7 @@ where
         (false, true) => i64::MAX,
         (false, false) => EXPORT_PAGE,
     };
+    let about = about(req, actor, title);
     let work = move |conn: &mut PgConnection| {
         let mut transaction = conn.build_transaction().repeatable_read();
         if !on_primary {

@@ -149,18 +149,14 @@ pub async fn list_indicator_values(
         }
     };
     if answer.is_file() {
-        let about = export::about(
-            &req,
-            &actor,
-            Text::new("Indicator values", "Giá trị chỉ số"),
-        );
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Indicator values", "Giá trị chỉ số"),
                 name: "indicator-values",
                 sheet: &sheets::INDICATOR_VALUES,
                 row: |(v, code): &(IndicatorValue, String)| {

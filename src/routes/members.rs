@@ -105,14 +105,14 @@ pub async fn list_team_members(
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Team members", "Thành viên tổ"));
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Team members", "Thành viên tổ"),
                 name: "members",
                 sheet: &sheets::MEMBERS,
                 row: member_row,

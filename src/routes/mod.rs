@@ -27,7 +27,6 @@ pub mod reach_activities;
 pub mod reach_summary;
 pub mod reference;
 pub mod report_figures;
-pub mod report_files;
 pub mod report_targets;
 pub mod reports;
 pub mod sign_offs;
@@ -124,7 +123,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(indicator_values::list_indicator_values)
                 .service(report_figures::report_summary)
                 .service(report_figures::report_breakdown)
-                .service(report_files::report_workbook)
+                .service(report_figures::report_workbook)
                 .service(report_targets::report_targets)
                 .service(reports::report_dormant_teams)
                 .service(sign_offs::list_sign_offs)

@@ -92,14 +92,14 @@ pub async fn list_people(
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("People", "Danh sách người"));
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("People", "Danh sách người"),
                 name: "people",
                 sheet: &sheets::PEOPLE,
                 row: |p: &PersonResponse| {

@@ -1,5 +1,5 @@
-//! The summary and breakdown reports, the HTTP face: options, CSV and JSON. What they compute is
-//! `domain::reports`.
+//! The summary and breakdown reports and the report workbook, the HTTP face: options, JSON and files.
+//! What they compute is `domain::reports`; their rows in files, `domain::reports::rows`.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::NaiveDate;
@@ -16,15 +16,16 @@ use crate::{
     domain::{
         reports::{
             break_down,
-            rows::{breakdown_rows, report_details, summary_rows},
-            summarize,
+            rows::{breakdown_rows, report_details, summary_rows, target_rows},
+            summarize, targets,
         },
         validation::FieldErrors,
     },
     error::{AppError, Problem, Text},
     models::stats::ReportCache,
+    reference::{BreakdownBy, FileFormat, Vocabulary},
     routes::export::{self, Answer},
-    tabular::sheets,
+    tabular::{self, Sheet, sheets},
 };
 
 /// Options of the summary report.
@@ -47,6 +48,20 @@ pub struct SummaryQuery {
     /// `json`, `csv` or `xlsx`; overrides `Accept`.
     #[param(value_type = Option<crate::reference::FileFormat>)]
     pub format: Option<crate::reference::Choice<crate::reference::FileFormat>>,
+}
+
+impl SummaryQuery {
+    /// The report options the query gives.
+    fn options(&self) -> PeriodOptions {
+        PeriodOptions {
+            org_unit_id: self.org_unit_id,
+            from: self.from,
+            to: self.to,
+            as_of: self.as_of,
+            verified_only: self.verified_only,
+            signed_off_only: self.signed_off_only,
+        }
+    }
 }
 
 /// Summary report.
@@ -88,14 +103,7 @@ pub async fn report_summary(
         &actor,
         Text::new("Summary report", "Báo cáo tổng hợp"),
     );
-    let options = PeriodOptions {
-        org_unit_id: query.org_unit_id,
-        from: query.from,
-        to: query.to,
-        as_of: query.as_of,
-        verified_only: query.verified_only,
-        signed_off_only: query.signed_off_only,
-    };
+    let options = query.options();
     let mut errors = FieldErrors::new();
     let (from, to) = check_period(&options, &mut errors);
     errors.finish()?;
@@ -239,4 +247,117 @@ pub async fn report_breakdown(
         .await;
     }
     Ok(HttpResponse::Ok().json(breakdown))
+}
+
+/// The breakdowns a workbook holds, each on its own sheet (weeks are left to the breakdown report).
+const WORKBOOK_BREAKDOWNS: [BreakdownBy; 6] = [
+    BreakdownBy::ChildUnit,
+    BreakdownBy::Team,
+    BreakdownBy::Topic,
+    BreakdownBy::Channel,
+    BreakdownBy::Campaign,
+    BreakdownBy::Month,
+];
+
+/// Report workbook.
+///
+/// One XLSX for a unit and a period with the same options as the summary: a `Summary` sheet, one sheet
+/// per breakdown (child unit, team, topic, channel, campaign, month), each with its totals row, the
+/// targets report, and a last sheet saying what the file holds. All read from one snapshot, so the sheets
+/// agree with each other. Headers in Vietnamese (English with `Accept-Language: en`).
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "report_workbook",
+    params(SummaryQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The workbook.",
+         content((String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "Bad query.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit in your scope.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "`Accept` or `format` asks for something other than XLSX.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid period, or the unit was not in force on `as_of`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/workbook")]
+pub async fn report_workbook(
+    req: HttpRequest,
+    actor: AuthUser,
+    query: web::Query<SummaryQuery>,
+    db: web::Data<Db>,
+    cache: web::Data<ReportCache>,
+) -> Result<HttpResponse, AppError> {
+    actor.authorize(Operation::ReportWorkbook)?;
+    let query = query.into_inner();
+    let answer = Answer::among(&req, query.format.as_ref(), &[FileFormat::Xlsx])?;
+    let options = query.options();
+    let mut errors = FieldErrors::new();
+    let (from, to) = check_period(&options, &mut errors);
+    errors.finish()?;
+    let mut about = export::about(
+        &req,
+        &actor,
+        Text::new("Report workbook", "Báo cáo tổng hợp"),
+    );
+    let reader = actor.clone();
+    let as_of = query.as_of;
+    let (summary, breakdowns, targets) = db
+        .read(actor.id, move |conn| {
+            read_report(
+                conn,
+                &cache,
+                &reader,
+                &options,
+                (from, to),
+                |conn, read, scope| {
+                    let summary = summarize(conn, read, scope)?;
+                    let breakdowns = WORKBOOK_BREAKDOWNS
+                        .iter()
+                        .map(|by| break_down(conn, read, scope, *by))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let targets =
+                        targets::report(conn, read, &reader, scope, None, (from, to), as_of)?;
+                    Ok((summary, breakdowns, targets))
+                },
+            )
+        })
+        .await?;
+    about.details.extend(report_details(
+        &summary.org_unit,
+        summary.from,
+        summary.to,
+        Some(summary.as_of),
+    ));
+    let name = format!(
+        "report-{}-{}-{}",
+        summary.org_unit.code, summary.from, summary.to
+    );
+    let spool = web::block(move || {
+        let mut writer = tabular::writer(answer.format, answer.lang, &about)?;
+        writer.begin(&sheets::SUMMARY)?;
+        for row in summary_rows(&summary) {
+            writer.row(&row)?;
+        }
+        for breakdown in &breakdowns {
+            let name = breakdown.by.label();
+            writer.begin(&Sheet {
+                name: (name.name_vi, name.name_en),
+                columns: sheets::BREAKDOWN.columns,
+            })?;
+            let (rows, totals) = breakdown_rows(breakdown);
+            for row in &rows {
+                writer.row(row)?;
+            }
+            writer.totals(&totals)?;
+        }
+        writer.begin(&sheets::TARGET_PROGRESS)?;
+        for row in target_rows(&targets) {
+            writer.row(&row)?;
+        }
+        writer.finish()
+    })
+    .await??;
+    Ok(export::file_response(spool, FileFormat::Xlsx, &name, None))
 }

@@ -148,18 +148,14 @@ pub async fn list_sign_offs(
         }
     };
     if answer.is_file() {
-        let about = export::about(
-            &req,
-            &actor,
-            Text::new("Monthly sign-offs", "Xác nhận số liệu tháng"),
-        );
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Monthly sign-offs", "Xác nhận số liệu tháng"),
                 name: "sign-offs",
                 sheet: &sheets::SIGN_OFFS,
                 row: sign_off_row,

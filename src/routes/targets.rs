@@ -97,14 +97,14 @@ pub async fn list_targets(
         }
     };
     if answer.is_file() {
-        let about = export::about(&req, &actor, Text::new("Targets", "Chỉ tiêu được giao"));
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Targets", "Chỉ tiêu được giao"),
                 name: "targets",
                 sheet: &sheets::TARGETS,
                 row: |t: &TargetResponse| {

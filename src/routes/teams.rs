@@ -107,18 +107,14 @@ pub async fn list_teams(
         }
     };
     if answer.is_file() {
-        let about = export::about(
-            &req,
-            &actor,
-            Text::new("Teams", "Danh sách tổ công nghệ số cộng đồng"),
-        );
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Teams", "Danh sách tổ công nghệ số cộng đồng"),
                 name: "teams",
                 sheet: &sheets::TEAMS,
                 row: team_row,

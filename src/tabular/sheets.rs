@@ -24,6 +24,114 @@ const fn c(
     Column::new(key, vi, en, width, kind)
 }
 
+/// Counts several tables share (sessions, reach activities, breakdowns).
+const DURATION: Column = c(
+    "duration_minutes",
+    "Thời lượng (phút)",
+    "Duration (minutes)",
+    10,
+    Integer,
+);
+const PARTICIPANTS: Column = c(
+    "participants_total",
+    "Người tham dự",
+    "Participants",
+    10,
+    Integer,
+);
+const FEMALE: Column = c("participants_female", "Nữ", "Female", 10, Integer);
+const ETHNIC_MINORITY: Column = c(
+    "participants_ethnic_minority",
+    "Dân tộc thiểu số",
+    "Ethnic minority",
+    10,
+    Integer,
+);
+const ELDERLY: Column = c(
+    "participants_elderly",
+    "Người cao tuổi",
+    "Elderly",
+    10,
+    Integer,
+);
+const HOUSEHOLDS: Column = c(
+    "households_reached",
+    "Hộ gia đình",
+    "Households reached",
+    10,
+    Integer,
+);
+const VNEID: Column = c(
+    "vneid_activations",
+    "Kích hoạt VNeID",
+    "VNeID activations",
+    10,
+    Integer,
+);
+const PAYMENT_ACCOUNTS: Column = c(
+    "payment_accounts_opened",
+    "Tài khoản thanh toán",
+    "Payment accounts opened",
+    10,
+    Integer,
+);
+const PUBLIC_SERVICE_ACCOUNTS: Column = c(
+    "public_service_accounts_created",
+    "Tài khoản DVC",
+    "Public service accounts",
+    10,
+    Integer,
+);
+const DOSSIERS: Column = c(
+    "online_dossiers_submitted",
+    "Hồ sơ trực tuyến",
+    "Online dossiers",
+    10,
+    Integer,
+);
+const APPS: Column = c(
+    "apps_installed",
+    "Ứng dụng cài đặt",
+    "Apps installed",
+    10,
+    Integer,
+);
+const CONTACTS: Column = c("contacts", "Lượt tiếp cận", "Contacts", 10, Integer);
+const ESTIMATED_AUDIENCE: Column = c(
+    "estimated_audience",
+    "Khán giả ước tính",
+    "Estimated audience",
+    10,
+    Integer,
+);
+const MATERIALS: Column = c(
+    "materials_distributed",
+    "Tài liệu phát",
+    "Materials distributed",
+    10,
+    Integer,
+);
+
+/// A person's columns (members and people).
+const FULL_NAME: Column = c("full_name", "Họ và tên", "Full name", 26, Text);
+const PHONE: Column = c("phone", "Số điện thoại", "Phone", 14, Phone);
+const GENDER: Column = c("gender", "Giới tính", "Gender", 10, Choice(GENDERS));
+const BIRTH_YEAR: Column = c("birth_year", "Năm sinh", "Birth year", 10, Integer);
+const ETHNICITY: Column = c(
+    "ethnicity",
+    "Dân tộc",
+    "Ethnic group",
+    14,
+    Choice(ETHNICITIES),
+);
+const AFFILIATION: Column = c(
+    "affiliation",
+    "Thành phần",
+    "Affiliation",
+    22,
+    Choice(AFFILIATIONS),
+);
+
 const TEAM_CODE: Column = c("code", "Mã tổ", "Team code", 18, Text);
 const TEAM_NAME: Column = c("name", "Tên tổ", "Team name", 36, Text);
 const TEAM_UNIT_NAME: Column = c("org_unit_name", "Đơn vị", "Unit", 26, Text);
@@ -107,24 +215,12 @@ pub const MEMBERS: Sheet = Sheet::new(
     "Members",
     &[
         c("team_code", "Mã tổ", "Team code", 18, TeamCode),
-        c("full_name", "Họ và tên", "Full name", 26, Text),
-        c("phone", "Số điện thoại", "Phone", 14, Phone),
-        c("gender", "Giới tính", "Gender", 10, Choice(GENDERS)),
-        c("birth_year", "Năm sinh", "Birth year", 10, Integer),
-        c(
-            "ethnicity",
-            "Dân tộc",
-            "Ethnic group",
-            14,
-            Choice(ETHNICITIES),
-        ),
-        c(
-            "affiliation",
-            "Thành phần",
-            "Affiliation",
-            22,
-            Choice(AFFILIATIONS),
-        ),
+        FULL_NAME,
+        PHONE,
+        GENDER,
+        BIRTH_YEAR,
+        ETHNICITY,
+        AFFILIATION,
         c("role", "Vai trò", "Role", 12, Choice(MEMBERSHIP_ROLES)),
         c("joined_on", "Ngày tham gia", "Joined on", 14, Date),
         c("left_on", "Ngày rời tổ", "Left on", 14, Date),
@@ -137,24 +233,12 @@ pub const PEOPLE: Sheet = Sheet::new(
     "People",
     &[
         c("id", "Mã định danh", "Id", 38, Text),
-        c("full_name", "Họ và tên", "Full name", 26, Text),
-        c("phone", "Số điện thoại", "Phone", 14, Phone),
-        c("gender", "Giới tính", "Gender", 10, Choice(GENDERS)),
-        c("birth_year", "Năm sinh", "Birth year", 10, Integer),
-        c(
-            "ethnicity",
-            "Dân tộc",
-            "Ethnic group",
-            14,
-            Choice(ETHNICITIES),
-        ),
-        c(
-            "affiliation",
-            "Thành phần",
-            "Affiliation",
-            22,
-            Choice(AFFILIATIONS),
-        ),
+        FULL_NAME,
+        PHONE,
+        GENDER,
+        BIRTH_YEAR,
+        ETHNICITY,
+        AFFILIATION,
         c(
             "erased",
             "Đã xoá dữ liệu cá nhân",
@@ -179,77 +263,17 @@ pub const SESSIONS: Sheet = Sheet::new(
         c("venue", "Địa điểm", "Venue", 24, Text),
         c("org_unit_name", "Đơn vị", "Unit", 24, Text),
         c("topics", "Chủ đề", "Topics", 30, Choices(SESSION_TOPICS)),
-        c(
-            "duration_minutes",
-            "Thời lượng (phút)",
-            "Duration (minutes)",
-            10,
-            Integer,
-        ),
-        c(
-            "participants_total",
-            "Người tham dự",
-            "Participants",
-            10,
-            Integer,
-        ),
-        c("participants_female", "Nữ", "Female", 8, Integer),
-        c(
-            "participants_ethnic_minority",
-            "Dân tộc thiểu số",
-            "Ethnic minority",
-            10,
-            Integer,
-        ),
-        c(
-            "participants_elderly",
-            "Người cao tuổi",
-            "Elderly",
-            10,
-            Integer,
-        ),
-        c(
-            "households_reached",
-            "Hộ gia đình",
-            "Households reached",
-            10,
-            Integer,
-        ),
-        c(
-            "vneid_activations",
-            "Kích hoạt VNeID",
-            "VNeID activations",
-            10,
-            Integer,
-        ),
-        c(
-            "payment_accounts_opened",
-            "Tài khoản thanh toán",
-            "Payment accounts opened",
-            10,
-            Integer,
-        ),
-        c(
-            "public_service_accounts_created",
-            "Tài khoản DVC",
-            "Public service accounts",
-            10,
-            Integer,
-        ),
-        c(
-            "online_dossiers_submitted",
-            "Hồ sơ trực tuyến",
-            "Online dossiers",
-            10,
-            Integer,
-        ),
-        c(
-            "apps_installed",
-            "Ứng dụng cài đặt",
-            "Apps installed",
-            10,
-            Integer,
-        ),
+        DURATION,
+        PARTICIPANTS,
+        FEMALE,
+        ETHNIC_MINORITY,
+        ELDERLY,
+        HOUSEHOLDS,
+        VNEID,
+        PAYMENT_ACCOUNTS,
+        PUBLIC_SERVICE_ACCOUNTS,
+        DOSSIERS,
+        APPS,
         c(
             "status",
             "Trạng thái",
@@ -280,22 +304,10 @@ pub const REACH_ACTIVITIES: Sheet = Sheet::new(
         c("occurred_on", "Ngày", "Occurred on", 12, Date),
         c("channel", "Kênh", "Channel", 22, Choice(REACH_CHANNELS)),
         c("org_unit_name", "Đơn vị", "Unit", 24, Text),
-        c("contacts", "Lượt tiếp cận", "Contacts", 10, Integer),
+        CONTACTS,
         c("unique_people", "Số người", "Unique people", 10, Integer),
-        c(
-            "households_reached",
-            "Hộ gia đình",
-            "Households reached",
-            10,
-            Integer,
-        ),
-        c(
-            "estimated_audience",
-            "Khán giả ước tính",
-            "Estimated audience",
-            10,
-            Integer,
-        ),
+        HOUSEHOLDS,
+        ESTIMATED_AUDIENCE,
         c(
             "method",
             "Cách đếm",
@@ -324,13 +336,7 @@ pub const REACH_ACTIVITIES: Sheet = Sheet::new(
             30,
             Choices(FRAUD_TYPES),
         ),
-        c(
-            "materials_distributed",
-            "Tài liệu phát",
-            "Materials distributed",
-            10,
-            Integer,
-        ),
+        MATERIALS,
         c(
             "status",
             "Trạng thái",
@@ -358,13 +364,7 @@ pub const SIGN_OFFS: Sheet = Sheet::new(
         c("decided_by", "Người quyết định", "Decided by", 16, Text),
         c("decided_at", "Quyết định lúc", "Decided at", 17, Time),
         c("sessions", "Buổi sinh hoạt", "Sessions", 10, Integer),
-        c(
-            "participants_total",
-            "Người tham dự",
-            "Participants",
-            10,
-            Integer,
-        ),
+        PARTICIPANTS,
         c(
             "reach_activities",
             "Hoạt động tuyên truyền",
@@ -498,7 +498,7 @@ pub const REACH_SUMMARY: Sheet = Sheet::new(
         c("group", "Nhóm", "Group", 18, Text),
         c("label", "Tên", "Label", 28, Text),
         c("activities", "Hoạt động", "Activities", 10, Integer),
-        c("contacts", "Lượt tiếp cận", "Contacts", 10, Integer),
+        CONTACTS,
         c(
             "unique_people_estimate",
             "Số người (ước tính)",
@@ -506,27 +506,9 @@ pub const REACH_SUMMARY: Sheet = Sheet::new(
             12,
             Integer,
         ),
-        c(
-            "households_reached",
-            "Hộ gia đình",
-            "Households reached",
-            10,
-            Integer,
-        ),
-        c(
-            "estimated_audience",
-            "Khán giả ước tính",
-            "Estimated audience",
-            10,
-            Integer,
-        ),
-        c(
-            "materials_distributed",
-            "Tài liệu phát",
-            "Materials distributed",
-            10,
-            Integer,
-        ),
+        HOUSEHOLDS,
+        ESTIMATED_AUDIENCE,
+        MATERIALS,
         c(
             "households_covered",
             "Hộ được phủ",
@@ -577,35 +559,11 @@ pub const BREAKDOWN: Sheet = Sheet::new(
             10,
             Integer,
         ),
-        c(
-            "duration_minutes",
-            "Thời lượng (phút)",
-            "Duration (minutes)",
-            10,
-            Integer,
-        ),
-        c(
-            "participants_total",
-            "Người tham dự",
-            "Participants",
-            10,
-            Integer,
-        ),
-        c("participants_female", "Nữ", "Female", 8, Integer),
-        c(
-            "participants_ethnic_minority",
-            "Dân tộc thiểu số",
-            "Ethnic minority",
-            10,
-            Integer,
-        ),
-        c(
-            "participants_elderly",
-            "Người cao tuổi",
-            "Elderly",
-            10,
-            Integer,
-        ),
+        DURATION,
+        PARTICIPANTS,
+        FEMALE,
+        ETHNIC_MINORITY,
+        ELDERLY,
         c("trained_total", "Được tập huấn", "Trained", 10, Integer),
         c(
             "trained_female",
@@ -621,48 +579,12 @@ pub const BREAKDOWN: Sheet = Sheet::new(
             10,
             Integer,
         ),
-        c(
-            "households_reached",
-            "Hộ gia đình",
-            "Households reached",
-            10,
-            Integer,
-        ),
-        c(
-            "vneid_activations",
-            "Kích hoạt VNeID",
-            "VNeID activations",
-            10,
-            Integer,
-        ),
-        c(
-            "payment_accounts_opened",
-            "Tài khoản thanh toán",
-            "Payment accounts opened",
-            10,
-            Integer,
-        ),
-        c(
-            "public_service_accounts_created",
-            "Tài khoản DVC",
-            "Public service accounts",
-            10,
-            Integer,
-        ),
-        c(
-            "online_dossiers_submitted",
-            "Hồ sơ trực tuyến",
-            "Online dossiers",
-            10,
-            Integer,
-        ),
-        c(
-            "apps_installed",
-            "Ứng dụng cài đặt",
-            "Apps installed",
-            10,
-            Integer,
-        ),
+        HOUSEHOLDS,
+        VNEID,
+        PAYMENT_ACCOUNTS,
+        PUBLIC_SERVICE_ACCOUNTS,
+        DOSSIERS,
+        APPS,
         c(
             "topic_mentions",
             "Lượt chủ đề",
@@ -677,7 +599,7 @@ pub const BREAKDOWN: Sheet = Sheet::new(
             10,
             Integer,
         ),
-        c("contacts", "Lượt tiếp cận", "Contacts", 10, Integer),
+        CONTACTS,
         c("unique_people", "Số người", "Unique people", 10, Integer),
         c(
             "reach_households",
@@ -686,20 +608,8 @@ pub const BREAKDOWN: Sheet = Sheet::new(
             10,
             Integer,
         ),
-        c(
-            "estimated_audience",
-            "Khán giả ước tính",
-            "Estimated audience",
-            10,
-            Integer,
-        ),
-        c(
-            "materials_distributed",
-            "Tài liệu phát",
-            "Materials distributed",
-            10,
-            Integer,
-        ),
+        ESTIMATED_AUDIENCE,
+        MATERIALS,
     ],
 );
 

@@ -447,10 +447,15 @@ async fn session_and_people_lists_write_dates_labels_and_counts_as_typed_cells()
 
     // Pages of sessions held on one day follow the id order without loss or repetition (the keyset is a
     // row comparison).
-    let first = app.get_json(&admin, "/api/v1/training-sessions?limit=2").await;
+    let first = app
+        .get_json(&admin, "/api/v1/training-sessions?limit=2")
+        .await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
-        .get_json(&admin, &format!("/api/v1/training-sessions?limit=2&cursor={cursor}"))
+        .get_json(
+            &admin,
+            &format!("/api/v1/training-sessions?limit=2&cursor={cursor}"),
+        )
         .await;
     assert!(second["next_cursor"].is_null());
     let mut ids: Vec<String> = first["items"]

@@ -183,21 +183,17 @@ async fn list(
         Ok((rows, next))
     };
     if answer.is_file() {
-        let about = export::about(
-            req,
-            &actor,
-            Text::new(
-                "Campaign reach activities",
-                "Hoạt động tuyên truyền của chiến dịch",
-            ),
-        );
         return export::list(
+            req,
             db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new(
+                    "Campaign reach activities",
+                    "Hoạt động tuyên truyền của chiến dịch",
+                ),
                 name: "reach-activities",
                 sheet: &sheets::REACH_ACTIVITIES,
                 row: activity_row,

@@ -146,18 +146,14 @@ pub async fn list_training_sessions(
         Ok((rows, next))
     };
     if answer.is_file() {
-        let about = export::about(
-            &req,
-            &actor,
-            Text::new("Sessions", "Buổi sinh hoạt, tập huấn"),
-        );
         return export::list(
+            &req,
             &db,
             &actor,
             answer,
-            about,
             (query.limit, query.cursor),
             export::ListFile {
+                title: Text::new("Sessions", "Buổi sinh hoạt, tập huấn"),
                 name: "training-sessions",
                 sheet: &sheets::SESSIONS,
                 row: session_row,
