@@ -390,6 +390,10 @@ vocabulary! {
     }
 }
 
+/// The indicators measured by national systems: what `/indicator-values` records (and the drop-down of its
+/// import template).
+pub const EXTERNAL_INDICATORS: &[Label] = &[INDICATORS[11], INDICATORS[12], INDICATORS[13]];
+
 impl Indicator {
     /// Measured by national systems and recorded through `/indicator-values`, not computed here.
     pub fn is_external(self) -> bool {
@@ -685,5 +689,16 @@ mod tests {
             codes.dedup();
             assert_eq!(codes.len(), labels.len());
         }
+    }
+
+    #[test]
+    fn the_external_indicators_are_exactly_those_measured_elsewhere() {
+        let external: Vec<&str> = Indicator::ALL
+            .iter()
+            .filter(|indicator| indicator.is_external())
+            .map(|indicator| indicator.code())
+            .collect();
+        let listed: Vec<&str> = EXTERNAL_INDICATORS.iter().map(|label| label.code).collect();
+        assert_eq!(listed, external);
     }
 }

@@ -4,9 +4,9 @@
 
 use super::{Column, Kind, Sheet};
 use crate::reference::{
-    AFFILIATIONS, CONFIDENCE_LEVELS, COUNTING_METHODS, ETHNICITIES, FRAUD_TYPES, GENDERS,
-    INDICATORS, MEMBERSHIP_ROLES, ORG_UNIT_LEVELS, REACH_CHANNELS, RECORD_STATUSES,
-    SESSION_FORMATS, SESSION_KINDS, SESSION_TOPICS, SIGN_OFF_STATES, SKILL_GROUPS,
+    AFFILIATIONS, CONFIDENCE_LEVELS, COUNTING_METHODS, ETHNICITIES, EXTERNAL_INDICATORS,
+    FRAUD_TYPES, GENDERS, INDICATORS, MEMBERSHIP_ROLES, ORG_UNIT_LEVELS, REACH_CHANNELS,
+    RECORD_STATUSES, SESSION_FORMATS, SESSION_KINDS, SESSION_TOPICS, SIGN_OFF_STATES, SKILL_GROUPS,
     TARGET_HOLDER_KINDS, TARGET_STATUSES, TEAM_STATUSES,
 };
 
@@ -388,7 +388,13 @@ pub const INDICATOR_VALUES: Sheet = Sheet::new(
     "Indicator values",
     &[
         c("org_unit_code", "Mã đơn vị", "Unit code", 30, UnitCode),
-        c("indicator", "Chỉ số", "Indicator", 34, Choice(INDICATORS)),
+        c(
+            "indicator",
+            "Chỉ số",
+            "Indicator",
+            34,
+            Choice(EXTERNAL_INDICATORS),
+        ),
         c("period_start", "Từ ngày", "Period start", 12, Date),
         c("period_end", "Đến ngày", "Period end", 12, Date),
         c("value", "Giá trị", "Value", 12, Number),

@@ -1074,3 +1074,219 @@ fn list_values_in(lists: &[Vec<Data>], formula: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Every item of a JSON list, page after page.
+async fn all_items(app: &TestApp, token: &str, path: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let page = match &cursor {
+            Some(cursor) => format!("{path}{separator}limit=500&cursor={cursor}"),
+            None => format!("{path}{separator}limit=500"),
+        };
+        let body = app.get_json(token, &page).await;
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_list_and_report_file_has_its_documented_headers_and_the_rows_its_json_has() {
+    let app = TestApp::spawn().await;
+    let hashing = cdt_api::auth::password::PasswordHashing::new(
+        cdt_api::config::PasswordHashCost {
+            memory_kib: 1024,
+            iterations: 1,
+        },
+        1,
+    )
+    .unwrap();
+    cdt_api::seed::demo::load(&mut app.database.connect(), &hashing).unwrap();
+    let response = app
+        .request(Method::POST, "/api/v1/auth/login")
+        .json(&serde_json::json!({"username": "demo.admin", "password": cdt_api::seed::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let admin = response.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let commune = app.unit_id("son-la.xa-chieng-mung");
+    let team = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/teams?org_unit_id={commune}&limit=1"),
+        )
+        .await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let campaign = app.get_json(&admin, "/api/v1/campaigns?limit=1").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let month = chrono::Utc::now().date_naive() - chrono::Duration::days(40);
+    let (from, to) = (month.format("%Y-%m-01"), month.format("%Y-%m-28"));
+    let lists = [
+        ("list_teams", "/api/v1/teams".to_owned()),
+        (
+            "list_team_members",
+            format!("/api/v1/teams/{team}/members?include_past=true"),
+        ),
+        ("list_people", "/api/v1/people".to_owned()),
+        (
+            "list_training_sessions",
+            format!("/api/v1/training-sessions?org_unit_id={commune}&from={from}&to={to}"),
+        ),
+        (
+            "list_reach_activities",
+            format!("/api/v1/campaigns/{campaign}/reach-activities?org_unit_id={commune}"),
+        ),
+        (
+            "list_all_reach_activities",
+            format!("/api/v1/reach-activities?org_unit_id={commune}&from={from}&to={to}"),
+        ),
+        ("list_sign_offs", "/api/v1/sign-offs".to_owned()),
+        (
+            "list_indicator_values",
+            "/api/v1/indicator-values".to_owned(),
+        ),
+        ("list_targets", "/api/v1/targets".to_owned()),
+        ("list_audit_events", "/api/v1/audit-events".to_owned()),
+    ];
+    let reports = [
+        (
+            "report_summary",
+            format!("/api/v1/reports/summary?org_unit_id={commune}"),
+        ),
+        (
+            "report_breakdown",
+            format!("/api/v1/reports/breakdown?by=team&org_unit_id={commune}"),
+        ),
+        ("report_targets", "/api/v1/reports/targets".to_owned()),
+        (
+            "report_dormant_teams",
+            format!("/api/v1/reports/dormant-teams?org_unit_id={commune}"),
+        ),
+        (
+            "get_reach_summary",
+            format!("/api/v1/campaigns/{campaign}/reach-summary?group_by=channel"),
+        ),
+    ];
+    let sheet_of = |operation: &str| {
+        cdt_api::routes::export::FILE_OPERATIONS
+            .iter()
+            .find(|file| file.operation == operation)
+            .unwrap()
+            .sheet
+    };
+    let documented = cdt_api::routes::export::FILE_OPERATIONS.len();
+    assert_eq!(
+        lists.len() + reports.len() + 2,
+        documented,
+        "every file operation is checked here or above"
+    );
+    for (operation, path) in lists.iter().chain(&reports) {
+        let sheet = sheet_of(operation);
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let (status, content_type, body, _) =
+            get(&app, &admin, &format!("{path}{separator}format=xlsx"), &[]).await;
+        assert_eq!(status, 200, "{operation}");
+        assert_eq!(content_type, XLSX, "{operation}");
+        let workbook = sheets(&body);
+        assert_eq!(workbook[0].0, sheet.name.0, "{operation}");
+        assert_eq!(workbook.last().unwrap().0, "Thông tin", "{operation}");
+        let rows = &workbook[0].1;
+        let header: Vec<String> = rows[0].iter().map(text).collect();
+        let expected: Vec<&str> = sheet.columns.iter().map(|c| c.vi).collect();
+        assert_eq!(header, expected, "{operation}");
+        let (status, _, csv, _) =
+            get(&app, &admin, &format!("{path}{separator}format=csv"), &[]).await;
+        assert_eq!(status, 200, "{operation}");
+        let csv_rows = csv::Reader::from_reader(&csv[3..]).records().count();
+        if lists.iter().any(|(name, _)| name == operation) {
+            let json = all_items(&app, &admin, path).await;
+            assert_eq!(
+                rows.len() - 1,
+                json.len(),
+                "{operation}: XLSX rows = JSON items"
+            );
+            assert_eq!(csv_rows, json.len(), "{operation}: CSV rows = JSON items");
+            if *operation == "list_teams" {
+                // Three of the export's internal pages of 1,000.
+                assert_eq!(json.len(), 2448);
+            }
+        } else {
+            assert!(rows.len() > 1, "{operation} has rows");
+            assert_eq!(
+                csv_rows,
+                rows.len() - 1,
+                "{operation}: CSV rows = XLSX rows"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn an_indicator_value_template_filled_in_a_spreadsheet_imports() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    let commune = app.unit_id("son-la.xa-chieng-mung");
+    app.create_user("officer", "officer", Some(commune));
+    let officer = app.token("officer").await;
+    let (status, _, body, _) = get(
+        &app,
+        &officer,
+        "/api/v1/imports/indicator_values/template",
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let workbook = sheets(&body);
+    let validations = list_validations(&body);
+    // Only the indicators national systems measure, and the units of the officer's scope.
+    let indicators = list_values_in(&workbook[2].1, &validations["B"]);
+    assert_eq!(
+        indicators,
+        [
+            "Tỷ lệ hồ sơ trực tuyến (%)",
+            "Tỷ lệ định danh VNeID mức 2 (%)",
+            "Chỉ số chuyển đổi số (DTI)"
+        ]
+    );
+    let units = list_values_in(&workbook[2].1, &validations["A"]);
+    assert!(units.contains(&"son-la.xa-chieng-mung".to_owned()));
+    assert!(!units.contains(&"son-la".to_owned()));
+    let day = |d| excel_date(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
+    let mut filled = workbook[0].1[..1].to_vec();
+    filled.push(vec![
+        Data::String("son-la.xa-chieng-mung".into()),
+        Data::String(indicators[0].clone()),
+        day("2025-07-01"),
+        day("2025-09-30"),
+        Data::Float(87.5),
+        Data::String("Cổng Dịch vụ công quốc gia".into()),
+        day("2025-10-05"),
+    ]);
+    let response = app
+        .request(Method::POST, "/api/v1/indicator-values")
+        .bearer_auth(&officer)
+        .header("Content-Type", XLSX)
+        .body(xlsx_of(&filled))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let summary: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["created"], 1, "{summary}");
+    let values = app.get_json(&officer, "/api/v1/indicator-values").await;
+    assert_eq!(values["items"][0]["indicator"], "online_dossier_rate_pct");
+    assert_eq!(values["items"][0]["value"], 87.5);
+    assert_eq!(values["items"][0]["period_end"], "2025-09-30");
+}
