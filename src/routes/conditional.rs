@@ -1,7 +1,10 @@
 //! Versions as ETags, `If-Match` read into a [`Precondition`], and keyset-pagination cursors: shared by
 //! every resource.
 
-use actix_web::{HttpRequest, http::header};
+use actix_web::{
+    HttpRequest,
+    http::header::{self, Header},
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use crate::{
@@ -14,28 +17,35 @@ pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
 }
 
-/// The `If-Match` header as the precondition a write checks: absent or `*` is any version; otherwise
-/// the versions its entity tags name (`"3"`, `W/"3"`, a list); a tag naming no version matches none.
+/// The `If-Match` header as the precondition a write checks, as RFC 9110 section 13.1.1 says: absent or `*`
+/// is any version; otherwise the versions its entity tags name, compared **strongly** (a weak `W/"3"`
+/// never matches: a weak tag does not promise the same bytes). A header that does not parse, or tags that
+/// name no version, match none (412). Read with actix-web's typed `IfMatch`.
 pub fn if_match(req: &HttpRequest) -> Precondition {
-    let Some(value) = req.headers().get(header::IF_MATCH) else {
-        return Precondition::Any;
-    };
-    let value = value.to_str().unwrap_or("").trim();
-    if value == "*" {
+    if !req.headers().contains_key(header::IF_MATCH) {
         return Precondition::Any;
     }
-    Precondition::OneOf(
-        value
-            .split(',')
-            .filter_map(|tag| {
-                tag.trim()
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .parse::<i32>()
-                    .ok()
-            })
-            .collect(),
-    )
+    match header::IfMatch::parse(req) {
+        Ok(header::IfMatch::Any) => Precondition::Any,
+        Ok(header::IfMatch::Items(tags)) => Precondition::OneOf(
+            tags.iter()
+                .filter(|tag| !tag.weak)
+                .filter_map(|tag| tag.tag().parse::<i32>().ok())
+                .collect(),
+        ),
+        Err(_) => Precondition::OneOf(Vec::new()),
+    }
+}
+
+/// True when `If-None-Match` names `current` (compared **weakly**, RFC 9110 section 13.1.2: `W/"x"`
+/// matches `"x"`) or is `*`: a GET answers 304. Read with actix-web's typed `IfNoneMatch`; an absent or
+/// unparsable header matches nothing.
+pub fn if_none_match(req: &HttpRequest, current: &header::EntityTag) -> bool {
+    match header::IfNoneMatch::parse(req) {
+        Ok(header::IfNoneMatch::Any) => req.headers().contains_key(header::IF_NONE_MATCH),
+        Ok(header::IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(current)),
+        Err(_) => false,
+    }
 }
 
 /// Default page size.

@@ -4,7 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, get, http::header};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::reference::{self, EthnicGroup, Label};
+use crate::{
+    reference::{self, EthnicGroup, Label},
+    routes::conditional::if_none_match,
+};
 
 /// Every enumeration of the API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,23 +117,15 @@ fn reference_document() -> (String, Vec<u8>) {
 #[get("/reference")]
 pub async fn get_reference(req: HttpRequest) -> HttpResponse {
     let (version, body) = reference_document();
-    let etag = format!("\"{version}\"");
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
+    let current = header::EntityTag::new_strong(version);
+    let unchanged = if_none_match(&req, &current);
     let mut response = if unchanged {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::ETAG, etag))
+        .insert_header((header::ETAG, current.to_string()))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
     if unchanged {
         response.finish()

@@ -614,11 +614,59 @@ async fn reference_lists_the_54_ethnic_groups_and_is_cacheable() {
         json!({"code": "thai", "gso_code": "03", "name_vi": "Thái", "name_en": "Thai", "minority": true})
     );
     assert_eq!(body["membership_roles"][0]["name_vi"], "Tổ trưởng");
-    let cached = app
-        .request(Method::GET, "/api/v1/reference")
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cached.status(), 304);
+    // If-None-Match compares weakly (RFC 9110 13.1.2): the tag, its weak form, a list holding it, or `*`.
+    for (sent, status) in [
+        (etag.clone(), 304),
+        (format!("W/{etag}"), 304),
+        (format!("\"other\", W/{etag}"), 304),
+        ("*".to_owned(), 304),
+        ("\"other\"".to_owned(), 200),
+        ("not a tag".to_owned(), 200),
+    ] {
+        let cached = app
+            .request(Method::GET, "/api/v1/reference")
+            .header("If-None-Match", &sent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cached.status(), status, "If-None-Match: {sent}");
+        assert_eq!(cached.headers()["etag"], etag.as_str());
+    }
+}
+
+#[actix_web::test]
+async fn if_match_compares_strongly_as_rfc_9110_says() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    let token = app.token("admin").await;
+    let team = app.create_team("TEAM-STRONG", app.unit_id("son-la.xa-van-ho"));
+    let path = format!("/api/v1/teams/{team}");
+    let patch = |if_match: &str, notes: &str| {
+        app.request(Method::PATCH, &path)
+            .bearer_auth(&token)
+            .header("If-Match", if_match)
+            .json(&json!({ "notes": notes }))
+            .send()
+    };
+    // A weak tag never matches, even naming the current version; nor does a malformed header.
+    for (sent, notes) in [("W/\"1\"", "a"), ("\"2\", W/\"1\"", "b"), ("1", "c")] {
+        let refused = patch(sent, notes).await.unwrap();
+        assert_eq!(
+            problem(refused, 412).await["code"],
+            "precondition_failed",
+            "If-Match: {sent}"
+        );
+    }
+    let stored = app.get_json(&token, &path).await;
+    assert!(stored["notes"].is_null(), "nothing was written");
+    // The strong tag, a list holding it, and `*` match.
+    let ok = patch("\"1\"", "one").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["etag"], "\"2\"");
+    let ok = patch("\"7\", \"2\"", "two").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let ok = patch("*", "three").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["etag"], "\"4\"");
 }
