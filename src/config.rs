@@ -96,6 +96,10 @@ pub struct Settings {
     /// `CORS_ALLOWED_ORIGINS`: browser origins (`https://host[:port]`) allowed to call the API from
     /// another site. Empty: none (same-origin only).
     pub cors_allowed_origins: Vec<String>,
+    /// `TRUSTED_PROXIES`: addresses and CIDR ranges of the reverse proxies in front of the server
+    /// (comma-separated). `Forwarded` and `X-Forwarded-For` are read only from these peers. Empty: the
+    /// peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `METRICS_TOKEN`: bearer token that unlocks `GET /metrics` on `BIND_ADDR`. `None`: `/metrics`
     /// there answers 404.
     pub metrics_token: Option<SecretString>,
@@ -233,6 +237,10 @@ impl Settings {
             .map(|list| parse_origins(&list))
             .transpose()?
             .unwrap_or_default();
+        let trusted_proxies = get("TRUSTED_PROXIES")
+            .map(|list| parse_networks(&list))
+            .transpose()?
+            .unwrap_or_default();
         let metrics_token = secret(&get, "METRICS_TOKEN", MIN_METRICS_TOKEN_BYTES)?;
         let metrics_bind_addr = socket_address(
             &get,
@@ -305,6 +313,7 @@ impl Settings {
             sign_off_due_days: u32::try_from(sign_off_due_days).unwrap_or(10),
             pg_bindir,
             cors_allowed_origins,
+            trusted_proxies,
             metrics_token,
             metrics_bind_addr,
             shutdown_timeout: Duration::from_secs(shutdown_timeout),
@@ -377,6 +386,24 @@ fn secret(
             }
         })
         .transpose()
+}
+
+/// `TRUSTED_PROXIES`: comma-separated addresses (`10.0.0.5`, `::1`) and CIDR ranges (`10.0.0.0/8`).
+fn parse_networks(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(
+                        "TRUSTED_PROXIES",
+                        format!("must list addresses or CIDR ranges like 10.0.0.0/8, got {item:?}"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, each `http(s)://host[:port]` without a path.
@@ -510,6 +537,17 @@ mod tests {
         assert!(s.cors_allowed_origins.is_empty());
         assert!(s.metrics_token.is_none() && s.metrics_bind_addr.is_none());
         assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let networks = parse_networks(" 10.0.0.0/8, 192.0.2.7 ,::1,").unwrap();
+        assert_eq!(networks.len(), 3);
+        assert!(networks[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        assert!(networks[1].contains(&"192.0.2.7".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!networks[1].contains(&"192.0.2.8".parse::<std::net::IpAddr>().unwrap()));
+        assert!(parse_networks("10.0.0.0/33").is_err());
+        assert!(parse_networks("proxy.local").is_err());
     }
 
     #[test]

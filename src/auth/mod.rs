@@ -6,6 +6,7 @@
 //! their next request. The user's current role and scope are read from the database on every request, so
 //! authorisation never trusts stale claims.
 
+pub mod client_addr;
 pub mod password;
 pub mod policy;
 pub mod session;
@@ -36,6 +37,8 @@ pub struct AuthState {
     pub hashing: password::PasswordHashing,
     /// Per-user API limit and per-IP login limit, shared by all workers.
     pub throttle: Arc<throttle::Throttle>,
+    /// `TRUSTED_PROXIES`: whose `Forwarded` / `X-Forwarded-For` name the client ([`client_addr`]).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AuthState {
@@ -56,6 +59,7 @@ impl AuthState {
                 settings.rate_limit_per_minute,
                 settings.login_rate_limit_per_minute,
             )),
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
         })
     }
 }
@@ -91,13 +95,22 @@ impl AuthUser {
     }
 }
 
+/// The client's address (behind trusted proxies: [`client_addr`]).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let trusted = req
+        .app_data::<web::Data<AuthState>>()
+        .map(|state| state.trusted_proxies.clone())
+        .unwrap_or_default();
+    client_addr::client_ip(req, &trusted)
+}
+
 /// The request id and client address, for audit records of unauthenticated requests (login).
 pub fn anonymous_audit_context(req: &HttpRequest) -> AuditContext {
     AuditContext {
         actor_id: None,
         actor_username: None,
         request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
-        client_ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        client_ip: client_ip(req).map(|ip| ip.to_string()),
     }
 }
 

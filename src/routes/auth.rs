@@ -66,8 +66,8 @@ pub async fn login(
     state: web::Data<AuthState>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(addr) = req.peer_addr() {
-        state.throttle.check_login_ip(addr.ip())?;
+    if let Some(ip) = crate::auth::client_ip(&req) {
+        state.throttle.check_login_ip(ip)?;
     }
     let context = anonymous_audit_context(&req);
     let LoginRequest { username, password } = body.into_inner();

@@ -333,3 +333,88 @@ async fn metrics_need_the_metrics_token_or_the_internal_address() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+/// Failed sign-ins of `username` from `client` (as `X-Forwarded-For`) until the login limit answers 429;
+/// how many were refused as wrong before it.
+async fn fail_until_limited(app: &TestApp, client: &str) -> usize {
+    let mut failures = 0;
+    loop {
+        let status = app
+            .request(Method::POST, "/api/v1/auth/login")
+            .header("X-Forwarded-For", client)
+            .json(&serde_json::json!({"username": "admin", "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        match status {
+            401 => failures += 1,
+            429 => return failures,
+            other => panic!("login answered {other}"),
+        }
+        assert!(failures < 10, "the login limit never applied");
+    }
+}
+
+async fn login_status(app: &TestApp, client: &str) -> u16 {
+    app.request(Method::POST, "/api/v1/auth/login")
+        .header("X-Forwarded-For", client)
+        .json(&serde_json::json!({"username": "admin", "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_is_throttled_and_audited_by_its_own_address() {
+    let database = TestDatabase::create();
+    let mut settings = test_settings(database.url());
+    settings.login_rate_limit_per_minute = 3;
+    settings.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let app = TestApp::spawn_with(database, &settings).await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+
+    // Two people behind one proxy: one's failures do not lock the other out.
+    assert_eq!(fail_until_limited(&app, "198.51.100.1").await, 3);
+    assert_eq!(login_status(&app, "198.51.100.1").await, 429);
+    assert_eq!(login_status(&app, "198.51.100.2").await, 401);
+    // A forged left-most entry does not escape the limit: the right-most untrusted address counts.
+    assert_eq!(login_status(&app, "203.0.113.50, 198.51.100.1").await, 429);
+    // The audit log records the client, not the proxy.
+    let mut conn = app.database.connect();
+    let addresses: Vec<Option<String>> = {
+        use cdt_api::db::schema::audit_events;
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        audit_events::table
+            .filter(audit_events::action.eq("login_failed"))
+            .select(audit_events::client_ip)
+            .load(&mut conn)
+            .unwrap()
+    };
+    assert!(
+        addresses.contains(&Some("198.51.100.2".to_owned())),
+        "{addresses:?}"
+    );
+    assert!(
+        !addresses.contains(&Some("127.0.0.1".to_owned())),
+        "{addresses:?}"
+    );
+}
+
+#[actix_web::test]
+async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
+    let database = TestDatabase::create();
+    let mut settings = test_settings(database.url());
+    settings.login_rate_limit_per_minute = 3;
+    let app = TestApp::spawn_with(database, &settings).await;
+    app.seed_son_la();
+    app.create_user("admin", "admin", None);
+    // Spoofed addresses from an untrusted peer are ignored: every attempt counts against the peer.
+    assert_eq!(fail_until_limited(&app, "198.51.100.1").await, 3);
+    assert_eq!(login_status(&app, "198.51.100.2").await, 429);
+    assert_eq!(login_status(&app, "198.51.100.3").await, 429);
+}
