@@ -110,6 +110,10 @@ pub struct Settings {
     pub webhooks: WebhookConfig,
     /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM, how long in-flight requests may take to finish.
     pub shutdown_timeout: Duration,
+    /// `SHUTDOWN_DRAIN_SECONDS`: after SIGTERM, how long the server keeps serving (with `/readyz` 503 and
+    /// `Connection: close` on every answer, so clients and load balancers move away) before it stops
+    /// accepting connections.
+    pub shutdown_drain: Duration,
 }
 
 /// argon2id parameters (OWASP's minimum is 19 MiB with 2 iterations).
@@ -254,6 +258,7 @@ impl Settings {
             ));
         }
         let shutdown_timeout = parse_number(&get, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3_600)?;
+        let shutdown_drain = parse_number(&get, "SHUTDOWN_DRAIN_SECONDS", 5, 0, 300)?;
         let webhooks = WebhookConfig {
             secret_key: secret(&get, "WEBHOOK_SECRET_KEY", MIN_JWT_SECRET_BYTES)?,
             allowed_hosts: get("WEBHOOK_ALLOWED_HOSTS")
@@ -317,6 +322,7 @@ impl Settings {
             metrics_token,
             metrics_bind_addr,
             shutdown_timeout: Duration::from_secs(shutdown_timeout),
+            shutdown_drain: Duration::from_secs(shutdown_drain),
             webhooks,
         })
     }

@@ -65,6 +65,9 @@ pub async fn request_context(
     );
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<actix_web::web::Data<Metrics>>().cloned();
+    let draining = req
+        .app_data::<actix_web::web::Data<crate::startup::Draining>>()
+        .is_some_and(|draining| draining.is_set());
     let method = req.method().as_str().to_owned();
 
     let span = tracing::info_span!(
@@ -80,6 +83,14 @@ pub async fn request_context(
     let mut response = render_error(response.map_into_boxed_body(), lang, &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    if draining {
+        // Shutting down: answer, then close, so the client's next request opens a fresh connection
+        // (to another instance, or to this one's successor).
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     let is_docs = response.request().path().starts_with("/docs");
     add_security_headers(response.headers_mut(), is_docs);

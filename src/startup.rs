@@ -45,6 +45,24 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics: Option<(u16, Server)>,
+    draining: web::Data<Draining>,
+    drain: std::time::Duration,
+}
+
+/// Set on SIGTERM or SIGINT: `/readyz` answers 503 and every answer carries `Connection: close` while the
+/// server keeps serving for `SHUTDOWN_DRAIN_SECONDS`.
+#[derive(Debug, Default)]
+pub struct Draining(std::sync::atomic::AtomicBool);
+
+impl Draining {
+    /// True once a shutdown signal arrived.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -102,6 +120,8 @@ impl Application {
             None => None,
         };
         let app_metrics = metrics.clone();
+        let draining = web::Data::new(Draining::default());
+        let app_draining = draining.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(idempotency))
@@ -120,6 +140,7 @@ impl Application {
                 .app_data(unit_graph.clone())
                 .app_data(webhook_settings.clone())
                 .app_data(app_metrics.clone())
+                .app_data(app_draining.clone())
                 .into_utoipa_app()
                 .configure(routes::configure)
                 .into_app()
@@ -137,11 +158,15 @@ impl Application {
             usize::try_from(settings.db_pool_size).unwrap_or(10).max(2) + 2,
         )
         .shutdown_timeout(shutdown_seconds)
+        // Signals are handled by `run_until_stopped`, which drains before stopping.
+        .disable_signals()
         .run();
         Ok(Self {
             port,
             server,
             metrics: metrics_server,
+            draining,
+            drain: settings.shutdown_drain,
         })
     }
 
@@ -155,9 +180,26 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops accepting connections, finishes in-flight requests (up to
-    /// `SHUTDOWN_TIMEOUT_SECONDS`) and returns.
+    /// Serves until SIGINT/SIGTERM; then drains for `SHUTDOWN_DRAIN_SECONDS` (still serving, `/readyz`
+    /// 503, `Connection: close` on every answer so keep-alive clients move to fresh connections), then
+    /// stops accepting connections, finishes in-flight requests (up to `SHUTDOWN_TIMEOUT_SECONDS`) and
+    /// returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handles: Vec<_> = std::iter::once(self.server.handle())
+            .chain(self.metrics.as_ref().map(|(_, metrics)| metrics.handle()))
+            .collect();
+        let (draining, drain) = (self.draining.clone(), self.drain);
+        actix_web::rt::spawn(async move {
+            if let Err(error) = shutdown_signal().await {
+                tracing::error!(%error, "cannot listen for shutdown signals");
+                return;
+            }
+            draining.set();
+            tracing::info!(seconds = drain.as_secs(), "shutdown signal: draining");
+            actix_web::rt::time::sleep(drain).await;
+            tracing::info!("drained: no new connections; finishing what is in flight");
+            futures_util::future::join_all(handles.iter().map(|handle| handle.stop(true))).await;
+        });
         match self.metrics {
             Some((_, metrics)) => {
                 let (served, metrics) = futures_util::future::join(self.server, metrics).await;
@@ -166,6 +208,15 @@ impl Application {
             None => self.server.await,
         }
     }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() -> std::io::Result<()> {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    futures_util::future::select(Box::pin(terminate.recv()), Box::pin(interrupt.recv())).await;
+    Ok(())
 }
 
 /// `METRICS_BIND_ADDR`: one worker serving only `GET /metrics`.
@@ -196,6 +247,7 @@ fn metrics_listener(
     .listen(listener)?
     .workers(1)
     .shutdown_timeout(shutdown_seconds)
+    .disable_signals()
     .run();
     Ok((port, server))
 }

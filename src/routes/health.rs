@@ -97,7 +97,18 @@ pub async fn check_health() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn check_readiness(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub async fn check_readiness(
+    db: web::Data<Db>,
+    draining: Option<web::Data<crate::startup::Draining>>,
+) -> Result<HttpResponse, AppError> {
+    if draining.is_some_and(|draining| draining.is_set()) {
+        return Err(AppError::new(ErrorCode::NotReady)
+            .with_detail(Text::new(
+                "The server is shutting down",
+                "Máy chủ đang dừng",
+            ))
+            .with_retry_after(5));
+    }
     let pending = db
         // Reading the migration table is itself the proof that the database answers.
         .run(|conn| migrations::has_pending(conn).map_err(AppError::internal))

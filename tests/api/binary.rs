@@ -314,6 +314,8 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
         data_dir.path(),
         &[
             ("SHUTDOWN_TIMEOUT_SECONDS", "20"),
+            // No drain: this test is about what happens once the server stops accepting.
+            ("SHUTDOWN_DRAIN_SECONDS", "0"),
             ("PASSWORD_HASH_MEMORY_KIB", "1024"),
             ("PASSWORD_HASH_ITERATIONS", "1"),
         ],
@@ -661,4 +663,86 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_up_the_exit() {
     assert!(stuck.await.unwrap().is_err(), "the overdue request was cut");
     lock.release();
     eprintln!("exited {took:?} after SIGTERM");
+}
+
+#[actix_web::test]
+async fn keep_alive_readers_through_a_sigterm_get_every_request_answered_while_the_server_drains() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = serve_embedded(
+        &["serve"],
+        data_dir.path(),
+        &[
+            ("SHUTDOWN_DRAIN_SECONDS", "3"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "10"),
+        ],
+        Duration::from_secs(120),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Twelve readers, each on its own keep-alive connection, reading as fast as they can.
+    let readers: Vec<_> = (0..12)
+        .map(|_| {
+            let (base, stop) = (base.clone(), stop.clone());
+            actix_web::rt::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(1)
+                    .build()
+                    .unwrap();
+                let (mut answered, mut closes, mut unanswered) = (0_u32, 0_u32, Vec::new());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match client.get(format!("{base}/api/v1/reference")).send().await {
+                        Ok(response) => {
+                            assert_eq!(response.status(), 200);
+                            if response
+                                .headers()
+                                .get("connection")
+                                .is_some_and(|v| v == "close")
+                            {
+                                closes += 1;
+                            }
+                            response.bytes().await.unwrap();
+                            answered += 1;
+                        }
+                        // Refused before it was sent: the server had stopped accepting.
+                        Err(error) if error.is_connect() => {
+                            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(error) => unanswered.push(error.to_string()),
+                    }
+                }
+                (answered, closes, unanswered)
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    sigterm(&child);
+    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    // Draining: still serving, but not ready.
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let problem: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(problem["code"], "not_ready");
+    let status = wait_with_patience(&mut child, Duration::from_secs(30));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    let mut closed = 0;
+    for reader in readers {
+        let (answered, closes, unanswered) = reader.await.unwrap();
+        assert!(
+            unanswered.is_empty(),
+            "requests without an answer: {unanswered:?}"
+        );
+        assert!(answered > 0);
+        total += answered;
+        closed += closes;
+    }
+    assert!(
+        closed >= 12,
+        "every reader was told to reconnect ({closed} closes of {total})"
+    );
+    let Some(status) = status else {
+        child.kill().unwrap();
+        panic!("still running 30 s after SIGTERM");
+    };
+    assert!(status.success(), "{status}");
 }
