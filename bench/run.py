@@ -18,6 +18,7 @@ Data sets are kept in bench/data/<scale> (git-ignored) and reused; --reseed load
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -300,21 +301,43 @@ def parse_parameters(detail):
             i += 1
 
 
+# Statements of the server's own background jobs (the webhook dispatcher and its workers, the hourly
+# idempotency purge), which may run on another pooled connection while a workload's request is captured.
+BACKGROUND_RE = re.compile(r'webhook_|DELETE FROM "idempotency_keys" WHERE \(?"idempotency_keys"\."created_at" <')
+
+
 def captured_statements(log_text, name):
-    """The statements between the markers of workload `name`, with their parameters inlined."""
+    """The statements between the markers of workload `name`, with their parameters inlined, in log order.
+    Each backend's statements are grouped into transactions (BEGIN to COMMIT or ROLLBACK, or one statement);
+    a transaction with a statement of a background job is left out, so the script is the request's alone."""
     start = log_text.find(f"BENCH-MARK-START {name}'")
     end = log_text.rfind("\n", 0, log_text.find(f"BENCH-MARK-END {name}'", start))
     entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \w+ \[\d+\] )", log_text[start:end])
-    statements = []
+    statements = []  # [sql, parameters, pid, transaction number]
+    open_transaction, numbers = {}, itertools.count()
     for entry in entries[1:]:
-        body = re.sub(r"^\S+ \S+ \S+ \[\d+\] ", "", entry)
+        prefix = re.match(r"^\S+ \S+ \S+ \[(\d+)\] ", entry)
+        if not prefix:
+            continue
+        pid, body = prefix.group(1), entry[prefix.end():]
         if body.startswith("LOG:  statement: "):
-            statements.append([body[len("LOG:  statement: "):].strip(), {}])
+            sql = body[len("LOG:  statement: "):].strip()
         elif body.startswith("LOG:  execute "):
-            statements.append([body.split(": ", 2)[2].strip(), {}])
-        elif body.startswith("DETAIL:  parameters: ") and statements:
+            sql = body.split(": ", 2)[2].strip()
+        elif body.startswith("DETAIL:  parameters: ") and statements and statements[-1][2] == pid:
             statements[-1][1] = parse_parameters(body[len("DETAIL:  parameters: "):])
-    return statements
+            continue
+        else:
+            continue
+        word = sql.split(None, 1)[0].upper() if sql else ""
+        if word in ("BEGIN", "START"):
+            open_transaction[pid] = next(numbers)
+        number = open_transaction.get(pid)
+        statements.append([sql, {}, pid, next(numbers) if number is None else number])
+        if word in ("COMMIT", "ROLLBACK", "END"):
+            open_transaction.pop(pid, None)
+    background = {(s[2], s[3]) for s in statements if BACKGROUND_RE.search(s[0])}
+    return [[sql, parameters] for sql, parameters, pid, number in statements if (pid, number) not in background]
 
 
 def pgbench_script(statements, since_ms, known):
