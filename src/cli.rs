@@ -1,4 +1,4 @@
-//! The command line: `cdt-api [serve]`, `cdt-api migrate`, `cdt-api openapi`.
+//! The command line: `cdt-api [serve]`, `migrate`, `openapi`, `seed`, `create-admin`, `backup`, `restore`.
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +47,54 @@ pub enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Take a physical backup of the database into BACKUP_DIR (pg_basebackup with its WAL, a manifest
+    /// with per-file SHA-256 and every table's row count and checksum at the backup's point), then
+    /// delete backups beyond BACKUP_RETAIN and the archived WAL only they needed.
+    Backup {
+        /// Instead of taking a backup: restore the newest one (or --name) into a throwaway cluster and
+        /// compare every table with what the manifest recorded; exits non-zero naming any table that
+        /// differs.
+        #[arg(long, conflicts_with = "list")]
+        verify: bool,
+        /// With --verify: the backup to verify (its directory name under BACKUP_DIR/base).
+        #[arg(long, requires = "verify")]
+        name: Option<String>,
+        /// Instead of taking a backup: list the backups and the WAL archive.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Restore the embedded database from a backup in BACKUP_DIR, with the archived WAL: to the newest
+    /// state the backup and archive hold, or to a moment (--to). With DATABASE_URL, print the steps to
+    /// run on the database host instead.
+    Restore {
+        /// The backup to start from (default: the newest one before --to).
+        #[arg(long)]
+        backup: Option<String>,
+        /// Recover to this moment: RFC 3339 (2026-12-07T14:03:00+07:00) or `YYYY-MM-DD HH:MM[:SS]` in
+        /// Vietnam time. Transactions committed after it are not restored.
+        #[arg(long, value_parser = parse_moment)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Move the existing cluster aside (renamed postgres.before-restore-<time>, never deleted)
+        /// instead of refusing to restore over it.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+/// `--to`: RFC 3339, or a date and time in Vietnam time (UTC+7).
+pub fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(moment) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(moment.with_timezone(&chrono::Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(local) = chrono::NaiveDateTime::parse_from_str(text.trim(), format) {
+            return Ok((local - chrono::Duration::hours(7)).and_utc());
+        }
+    }
+    Err(
+        "expected RFC 3339 (2026-12-07T14:03:00+07:00) or YYYY-MM-DD HH:MM[:SS] (Vietnam time)"
+            .to_owned(),
+    )
 }
 
 /// Data sets `seed` can load.

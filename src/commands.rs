@@ -1,7 +1,8 @@
-//! The maintenance commands of the CLI (`seed`, `create-admin`): each opens the database (embedded or
-//! `DATABASE_URL`), applies migrations, does its work and stops an embedded database again.
+//! The maintenance commands of the CLI (`seed`, `create-admin`, `backup`, `restore`). `seed` and
+//! `create-admin` open the database (embedded or `DATABASE_URL`), apply migrations, do their work and stop
+//! an embedded database again (unless a running `cdt-api` owns it).
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use diesel::{Connection, PgConnection};
@@ -9,7 +10,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Role, password},
+    backup,
     config::Settings,
+    db::embedded::EmbeddedPostgres,
     models::{
         audit::{self, AuditContext, NewAuditEvent},
         refresh_token,
@@ -226,4 +229,169 @@ pub fn create_admin(
             Ok(id)
         })
     })
+}
+
+/// `cdt-api backup [--verify [--name N] | --list]`.
+pub fn backup(
+    settings: &Settings,
+    verify: bool,
+    name: Option<&str>,
+    list: bool,
+) -> anyhow::Result<()> {
+    if list {
+        return list_backups(settings);
+    }
+    if verify {
+        let result = backup::restore::verify(settings, name)?;
+        if !result.mismatches.is_empty() {
+            for mismatch in &result.mismatches {
+                eprintln!("MISMATCH {mismatch}");
+            }
+            bail!(
+                "backup {} does not restore to the source at its point: {} of {} tables differ ({})",
+                result.backup,
+                result.mismatches.len(),
+                result.tables,
+                result
+                    .mismatches
+                    .iter()
+                    .map(|m| m.table.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        say(format!(
+            "backup {} verified: restored into a throwaway cluster, {} tables and {} rows identical to the \
+             source at the backup's point",
+            result.backup, result.tables, result.rows
+        ));
+        return Ok(());
+    }
+    let started_at = chrono::Utc::now();
+    let (source, mut embedded) = match &settings.database_url {
+        Some(url) => (backup::Source::external(url, settings)?, None),
+        None => {
+            let embedded = EmbeddedPostgres::start(&backup::embedded_options(settings))
+                .context("starting the embedded PostgreSQL")?;
+            (backup::Source::embedded(&embedded), Some(embedded))
+        }
+    };
+    let outcome = backup::take(&settings.backups, &source);
+    let url = match (&settings.database_url, &embedded) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(embedded)) => Some(embedded.database_url()),
+        _ => None,
+    };
+    // Recorded for /metrics and /readyz (best effort: a database not yet migrated has no table for it).
+    if let Some(url) = url
+        && let Ok(mut conn) = PgConnection::establish(secrecy::ExposeSecret::expose_secret(&url))
+    {
+        let record = backup::RunRecord {
+            trigger: "command",
+            started_at,
+            backup: outcome.as_ref().ok().map(|o| &o.backup.manifest),
+            verified: None,
+            error: outcome.as_ref().err().map(|e| format!("{e:#}")),
+        };
+        if let Err(error) = backup::record_run(&mut conn, &record) {
+            tracing::warn!(error = %format!("{error:#}"), "backup run not recorded");
+        }
+    }
+    if let Some(embedded) = embedded.as_mut() {
+        embedded.stop()?;
+    }
+    let outcome = outcome?;
+    let manifest = &outcome.backup.manifest;
+    say(format!(
+        "backup {} written to {}: {} files, {} bytes; {} tables, {} rows as of {} (migration {})",
+        manifest.name,
+        outcome.backup.dir.display(),
+        manifest.files.len(),
+        manifest.bytes,
+        manifest.tables.len(),
+        manifest.tables.iter().map(|t| t.rows).sum::<i64>(),
+        manifest.consistent_at.to_rfc3339(),
+        manifest.migration.as_deref().unwrap_or("none"),
+    ));
+    if !outcome.pruned.is_empty() {
+        say(format!(
+            "deleted (BACKUP_RETAIN={}): {}",
+            settings.backups.retain,
+            outcome.pruned.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn list_backups(settings: &Settings) -> anyhow::Result<()> {
+    let backups = backup::list(&settings.backups)?;
+    if backups.is_empty() {
+        say(format!("no backup in {}", settings.backups.dir.display()));
+    }
+    for b in &backups {
+        let m = &b.manifest;
+        say(format!(
+            "{}  as of {}  {} bytes  {} tables  PostgreSQL {}  migration {}",
+            m.name,
+            m.consistent_at.to_rfc3339(),
+            m.bytes,
+            m.tables.len(),
+            m.server_version,
+            m.migration.as_deref().unwrap_or("none")
+        ));
+    }
+    let archive = settings.backups.dir.join("wal");
+    let mut segments: Vec<String> = std::fs::read_dir(&archive)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.len() == 27 && n.ends_with(".gz"))
+                .collect()
+        })
+        .unwrap_or_default();
+    segments.sort();
+    match (segments.first(), segments.last()) {
+        (Some(first), Some(last)) => say(format!(
+            "WAL archive {}: {} segments, {} .. {}",
+            archive.display(),
+            segments.len(),
+            first.trim_end_matches(".gz"),
+            last.trim_end_matches(".gz")
+        )),
+        _ => say(format!("WAL archive {}: empty", archive.display())),
+    }
+    Ok(())
+}
+
+/// `cdt-api restore [--backup N] [--to T] [--replace]`.
+pub fn restore(
+    settings: &Settings,
+    request: &backup::restore::RestoreRequest,
+) -> anyhow::Result<()> {
+    if settings.database_url.is_some() {
+        let text = backup::restore::external_instructions(settings, request)?;
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        return Ok(());
+    }
+    let restored = backup::restore::restore_embedded(settings, request)?;
+    say(format!(
+        "restored backup {} into {}{}{}",
+        restored.backup,
+        restored.pgdata.display(),
+        restored
+            .last_transaction
+            .map(|t| format!("; last transaction recovered: {t}"))
+            .unwrap_or_default(),
+        restored
+            .replaced
+            .map(|p| format!("; the previous cluster is kept in {}", p.display()))
+            .unwrap_or_default(),
+    ));
+    say("start the service again: cdt-api serve".to_owned());
+    Ok(())
+}
+
+/// Prints a line on stdout (the command's result, for scripts); a closed stdout is not an error.
+fn say(line: String) {
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

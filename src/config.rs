@@ -46,6 +46,29 @@ pub struct WebhookConfig {
     pub event_retention: Duration,
 }
 
+/// Backups, WAL archiving and their schedule (`BACKUP_*`, `WAL_ARCHIVE*`).
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// `BACKUP_DIR`: where base backups (`base/`) and the WAL archive (`wal/`) go; default
+    /// `<CDT_DATA_DIR>/backups`. Put it on another disk than `CDT_DATA_DIR` in production.
+    pub dir: PathBuf,
+    /// `BACKUP_RETAIN`: base backups kept (with the WAL they need); older ones are deleted after each
+    /// backup.
+    pub retain: u32,
+    /// `BACKUP_SCHEDULE`: the time of day (Vietnam time, `HH:MM`) of the daily backup the server takes,
+    /// or `off`. Default `02:00` on the embedded database, `off` with `DATABASE_URL`.
+    pub schedule: Option<chrono::NaiveTime>,
+    /// `BACKUP_VERIFY`: whether a scheduled backup is then restored into a throwaway cluster and compared
+    /// (`on`, the default, or `off`).
+    pub verify_scheduled: bool,
+    /// `WAL_ARCHIVE`: continuous WAL archiving of the embedded database into `BACKUP_DIR/wal`, for
+    /// point-in-time recovery (`on`, the default, or `off`).
+    pub wal_archive: bool,
+    /// `WAL_ARCHIVE_TIMEOUT_SECONDS`: a WAL segment with changes is archived at the latest after this
+    /// long: what a lost disk can cost (the RPO).
+    pub archive_timeout: Duration,
+}
+
 /// All settings of the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -114,6 +137,8 @@ pub struct Settings {
     /// `Connection: close` on every answer, so clients and load balancers move away) before it stops
     /// accepting connections.
     pub shutdown_drain: Duration,
+    /// `BACKUP_*`, `WAL_ARCHIVE*`: backups and point-in-time recovery.
+    pub backups: BackupConfig,
 }
 
 /// argon2id parameters (OWASP's minimum is 19 MiB with 2 iterations).
@@ -218,6 +243,53 @@ impl Settings {
         };
 
         let pg_bindir = get("PG_BINDIR").map(PathBuf::from);
+        let backups = BackupConfig {
+            dir: match get("BACKUP_DIR") {
+                Some(dir) => {
+                    let dir = PathBuf::from(dir);
+                    if !dir.is_absolute() {
+                        return Err(ConfigError::new("BACKUP_DIR", "must be an absolute path"));
+                    }
+                    dir
+                }
+                None => data_dir.join("backups"),
+            },
+            retain: u32::try_from(parse_number(&get, "BACKUP_RETAIN", 7, 1, 1000)?).unwrap_or(7),
+            schedule: match get("BACKUP_SCHEDULE") {
+                None if database_url.is_none() => chrono::NaiveTime::from_hms_opt(2, 0, 0),
+                None => None,
+                Some(value) if value.trim().eq_ignore_ascii_case("off") => None,
+                Some(value) => Some(
+                    chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M").map_err(|_| {
+                        ConfigError::new(
+                            "BACKUP_SCHEDULE",
+                            "must be a time of day HH:MM (Vietnam time) or `off`",
+                        )
+                    })?,
+                ),
+            },
+            verify_scheduled: switch(&get, "BACKUP_VERIFY", true)?,
+            wal_archive: switch(&get, "WAL_ARCHIVE", true)?,
+            archive_timeout: Duration::from_secs(parse_number(
+                &get,
+                "WAL_ARCHIVE_TIMEOUT_SECONDS",
+                60,
+                1,
+                86_400,
+            )?),
+        };
+        // The directory is written into PostgreSQL's archive and restore commands (shell words).
+        if backups
+            .dir
+            .to_string_lossy()
+            .chars()
+            .any(|c| "'\"$`\\%\n".contains(c))
+        {
+            return Err(ConfigError::new(
+                "BACKUP_DIR",
+                "must not contain quotes, $, `, \\, % or a line break",
+            ));
+        }
         let reporting_lock_days = parse_number(&get, "REPORTING_LOCK_DAYS", 45, 0, 3650)?;
         let sign_off_due_days = parse_number(&get, "SIGN_OFF_DUE_DAYS", 10, 0, 365)?;
         let access_token_ttl = parse_number(&get, "ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?;
@@ -324,6 +396,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown_timeout),
             shutdown_drain: Duration::from_secs(shutdown_drain),
             webhooks,
+            backups,
         })
     }
 
@@ -456,6 +529,22 @@ fn postgres_url(
             }
         })
         .transpose()
+}
+
+/// `on` or `off` (also true/false, yes/no, 1/0).
+fn switch(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable).map(|value| value.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(value) => match value.as_str() {
+            "on" | "true" | "yes" | "1" => Ok(true),
+            "off" | "false" | "no" | "0" => Ok(false),
+            _ => Err(ConfigError::new(variable, "must be `on` or `off`")),
+        },
+    }
 }
 
 fn parse_number(

@@ -30,6 +30,7 @@
 //! `reference` and `contract` are leaves.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;

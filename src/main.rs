@@ -94,6 +94,21 @@ fn main() -> ExitCode {
             )
             .map(|id| eprintln!("admin {username} ready (id {id})"))
         }),
+        Command::Backup { verify, name, list } => {
+            commands::backup(&settings, verify, name.as_deref(), list)
+        }
+        Command::Restore {
+            backup,
+            to,
+            replace,
+        } => commands::restore(
+            &settings,
+            &cdt_api::backup::restore::RestoreRequest {
+                backup,
+                to,
+                replace,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

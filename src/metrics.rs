@@ -71,6 +71,10 @@ pub struct Metrics {
     webhook_attempts: Family<WebhookResultLabels, Counter>,
     webhook_pending: Family<SubscriptionLabels, Gauge>,
     webhook_oldest: Family<SubscriptionLabels, Gauge>,
+    backup_last_success: Gauge,
+    backup_age: Gauge,
+    backup_last_failed: Gauge,
+    backups: std::sync::Arc<crate::backup::schedule::BackupStatus>,
     db: Db,
 }
 
@@ -159,6 +163,24 @@ impl Metrics {
             "Age of the oldest waiting webhook delivery, per subscription",
             webhook_oldest.clone(),
         );
+        let backup_last_success = Gauge::default();
+        registry.register(
+            "backup_last_success_timestamp_seconds",
+            "When the last good backup finished (Unix time; 0: none yet), from backup_runs",
+            backup_last_success.clone(),
+        );
+        let backup_age = Gauge::default();
+        registry.register(
+            "backup_last_success_age_seconds",
+            "Age of the last good backup (-1: none yet); alert when it passes a day and a bit",
+            backup_age.clone(),
+        );
+        let backup_last_failed = Gauge::default();
+        registry.register(
+            "backup_last_run_failed",
+            "1 when the newest backup run failed (or its verification found a difference), else 0",
+            backup_last_failed.clone(),
+        );
         Self {
             registry,
             requests,
@@ -171,6 +193,10 @@ impl Metrics {
             webhook_attempts,
             webhook_pending,
             webhook_oldest,
+            backup_last_success,
+            backup_age,
+            backup_last_failed,
+            backups: std::sync::Arc::default(),
             db: db.clone(),
         }
     }
@@ -222,6 +248,11 @@ impl Metrics {
         }
     }
 
+    /// What this instance knows of the backups (kept current by the backup schedule's thread).
+    pub fn backups(&self) -> std::sync::Arc<crate::backup::schedule::BackupStatus> {
+        self.backups.clone()
+    }
+
     /// The metrics in OpenMetrics text, with the pool's figures as of now.
     pub fn encode(&self) -> String {
         let pool = self.db.pool_state();
@@ -229,6 +260,20 @@ impl Metrics {
             .set(i64::from(pool.connections - pool.idle_connections));
         self.pool_idle.set(i64::from(pool.idle_connections));
         self.pool_max.set(i64::from(self.db.pool_size()));
+        let backups = self.backups.state();
+        match &backups.last_success {
+            Some(run) => {
+                self.backup_last_success.set(run.finished_at.timestamp());
+                self.backup_age
+                    .set((chrono::Utc::now() - run.finished_at).num_seconds().max(0));
+            }
+            None => {
+                self.backup_last_success.set(0);
+                self.backup_age.set(-1);
+            }
+        }
+        self.backup_last_failed
+            .set(i64::from(backups.last.is_some_and(|run| !run.succeeded)));
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();

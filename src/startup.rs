@@ -18,11 +18,7 @@ use utoipa_actix_web::AppExt;
 use crate::{
     auth::AuthState,
     config::Settings,
-    db::{
-        Db, PoolOptions,
-        embedded::{EmbeddedOptions, EmbeddedPostgres},
-        migrations,
-    },
+    db::{Db, PoolOptions, embedded::EmbeddedPostgres, migrations},
     error::AppError,
     idempotency::idempotency,
     metrics::Metrics,
@@ -47,6 +43,7 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     draining: web::Data<Draining>,
     drain: std::time::Duration,
+    backups: std::sync::Arc<crate::backup::schedule::BackupStatus>,
 }
 
 /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and every answer carries `Connection: close` while the
@@ -95,6 +92,8 @@ impl Application {
         let shared_settings = web::Data::new(settings.clone());
         let unit_graph = web::Data::new(crate::models::stats::ReportCache::default());
         let metrics = web::Data::new(Metrics::new(db.get_ref()));
+        let backups = metrics.backups();
+        backups.set_schedule(settings.backups.schedule);
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
         let webhook_settings = web::Data::new(
             crate::domain::webhooks::WebhookSettings::from_settings(settings)?,
@@ -167,6 +166,7 @@ impl Application {
             metrics: metrics_server,
             draining,
             drain: settings.shutdown_drain,
+            backups,
         })
     }
 
@@ -344,15 +344,10 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<(Db, Option<Embedded
     let (url, embedded): (SecretString, _) = match &settings.database_url {
         Some(url) => (url.clone(), None),
         None => {
-            let embedded = EmbeddedPostgres::start(&EmbeddedOptions {
-                data_dir: settings.data_dir.clone(),
-                database: EMBEDDED_DATABASE.to_owned(),
-                bindir: settings.pg_bindir.clone(),
-                ephemeral: false,
-            })
-            .context(
-                "starting the embedded PostgreSQL (set DATABASE_URL to use your own server)",
-            )?;
+            let embedded = EmbeddedPostgres::start(&crate::backup::embedded_options(settings))
+                .context(
+                    "starting the embedded PostgreSQL (set DATABASE_URL to use your own server)",
+                )?;
             tracing::info!(
                 data_dir = %embedded.pgdata().display(),
                 port = embedded.port(),
@@ -364,6 +359,41 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<(Db, Option<Embedded
     let db = pools(&url, settings);
     db.wait_until_reachable(DATABASE_STARTUP_PATIENCE)?;
     Ok((db, embedded))
+}
+
+/// Starts the thread that keeps the backup figures of `/metrics` and `/readyz` current and, with
+/// `BACKUP_SCHEDULE`, takes the scheduled backups (see [`crate::backup::schedule`]).
+fn spawn_backup_schedule(
+    settings: &Settings,
+    embedded: Option<&EmbeddedPostgres>,
+    status: std::sync::Arc<crate::backup::schedule::BackupStatus>,
+) -> anyhow::Result<()> {
+    use crate::backup::Source;
+    let url = match (embedded, &settings.database_url) {
+        (Some(embedded), _) => embedded.database_url(),
+        (None, Some(url)) => url.clone(),
+        (None, None) => return Ok(()),
+    };
+    let source = match (settings.backups.schedule, embedded) {
+        (None, _) => None,
+        (Some(_), Some(embedded)) => Some(Source::embedded(embedded)),
+        (Some(_), None) => match Source::external(&url, settings) {
+            Ok(source) => Some(source),
+            Err(error) => {
+                tracing::error!(
+                    error = %format!("{error:#}"),
+                    "BACKUP_SCHEDULE is set but backups cannot be taken from this host"
+                );
+                None
+            }
+        },
+    };
+    let settings = settings.clone();
+    std::thread::Builder::new()
+        .name("backup-schedule".to_owned())
+        .spawn(move || crate::backup::schedule::run(settings, url, source, status))
+        .context("starting the backup schedule")?;
+    Ok(())
 }
 
 /// Applies pending migrations and logs what was applied.
@@ -394,6 +424,7 @@ pub fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
             "cdt-api {} listening on http://{address} (documentation at http://{address}/docs/)",
             env!("CARGO_PKG_VERSION")
         );
+        spawn_backup_schedule(settings, embedded.as_ref(), application.backups.clone())?;
         application.run_until_stopped().await?;
         tracing::info!("HTTP server stopped");
         anyhow::Ok(())

@@ -40,6 +40,31 @@ pub struct EmbeddedOptions {
     /// A throwaway cluster: durability off (fsync, synchronous commit, full-page writes) for speed,
     /// and its directory deleted when it stops.
     pub ephemeral: bool,
+    /// Continuous WAL archiving for point-in-time recovery (`None`: off).
+    pub archive: Option<WalArchive>,
+}
+
+/// Where and how often the embedded cluster archives its write-ahead log.
+#[derive(Debug, Clone)]
+pub struct WalArchive {
+    /// Directory receiving every finished WAL segment and timeline history file, gzip-compressed
+    /// (`<name>.gz`); `BACKUP_DIR/wal`.
+    pub dir: PathBuf,
+    /// `archive_timeout`: a segment with changes is archived at the latest after this long (the RPO).
+    pub timeout: Duration,
+}
+
+impl WalArchive {
+    /// The `archive_command`: gzip into `<dir>/<name>.gz.part`, fsync, then rename, so a file with the
+    /// final name is always complete; a segment archived before (after a crash between the rename and
+    /// PostgreSQL noting it) succeeds if identical and fails loudly if not.
+    pub fn archive_command(&self) -> String {
+        let dir = self.dir.display();
+        format!(
+            "f=\"{dir}/%f.gz\"; if [ -f \"$f\" ]; then gzip -dc \"$f\" | cmp -s - \"%p\"; exit $?; fi; \
+             gzip -c \"%p\" > \"$f.part\" && sync \"$f.part\" && mv \"$f.part\" \"$f\""
+        )
+    }
 }
 
 /// A running embedded PostgreSQL.
@@ -53,8 +78,14 @@ pub struct EmbeddedPostgres {
     database: String,
     run_as_postgres: bool,
     ephemeral: bool,
+    archive: Option<WalArchive>,
+    /// `-c name=value` settings of this launch only (recovery settings of a restore).
+    settings: Vec<(String, String)>,
     watchdog: Option<Child>,
     running: bool,
+    /// Started (or taken over) by this process, so stopped by it; `false` when attached to a cluster
+    /// that a running `cdt-api` (the server, while a maintenance command runs) owns.
+    owned: bool,
 }
 
 impl EmbeddedPostgres {
@@ -68,6 +99,9 @@ impl EmbeddedPostgres {
 
         prepare_directories(&data_dir, &pgdata, run_as_postgres)?;
         let password = crate::secret_file::read_or_create(&data_dir.join("postgres.password"), 24)?;
+        if let Some(archive) = &options.archive {
+            prepare_private_directory(&archive.dir, run_as_postgres)?;
+        }
 
         let mut server = Self {
             bindir,
@@ -78,8 +112,11 @@ impl EmbeddedPostgres {
             database: options.database.clone(),
             run_as_postgres,
             ephemeral: options.ephemeral,
+            archive: options.archive.clone(),
+            settings: Vec::new(),
             watchdog: None,
             running: false,
+            owned: true,
         };
         if !server.pgdata.join("PG_VERSION").exists() {
             server.initdb()?;
@@ -137,11 +174,84 @@ impl EmbeddedPostgres {
             database: self.database.clone(),
             run_as_postgres: self.run_as_postgres,
             ephemeral: self.ephemeral,
+            archive: None,
+            settings: Vec::new(),
             watchdog: None,
             running: false,
+            owned: true,
         };
         standby.launch()?;
         Ok(standby)
+    }
+
+    /// Starts the cluster in `pgdata` (a restored backup holding `recovery.signal`) with `settings`
+    /// (`restore_command`, the recovery target) given for this launch only, on a free loopback port,
+    /// with `options`' password, archive and durability. Values must not hold a single quote.
+    pub fn start_recovery(
+        options: &EmbeddedOptions,
+        pgdata: &Path,
+        password: Option<String>,
+        settings: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let run_as_postgres = rustix::process::geteuid().is_root();
+        if settings.iter().any(|(_, value)| value.contains('\'')) {
+            bail!("a recovery setting holds a single quote");
+        }
+        let mut server = Self {
+            bindir: find_bindir(options.bindir.as_deref())?,
+            data_dir: options.data_dir.clone(),
+            pgdata: pgdata.to_owned(),
+            port: 0,
+            password: match password {
+                Some(password) => password,
+                None => crate::secret_file::read_or_create(
+                    &options.data_dir.join("postgres.password"),
+                    24,
+                )?,
+            },
+            database: options.database.clone(),
+            run_as_postgres,
+            ephemeral: options.ephemeral,
+            archive: options.archive.clone(),
+            settings,
+            watchdog: None,
+            running: false,
+            owned: true,
+        };
+        server.check_major_version()?;
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// Whether this process started the cluster (and so stops it), rather than attaching to the cluster
+    /// of a running `cdt-api`.
+    pub fn is_owned(&self) -> bool {
+        self.owned
+    }
+
+    /// The directory holding the cluster, its password and the service's other secrets.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The directory of the server binaries in use.
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
+    }
+
+    /// Whether PostgreSQL programs run as the `postgres` system user (this process runs as root).
+    pub fn runs_as_postgres(&self) -> bool {
+        self.run_as_postgres
+    }
+
+    /// The last `max_bytes` of the server's log.
+    pub fn log_tail(&self, max_bytes: usize) -> String {
+        tail_of_file(&self.pgdata.join("server.log"), max_bytes)
+    }
+
+    /// Whether the postmaster still runs.
+    pub fn is_running(&self) -> bool {
+        self.running_postmaster().ok().flatten().is_some()
     }
 
     /// URL of the service's database, with the password.
@@ -173,6 +283,16 @@ impl EmbeddedPostgres {
         if !self.running {
             return Ok(());
         }
+        if !self.owned {
+            // The cluster of a running `cdt-api`: it stays up for its owner.
+            self.running = false;
+            return Ok(());
+        }
+        if self.archive.is_some() {
+            // The segment in progress goes to the archive too (the archiver's last round at shutdown
+            // takes it), so the archive holds everything up to the stop.
+            self.switch_wal();
+        }
         self.shut_down(if self.ephemeral { "immediate" } else { "fast" })?;
         if self.ephemeral {
             fs::remove_dir_all(&self.data_dir)
@@ -182,13 +302,14 @@ impl EmbeddedPostgres {
     }
 
     fn pg_command(&self, program: &str) -> Command {
-        let path = self.bindir.join(program);
-        if self.run_as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(path);
-            command
-        } else {
-            Command::new(path)
+        pg_program(&self.bindir, self.run_as_postgres, program)
+    }
+
+    /// `pg_switch_wal()`, best effort (a cluster in recovery or unreachable is left as it is).
+    fn switch_wal(&self) {
+        let url = self.url_for("postgres");
+        if let Ok(mut conn) = PgConnection::establish(&url) {
+            let _ = sql_query("SELECT pg_switch_wal()").execute(&mut conn);
         }
     }
 
@@ -256,9 +377,20 @@ impl EmbeddedPostgres {
     fn launch(&mut self) -> anyhow::Result<()> {
         let pgdata = self.pgdata.display().to_string();
         if let Some(pid) = self.running_postmaster()? {
-            // A previous run died without stopping its server: take it over.
             self.port = read_postmaster_port(&self.pgdata)
                 .ok_or_else(|| anyhow!("cannot read the port of the running server (pid {pid})"))?;
+            if let Some(owner) = self.live_owner() {
+                // A running `cdt-api` (the server) owns it: use it, leave it running, no watchdog.
+                tracing::info!(
+                    owner,
+                    port = self.port,
+                    "using the embedded PostgreSQL of the running cdt-api"
+                );
+                self.running = true;
+                self.owned = false;
+                return Ok(());
+            }
+            // A previous run died without stopping its server: take it over.
             tracing::warn!(
                 pid,
                 port = self.port,
@@ -276,6 +408,18 @@ impl EmbeddedPostgres {
             if self.ephemeral {
                 options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
                 options.push_str(" -c max_connections=300");
+            }
+            if let Some(archive) = &self.archive {
+                // wal_recycle off: a segment switched early by archive_timeout ends in zeros (a
+                // recycled one would end in old WAL), so it compresses to a few kilobytes.
+                options.push_str(&format!(
+                    " -c archive_mode=on -c archive_timeout={} -c wal_recycle=off -c archive_command='{}'",
+                    archive.timeout.as_secs().max(1),
+                    archive.archive_command()
+                ));
+            }
+            for (name, value) in &self.settings {
+                options.push_str(&format!(" -c {name}='{value}'"));
             }
             let log = self.pgdata.join("server.log").display().to_string();
             let output = self
@@ -295,11 +439,32 @@ impl EmbeddedPostgres {
             }
         }
         self.running = true;
+        self.owned = true;
         let postmaster_pid = self
             .running_postmaster()?
             .ok_or_else(|| anyhow!("PostgreSQL exited right after starting"))?;
         self.watchdog = Some(self.spawn_watchdog(postmaster_pid)?);
+        let _ = fs::write(self.owner_file(), std::process::id().to_string());
         Ok(())
+    }
+
+    /// `<pgdata>.owner`: the pid of the `cdt-api` that started the cluster.
+    fn owner_file(&self) -> PathBuf {
+        PathBuf::from(format!("{}.owner", self.pgdata.display()))
+    }
+
+    /// The pid of another live `cdt-api` process that started the running cluster, if any.
+    fn live_owner(&self) -> Option<u32> {
+        let pid: u32 = fs::read_to_string(self.owner_file())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        if pid == std::process::id() {
+            return None;
+        }
+        let name = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (name.trim() == "cdt-api").then_some(pid)
     }
 
     /// An outage: stops the server (fast shutdown, so open sessions are cut as in a crash of the
@@ -531,7 +696,51 @@ fn prepare_directories(
     Ok(())
 }
 
-fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
+/// Whether a postmaster runs on `pgdata` (`pg_ctl status`).
+pub fn cluster_running(
+    bindir: &Path,
+    run_as_postgres: bool,
+    pgdata: &Path,
+) -> anyhow::Result<bool> {
+    if !pgdata.join("postmaster.pid").exists() {
+        return Ok(false);
+    }
+    let status = pg_program(bindir, run_as_postgres, "pg_ctl")
+        .arg("-D")
+        .arg(pgdata)
+        .arg("status")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("running pg_ctl status")?;
+    Ok(status.success())
+}
+
+/// A PostgreSQL program of `bindir`, run as the `postgres` system user when `run_as_postgres`.
+pub fn pg_program(bindir: &Path, run_as_postgres: bool, program: &str) -> Command {
+    let path = bindir.join(program);
+    if run_as_postgres {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(path);
+        command
+    } else {
+        Command::new(path)
+    }
+}
+
+/// Creates `dir` (and its parents) mode 0700, owned by `postgres` when PostgreSQL runs as that user.
+pub fn prepare_private_directory(dir: &Path, run_as_postgres: bool) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("setting permissions on {}", dir.display()))?;
+    if run_as_postgres {
+        chown_to_postgres(dir)?;
+    }
+    Ok(())
+}
+
+/// Gives `path` to the `postgres` system user.
+pub fn chown_to_postgres(path: &Path) -> anyhow::Result<()> {
     let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
     let entry = passwd
         .lines()
@@ -560,7 +769,8 @@ fn read_postmaster_port(pgdata: &Path) -> Option<u16> {
     text.lines().nth(3)?.trim().parse().ok()
 }
 
-fn tail_of_file(path: &Path, max_bytes: usize) -> String {
+/// The last `max_bytes` of a file (lossy UTF-8), empty when unreadable.
+pub fn tail_of_file(path: &Path, max_bytes: usize) -> String {
     let mut text = String::new();
     if let Ok(mut file) = fs::File::open(path) {
         let _ = file.read_to_string(&mut text);

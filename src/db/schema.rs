@@ -17,6 +17,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    backup_runs (id) {
+        id -> Uuid,
+        name -> Nullable<Text>,
+        trigger -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Timestamptz,
+        succeeded -> Bool,
+        verified -> Nullable<Bool>,
+        bytes -> Nullable<Int8>,
+        error -> Nullable<Text>,
+        host -> Text,
+    }
+}
+
+diesel::table! {
     campaigns (id) {
         id -> Uuid,
         code -> Text,
@@ -628,6 +643,7 @@ diesel::joinable!(webhook_subscriptions -> users (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    backup_runs,
     campaigns,
     cdt_versions,
     changes,

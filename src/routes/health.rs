@@ -37,6 +37,38 @@ pub enum MigrationState {
     Current,
 }
 
+/// How the backups stand: `ok` (the last good backup is recent), `stale` (older than 26 hours with a
+/// daily schedule), `failing` (the newest run failed), `none` (no good backup yet), `unknown` (not read
+/// yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupHealth {
+    Ok,
+    Stale,
+    Failing,
+    None,
+    Unknown,
+}
+
+/// The backups as this instance last read them from `backup_runs` (once a minute). Informational:
+/// readiness does not depend on it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "schedule": "02:00", "last_success_at": "2026-12-07T19:04:12Z",
+                          "age_seconds": 3600}))]
+pub struct BackupReadiness {
+    /// How the backups stand.
+    pub status: BackupHealth,
+    /// `BACKUP_SCHEDULE` (daily, Vietnam time), absent when off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// When the last good backup finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its age in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+}
+
 /// The process is alive.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -47,7 +79,9 @@ pub struct HealthResponse {
 
 /// The service can serve requests.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"status": "ready", "database": "up", "migrations": "current"}))]
+#[schema(example = json!({"status": "ready", "database": "up", "migrations": "current",
+                          "backup": {"status": "ok", "schedule": "02:00",
+                                     "last_success_at": "2026-12-07T19:04:12Z", "age_seconds": 3600}}))]
 pub struct ReadinessResponse {
     /// Always `ready`.
     pub status: Readiness,
@@ -55,6 +89,37 @@ pub struct ReadinessResponse {
     pub database: DatabaseState,
     /// `current`: every migration of this build is applied.
     pub migrations: MigrationState,
+    /// The backups (detail for operators; a stale backup does not make the instance unready).
+    pub backup: BackupReadiness,
+}
+
+impl BackupReadiness {
+    fn of(state: &crate::backup::schedule::BackupState) -> Self {
+        let now = chrono::Utc::now();
+        let age = state
+            .last_success
+            .as_ref()
+            .map(|run| (now - run.finished_at).num_seconds().max(0));
+        let status = if !state.known {
+            BackupHealth::Unknown
+        } else if state.last.as_ref().is_some_and(|run| !run.succeeded) {
+            BackupHealth::Failing
+        } else if state.last_success.is_none() {
+            BackupHealth::None
+        } else if state.schedule.is_some()
+            && age.is_some_and(|age| age > crate::backup::schedule::STALE_AFTER.num_seconds())
+        {
+            BackupHealth::Stale
+        } else {
+            BackupHealth::Ok
+        };
+        Self {
+            status,
+            schedule: state.schedule.map(|time| time.format("%H:%M").to_string()),
+            last_success_at: state.last_success.as_ref().map(|run| run.finished_at),
+            age_seconds: age,
+        }
+    }
 }
 
 /// Liveness probe.
@@ -82,7 +147,8 @@ pub async fn check_health() -> HttpResponse {
 ///
 /// Answers 200 when the database answers and every migration of this build has been applied;
 /// otherwise 503 `not_ready` with `Retry-After`. Load balancers should route traffic only to ready
-/// instances. The check waits at most `DB_POOL_TIMEOUT_MS` for a connection.
+/// instances. The check waits at most `DB_POOL_TIMEOUT_MS` for a connection. The answer also tells how
+/// the backups stand (`backup`), for operators; that part never makes the instance unready.
 #[utoipa::path(
     tag = "operations",
     operation_id = "check_readiness",
@@ -100,6 +166,7 @@ pub async fn check_health() -> HttpResponse {
 pub async fn check_readiness(
     db: web::Data<Db>,
     draining: Option<web::Data<crate::startup::Draining>>,
+    metrics: Option<web::Data<crate::metrics::Metrics>>,
 ) -> Result<HttpResponse, AppError> {
     if draining.is_some_and(|draining| draining.is_set()) {
         return Err(AppError::new(ErrorCode::NotReady)
@@ -136,5 +203,10 @@ pub async fn check_readiness(
             status: Readiness::Ready,
             database: DatabaseState::Up,
             migrations: MigrationState::Current,
+            backup: BackupReadiness::of(
+                &metrics
+                    .map(|metrics| metrics.backups().state())
+                    .unwrap_or_default(),
+            ),
         }))
 }

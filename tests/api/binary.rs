@@ -12,7 +12,7 @@ use crate::test_db::TestDatabase;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_cdt-api");
 
-fn cdt_api() -> Command {
+pub(crate) fn cdt_api() -> Command {
     let mut command = Command::new(BINARY);
     for variable in [
         "DATABASE_URL",
@@ -28,10 +28,18 @@ fn cdt_api() -> Command {
         "METRICS_TOKEN",
         "METRICS_BIND_ADDR",
         "SHUTDOWN_TIMEOUT_SECONDS",
+        "BACKUP_DIR",
+        "BACKUP_RETAIN",
+        "BACKUP_VERIFY",
+        "WAL_ARCHIVE",
+        "WAL_ARCHIVE_TIMEOUT_SECONDS",
     ] {
         command.env_remove(variable);
     }
     command.env("RUST_LOG", "warn");
+    // No scheduled backup and no WAL archive unless a test asks for them (tests/api/backups.rs).
+    command.env("BACKUP_SCHEDULE", "off");
+    command.env("WAL_ARCHIVE", "off");
     command
 }
 
@@ -135,7 +143,7 @@ fn serve_on_the_embedded_database_answers_then_stops_it_on_sigterm() {
     );
 }
 
-fn wait_for_ready(port: u16, patience: Duration) -> bool {
+pub(crate) fn wait_for_ready(port: u16, patience: Duration) -> bool {
     let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
@@ -240,7 +248,7 @@ fn seed_son_la_runs_twice_and_changes_nothing_the_second_time() {
     );
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -248,7 +256,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn sigterm(child: &std::process::Child) {
+pub(crate) fn sigterm(child: &std::process::Child) {
     rustix::process::kill_process(
         rustix::process::Pid::from_child(child),
         rustix::process::Signal::TERM,
@@ -257,7 +265,7 @@ fn sigterm(child: &std::process::Child) {
 }
 
 /// Waits for `child` to exit, at most `patience`; `None` if it is still running.
-fn wait_with_patience(
+pub(crate) fn wait_with_patience(
     child: &mut std::process::Child,
     patience: Duration,
 ) -> Option<std::process::ExitStatus> {
@@ -275,7 +283,7 @@ fn wait_with_patience(
 
 /// `cdt-api <args>` on the embedded PostgreSQL of `data_dir` with `env`, on a free port, once ready
 /// (killed, and the test failed, if it is not within `patience`).
-fn serve_embedded(
+pub(crate) fn serve_embedded(
     args: &[&str],
     data_dir: &std::path::Path,
     env: &[(&str, &str)],
@@ -299,7 +307,7 @@ fn serve_embedded(
 }
 
 /// The URL of the `cdt` database of the embedded PostgreSQL running in `data_dir`.
-fn embedded_database_url(data_dir: &std::path::Path) -> String {
+pub(crate) fn embedded_database_url(data_dir: &std::path::Path) -> String {
     let pid_file = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid")).unwrap();
     let port = pid_file.lines().nth(3).unwrap().trim();
     let password = std::fs::read_to_string(data_dir.join("postgres.password")).unwrap();
@@ -381,7 +389,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_refuses_new_ones_and_sto
 }
 
 /// One request of the scenario: its status and JSON body (`null` when it has none).
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     base: &str,
     method: reqwest::Method,
@@ -400,7 +408,11 @@ async fn call(
 }
 
 /// `quantri` signs in with `password`: the status and the session.
-async fn sign_in(client: &reqwest::Client, base: &str, password: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    password: &str,
+) -> (u16, serde_json::Value) {
     let body = serde_json::json!({"username": "quantri", "password": password});
     call(
         client,

@@ -88,6 +88,7 @@ fn the_embedded_postgres_keeps_its_data_across_restarts_and_stops_cleanly() {
         database: "cdt".to_owned(),
         bindir: None,
         ephemeral: false,
+        archive: None,
     };
 
     let mut first = EmbeddedPostgres::start(&options).unwrap();
@@ -123,6 +124,7 @@ fn the_embedded_postgres_requires_its_password() {
         database: "cdt".to_owned(),
         bindir: None,
         ephemeral: true,
+        archive: None,
     })
     .unwrap();
     let wrong = format!("postgres://cdt:wrong@127.0.0.1:{}/cdt", server.port());

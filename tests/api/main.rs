@@ -8,6 +8,7 @@
 mod audit_events;
 mod auth;
 mod authorization;
+mod backups;
 mod binary;
 mod campaigns;
 mod database;

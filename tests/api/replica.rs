@@ -61,6 +61,7 @@ async fn reports_and_lists_read_from_the_replica_while_writers_and_sync_read_the
         database: "cdt".to_owned(),
         bindir: None,
         ephemeral: true,
+        archive: None,
     })
     .expect("primary");
     let primary_url = primary.database_url().expose_secret().to_owned();

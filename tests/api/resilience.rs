@@ -166,6 +166,7 @@ async fn a_ten_second_database_outage_under_load_answers_503_quickly_and_loses_n
         database: "cdt".to_owned(),
         bindir: None,
         ephemeral: true,
+        archive: None,
     })
     .expect("cluster");
     let url = server.database_url().expose_secret().to_owned();

@@ -48,6 +48,7 @@ fn cluster() -> &'static Cluster {
                     database: "postgres".to_owned(),
                     bindir: None,
                     ephemeral: true,
+                    archive: None,
                 })
                 .expect("starting the test PostgreSQL");
                 let url = embedded.url_for("postgres");
