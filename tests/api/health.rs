@@ -31,7 +31,7 @@ async fn readyz_answers_ready_on_a_migrated_database() {
         body,
         serde_json::json!({"status": "ready", "database": "up", "migrations": "current",
                            // No backup thread in this test server (`serve` starts it): not read yet.
-                           "backup": {"status": "unknown"}})
+                           "backup": {"status": "unknown", "schedule": "02:00"}})
     );
 }
 
