@@ -12,6 +12,16 @@ impl From<diesel::result::Error> for AppError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Self::database_unavailable(error),
+            // A failover under way: a connection that reached a server being demoted (now a standby), or
+            // a session its server ended while shutting down. The retry gets a connection to the primary.
+            Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+                Self::database_unavailable(error)
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().starts_with("terminating connection") =>
+            {
+                Self::database_unavailable(error)
+            }
             // A race lost to a concurrent write of the same record: the client may reload and retry.
             Error::DatabaseError(
                 DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,

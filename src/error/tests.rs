@@ -39,6 +39,7 @@ fn deadlocks_and_statement_timeouts_are_retryable() {
     for message in [
         "deadlock detected",
         "canceling statement due to statement timeout",
+        "terminating connection due to administrator command",
     ] {
         let error = AppError::from(Error::DatabaseError(
             DatabaseErrorKind::Unknown,
@@ -47,6 +48,12 @@ fn deadlocks_and_statement_timeouts_are_retryable() {
         assert_eq!(error.code(), ErrorCode::DatabaseUnavailable, "{message}");
         assert_eq!(error.status().as_u16(), 503);
     }
+    // A write that reached a server being demoted during a failover.
+    let demoted = AppError::from(Error::DatabaseError(
+        DatabaseErrorKind::ReadOnlyTransaction,
+        Box::new("cannot execute INSERT in a read-only transaction".to_owned()),
+    ));
+    assert_eq!(demoted.code(), ErrorCode::DatabaseUnavailable);
     let other = AppError::from(Error::DatabaseError(
         DatabaseErrorKind::Unknown,
         Box::new("division by zero".to_owned()),
