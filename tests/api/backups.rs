@@ -322,6 +322,11 @@ async fn a_restore_to_a_moment_between_two_imports_holds_the_first_and_not_the_s
         &format!("{header}CM-001,Tổ công nghệ số xã Chiềng Mung,son-la.xa-chieng-mung\n"),
     )
     .await;
+    // A backup taken beside the running server (as cron would) uses its cluster and leaves it running.
+    site.run(&["backup"]);
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(site.backups().len(), 2);
     sigterm(&server);
     assert!(wait_with_patience(&mut server, Duration::from_secs(60)).is_some());
 
@@ -332,6 +337,8 @@ async fn a_restore_to_a_moment_between_two_imports_holds_the_first_and_not_the_s
 
     let out = site.run(&["restore", "--to", &between.to_rfc3339(), "--replace"]);
     assert!(out.contains("previous cluster is kept"), "{out}");
+    // From the first backup: the second one's point is after the moment asked for.
+    assert!(out.contains(&format!("restored backup {}", site.backups()[0].manifest.name)), "{out}");
     let codes = site.with_database(team_codes);
     assert_eq!(codes, ["VH-001"]);
     let kept: Vec<PathBuf> = std::fs::read_dir(site.data_dir())
