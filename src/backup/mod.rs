@@ -146,12 +146,14 @@ impl Source {
         }
     }
 
-    /// `DATABASE_URL`; the PostgreSQL programs are looked up as for the embedded database.
+    /// `DATABASE_URL`; the PostgreSQL programs are looked up as for the embedded database and, as for
+    /// it, run as the `postgres` user when this process is root (so that user, which runs the throwaway
+    /// cluster of `--verify`, owns every backup file).
     pub fn external(url: &SecretString, settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
             url: url.clone(),
             bindir: embedded::find_bindir(settings.pg_bindir.as_deref())?,
-            run_as_postgres: false,
+            run_as_postgres: rustix::process::geteuid().is_root(),
             embedded: false,
             secrets: None,
         })

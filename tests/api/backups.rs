@@ -338,7 +338,13 @@ async fn a_restore_to_a_moment_between_two_imports_holds_the_first_and_not_the_s
     let out = site.run(&["restore", "--to", &between.to_rfc3339(), "--replace"]);
     assert!(out.contains("previous cluster is kept"), "{out}");
     // From the first backup: the second one's point is after the moment asked for.
-    assert!(out.contains(&format!("restored backup {}", site.backups()[0].manifest.name)), "{out}");
+    assert!(
+        out.contains(&format!(
+            "restored backup {}",
+            site.backups()[0].manifest.name
+        )),
+        "{out}"
+    );
     let codes = site.with_database(team_codes);
     assert_eq!(codes, ["VH-001"]);
     let kept: Vec<PathBuf> = std::fs::read_dir(site.data_dir())
@@ -471,4 +477,53 @@ async fn the_server_takes_the_scheduled_backup_and_reports_it_in_metrics_and_rea
     drop(conn);
     sigterm(&server);
     assert!(wait_with_patience(&mut server, Duration::from_secs(60)).is_some());
+}
+
+#[test]
+fn an_external_database_is_backed_up_and_verified_and_restore_prints_the_steps() {
+    // A server of its own (not the shared test cluster: a base backup copies every database in it).
+    let server_dir = tempfile::Builder::new()
+        .prefix("cdt-backup-external-")
+        .tempdir()
+        .unwrap();
+    let mut server = EmbeddedPostgres::start(&cdt_api::db::embedded::EmbeddedOptions {
+        data_dir: server_dir.path().to_owned(),
+        database: "cdt".to_owned(),
+        bindir: None,
+        ephemeral: true,
+        archive: None,
+    })
+    .unwrap();
+    let url = server.database_url().expose_secret().to_owned();
+    let site = Installation::new(&[("DATABASE_URL", url.as_str())]);
+    site.run(&["seed", "son-la"]);
+    let out = site.run(&["backup"]);
+    assert!(out.starts_with("backup "), "{out}");
+    let manifest = site.backups().pop().unwrap().manifest;
+    // The source is named without its password.
+    assert!(
+        manifest.source.starts_with("postgres://cdt@127.0.0.1:"),
+        "{}",
+        manifest.source
+    );
+    let password = url.split('@').next().unwrap().rsplit(':').next().unwrap();
+    assert!(password.len() >= 16 && !manifest.source.contains(password));
+    assert!(
+        manifest
+            .files
+            .iter()
+            .all(|f| !f.path.starts_with("secrets/"))
+    );
+    let out = site.run(&["backup", "--verify"]);
+    assert!(out.contains("verified"), "{out}");
+
+    let out = site.run(&["restore", "--to", "2099-01-01 00:00"]);
+    assert!(out.contains("does not restore it itself"), "{out}");
+    assert!(out.contains(&format!("Backup {}", manifest.name)), "{out}");
+    assert!(out.contains("recovery.signal"), "{out}");
+    assert!(
+        out.contains("recovery_target_time = '2098-12-31 17:00:00.000000+00'"),
+        "{out}"
+    );
+    server.stop().unwrap();
 }
