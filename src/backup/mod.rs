@@ -306,6 +306,7 @@ pub fn take(config: &BackupConfig, source: &Source) -> anyhow::Result<Outcome> {
     embedded::prepare_private_directory(&config.dir, source.run_as_postgres)?;
     embedded::prepare_private_directory(&base, source.run_as_postgres)?;
     remove_unfinished(&base)?;
+    remove_abandoned_verifications(&config.dir);
 
     let mut conn = source.connect()?;
     drop_stale_slots(&mut conn)?;
@@ -698,6 +699,28 @@ fn remove_unfinished(base: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Deletes `BACKUP_DIR/.verify-<name>-<pid>` directories whose process is gone (a verification that was
+/// killed before it could delete its throwaway cluster).
+fn remove_abandoned_verifications(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(".verify-")
+            .and_then(|rest| rest.rsplit('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::warn!(path = %entry.path().display(), "deleting an abandoned verification");
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Drops inactive replication slots of earlier backup runs (a crashed run's slot would keep WAL forever).

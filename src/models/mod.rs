@@ -9,6 +9,7 @@ pub mod org_unit;
 pub mod person;
 pub mod reach_activity;
 pub mod refresh_token;
+pub mod search;
 pub mod sign_off;
 pub mod stats;
 pub mod sync;

@@ -145,8 +145,7 @@ pub fn list(
         query = query.filter(org_units::level.eq(level));
     }
     if let Some(text) = &filter.query {
-        let pattern = format!("%{}%", super::escape_like(text));
-        query = query.filter(super::cdt_fold(org_units::name).like(super::cdt_fold(pattern)));
+        query = query.filter(super::search::Term::new(text).matches("org_units.name"));
     }
     if let Some(date) = filter.as_of {
         query = query.filter(org_units::valid_from.le(date)).filter(

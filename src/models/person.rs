@@ -421,10 +421,7 @@ pub fn list_people(
         query = query.filter(people::id.eq_any(visible));
     }
     if let Some(text) = &filter.query {
-        let pattern = format!("%{}%", super::escape_like(text));
-        query = query.filter(
-            super::cdt_fold(people::full_name.assume_not_null()).like(super::cdt_fold(pattern)),
-        );
+        query = query.filter(super::search::Term::new(text).matches("people.full_name"));
     }
     if let Some(after) = after {
         query = query.filter(people::id.gt(after));

@@ -86,6 +86,25 @@ pub struct TeamFilter {
     pub query: Option<String>,
 }
 
+/// Teams whose name, unit name or current leader's name matches `term`: one indexed source per text.
+pub fn matching(term: &super::search::Term) -> super::search::InAnyOf {
+    super::search::InAnyOf::new(
+        "teams.id",
+        vec![
+            ("SELECT s.id FROM teams s WHERE", term.matches("s.name")),
+            (
+                "SELECT s.id FROM teams s JOIN org_units u ON u.id = s.org_unit_id WHERE",
+                term.matches("u.name"),
+            ),
+            (
+                "SELECT m.team_id FROM memberships m JOIN people p ON p.id = m.person_id \
+                 WHERE m.role = 'leader' AND m.left_on IS NULL AND",
+                term.matches("p.full_name"),
+            ),
+        ],
+    )
+}
+
 /// Teams matching `filter`, ordered by lower-case code after `after`.
 pub fn list(
     conn: &mut PgConnection,
@@ -135,19 +154,7 @@ pub fn list(
         None => {}
     }
     if let Some(text) = &filter.query {
-        let pattern = format!("%{}%", super::escape_like(text));
-        query = query.filter(
-            super::cdt_fold(teams::name)
-                .like(super::cdt_fold(pattern.clone()))
-                .or(super::cdt_fold(org_units::name).like(super::cdt_fold(pattern.clone())))
-                .or(super::cdt_fold(
-                    leader_people
-                        .field(people::full_name)
-                        .nullable()
-                        .assume_not_null(),
-                )
-                .like(super::cdt_fold(pattern))),
-        );
+        query = query.filter(matching(&super::search::Term::new(text)));
     }
     if let Some(after) = after {
         query = query.filter(teams::code.gt(after.to_owned()));

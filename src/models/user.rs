@@ -140,11 +140,8 @@ pub fn list(
         query = query.filter(users::status.eq(status));
     }
     if let Some(text) = &filter.query {
-        let pattern = format!("%{}%", super::escape_like(text));
         query = query.filter(
-            super::cdt_fold(users::username)
-                .like(super::cdt_fold(pattern.clone()))
-                .or(super::cdt_fold(users::display_name).like(super::cdt_fold(pattern))),
+            super::search::Term::new(text).matches_any(&["users.username", "users.display_name"]),
         );
     }
     if let Some(after) = after {

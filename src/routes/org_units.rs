@@ -37,7 +37,7 @@ pub struct OrgUnitListQuery {
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<Choice<OrgUnitLevel>>,
-    /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng").
+    /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng"). Three characters or more match anywhere in the text; one or two match the start of it.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -56,7 +56,7 @@ pub struct ChildrenQuery {
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<Choice<OrgUnitLevel>>,
-    /// Name search ignoring case and Vietnamese diacritics.
+    /// Name search ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,

@@ -47,7 +47,7 @@ pub struct TeamListQuery {
     pub status: Option<crate::reference::Choice<crate::reference::TeamStatus>>,
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
-    /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics.
+    /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,

@@ -38,7 +38,7 @@ pub struct UserListQuery {
     /// `active` or `disabled`.
     #[param(value_type = Option<UserStatus>)]
     pub status: Option<Choice<UserStatus>>,
-    /// Search in username and display name, ignoring case and diacritics.
+    /// Search in username and display name, ignoring case and diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,

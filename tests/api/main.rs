@@ -29,6 +29,7 @@ mod report_figures;
 mod reports;
 mod resilience;
 mod scale_seed;
+mod search;
 mod security;
 mod sign_offs;
 mod spreadsheets;
