@@ -93,30 +93,35 @@ fn sees_full_phone(
     Ok((visible, full))
 }
 
-/// A page of the people with a membership in a team the actor may see, after `after`; each full phone
-/// shown is recorded as read.
+/// A page of the people with a membership in a team the actor may see, after the position `after`, each
+/// with its search rank; each full phone shown is recorded as read.
 pub fn list(
     conn: &mut PgConnection,
     actor: &AuthUser,
     search: Option<String>,
-    after: Option<Uuid>,
+    after: Option<&str>,
     limit: i64,
-) -> Result<Vec<PersonResponse>, AppError> {
+) -> Result<Vec<(PersonResponse, i32)>, AppError> {
     let leader = actor.role == Role::TeamLeader;
     let filter = PersonFilter {
         within_path: actor.scope_filter().filter(|_| !leader),
         team: leader.then(|| actor.team_id.unwrap_or_else(Uuid::nil)),
         query: search,
     };
-    let people = person::list_people(conn, &filter, after, limit)?;
+    let people = person::list_people(conn, &filter, after, limit)?.ok_or_else(|| {
+        AppError::new(crate::error::ErrorCode::InvalidQuery).with_detail(crate::error::Text::new(
+            "cursor is not valid",
+            "cursor không hợp lệ",
+        ))
+    })?;
     let mut items = Vec::with_capacity(people.len());
     let mut shown = Vec::new();
-    for p in &people {
+    for (p, rank) in &people {
         let (_, full) = sees_full_phone(conn, actor, p.id)?;
         if full && p.phone.is_some() {
             shown.push(p.id);
         }
-        items.push(person_response(p, full));
+        items.push((person_response(p, full), *rank));
     }
     person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
     Ok(items)

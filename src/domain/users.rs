@@ -249,7 +249,7 @@ pub fn list(
     search: Option<String>,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<User>, AppError> {
+) -> Result<Vec<(User, i32)>, AppError> {
     let filter = UserFilter {
         within_path: actor.scope_filter(),
         // Officers list exactly the users they may manage.
@@ -258,7 +258,7 @@ pub fn list(
         status,
         query: search,
     };
-    Ok(user::list(conn, &filter, after, limit)?)
+    Ok(user::list_ranked(conn, &filter, after, limit)?)
 }
 
 /// A checked new user: hash its password, then [`create`] it.

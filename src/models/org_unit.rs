@@ -134,7 +134,25 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<OrgUnit>> {
-    let mut query = org_units::table.select(OrgUnit::as_select()).into_boxed();
+    list_ranked(conn, filter, after, limit).map(|rows| rows.into_iter().map(|(u, _)| u).collect())
+}
+
+/// [`list`] with each unit's search rank; with a search, ordered by rank then code after a
+/// [`super::search::ranked_position`].
+pub fn list_ranked(
+    conn: &mut PgConnection,
+    filter: &OrgUnitFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(OrgUnit, i32)>> {
+    let term = filter.query.as_deref().map(super::search::Term::new);
+    let rank = match &term {
+        Some(term) => term.rank(&["org_units.name"]),
+        None => super::search::no_rank(),
+    };
+    let mut query = org_units::table
+        .select((OrgUnit::as_select(), rank.clone()))
+        .into_boxed();
     if let Some(parent_id) = filter.parent_id {
         query = query.filter(org_units::parent_id.eq(parent_id));
     }
@@ -144,8 +162,8 @@ pub fn list(
     if let Some(level) = filter.level {
         query = query.filter(org_units::level.eq(level));
     }
-    if let Some(text) = &filter.query {
-        query = query.filter(super::search::Term::new(text).matches("org_units.name"));
+    if let Some(term) = &term {
+        query = query.filter(term.matches("org_units.name"));
     }
     if let Some(date) = filter.as_of {
         query = query.filter(org_units::valid_from.le(date)).filter(
@@ -154,10 +172,24 @@ pub fn list(
                 .or(org_units::valid_to.ge(date)),
         );
     }
-    if let Some(after) = after {
-        query = query.filter(org_units::code.gt(after.to_owned()));
+    if term.is_some() {
+        if let Some((after_rank, after_code)) = after.and_then(super::search::parse_ranked_position)
+        {
+            query = query.filter(
+                rank.clone().gt(after_rank).or(rank
+                    .clone()
+                    .eq(after_rank)
+                    .and(org_units::code.gt(after_code.to_owned()))),
+            );
+        }
+        query = query.order((rank.asc(), org_units::code.asc()));
+    } else {
+        if let Some(after) = after {
+            query = query.filter(org_units::code.gt(after.to_owned()));
+        }
+        query = query.order(org_units::code.asc());
     }
-    query.order(org_units::code.asc()).limit(limit).load(conn)
+    query.limit(limit).load(conn)
 }
 
 /// The ancestors of `unit`, root first (excluding the unit itself).

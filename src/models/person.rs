@@ -397,14 +397,23 @@ pub struct PersonFilter {
     pub query: Option<String>,
 }
 
-/// People matching `filter`, by id after `after`.
+/// People matching `filter`, by id after `after` (an id); with a search, by rank then id after a
+/// [`super::search::ranked_position`]. Each with its search rank (0 without a search). A position that
+/// is not one of these is refused (`None`).
 pub fn list_people(
     conn: &mut PgConnection,
     filter: &PersonFilter,
-    after: Option<Uuid>,
+    after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Person>> {
-    let mut query = people::table.select(Person::as_select()).into_boxed();
+) -> QueryResult<Option<Vec<(Person, i32)>>> {
+    let term = filter.query.as_deref().map(super::search::Term::new);
+    let rank = match &term {
+        Some(term) => term.rank(&["people.full_name"]),
+        None => super::search::no_rank(),
+    };
+    let mut query = people::table
+        .select((Person::as_select(), rank.clone()))
+        .into_boxed();
     if filter.within_path.is_some() || filter.team.is_some() {
         let mut visible = memberships::table
             .inner_join(
@@ -420,13 +429,31 @@ pub fn list_people(
         }
         query = query.filter(people::id.eq_any(visible));
     }
-    if let Some(text) = &filter.query {
-        query = query.filter(super::search::Term::new(text).matches("people.full_name"));
+    if let Some(term) = &term {
+        query = query.filter(term.matches("people.full_name"));
+        if let Some(after) = after {
+            let Some((after_rank, after_id)) = super::search::parse_ranked_position(after)
+                .and_then(|(rank, id)| Some((rank, Uuid::parse_str(id).ok()?)))
+            else {
+                return Ok(None);
+            };
+            query = query.filter(
+                rank.clone()
+                    .gt(after_rank)
+                    .or(rank.clone().eq(after_rank).and(people::id.gt(after_id))),
+            );
+        }
+        query = query.order((rank.asc(), people::id.asc()));
+    } else {
+        if let Some(after) = after {
+            let Ok(after) = Uuid::parse_str(after) else {
+                return Ok(None);
+            };
+            query = query.filter(people::id.gt(after));
+        }
+        query = query.order(people::id.asc());
     }
-    if let Some(after) = after {
-        query = query.filter(people::id.gt(after));
-    }
-    query.order(people::id.asc()).limit(limit).load(conn)
+    query.limit(limit).load(conn).map(Some)
 }
 
 /// True when the person has a current membership anywhere.

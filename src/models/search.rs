@@ -7,12 +7,16 @@
 //! B-trees). Both shapes keep the term a bind parameter, so they are served by the indexes in the generic
 //! plan PostgreSQL caches for a prepared statement too.
 //!
+//! Results are ranked: 0 when a searched column equals the term, 1 when one starts with it, 2 otherwise
+//! (the best of the columns), then by the list's own key; a searched list's cursor carries the rank
+//! ([`ranked_position`]).
+//!
 use diesel::{
     expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate},
     pg::Pg,
     query_builder::{AstPass, QueryFragment, QueryId},
     result::QueryResult,
-    sql_types::{Bool, Text},
+    sql_types::{Bool, Integer, Text},
 };
 
 /// Shortest term matched anywhere in the text; shorter terms match the start of the text.
@@ -46,6 +50,24 @@ impl Term {
             term: self.0.clone(),
             pattern: escaped(&self.0),
         }
+    }
+}
+
+impl Term {
+    /// The rank of a row by `columns` (the best of them): 0 equal, 1 starts with the term, 2 otherwise.
+    pub fn rank(&self, columns: &[&'static str]) -> Rank {
+        Rank {
+            columns: columns.to_vec(),
+            term: Some(self.0.clone()),
+        }
+    }
+}
+
+/// The rank of every row of a list without a search: 0.
+pub fn no_rank() -> Rank {
+    Rank {
+        columns: Vec::new(),
+        term: None,
     }
 }
 
@@ -118,6 +140,65 @@ fn push_starts_with<'b>(
     Ok(())
 }
 
+/// The rank of a row (see [`Term::rank`]); `0` without a term.
+#[derive(Debug, Clone)]
+pub struct Rank {
+    columns: Vec<&'static str>,
+    term: Option<String>,
+}
+
+impl Expression for Rank {
+    type SqlType = Integer;
+}
+
+impl<QS> AppearsOnTable<QS> for Rank {}
+impl<QS> SelectableExpression<QS> for Rank {}
+
+impl<GB> ValidGrouping<GB> for Rank {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for Rank {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for Rank {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let Some(term) = &self.term else {
+            out.push_sql("0");
+            return Ok(());
+        };
+        out.push_sql("LEAST(");
+        for (i, column) in self.columns.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql("CASE WHEN cdt_fold(");
+            out.push_sql(column);
+            out.push_sql(") = cdt_fold(");
+            out.push_bind_param::<Text, String>(term)?;
+            out.push_sql(") THEN 0 WHEN ");
+            push_starts_with(&mut out, column, term)?;
+            out.push_sql(" THEN 1 ELSE 2 END");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// A searched list's position: `"<rank>:<key>"`.
+pub fn ranked_position(rank: i32, key: &str) -> String {
+    format!("{rank}:{key}")
+}
+
+/// The rank and key of a position [`ranked_position`] made; `None` for anything else.
+pub fn parse_ranked_position(position: &str) -> Option<(i32, &str)> {
+    let (rank, key) = position.split_once(':')?;
+    let rank = rank.parse().ok().filter(|r| (0..=2).contains(r))?;
+    Some((rank, key))
+}
+
 /// `text` with `%`, `_` and `\` escaped for LIKE.
 fn escaped(text: &str) -> String {
     super::escape_like(text)
@@ -132,6 +213,14 @@ mod tests {
         assert!(Term::new(" Lò ").is_prefix_only());
         assert!(Term::new("Hà").is_prefix_only());
         assert!(!Term::new("Mộc").is_prefix_only());
+    }
+
+    #[test]
+    fn ranked_positions_round_trip_and_refuse_other_text() {
+        let position = ranked_position(1, "VH-001");
+        assert_eq!(parse_ranked_position(&position), Some((1, "VH-001")));
+        assert_eq!(parse_ranked_position("VH-001"), None);
+        assert_eq!(parse_ranked_position("7:VH-001"), None);
     }
 }
 

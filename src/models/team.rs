@@ -70,6 +70,8 @@ pub struct TeamListed {
     pub unit_level: OrgUnitLevel,
     pub unit_path: String,
     pub leader_name: Option<String>,
+    /// The search rank (0 without a search; see [`super::search`]).
+    pub rank: i32,
 }
 
 /// What `list` filters on.
@@ -105,7 +107,8 @@ pub fn matching(term: &super::search::Term) -> super::search::InAnyOf {
     )
 }
 
-/// Teams matching `filter`, ordered by lower-case code after `after`.
+/// Teams matching `filter`, ordered by code after `after` (a code); with a search, by rank then code
+/// after a [`super::search::ranked_position`].
 pub fn list(
     conn: &mut PgConnection,
     filter: &TeamFilter,
@@ -113,6 +116,11 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<TeamListed>> {
     let (leaders, leader_people) = diesel::alias!(memberships as leaders, people as leader_people);
+    let term = filter.query.as_deref().map(super::search::Term::new);
+    let rank = match &term {
+        Some(term) => term.rank(&["teams.name", "org_units.name", "leader_people.full_name"]),
+        None => super::search::no_rank(),
+    };
     let mut query = teams::table
         .inner_join(org_units::table.on(org_units::id.eq(teams::org_unit_id)))
         .left_join(
@@ -134,6 +142,7 @@ pub fn list(
             org_units::level,
             org_units::path,
             leader_people.field(people::full_name).nullable(),
+            rank.clone(),
         ))
         .into_boxed();
     if let Some(path) = &filter.within_path {
@@ -153,26 +162,48 @@ pub fn list(
         Some(false) => query = query.filter(leaders.field(memberships::id).nullable().is_null()),
         None => {}
     }
-    if let Some(text) = &filter.query {
-        query = query.filter(matching(&super::search::Term::new(text)));
-    }
-    if let Some(after) = after {
-        query = query.filter(teams::code.gt(after.to_owned()));
+    if let Some(term) = &term {
+        query = query.filter(matching(term));
+        if let Some((after_rank, after_code)) = after.and_then(super::search::parse_ranked_position)
+        {
+            query = query.filter(
+                rank.clone().gt(after_rank).or(rank
+                    .clone()
+                    .eq(after_rank)
+                    .and(teams::code.gt(after_code.to_owned()))),
+            );
+        }
+        query = query.order((rank.asc(), teams::code.asc()));
+    } else {
+        if let Some(after) = after {
+            query = query.filter(teams::code.gt(after.to_owned()));
+        }
+        query = query.order(teams::code.asc());
     }
     query
-        .order(teams::code.asc())
         .limit(limit)
-        .load::<(Team, String, String, OrgUnitLevel, String, Option<String>)>(conn)
+        .load::<(
+            Team,
+            String,
+            String,
+            OrgUnitLevel,
+            String,
+            Option<String>,
+            i32,
+        )>(conn)
         .map(|rows| {
             rows.into_iter()
                 .map(
-                    |(team, unit_code, unit_name, unit_level, unit_path, leader_name)| TeamListed {
-                        team,
-                        unit_code,
-                        unit_name,
-                        unit_level,
-                        unit_path,
-                        leader_name,
+                    |(team, unit_code, unit_name, unit_level, unit_path, leader_name, rank)| {
+                        TeamListed {
+                            team,
+                            unit_code,
+                            unit_name,
+                            unit_level,
+                            unit_path,
+                            leader_name,
+                            rank,
+                        }
                     },
                 )
                 .collect()

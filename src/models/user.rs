@@ -123,9 +123,25 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<User>> {
+    list_ranked(conn, filter, after, limit).map(|rows| rows.into_iter().map(|(u, _)| u).collect())
+}
+
+/// [`list`] with each user's search rank; with a search, ordered by rank then username after a
+/// [`super::search::ranked_position`].
+pub fn list_ranked(
+    conn: &mut PgConnection,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(User, i32)>> {
+    let term = filter.query.as_deref().map(super::search::Term::new);
+    let rank = match &term {
+        Some(term) => term.rank(&["users.username", "users.display_name"]),
+        None => super::search::no_rank(),
+    };
     let mut query = users::table
         .left_join(org_units::table.on(org_units::id.nullable().eq(users::org_unit_id)))
-        .select(User::as_select())
+        .select((User::as_select(), rank.clone()))
         .into_boxed();
     if let Some(path) = &filter.within_path {
         query = query.filter(super::in_subtree(org_units::path, path));
@@ -139,15 +155,25 @@ pub fn list(
     if let Some(status) = filter.status {
         query = query.filter(users::status.eq(status));
     }
-    if let Some(text) = &filter.query {
-        query = query.filter(
-            super::search::Term::new(text).matches_any(&["users.username", "users.display_name"]),
-        );
+    if let Some(term) = &term {
+        query = query.filter(term.matches_any(&["users.username", "users.display_name"]));
+        if let Some((after_rank, after_name)) = after.and_then(super::search::parse_ranked_position)
+        {
+            query = query.filter(
+                rank.clone().gt(after_rank).or(rank
+                    .clone()
+                    .eq(after_rank)
+                    .and(users::username.gt(after_name.to_owned()))),
+            );
+        }
+        query = query.order((rank.asc(), users::username.asc()));
+    } else {
+        if let Some(after) = after {
+            query = query.filter(users::username.gt(after.to_owned()));
+        }
+        query = query.order(users::username.asc());
     }
-    if let Some(after) = after {
-        query = query.filter(users::username.gt(after.to_owned()));
-    }
-    query.order(users::username.asc()).limit(limit).load(conn)
+    query.limit(limit).load(conn)
 }
 
 /// Inserts a user.

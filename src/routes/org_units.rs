@@ -37,7 +37,7 @@ pub struct OrgUnitListQuery {
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<Choice<OrgUnitLevel>>,
-    /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng"). Three characters or more match anywhere in the text; one or two match the start of it.
+    /// Name search ignoring case and Vietnamese diacritics ("chieng" finds "Chiềng"). Three characters or more match anywhere in the text; one or two match the start of it. Results come exact matches first, then those starting with the term, then the rest.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -56,7 +56,7 @@ pub struct ChildrenQuery {
     /// `province`, `district`, `commune` or `village`.
     #[param(value_type = Option<crate::reference::OrgUnitLevel>)]
     pub level: Option<Choice<OrgUnitLevel>>,
-    /// Name search ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
+    /// Name search ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it. Results come exact matches first, then those starting with the term, then the rest.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -103,6 +103,7 @@ async fn list_page(
     let limit = page_limit(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
     let mut filter = list_filter(&query)?;
+    let query_text = filter.query.clone();
     if parent.is_some() {
         filter.parent_id = parent;
     }
@@ -117,10 +118,14 @@ async fn list_page(
                     filter.within_path = Some(root.path);
                 }
             }
-            org_unit::list(conn, &filter, after.as_deref(), limit).map_err(Into::into)
+            org_unit::list_ranked(conn, &filter, after.as_deref(), limit).map_err(Into::into)
         })
         .await?;
-    let next_cursor = next_cursor(&units, limit, |u| u.code.clone());
+    let next_cursor = next_cursor(&units, limit, |(u, rank)| match &query_text {
+        Some(_) => crate::models::search::ranked_position(*rank, &u.code),
+        None => u.code.clone(),
+    });
+    let units: Vec<_> = units.into_iter().map(|(u, _)| u).collect();
     Ok(HttpResponse::Ok().json(OrgUnitListResponse {
         items: units.iter().map(OrgUnitResponse::from).collect(),
         next_cursor,

@@ -14,8 +14,8 @@ use crate::{
     cells,
     db::Db,
     domain::people,
-    error::{AppError, ErrorCode, Problem, Text},
-    models::person,
+    error::{AppError, Problem, Text},
+    models::{person, search::ranked_position},
     routes::{
         conditional::{decode_cursor, decode_keyset, encode_keyset, next_cursor, page_limit},
         export::{self, Answer},
@@ -35,7 +35,7 @@ pub struct PersonListResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PersonListQuery {
-    /// Name search ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
+    /// Name search ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it. Results come exact matches first, then those starting with the term, then the rest.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -79,16 +79,13 @@ pub async fn list_people(
     let page = {
         let actor = actor.clone();
         move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
-            let after = match decode_cursor(cursor.as_deref())? {
-                Some(position) => Some(Uuid::parse_str(&position).map_err(|_| {
-                    AppError::new(ErrorCode::InvalidQuery)
-                        .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ"))
-                })?),
-                None => None,
-            };
-            let items = people::list(conn, &actor, search.clone(), after, limit)?;
-            let next = next_cursor(&items, limit, |p| p.id.to_string());
-            Ok((items, next))
+            let after = decode_cursor(cursor.as_deref())?;
+            let ranked = people::list(conn, &actor, search.clone(), after.as_deref(), limit)?;
+            let next = next_cursor(&ranked, limit, |(p, rank)| match &search {
+                Some(_) => ranked_position(*rank, &p.id.to_string()),
+                None => p.id.to_string(),
+            });
+            Ok((ranked.into_iter().map(|(p, _)| p).collect::<Vec<_>>(), next))
         }
     };
     if answer.is_file() {

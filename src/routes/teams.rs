@@ -17,7 +17,7 @@ use crate::{
     db::Db,
     domain::teams::{self as teams_domain, TeamQuery},
     error::{AppError, Problem, Text},
-    models::team::TeamListed,
+    models::{search::ranked_position, team::TeamListed},
     routes::{
         conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
         export::{self, Answer},
@@ -47,7 +47,7 @@ pub struct TeamListQuery {
     pub status: Option<crate::reference::Choice<crate::reference::TeamStatus>>,
     /// Only teams with (`true`) or without (`false`) a current leader.
     pub has_leader: Option<bool>,
-    /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
+    /// Matches team name, unit name and leader name, ignoring case and Vietnamese diacritics. Three characters or more match anywhere in the text; one or two match the start of it. Results come exact matches first, then those starting with the term, then the rest.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -102,7 +102,10 @@ pub async fn list_teams(
             let after = decode_cursor(cursor.as_deref())?;
             let rows =
                 teams_domain::list(conn, &actor, team_query.clone(), after.as_deref(), limit)?;
-            let next = next_cursor(&rows, limit, |row| row.team.code.clone());
+            let next = next_cursor(&rows, limit, |row| match &team_query.q {
+                Some(_) => ranked_position(row.rank, &row.team.code),
+                None => row.team.code.clone(),
+            });
             Ok((rows, next))
         }
     };

@@ -38,7 +38,7 @@ pub struct UserListQuery {
     /// `active` or `disabled`.
     #[param(value_type = Option<UserStatus>)]
     pub status: Option<Choice<UserStatus>>,
-    /// Search in username and display name, ignoring case and diacritics. Three characters or more match anywhere in the text; one or two match the start of it.
+    /// Search in username and display name, ignoring case and diacritics. Three characters or more match anywhere in the text; one or two match the start of it. Results come exact matches first, then those starting with the term, then the rest.
     #[serde(default, deserialize_with = "crate::domain::validation::search_term")]
     #[param(max_length = 100)]
     pub q: Option<String>,
@@ -80,10 +80,18 @@ pub async fn list_users(
     let role = check_choice(&mut errors, "role", query.role.as_ref());
     let status = check_choice(&mut errors, "status", query.status.as_ref());
     errors.finish()?;
-    let users = db
+    let searching = query.q.is_some();
+    let ranked = db
         .run(move |conn| users::list(conn, &actor, role, status, query.q, after.as_deref(), limit))
         .await?;
-    let next_cursor = next_cursor(&users, limit, |u| u.username.clone());
+    let next_cursor = next_cursor(&ranked, limit, |(u, rank)| {
+        if searching {
+            crate::models::search::ranked_position(*rank, &u.username)
+        } else {
+            u.username.clone()
+        }
+    });
+    let users: Vec<_> = ranked.into_iter().map(|(u, _)| u).collect();
     Ok(HttpResponse::Ok().json(UserListResponse {
         items: users
             .iter()

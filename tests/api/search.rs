@@ -117,3 +117,81 @@ async fn searches_use_the_trigram_and_prefix_indexes_in_generic_plans() {
         assert!(plan.contains(index), "{index} not in\n{plan}");
     }
 }
+
+/// Every page of `path` (a list with `q`) at `limit` per page: the items' `field`, in order.
+async fn every_page(app: &TestApp, token: &str, path: &str, field: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = app.get_json(token, &url).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i[field].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn exact_then_prefix_then_other_matches_come_first_on_every_page() {
+    let app = TestApp::spawn().await;
+    app.seed_son_la();
+    app.create_user("quantri", "admin", None);
+    let province = app.unit_id("son-la");
+    for name in ["hoamua", "muaxuan", "mua", "bmua", "muadong"] {
+        app.create_user(name, "viewer", Some(province));
+    }
+    let token = app.token("quantri").await;
+    // One page at a time: the rank is part of the cursor.
+    let users = every_page(&app, &token, "/api/v1/users?q=M%C3%99A&limit=1", "username").await;
+    assert_eq!(users, ["mua", "muadong", "muaxuan", "bmua", "hoamua"]);
+    let users = every_page(&app, &token, "/api/v1/users?q=mua&limit=2", "username").await;
+    assert_eq!(users, ["mua", "muadong", "muaxuan", "bmua", "hoamua"]);
+    // Without a search the order is the list's own.
+    let all = every_page(
+        &app,
+        &token,
+        "/api/v1/users?limit=2&role=viewer",
+        "username",
+    )
+    .await;
+    assert_eq!(all, ["bmua", "hoamua", "mua", "muadong", "muaxuan"]);
+
+    // Units: the one named exactly first, then names starting with the term, then the rest.
+    let units = every_page(
+        &app,
+        &token,
+        "/api/v1/org-units?as_of=2025-06-30&q=muong%20la&limit=3",
+        "name",
+    )
+    .await;
+    let folded: Vec<String> = units
+        .iter()
+        .map(|n| deunicode::deunicode(n).to_lowercase())
+        .collect();
+    let rank = |n: &String| {
+        if n == "muong la" {
+            0
+        } else if n.starts_with("muong la") {
+            1
+        } else {
+            2
+        }
+    };
+    assert!(!folded.is_empty());
+    assert!(
+        folded.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{units:?}"
+    );
+    assert!(folded.iter().all(|n| n.contains("muong la")), "{units:?}");
+}
