@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import date, datetime, timezone
@@ -490,6 +491,10 @@ def goals(rows, scale):
     if "summary" in by:
         p99 = by["summary"]["p99_us"] / 1000
         check(p99 < 50, f"province summary p99 {p99:.1f} ms at {scale} scale (goal < 50 ms at national scale)")
+    for name in ("search_teams", "search_people"):
+        if name in by:
+            p99 = by[name]["p99_us"] / 1000
+            check(p99 < 20, f"{by[name]['label']} p99 {p99:.1f} ms at {scale} scale (goal < 20 ms at national scale)")
     if "team" in by and "team_storm" in by:
         quiet, storm = by["team"]["p99_us"], by["team_storm"]["p99_us"]
         check(storm <= 2 * quiet, f"team read p99 during a login storm {storm / 1000:.1f} ms vs "
@@ -750,6 +755,10 @@ def session_body(server):
     }
 
 
+# Search terms of the search workloads: seven syllables common in names and units, three matching nothing.
+SEARCH_TERMS = ["thị", "Văn", "Cầm", "Tòn", "Hoa", "Lèo", "Sơn", "qzx", "wjy", "xkq"]
+
+
 def measure(server, args, workdir):
     admin, viewer, leader = server.login("demo.admin"), server.login("demo.viewer"), server.login("demo.leader")
     province = server.sql("SELECT id FROM org_units WHERE code = 'son-la'")
@@ -770,6 +779,11 @@ def measure(server, args, workdir):
         Workload("breakdown", "5b GET /reports/breakdown?by=child_unit", "GET",
                  [f"/api/v1/reports/breakdown?by=child_unit&org_unit_id={province}"], viewer),
         Workload("pull", "6 GET /sync/pull (leader, from zero)", "GET", ["/api/v1/sync/pull"], leader),
+        # Three-letter searches, three in ten for text no name holds (issue 24's measurement).
+        Workload("search_teams", "7a GET /teams?q= (three letters)", "GET",
+                 [f"/api/v1/teams?q={urllib.parse.quote(t)}&limit=50" for t in SEARCH_TERMS], admin),
+        Workload("search_people", "7b GET /people?q= (three letters)", "GET",
+                 [f"/api/v1/people?q={urllib.parse.quote(t)}&limit=50" for t in SEARCH_TERMS], admin),
     ]
     if args.only:
         wanted = set(args.only.split(","))
