@@ -90,6 +90,23 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, AppError> {
         .transpose()
 }
 
+/// The position in the cursor of a list that may be searched: with a search (`searching`) it must carry
+/// the rank ([`crate::models::search::ranked_position`]); 400 `invalid_query` otherwise, so a cursor of
+/// another list, or of the same list without its `q`, is never read as a position of this one.
+pub fn decode_search_cursor(
+    cursor: Option<&str>,
+    searching: bool,
+) -> Result<Option<String>, AppError> {
+    let position = decode_cursor(cursor)?;
+    match &position {
+        Some(p) if searching && crate::models::search::parse_ranked_position(p).is_none() => {
+            Err(AppError::new(ErrorCode::InvalidQuery)
+                .with_detail(Text::new("cursor is not valid", "cursor không hợp lệ")))
+        }
+        _ => Ok(position),
+    }
+}
+
 /// A cursor for a two-part keyset position (`held_on` or `at`, then the id as a tie-breaker).
 pub fn encode_keyset(first: &str, id: uuid::Uuid) -> String {
     encode_cursor(&format!("{first}|{id}"))

@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, Problem},
     models::org_unit::{self, OrgUnitFilter},
     reference::{Choice, OrgUnitLevel, check_choice},
-    routes::conditional::{decode_cursor, etag, next_cursor, page_limit},
+    routes::conditional::{decode_search_cursor, etag, next_cursor, page_limit},
 };
 
 /// A page of units.
@@ -101,7 +101,7 @@ async fn list_page(
     parent: Option<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let limit = page_limit(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_search_cursor(query.cursor.as_deref(), query.q.is_some())?;
     let mut filter = list_filter(&query)?;
     let query_text = filter.query.clone();
     if parent.is_some() {

@@ -19,7 +19,7 @@ use crate::{
     error::{AppError, Problem, Text},
     models::{search::ranked_position, team::TeamListed},
     routes::{
-        conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
+        conditional::{decode_search_cursor, etag, if_match, next_cursor, page_limit},
         export::{self, Answer},
     },
     tabular::{Cell, sheets},
@@ -99,7 +99,7 @@ pub async fn list_teams(
     let page = {
         let actor = actor.clone();
         move |conn: &mut diesel::PgConnection, cursor: Option<String>, limit| {
-            let after = decode_cursor(cursor.as_deref())?;
+            let after = decode_search_cursor(cursor.as_deref(), team_query.q.is_some())?;
             let rows =
                 teams_domain::list(conn, &actor, team_query.clone(), after.as_deref(), limit)?;
             let next = next_cursor(&rows, limit, |row| match &team_query.q {

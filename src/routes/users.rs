@@ -17,7 +17,7 @@ use crate::{
     domain::validation::FieldErrors,
     error::{AppError, ErrorCode, Problem, Text},
     reference::{Choice, UserStatus, check_choice},
-    routes::conditional::{decode_cursor, etag, if_match, next_cursor, page_limit},
+    routes::conditional::{decode_search_cursor, etag, if_match, next_cursor, page_limit},
 };
 
 /// A page of users.
@@ -75,7 +75,7 @@ pub async fn list_users(
     actor.authorize(Operation::ListUsers)?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_search_cursor(query.cursor.as_deref(), query.q.is_some())?;
     let mut errors = FieldErrors::new();
     let role = check_choice(&mut errors, "role", query.role.as_ref());
     let status = check_choice(&mut errors, "status", query.status.as_ref());

@@ -157,6 +157,21 @@ async fn exact_then_prefix_then_other_matches_come_first_on_every_page() {
     assert_eq!(users, ["mua", "muadong", "muaxuan", "bmua", "hoamua"]);
     let users = every_page(&app, &token, "/api/v1/users?q=mua&limit=2", "username").await;
     assert_eq!(users, ["mua", "muadong", "muaxuan", "bmua", "hoamua"]);
+    // A cursor without the rank (another list's, or this one's without `q`) is refused, not restarted.
+    let plain = app
+        .get_json(&token, "/api/v1/users?limit=1&role=viewer")
+        .await;
+    let cursor = plain["next_cursor"].as_str().unwrap();
+    let refused = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/users?q=mua&limit=1&cursor={cursor}"),
+        )
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
     // Without a search the order is the list's own.
     let all = every_page(
         &app,
