@@ -88,7 +88,7 @@ pub fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String>
     }
     for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
         if let Ok(local) = chrono::NaiveDateTime::parse_from_str(text.trim(), format) {
-            return Ok((local - chrono::Duration::hours(7)).and_utc());
+            return Ok((local - crate::domain::VIETNAM_OFFSET).and_utc());
         }
     }
     Err(

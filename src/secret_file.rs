@@ -41,7 +41,12 @@ pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer)
         .map_err(|error| anyhow::anyhow!("no randomness available: {error}"))?;
-    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&buffer))
+}
+
+/// `bytes` as lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -129,8 +129,7 @@ pub struct Source {
     url: SecretString,
     bindir: PathBuf,
     run_as_postgres: bool,
-    embedded: bool,
-    /// The embedded data directory, whose secret files go with each backup.
+    /// The embedded data directory (`None`: `DATABASE_URL`), whose secret files go with each backup.
     secrets: Option<PathBuf>,
 }
 
@@ -141,7 +140,6 @@ impl Source {
             url: embedded.database_url(),
             bindir: embedded.bindir().to_owned(),
             run_as_postgres: embedded.runs_as_postgres(),
-            embedded: true,
             secrets: Some(embedded.data_dir().to_owned()),
         }
     }
@@ -154,14 +152,8 @@ impl Source {
             url: url.clone(),
             bindir: embedded::find_bindir(settings.pg_bindir.as_deref())?,
             run_as_postgres: rustix::process::geteuid().is_root(),
-            embedded: false,
             secrets: None,
         })
-    }
-
-    /// Whether this is the embedded cluster.
-    pub fn is_embedded(&self) -> bool {
-        self.embedded
     }
 
     /// A PostgreSQL program connecting to the source: the URL without its password in `-d`, the
@@ -187,7 +179,7 @@ impl Source {
 
     /// What the manifest shows as the source: `embedded`, or the URL without its password.
     fn describe(&self) -> String {
-        if self.embedded {
+        if self.secrets.is_some() {
             "embedded".to_owned()
         } else {
             split_password(self.url.expose_secret()).0
@@ -396,12 +388,7 @@ pub fn take(config: &BackupConfig, source: &Source) -> anyhow::Result<Outcome> {
 }
 
 /// `BACKUP_RETAIN`: deletes all but the newest backups, then the archived WAL older than what the
-/// oldest kept backup needs (`pg_archivecleanup`). Returns the names deleted.
-pub fn prune(config: &BackupConfig, source: &Source) -> anyhow::Result<Vec<String>> {
-    let _lock = DirectoryLock::acquire(config)?;
-    prune_locked(config, source)
-}
-
+/// oldest kept backup needs (`pg_archivecleanup`). Returns the names deleted. The caller holds the lock.
 fn prune_locked(config: &BackupConfig, source: &Source) -> anyhow::Result<Vec<String>> {
     let backups = list(config)?;
     let excess = backups.len().saturating_sub(config.retain as usize);
@@ -618,7 +605,7 @@ pub fn hash_files(dir: &Path, parts: &[&str]) -> anyhow::Result<Vec<FileSum>> {
         sums.push(FileSum {
             path: relative.to_string_lossy().into_owned(),
             bytes,
-            sha256: hex(&hasher.finalize()),
+            sha256: crate::secret_file::hex(&hasher.finalize()),
         });
     }
     bar.finish_and_clear();
@@ -639,10 +626,6 @@ fn collect_files(dir: &Path, into: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Copies the data directory's secret files ([`restore::SECRET_FILES`]) into `into` (mode 0600).

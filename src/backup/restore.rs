@@ -164,18 +164,11 @@ pub fn restore_embedded(settings: &Settings, request: &RestoreRequest) -> anyhow
         .ok()
         .map(|p| p.trim().to_owned());
 
-    let mut restore_command = String::new();
-    if let Some(archive) = &options.archive {
-        restore_command.push_str(&format!(
-            "if [ -f \"{0}/%f.gz\" ]; then gzip -dc \"{0}/%f.gz\" > \"%p\"; el",
-            archive.dir.display()
-        ));
-    }
-    restore_command.push_str(&format!(
-        "if [ -f \"{0}/%f\" ]; then cp \"{0}/%f\" \"%p\"; else exit 1; fi",
-        backup.dir.join("wal").display()
-    ));
-    let mut recovery = vec![("restore_command".to_owned(), restore_command)];
+    let archive = options.archive.as_ref().map(|a| a.dir.as_path());
+    let mut recovery = vec![(
+        "restore_command".to_owned(),
+        restore_command(archive, &backup),
+    )];
     if let Some(to) = request.to {
         recovery.push(("recovery_target_time".to_owned(), postgres_time(to)));
         recovery.push(("recovery_target_action".to_owned(), "promote".to_owned()));
@@ -312,13 +305,7 @@ impl Throwaway {
             archive: None,
         };
         let settings = vec![
-            (
-                "restore_command".to_owned(),
-                format!(
-                    "if [ -f \"{0}/%f\" ]; then cp \"{0}/%f\" \"%p\"; else exit 1; fi",
-                    backup.dir.join("wal").display()
-                ),
-            ),
+            ("restore_command".to_owned(), restore_command(None, backup)),
             (
                 "recovery_target_name".to_owned(),
                 backup.manifest.name.clone(),
@@ -451,6 +438,23 @@ pub fn verify(settings: &Settings, name: Option<&str>) -> anyhow::Result<Verifie
         rows: found.iter().map(|t| t.rows).sum(),
         mismatches,
     })
+}
+
+/// The `restore_command` of a recovery from `backup`: a segment from the WAL archive (gzip) when there is
+/// one and it holds it, else from the backup's own `wal/`; failing for a file neither has (which ends
+/// recovery there).
+fn restore_command(archive: Option<&Path>, backup: &Backup) -> String {
+    let from_backup = format!(
+        "if [ -f \"{0}/%f\" ]; then cp \"{0}/%f\" \"%p\"; else exit 1; fi",
+        backup.dir.join("wal").display()
+    );
+    match archive {
+        Some(archive) => format!(
+            "if [ -f \"{0}/%f.gz\" ]; then gzip -dc \"{0}/%f.gz\" > \"%p\"; el{from_backup}",
+            archive.display()
+        ),
+        None => from_backup,
+    }
 }
 
 /// Copies the backup's `data/` into `target` (mode 0700, owned by `postgres` when root runs

@@ -18,7 +18,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query, 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Run, RunRecord, Source, last_runs, record_run, restore, take};
-use crate::config::Settings;
+use crate::{config::Settings, domain::VIETNAM_OFFSET};
 
 /// Advisory-lock key held by the instance taking the scheduled backup.
 const BACKUP_LOCK: i64 = 0x00cd_7b4c;
@@ -73,17 +73,14 @@ impl BackupStatus {
     }
 }
 
-/// Vietnam's offset from UTC (no daylight saving).
-const VIETNAM: chrono::Duration = chrono::Duration::hours(7);
-
 /// The latest moment at or before `now` when a backup was due under a daily `schedule` (Vietnam time).
 pub fn last_due(schedule: NaiveTime, now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = (now + VIETNAM).naive_utc();
+    let local = (now + VIETNAM_OFFSET).naive_utc();
     let mut due = local.date().and_time(schedule);
     if due > local {
         due -= chrono::Duration::days(1);
     }
-    (due - VIETNAM).and_utc()
+    (due - VIETNAM_OFFSET).and_utc()
 }
 
 /// Whether a scheduled backup should run now: none succeeded since it was due, and no run failed within

@@ -223,12 +223,6 @@ impl EmbeddedPostgres {
         Ok(server)
     }
 
-    /// Whether this process started the cluster (and so stops it), rather than attaching to the cluster
-    /// of a running `cdt-api`.
-    pub fn is_owned(&self) -> bool {
-        self.owned
-    }
-
     /// The directory holding the cluster, its password and the service's other secrets.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

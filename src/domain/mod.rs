@@ -30,7 +30,7 @@ mod version;
 pub mod webhooks;
 pub mod workflow;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 
 pub use version::Precondition;
 
@@ -65,10 +65,10 @@ impl<T> Stored<T> {
     }
 }
 
-/// Today in Vietnam (UTC+7, no daylight saving).
+/// Vietnam's offset from UTC (UTC+7, no daylight saving).
+pub const VIETNAM_OFFSET: chrono::TimeDelta = chrono::TimeDelta::hours(7);
+
+/// Today in Vietnam.
 pub fn today_in_vietnam() -> NaiveDate {
-    match FixedOffset::east_opt(7 * 3600) {
-        Some(offset) => Utc::now().with_timezone(&offset).date_naive(),
-        None => Utc::now().date_naive(),
-    }
+    (Utc::now() + VIETNAM_OFFSET).date_naive()
 }

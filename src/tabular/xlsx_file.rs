@@ -6,14 +6,11 @@
 
 use std::io::BufWriter;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 
 use super::{About, Cell, Column, Sheet, Spool, TableWriter, failed, temp_file};
 use crate::error::{AppError, Lang};
-
-/// Vietnam's offset from UTC (no daylight saving).
-const VIETNAM_HOURS: i64 = 7;
 
 /// The formats cells are written with.
 struct Formats {
@@ -215,7 +212,7 @@ fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
 
 /// An instant as Vietnam's wall-clock time.
 fn vietnam_time(at: DateTime<Utc>) -> NaiveDateTime {
-    (at + TimeDelta::hours(VIETNAM_HOURS)).naive_utc()
+    (at + crate::domain::VIETNAM_OFFSET).naive_utc()
 }
 
 fn write_cell(
