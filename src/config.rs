@@ -69,6 +69,46 @@ pub struct BackupConfig {
     pub archive_timeout: Duration,
 }
 
+/// Where attachment files are kept.
+#[derive(Debug, Clone)]
+pub enum StorageBackend {
+    /// `STORAGE_BACKEND=local` (the default): under `<CDT_DATA_DIR>/files`.
+    Local,
+    /// `STORAGE_BACKEND=s3`: an S3-compatible bucket, shared by every instance.
+    S3 {
+        /// `S3_BUCKET`.
+        bucket: String,
+        /// `S3_ENDPOINT`: the service's URL (unset: AWS in `S3_REGION`).
+        endpoint: Option<String>,
+        /// `S3_REGION` (default `us-east-1`).
+        region: String,
+        /// `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY` (unset: the AWS_* environment and instance
+        /// credentials, as the AWS tools read them).
+        access_key_id: Option<String>,
+        secret_access_key: Option<SecretString>,
+    },
+}
+
+/// `ATTACHMENT_*`, `UPLOAD_*`, `STORAGE_*`, `S3_*`: evidence files (issue 20).
+#[derive(Debug, Clone)]
+pub struct AttachmentConfig {
+    /// Where files are kept.
+    pub backend: StorageBackend,
+    /// `ATTACHMENT_MAX_BYTES`: the largest file (default 15 MiB).
+    pub max_bytes: u64,
+    /// `ATTACHMENTS_PER_RECORD`: attachments one session or reach activity may have (default 20).
+    pub per_record: u32,
+    /// `TEAM_UPLOAD_BYTES_PER_DAY`: bytes the users of one team may upload per day, Vietnam time
+    /// (default 300 MiB).
+    pub team_bytes_per_day: u64,
+    /// `UPLOAD_EXPIRY_HOURS`: an upload neither finished nor attached within this long is removed
+    /// (default 24).
+    pub upload_expiry: Duration,
+    /// `ATTACHMENT_RETENTION_DAYS`: a deleted attachment (or one of a deleted record) is kept this long
+    /// before its file is removed, so a deletion can be undone by an administrator (default 30).
+    pub retention: Duration,
+}
+
 /// All settings of the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -139,6 +179,8 @@ pub struct Settings {
     pub shutdown_drain: Duration,
     /// `BACKUP_*`, `WAL_ARCHIVE*`: backups and point-in-time recovery.
     pub backups: BackupConfig,
+    /// Evidence files: uploads, attachments, their storage.
+    pub attachments: AttachmentConfig,
 }
 
 /// argon2id parameters (OWASP's minimum is 19 MiB with 2 iterations).
@@ -365,6 +407,51 @@ impl Settings {
             ),
         };
 
+        let attachments = AttachmentConfig {
+            backend: match get("STORAGE_BACKEND").as_deref().map(str::trim) {
+                None | Some("local") => StorageBackend::Local,
+                Some("s3") => StorageBackend::S3 {
+                    bucket: get("S3_BUCKET").ok_or_else(|| {
+                        ConfigError::new("S3_BUCKET", "is required with STORAGE_BACKEND=s3")
+                    })?,
+                    endpoint: match get("S3_ENDPOINT") {
+                        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                            return Err(ConfigError::new(
+                                "S3_ENDPOINT",
+                                "must be an http:// or https:// URL",
+                            ));
+                        }
+                        other => other,
+                    },
+                    region: get("S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+                    access_key_id: get("S3_ACCESS_KEY_ID"),
+                    secret_access_key: get("S3_SECRET_ACCESS_KEY").map(SecretString::from),
+                },
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "STORAGE_BACKEND",
+                        "must be `local` or `s3`",
+                    ));
+                }
+            },
+            max_bytes: parse_number(&get, "ATTACHMENT_MAX_BYTES", 15 * 1024 * 1024, 1024, 1 << 34)?,
+            per_record: u32::try_from(parse_number(&get, "ATTACHMENTS_PER_RECORD", 20, 1, 1000)?)
+                .unwrap_or(20),
+            team_bytes_per_day: parse_number(
+                &get,
+                "TEAM_UPLOAD_BYTES_PER_DAY",
+                300 * 1024 * 1024,
+                1024,
+                1 << 40,
+            )?,
+            upload_expiry: Duration::from_secs(
+                parse_number(&get, "UPLOAD_EXPIRY_HOURS", 24, 1, 24 * 30)? * 3600,
+            ),
+            retention: Duration::from_secs(
+                parse_number(&get, "ATTACHMENT_RETENTION_DAYS", 30, 0, 3650)? * 86_400,
+            ),
+        };
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -397,6 +484,7 @@ impl Settings {
             shutdown_drain: Duration::from_secs(shutdown_drain),
             webhooks,
             backups,
+            attachments,
         })
     }
 

@@ -112,6 +112,11 @@ fn idempotency_key(req: &ServiceRequest) -> Option<Result<String, AppError>> {
     if !matches!(*req.method(), Method::POST | Method::PATCH) {
         return None;
     }
+    // tus uploads carry their own retry protocol (`Upload-Offset`), and their bodies are streamed, never
+    // buffered for a hash.
+    if req.path().starts_with(crate::routes::uploads::UPLOADS_PATH) {
+        return None;
+    }
     let value = req.headers().get(IDEMPOTENCY_KEY)?;
     // Only documented operations: a method the path does not support gets its 405 from the router,
     // whatever key it carries.

@@ -95,6 +95,8 @@ impl Application {
         let backups = metrics.backups();
         backups.set_schedule(settings.backups.schedule);
         actix_web::rt::spawn(crate::idempotency::purge_expired_keys(db.get_ref().clone()));
+        let evidence = web::Data::new(crate::evidence::Evidence::open(settings)?);
+        crate::evidence::spawn_purge(db.get_ref().clone(), evidence.clone().into_inner())?;
         let webhook_settings = web::Data::new(
             crate::domain::webhooks::WebhookSettings::from_settings(settings)?,
         );
@@ -138,6 +140,7 @@ impl Application {
                 .app_data(shared_settings.clone())
                 .app_data(unit_graph.clone())
                 .app_data(webhook_settings.clone())
+                .app_data(evidence.clone())
                 .app_data(app_metrics.clone())
                 .app_data(app_draining.clone())
                 .into_utoipa_app()
@@ -258,7 +261,7 @@ fn metrics_listener(
 fn cors(origins: &[String]) -> actix_cors::Cors {
     let mut cors = actix_cors::Cors::default()
         .block_on_origin_mismatch(false)
-        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -268,6 +271,14 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             header::IF_NONE_MATCH,
             header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-request-id"),
+            header::RANGE,
+            // tus 1.0 (resumable uploads from browsers: tus-js-client).
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderName::from_static("upload-length"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("upload-metadata"),
+            header::HeaderName::from_static("upload-checksum"),
+            header::HeaderName::from_static("upload-defer-length"),
         ])
         .expose_headers([
             header::ETAG,
@@ -280,6 +291,16 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
             header::HeaderName::from_static("ratelimit-limit"),
             header::HeaderName::from_static("ratelimit-remaining"),
             header::HeaderName::from_static("ratelimit-reset"),
+            header::CONTENT_RANGE,
+            header::ACCEPT_RANGES,
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderName::from_static("tus-version"),
+            header::HeaderName::from_static("tus-extension"),
+            header::HeaderName::from_static("tus-max-size"),
+            header::HeaderName::from_static("tus-checksum-algorithm"),
+            header::HeaderName::from_static("upload-offset"),
+            header::HeaderName::from_static("upload-length"),
+            header::HeaderName::from_static("upload-expires"),
         ])
         .max_age(3600);
     for origin in origins {

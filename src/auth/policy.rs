@@ -170,6 +170,19 @@ operations! {
     SyncPush => "sync_push", Access::Roles(MEMBER_MANAGERS);
     ListSyncConflicts => "list_sync_conflicts", Access::Roles(MEMBER_MANAGERS);
     ResolveSyncConflict => "resolve_sync_conflict", Access::Roles(MEMBER_MANAGERS);
+    DescribeUploads => "describe_uploads", Access::Public;
+    CreateUpload => "create_upload", Access::Roles(MEMBER_MANAGERS);
+    GetUploadOffset => "get_upload_offset", Access::Roles(MEMBER_MANAGERS);
+    AppendToUpload => "append_to_upload", Access::Roles(MEMBER_MANAGERS);
+    DeleteUpload => "delete_upload", Access::Roles(MEMBER_MANAGERS);
+    ListSessionAttachments => "list_session_attachments", Access::SignedIn;
+    AttachToSession => "attach_to_session", Access::Roles(MEMBER_MANAGERS);
+    ListReachActivityAttachments => "list_reach_activity_attachments", Access::SignedIn;
+    AttachToReachActivity => "attach_to_reach_activity", Access::Roles(MEMBER_MANAGERS);
+    FindAttachment => "find_attachment", Access::SignedIn;
+    DownloadAttachment => "download_attachment", Access::SignedIn;
+    GetAttachmentThumbnail => "get_attachment_thumbnail", Access::SignedIn;
+    DeleteAttachment => "delete_attachment", Access::Roles(MEMBER_MANAGERS);
 }
 
 impl AuthUser {
@@ -215,6 +228,13 @@ impl AuthUser {
     /// team's own leader. Everyone else sees them masked.
     pub fn sees_phones_of(&self, team_id: uuid::Uuid, unit_path: &str) -> bool {
         self.manages_members_of(team_id, unit_path)
+    }
+
+    /// True when this user may see attachments' bytes (photos and sign-in sheets show faces and names)
+    /// of a team's records: those who see the team's full personal data (admins, officers in scope, the
+    /// team's leader). Others in scope see the attachments' metadata only.
+    pub fn sees_attachments_of(&self, team_id: uuid::Uuid, unit_path: &str) -> bool {
+        self.sees_phones_of(team_id, unit_path)
     }
 
     /// The subtree a list must be limited to (`None` for admins).

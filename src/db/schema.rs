@@ -1,6 +1,24 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        training_session_id -> Nullable<Uuid>,
+        reach_activity_id -> Nullable<Uuid>,
+        team_id -> Uuid,
+        upload_id -> Uuid,
+        blob_sha256 -> Text,
+        kind -> Text,
+        caption -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        uploaded_by -> Uuid,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        deleted_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Uuid,
         at -> Timestamptz,
@@ -28,6 +46,20 @@ diesel::table! {
         bytes -> Nullable<Int8>,
         error -> Nullable<Text>,
         host -> Text,
+    }
+}
+
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        media_type -> Text,
+        bytes -> Int8,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        captured_at -> Nullable<Timestamp>,
+        thumbnail_sha256 -> Nullable<Text>,
+        thumbnail_bytes -> Nullable<Int8>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -164,9 +196,10 @@ diesel::table! {
         id -> Uuid,
         at -> Timestamptz,
         reader_id -> Uuid,
-        person_id -> Uuid,
+        person_id -> Nullable<Uuid>,
         fields -> Text,
         request_id -> Nullable<Text>,
+        attachment_id -> Nullable<Uuid>,
     }
 }
 
@@ -534,6 +567,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    uploads (id) {
+        id -> Uuid,
+        uploader_id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        length -> Int8,
+        received -> Int8,
+        parts -> Array<Nullable<Text>>,
+        file_name -> Nullable<Text>,
+        metadata -> Jsonb,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        blob_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         username -> Text,
@@ -608,6 +658,11 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(attachments -> blobs (blob_sha256));
+diesel::joinable!(attachments -> reach_activities (reach_activity_id));
+diesel::joinable!(attachments -> teams (team_id));
+diesel::joinable!(attachments -> training_sessions (training_session_id));
+diesel::joinable!(attachments -> uploads (upload_id));
 diesel::joinable!(audit_events -> users (actor_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(indicator_values -> org_units (org_unit_id));
@@ -634,6 +689,9 @@ diesel::joinable!(team_units -> teams (team_id));
 diesel::joinable!(teams -> org_units (org_unit_id));
 diesel::joinable!(training_sessions -> org_units (org_unit_id));
 diesel::joinable!(training_sessions -> teams (team_id));
+diesel::joinable!(uploads -> blobs (blob_sha256));
+diesel::joinable!(uploads -> teams (team_id));
+diesel::joinable!(uploads -> users (uploader_id));
 diesel::joinable!(users -> org_units (org_unit_id));
 diesel::joinable!(users -> people (person_id));
 diesel::joinable!(users -> teams (team_id));
@@ -642,8 +700,10 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_subscriptions -> users (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
     audit_events,
     backup_runs,
+    blobs,
     campaigns,
     cdt_versions,
     changes,
@@ -669,6 +729,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_units,
     teams,
     training_sessions,
+    uploads,
     users,
     webhook_deliveries,
     webhook_events,

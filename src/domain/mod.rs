@@ -10,6 +10,7 @@
 //! [`targets`]. Each holds the aggregate's public shape (its `...Response`), its inputs (`...Request`,
 //! parsed into checked values) and its operations, called by the routes, sync push and the imports.
 
+pub mod attachments;
 pub mod bulk_review;
 pub mod campaigns;
 pub mod imports;

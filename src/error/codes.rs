@@ -62,11 +62,21 @@ pub enum ErrorCode {
     NotReady,
     /// An unexpected failure inside the service.
     Internal,
+    /// A tus `PATCH` whose `Upload-Offset` is not where the upload stands.
+    UploadOffsetMismatch,
+    /// A tus `Upload-Checksum` that does not match the bytes sent (tus status 460).
+    ChecksumMismatch,
+    /// The upload expired or was removed.
+    UploadGone,
+    /// The team's daily upload allowance is used up.
+    UploadQuotaExceeded,
+    /// A `Range` outside the file.
+    RangeNotSatisfiable,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 33] = [
         Self::MalformedJson,
         Self::InvalidQuery,
         Self::InvalidPath,
@@ -95,6 +105,11 @@ impl ErrorCode {
         Self::DatabaseUnavailable,
         Self::NotReady,
         Self::Internal,
+        Self::UploadOffsetMismatch,
+        Self::ChecksumMismatch,
+        Self::UploadGone,
+        Self::UploadQuotaExceeded,
+        Self::RangeNotSatisfiable,
     ];
 
     /// The snake_case code sent as `code` and at the end of `type`.
@@ -128,11 +143,16 @@ impl ErrorCode {
             Self::DatabaseUnavailable => "database_unavailable",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
+            Self::UploadOffsetMismatch => "upload_offset_mismatch",
+            Self::ChecksumMismatch => "checksum_mismatch",
+            Self::UploadGone => "upload_gone",
+            Self::UploadQuotaExceeded => "upload_quota_exceeded",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
         }
     }
 
     /// The HTTP status this code is sent with.
-    pub const fn status(self) -> StatusCode {
+    pub fn status(self) -> StatusCode {
         match self {
             Self::MalformedJson | Self::InvalidQuery | Self::InvalidPath | Self::InvalidBody => {
                 StatusCode::BAD_REQUEST
@@ -159,6 +179,14 @@ impl ErrorCode {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::DatabaseUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::UploadOffsetMismatch => StatusCode::CONFLICT,
+            // tus 1.0's checksum extension: "460 Checksum Mismatch".
+            Self::ChecksumMismatch => {
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            Self::UploadGone => StatusCode::GONE,
+            Self::UploadQuotaExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         }
     }
 
@@ -232,6 +260,20 @@ impl ErrorCode {
             ),
             Self::NotReady => ("Service not ready", "Dịch vụ chưa sẵn sàng"),
             Self::Internal => ("Internal server error", "Lỗi máy chủ"),
+            Self::UploadOffsetMismatch => (
+                "The upload is at another offset",
+                "Tệp đang tải lên ở vị trí khác",
+            ),
+            Self::ChecksumMismatch => (
+                "The checksum does not match the bytes sent",
+                "Mã kiểm tra không khớp với dữ liệu gửi lên",
+            ),
+            Self::UploadGone => ("The upload expired or was removed", "Tệp tải lên đã hết hạn hoặc bị xoá"),
+            Self::UploadQuotaExceeded => (
+                "The team's upload allowance for today is used up",
+                "Tổ đã dùng hết dung lượng tải lên của hôm nay",
+            ),
+            Self::RangeNotSatisfiable => ("The range is outside the file", "Khoảng byte nằm ngoài tệp"),
         };
         Text::new(en, vi)
     }
@@ -356,6 +398,29 @@ impl ErrorCode {
             Self::Internal => (
                 "An unexpected failure; quote the `request_id` to an operator.",
                 "Lỗi không mong đợi; báo `request_id` cho người vận hành.",
+            ),
+            Self::UploadOffsetMismatch => (
+                "A tus `PATCH` must start where the upload stands: send `HEAD` for its `Upload-Offset` and \
+                 continue from there.",
+                "Hãy gửi `HEAD` để biết `Upload-Offset` rồi tải tiếp từ vị trí đó.",
+            ),
+            Self::ChecksumMismatch => (
+                "The bytes of this `PATCH` do not have the `Upload-Checksum` sent with them (tus status 460); \
+                 nothing of them was kept. Send the same bytes again.",
+                "Dữ liệu lần gửi này không khớp `Upload-Checksum` nên không được lưu; hãy gửi lại.",
+            ),
+            Self::UploadGone => (
+                "The upload was not finished within `UPLOAD_EXPIRY_HOURS`, or was removed; start a new one.",
+                "Tệp tải lên đã hết hạn hoặc bị xoá; hãy tải lại từ đầu.",
+            ),
+            Self::UploadQuotaExceeded => (
+                "The users of this team may upload `TEAM_UPLOAD_BYTES_PER_DAY` bytes per day (Vietnam time); \
+                 `detail` says how much is left. Try again tomorrow or ask an officer to upload.",
+                "Tổ đã dùng hết dung lượng tải lên trong ngày; thử lại vào ngày mai hoặc nhờ cán bộ tải lên.",
+            ),
+            Self::RangeNotSatisfiable => (
+                "`Range` asks for bytes the file does not have; `Content-Range: bytes */<size>` gives its size.",
+                "`Range` yêu cầu byte ngoài tệp; `Content-Range` cho biết kích thước tệp.",
             ),
         };
         Text::new(en, vi)

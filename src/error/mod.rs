@@ -194,6 +194,13 @@ impl AppError {
         self
     }
 
+    /// Names the fields (headers, parameters) and rules behind a 4xx other than 422.
+    #[must_use]
+    pub fn with_field_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// 422 listing every invalid field at once.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let count = errors.len();

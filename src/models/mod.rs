@@ -1,6 +1,7 @@
 //! One file per table: the row struct, insert/change structs, and query functions on `&mut PgConnection`.
 //! No actix type appears here.
 
+pub mod attachment;
 pub mod audit;
 pub mod campaign;
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod sync;
 pub mod target;
 pub mod team;
 pub mod training_session;
+pub mod upload;
 pub mod user;
 pub mod webhook;
 

@@ -487,9 +487,36 @@ pub struct PersonalDataRead {
     pub id: Uuid,
     pub at: DateTime<Utc>,
     pub reader_id: Uuid,
-    pub person_id: Uuid,
+    pub person_id: Option<Uuid>,
     pub fields: String,
     pub request_id: Option<String>,
+    pub attachment_id: Option<Uuid>,
+}
+
+/// Which reads [`list_reads`] lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadFilter {
+    pub person: Option<Uuid>,
+    pub reader: Option<Uuid>,
+    pub attachment: Option<Uuid>,
+}
+
+/// Records that `reader` downloaded the original of `attachment`, in the caller's transaction.
+pub fn record_attachment_read(
+    conn: &mut PgConnection,
+    reader: Uuid,
+    attachment: Uuid,
+    request_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::insert_into(personal_data_reads::table)
+        .values((
+            personal_data_reads::id.eq(Uuid::now_v7()),
+            personal_data_reads::reader_id.eq(reader),
+            personal_data_reads::attachment_id.eq(attachment),
+            personal_data_reads::fields.eq("attachment"),
+            personal_data_reads::request_id.eq(request_id),
+        ))
+        .execute(conn)
 }
 
 /// Records that `reader` was shown the full phone numbers of `persons`.
@@ -528,11 +555,15 @@ pub fn record_reads(
 /// Read records, newest first, before the `(at, id)` cursor.
 pub fn list_reads(
     conn: &mut PgConnection,
-    person: Option<Uuid>,
-    reader: Option<Uuid>,
+    filter: ReadFilter,
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<PersonalDataRead>> {
+    let ReadFilter {
+        person,
+        reader,
+        attachment,
+    } = filter;
     let mut query = personal_data_reads::table
         .select(PersonalDataRead::as_select())
         .into_boxed();
@@ -541,6 +572,9 @@ pub fn list_reads(
     }
     if let Some(reader) = reader {
         query = query.filter(personal_data_reads::reader_id.eq(reader));
+    }
+    if let Some(attachment) = attachment {
+        query = query.filter(personal_data_reads::attachment_id.eq(attachment));
     }
     if let Some((at, id)) = before {
         query = query.filter(

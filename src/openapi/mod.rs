@@ -197,7 +197,11 @@ fn add_idempotency_key(document: &mut OpenApiDocument) {
         ObjectBuilder, Required, Type,
         path::{ParameterBuilder, ParameterIn},
     };
-    for item in document.paths.paths.values_mut() {
+    for (path, item) in document.paths.paths.iter_mut() {
+        // tus uploads are made safe to retry by their own protocol (`Upload-Offset`).
+        if path.starts_with(crate::routes::uploads::UPLOADS_PATH) {
+            continue;
+        }
         for (method, operation) in operations_mut(item) {
             if !matches!(method, "POST" | "PATCH") || !requires_token(operation) {
                 continue;

@@ -68,6 +68,7 @@ pub fn schemas() -> Vec<(
         entry::<DeliveryState>(),
         entry::<FileFormat>(),
         entry::<ImportTemplate>(),
+        entry::<AttachmentKind>(),
     ]
 }
 
@@ -197,6 +198,15 @@ impl ReachChannel {
                 | Self::SocialMedia
                 | Self::Video
         )
+    }
+}
+
+vocabulary! {
+    /// What an attachment shows.
+    AttachmentKind, ATTACHMENT_KINDS {
+        AttendanceSheet = "attendance_sheet", "Danh sách điểm danh có chữ ký", "Signed attendance sheet";
+        Photo = "photo", "Ảnh buổi sinh hoạt", "Photo";
+        Document = "document", "Tài liệu", "Document";
     }
 }
 

@@ -5,6 +5,7 @@
 //! Requests that match no route reach [`fallback`]: 405 with `Allow` when the path exists with other
 //! methods, otherwise 404 `route_not_found`.
 
+pub mod attachments;
 pub mod audit_events;
 pub mod auth;
 pub mod bulk_review;
@@ -35,6 +36,7 @@ pub mod sync_push;
 pub mod targets;
 pub mod teams;
 pub mod training_sessions;
+pub mod uploads;
 pub mod users;
 pub mod webhooks;
 
@@ -143,6 +145,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(webhooks::list_webhook_deliveries)
                 .service(webhooks::retry_webhook_delivery)
                 .service(webhooks::replay_webhook)
+                .service(uploads::describe_uploads)
+                .service(uploads::create_upload)
+                .service(uploads::get_upload_offset)
+                .service(uploads::append_to_upload)
+                .service(uploads::delete_upload)
+                .service(attachments::list_session_attachments)
+                .service(attachments::attach_to_session)
+                .service(attachments::list_reach_activity_attachments)
+                .service(attachments::attach_to_reach_activity)
+                .service(attachments::find_attachment)
+                .service(attachments::download_attachment)
+                .service(attachments::get_attachment_thumbnail)
+                .service(attachments::delete_attachment)
                 .service(
                     // A push carries up to 500 records: a larger body limit than the rest.
                     scope::scope("/sync")

@@ -196,9 +196,11 @@ pub struct PersonalDataReadResponse {
     pub at: DateTime<Utc>,
     /// Who read.
     pub reader_id: Uuid,
-    /// Whose data.
-    pub person_id: Uuid,
-    /// What was shown (`phone`).
+    /// Whose data (absent for an attachment's download).
+    pub person_id: Option<Uuid>,
+    /// The attachment whose original was downloaded (a photo or sign-in sheet shows names and faces).
+    pub attachment_id: Option<Uuid>,
+    /// What was shown: `phone`, or `attachment` for a download of an attachment's original.
     pub fields: String,
     pub request_id: Option<String>,
 }
@@ -216,6 +218,8 @@ pub struct PersonalDataReadListResponse {
 pub struct PersonalDataReadQuery {
     pub person_id: Option<Uuid>,
     pub reader_id: Option<Uuid>,
+    /// Downloads of this attachment's original.
+    pub attachment_id: Option<Uuid>,
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -223,7 +227,8 @@ pub struct PersonalDataReadQuery {
 
 /// List reads of personal data.
 ///
-/// Every response that showed someone's full phone number: who read whose, and when (admins).
+/// Every response that showed someone's full phone number, and every download of an attachment's
+/// original: who read what, and when (admins).
 #[utoipa::path(
     tag = "people",
     operation_id = "list_personal_data_reads",
@@ -252,8 +257,11 @@ pub async fn list_personal_data_reads(
         .run(move |conn| {
             Ok(person::list_reads(
                 conn,
-                query.person_id,
-                query.reader_id,
+                person::ReadFilter {
+                    person: query.person_id,
+                    reader: query.reader_id,
+                    attachment: query.attachment_id,
+                },
                 before,
                 limit,
             )?)
@@ -274,6 +282,7 @@ pub async fn list_personal_data_reads(
                 at: r.at,
                 reader_id: r.reader_id,
                 person_id: r.person_id,
+                attachment_id: r.attachment_id,
                 fields: r.fields,
                 request_id: r.request_id,
             })

@@ -52,6 +52,8 @@ pub struct ReferenceResponse {
     pub import_modes: Vec<Label>,
     /// What a target belongs to.
     pub target_holder_kinds: Vec<Label>,
+    /// What an attachment of a session or reach activity shows.
+    pub attachment_kinds: Vec<Label>,
 }
 
 fn reference_document() -> (String, Vec<u8>) {
@@ -83,6 +85,7 @@ fn reference_document() -> (String, Vec<u8>) {
         sync_record_types: reference::SYNC_RECORD_TYPES.to_vec(),
         push_record_types: reference::PUSH_RECORD_TYPES.to_vec(),
         sync_ops: reference::SYNC_OPS.to_vec(),
+        attachment_kinds: reference::ATTACHMENT_KINDS.to_vec(),
         push_outcomes: reference::PUSH_OUTCOMES.to_vec(),
         conflict_statuses: reference::CONFLICT_STATUSES.to_vec(),
         conflict_resolutions: reference::CONFLICT_RESOLUTIONS.to_vec(),

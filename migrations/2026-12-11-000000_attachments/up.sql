@@ -1,0 +1,72 @@
+-- Evidence attached to sessions and reach activities (issue 20): resumable uploads (tus 1.0), stored
+-- content-addressed files, and attachments tying a finished upload to a record.
+
+-- A stored file, named by the SHA-256 of its bytes (after image metadata was removed): the same
+-- photo sent twice is stored once. `thumbnail_sha256` names the JPEG rendition of an image.
+CREATE TABLE blobs (
+    sha256            text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    media_type        text NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png', 'image/webp', 'application/pdf')),
+    bytes             bigint NOT NULL CHECK (bytes > 0),
+    width             integer,
+    height            integer,
+    captured_at       timestamp,
+    thumbnail_sha256  text CHECK (thumbnail_sha256 ~ '^[0-9a-f]{64}$'),
+    thumbnail_bytes   bigint,
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+
+-- A tus upload. Its bytes arrive in parts stored under `uploads/<id>/` until `received = length`;
+-- then they are checked, cleaned, stored as a blob and the parts removed.
+CREATE TABLE uploads (
+    id            uuid PRIMARY KEY,
+    uploader_id   uuid NOT NULL REFERENCES users (id),
+    -- The uploader's team when they lead one: its daily byte quota counts this upload.
+    team_id       uuid REFERENCES teams (id),
+    length        bigint NOT NULL CHECK (length > 0),
+    -- Bytes received and stored so far (tus `Upload-Offset`).
+    received      bigint NOT NULL DEFAULT 0,
+    -- The storage keys of the received parts, in order (`uploads/<id>/<offset>-<random>`).
+    parts         text[] NOT NULL DEFAULT '{}',
+    file_name     text CHECK (char_length(file_name) <= 255),
+    metadata      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at    timestamptz NOT NULL,
+    finished_at   timestamptz,
+    blob_sha256   text REFERENCES blobs (sha256),
+    CHECK (received >= 0 AND received <= length),
+    CHECK ((finished_at IS NULL) = (blob_sha256 IS NULL))
+);
+CREATE INDEX uploads_expires_idx ON uploads (expires_at);
+CREATE INDEX uploads_team_day_idx ON uploads (team_id, created_at) WHERE team_id IS NOT NULL;
+CREATE INDEX uploads_blob_idx ON uploads (blob_sha256) WHERE blob_sha256 IS NOT NULL;
+
+CREATE TABLE attachments (
+    id                   uuid PRIMARY KEY,
+    training_session_id  uuid REFERENCES training_sessions (id),
+    reach_activity_id    uuid REFERENCES reach_activities (id),
+    team_id              uuid NOT NULL REFERENCES teams (id),
+    upload_id            uuid NOT NULL UNIQUE REFERENCES uploads (id),
+    blob_sha256          text NOT NULL REFERENCES blobs (sha256),
+    kind                 text NOT NULL CHECK (kind IN ('attendance_sheet', 'photo', 'document')),
+    caption              text CHECK (char_length(caption) <= 500),
+    file_name            text CHECK (char_length(file_name) <= 255),
+    uploaded_by          uuid NOT NULL REFERENCES users (id),
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    deleted_at           timestamptz,
+    deleted_by           uuid REFERENCES users (id),
+    CHECK (num_nonnulls(training_session_id, reach_activity_id) = 1)
+);
+CREATE INDEX attachments_session_idx ON attachments (training_session_id, created_at, id)
+    WHERE training_session_id IS NOT NULL;
+CREATE INDEX attachments_activity_idx ON attachments (reach_activity_id, created_at, id)
+    WHERE reach_activity_id IS NOT NULL;
+CREATE INDEX attachments_blob_idx ON attachments (blob_sha256);
+CREATE INDEX attachments_deleted_idx ON attachments (deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- Downloads of an attachment's original are personal-data reads too (faces, names on a sign-in sheet).
+ALTER TABLE personal_data_reads ALTER COLUMN person_id DROP NOT NULL;
+ALTER TABLE personal_data_reads ADD COLUMN attachment_id uuid;  -- no foreign key: the log outlives a purged attachment
+ALTER TABLE personal_data_reads ADD CONSTRAINT personal_data_reads_subject_check
+    CHECK (person_id IS NOT NULL OR attachment_id IS NOT NULL);
+CREATE INDEX personal_data_reads_attachment_idx ON personal_data_reads (attachment_id, at DESC)
+    WHERE attachment_id IS NOT NULL;
