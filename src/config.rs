@@ -415,7 +415,9 @@ impl Settings {
                         ConfigError::new("S3_BUCKET", "is required with STORAGE_BACKEND=s3")
                     })?,
                     endpoint: match get("S3_ENDPOINT") {
-                        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                        Some(url)
+                            if !(url.starts_with("http://") || url.starts_with("https://")) =>
+                        {
                             return Err(ConfigError::new(
                                 "S3_ENDPOINT",
                                 "must be an http:// or https:// URL",
@@ -434,7 +436,13 @@ impl Settings {
                     ));
                 }
             },
-            max_bytes: parse_number(&get, "ATTACHMENT_MAX_BYTES", 15 * 1024 * 1024, 1024, 1 << 34)?,
+            max_bytes: parse_number(
+                &get,
+                "ATTACHMENT_MAX_BYTES",
+                15 * 1024 * 1024,
+                1024,
+                1 << 34,
+            )?,
             per_record: u32::try_from(parse_number(&get, "ATTACHMENTS_PER_RECORD", 20, 1, 1000)?)
                 .unwrap_or(20),
             team_bytes_per_day: parse_number(

@@ -139,8 +139,8 @@ impl Evidence {
             file,
             thumbnail_file,
         } = processed;
-        let expires = Utc::now()
-            + chrono::TimeDelta::from_std(self.config.upload_expiry).unwrap_or_default();
+        let expires =
+            Utc::now() + chrono::TimeDelta::from_std(self.config.upload_expiry).unwrap_or_default();
         let (finished, stored) = {
             let blob = blob.clone();
             db.run(move |conn| {
@@ -165,9 +165,9 @@ impl Evidence {
                 self.storage.put_file(&key, thumb).await?;
             }
         }
-        for part in parts {
-            self.storage.delete(&part).await?;
-        }
+        self.storage
+            .delete_prefix(&storage::parts_prefix(finished.id))
+            .await?;
         Ok(finished)
     }
 
@@ -251,10 +251,11 @@ impl Evidence {
     pub async fn remove_upload(&self, db: &Db, upload: &Upload) -> Result<(), AppError> {
         let id = upload.id;
         db.run(move |conn| Ok(upload::delete(conn, id)?)).await?;
-        self.storage.delete_prefix(&format!("uploads/{id}")).await?;
+        self.storage
+            .delete_prefix(&storage::parts_prefix(id))
+            .await?;
         Ok(())
     }
-
 }
 
 /// One round of clean-up on `conn`, with `runtime` for the store: expired uploads, attachments past
@@ -268,7 +269,11 @@ pub fn purge(
     let mut counts = PurgeCounts::default();
     for row in upload::expired(conn, Utc::now(), 500)? {
         upload::delete(conn, row.id)?;
-        runtime.block_on(evidence.storage.delete_prefix(&format!("uploads/{}", row.id)))?;
+        runtime.block_on(
+            evidence
+                .storage
+                .delete_prefix(&storage::parts_prefix(row.id)),
+        )?;
         counts.uploads += 1;
     }
     let before =
@@ -309,7 +314,10 @@ pub fn spawn_purge(db: Db, evidence: Arc<Evidence>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("evidence-purge".into())
         .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(runtime) => runtime,
                 Err(error) => {
                     tracing::error!(%error, "evidence clean-up cannot start");
@@ -325,7 +333,9 @@ pub fn spawn_purge(db: Db, evidence: Arc<Evidence>) -> std::io::Result<()> {
                         tracing::info!(?counts, "evidence clean-up");
                     }
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(error = %format!("{error:#}"), "evidence clean-up failed"),
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "evidence clean-up failed")
+                    }
                 }
                 std::thread::sleep(PURGE_EVERY);
             }
@@ -352,7 +362,10 @@ fn clean_and_hash(
     mut output: tempfile::NamedTempFile,
 ) -> Result<CleanedFile, MediaError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    reader.by_ref().take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    reader
+        .by_ref()
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
     let media = MediaType::sniff(&head).ok_or(MediaError::Unsupported)?;
     let input = std::io::Cursor::new(head).chain(reader);
     let findings = {

@@ -18,8 +18,8 @@ use std::{
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    GetOptions, GetRange, ObjectStore, WriteMultipart, aws::AmazonS3Builder, local::LocalFileSystem,
-    path::Path as Key,
+    GetOptions, GetRange, ObjectStore, WriteMultipart, aws::AmazonS3Builder,
+    local::LocalFileSystem, path::Path as Key,
 };
 use secrecy::ExposeSecret;
 
@@ -131,7 +131,11 @@ impl Storage {
     }
 
     /// Stores the file at `path` under `key` (replacing any object there). The file is consumed.
-    pub async fn put_file(&self, key: &str, file: tempfile::NamedTempFile) -> Result<(), StorageError> {
+    pub async fn put_file(
+        &self,
+        key: &str,
+        file: tempfile::NamedTempFile,
+    ) -> Result<(), StorageError> {
         if let Some(root) = &self.local_root {
             let target = root.join(key);
             return actix_web::rt::task::spawn_blocking(move || -> Result<(), StorageError> {
@@ -172,7 +176,11 @@ impl Storage {
     }
 
     /// The bytes of `key` in `range` (all of them without one).
-    pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> Result<Download, StorageError> {
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<Download, StorageError> {
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
@@ -245,7 +253,12 @@ pub fn thumbnail_key(sha256: &str) -> String {
     format!("thumbs/{}/{sha256}", &sha256[..2.min(sha256.len())])
 }
 
+/// Where the parts of upload `id` are kept.
+pub fn parts_prefix(id: uuid::Uuid) -> String {
+    format!("uploads/{id}")
+}
+
 /// The key of the part of upload `id` starting at `offset`.
 pub fn part_key(id: uuid::Uuid, offset: i64) -> String {
-    format!("uploads/{id}/{offset:020}")
+    format!("{}/{offset:020}", parts_prefix(id))
 }

@@ -222,7 +222,16 @@ pub fn attach(
             scope.day,
             lock_days,
         )?;
-        attach_locked(conn, actor, owner, &scope, request.upload_id, &kind, caption, per_record)
+        attach_locked(
+            conn,
+            actor,
+            owner,
+            &scope,
+            request.upload_id,
+            &kind,
+            caption,
+            per_record,
+        )
     })
 }
 
@@ -245,7 +254,10 @@ fn lock_record(conn: &mut PgConnection, owner: Owner) -> QueryResult<()> {
 }
 
 /// Attaches an upload to a record already checked and locked (also used by sync pushes).
-#[expect(clippy::too_many_arguments, reason = "the checked record and the request's parts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the checked record and the request's parts"
+)]
 pub fn attach_locked(
     conn: &mut PgConnection,
     actor: &AuthUser,
@@ -273,8 +285,9 @@ pub fn attach_locked(
         .ok_or_else(not_yours)?;
     if let Some(existing) = attachment::find_by_upload(conn, upload_id)? {
         if existing.owner() == owner && existing.kind == kind && existing.deleted_at.is_none() {
-            let blob = upload::find_blob(conn, &existing.blob_sha256)?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("attachment without its file")))?;
+            let blob = upload::find_blob(conn, &existing.blob_sha256)?.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("attachment without its file"))
+            })?;
             return Ok((AttachmentResponse::new(&existing, &blob, visible), false));
         }
         return Err(AppError::new(ErrorCode::Conflict).with_detail(Text::new(
@@ -300,7 +313,9 @@ pub fn attach_locked(
             "upload_id",
             "too_many_attachments",
             Text::new(
-                format!("A record may have at most {per_record} attachments (ATTACHMENTS_PER_RECORD)"),
+                format!(
+                    "A record may have at most {per_record} attachments (ATTACHMENTS_PER_RECORD)"
+                ),
                 format!("Mỗi bản ghi tối đa {per_record} tệp đính kèm"),
             ),
         )]));
@@ -348,7 +363,8 @@ pub fn find_visible(
     actor: &AuthUser,
     id: Uuid,
 ) -> Result<(Attachment, Blob, RecordScope), AppError> {
-    let (found, blob) = attachment::find(conn, id)?.ok_or_else(|| AppError::not_found("attachment"))?;
+    let (found, blob) =
+        attachment::find(conn, id)?.ok_or_else(|| AppError::not_found("attachment"))?;
     let scope = visible_record(conn, actor, found.owner())
         .map_err(|_| AppError::not_found("attachment"))?;
     Ok((found, blob, scope))

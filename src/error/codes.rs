@@ -181,9 +181,7 @@ impl ErrorCode {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::UploadOffsetMismatch => StatusCode::CONFLICT,
             // tus 1.0's checksum extension: "460 Checksum Mismatch".
-            Self::ChecksumMismatch => {
-                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
-            }
+            Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::UploadGone => StatusCode::GONE,
             Self::UploadQuotaExceeded => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -268,12 +266,17 @@ impl ErrorCode {
                 "The checksum does not match the bytes sent",
                 "Mã kiểm tra không khớp với dữ liệu gửi lên",
             ),
-            Self::UploadGone => ("The upload expired or was removed", "Tệp tải lên đã hết hạn hoặc bị xoá"),
+            Self::UploadGone => (
+                "The upload expired or was removed",
+                "Tệp tải lên đã hết hạn hoặc bị xoá",
+            ),
             Self::UploadQuotaExceeded => (
                 "The team's upload allowance for today is used up",
                 "Tổ đã dùng hết dung lượng tải lên của hôm nay",
             ),
-            Self::RangeNotSatisfiable => ("The range is outside the file", "Khoảng byte nằm ngoài tệp"),
+            Self::RangeNotSatisfiable => {
+                ("The range is outside the file", "Khoảng byte nằm ngoài tệp")
+            }
         };
         Text::new(en, vi)
     }

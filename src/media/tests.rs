@@ -2,11 +2,14 @@
 
 use std::io::Cursor;
 
+use image::ImageEncoder;
+
 use super::*;
 
 /// A small JPEG (an 64x48 gradient).
 pub fn sample_jpeg() -> Vec<u8> {
-    let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
+    let image =
+        image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&image)
@@ -74,8 +77,14 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 fn types_are_recognised_from_their_bytes() {
     assert_eq!(MediaType::sniff(&sample_jpeg()), Some(MediaType::Jpeg));
-    assert_eq!(MediaType::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\x0d"), Some(MediaType::Png));
-    assert_eq!(MediaType::sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(MediaType::Webp));
+    assert_eq!(
+        MediaType::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\x0d"),
+        Some(MediaType::Png)
+    );
+    assert_eq!(
+        MediaType::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
+        Some(MediaType::Webp)
+    );
     assert_eq!(MediaType::sniff(b"%PDF-1.7\n%"), Some(MediaType::Pdf));
     assert_eq!(MediaType::sniff(b"GIF89a\0\0\0\0\0\0"), None);
     assert_eq!(MediaType::sniff(b"RIFF\x10\0\0\0WAVEfmt "), None);
@@ -92,7 +101,10 @@ fn a_jpeg_loses_its_exif_but_keeps_capture_time_orientation_and_pixels() {
     let out = out.into_inner();
     assert!(!contains(&out, b"SN-SECRET-4711"), "serial removed");
     assert!(!contains(&out, b"Nokia"), "comment removed");
-    assert!(!contains(&out, b"2026:11:02"), "capture time removed from the file");
+    assert!(
+        !contains(&out, b"2026:11:02"),
+        "capture time removed from the file"
+    );
     assert_eq!(
         found.captured_at,
         NaiveDateTime::parse_from_str("2026-11-02 08:30:15", "%Y-%m-%d %H:%M:%S").ok()
@@ -179,9 +191,16 @@ fn truncated_files_are_malformed_not_errors_of_the_server() {
     let jpeg = sample_jpeg();
     let mut out = Cursor::new(Vec::new());
     let error = clean(MediaType::Jpeg, &jpeg[..40], &mut out).unwrap_err();
-    assert!(matches!(error, MediaError::Malformed("image/jpeg", _)), "{error}");
-    let error = clean(MediaType::Png, &b"\x89PNG\r\n\x1a\n\0\0"[..], &mut Cursor::new(Vec::new()))
-        .unwrap_err();
+    assert!(
+        matches!(error, MediaError::Malformed("image/jpeg", _)),
+        "{error}"
+    );
+    let error = clean(
+        MediaType::Png,
+        &b"\x89PNG\r\n\x1a\n\0\0"[..],
+        &mut Cursor::new(Vec::new()),
+    )
+    .unwrap_err();
     assert!(matches!(error, MediaError::Malformed("image/png", _)));
 }
 

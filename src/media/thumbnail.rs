@@ -82,7 +82,8 @@ pub fn render<W: Write>(
 
 /// Decodes a JPEG at the smallest scale still at least [`EDGE`] pixels on the longer side.
 fn decode_jpeg(path: &Path) -> Result<(DynamicImage, u32, u32), MediaError> {
-    let bad = |error: jpeg_decoder::Error| MediaError::malformed(MediaType::Jpeg, error.to_string());
+    let bad =
+        |error: jpeg_decoder::Error| MediaError::malformed(MediaType::Jpeg, error.to_string());
     let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(File::open(path)?));
     decoder.read_info().map_err(bad)?;
     let info = decoder
@@ -139,4 +140,3 @@ fn orient(image: DynamicImage, orientation: Option<u16>) -> DynamicImage {
         _ => image,
     }
 }
-

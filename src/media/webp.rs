@@ -21,7 +21,9 @@ pub(super) fn clean<R: Read, W: Write + Seek>(
     if &header[0..4] != b"RIFF" || &header[8..12] != b"WEBP" {
         return Err(MediaError::malformed(WEBP, "no RIFF WEBP header"));
     }
-    let declared = u64::from(u32::from_le_bytes([header[4], header[5], header[6], header[7]]));
+    let declared = u64::from(u32::from_le_bytes([
+        header[4], header[5], header[6], header[7],
+    ]));
     output.write_all(&header)?;
     // Bytes of the RIFF body after "WEBP".
     let mut left = declared

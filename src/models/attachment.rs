@@ -161,7 +161,10 @@ pub fn count_sessions(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Hash
         .group_by(attachments::training_session_id)
         .select((attachments::training_session_id, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(id, n)| Some((id?, n))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, n)| Some((id?, n)))
+        .collect())
 }
 
 /// Attachment counts of reach activities.
@@ -175,7 +178,10 @@ pub fn count_activities(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Ha
         .group_by(attachments::reach_activity_id)
         .select((attachments::reach_activity_id, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(id, n)| Some((id?, n))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, n)| Some((id?, n)))
+        .collect())
 }
 
 /// Removes attachment rows deleted (or whose record was deleted) before `before`, up to `limit`;
@@ -187,12 +193,20 @@ pub fn purge_deleted(
 ) -> QueryResult<usize> {
     let session_gone = diesel::dsl::exists(
         training_sessions::table
-            .filter(training_sessions::id.nullable().eq(attachments::training_session_id))
+            .filter(
+                training_sessions::id
+                    .nullable()
+                    .eq(attachments::training_session_id),
+            )
             .filter(training_sessions::deleted_at.lt(before)),
     );
     let activity_gone = diesel::dsl::exists(
         reach_activities::table
-            .filter(reach_activities::id.nullable().eq(attachments::reach_activity_id))
+            .filter(
+                reach_activities::id
+                    .nullable()
+                    .eq(attachments::reach_activity_id),
+            )
             .filter(reach_activities::deleted_at.lt(before)),
     );
     let ids: Vec<Uuid> = attachments::table
@@ -209,7 +223,8 @@ pub fn purge_deleted(
         .filter(attachments::id.eq_any(&ids))
         .select(attachments::upload_id)
         .load(conn)?;
-    let n = diesel::delete(attachments::table.filter(attachments::id.eq_any(&ids))).execute(conn)?;
+    let n =
+        diesel::delete(attachments::table.filter(attachments::id.eq_any(&ids))).execute(conn)?;
     diesel::delete(
         crate::db::schema::uploads::table.filter(crate::db::schema::uploads::id.eq_any(uploads)),
     )

@@ -140,7 +140,11 @@ pub fn team_bytes_since(
 }
 
 /// Upload rows past their expiry that no attachment uses, oldest first.
-pub fn expired(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> QueryResult<Vec<Upload>> {
+pub fn expired(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Upload>> {
     uploads::table
         .filter(uploads::expires_at.lt(now))
         .filter(diesel::dsl::not(diesel::dsl::exists(

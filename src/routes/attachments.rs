@@ -3,12 +3,12 @@
 //! log) or its thumbnail, delete.
 
 use actix_web::{
-    HttpRequest, HttpResponse, delete, get, post,
+    HttpRequest, HttpResponse, delete, get,
     http::{
         StatusCode,
         header::{self, ContentDisposition, DispositionParam, DispositionType, ExtendedValue},
     },
-    web,
+    post, web,
 };
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,10 @@ async fn attach(
     } else {
         StatusCode::OK
     });
-    builder.insert_header((header::LOCATION, format!("/api/v1/attachments/{}", response.id)));
+    builder.insert_header((
+        header::LOCATION,
+        format!("/api/v1/attachments/{}", response.id),
+    ));
     Ok(builder.json(response))
 }
 
@@ -275,10 +278,25 @@ pub async fn download_attachment(
     let log = move || {
         let request_id = request_id.clone();
         move |conn: &mut diesel::PgConnection| {
-            Ok(person::record_attachment_read(conn, reader, id, request_id.as_deref())?)
+            Ok(person::record_attachment_read(
+                conn,
+                reader,
+                id,
+                request_id.as_deref(),
+            )?)
         }
     };
-    serve(&req, &evidence, &key, &blob.sha256, blob.bytes, &blob.media_type, &name, Some((&db, log()))).await
+    serve(
+        &req,
+        &evidence,
+        &key,
+        &blob.sha256,
+        blob.bytes,
+        &blob.media_type,
+        &name,
+        Some((&db, log())),
+    )
+    .await
 }
 
 /// Download an attachment's thumbnail.
@@ -327,7 +345,17 @@ pub async fn get_attachment_thumbnail(
     };
     let name = format!("{}-{}-thumbnail.jpg", found.kind, short(found.id));
     type NoLog = fn(&mut diesel::PgConnection) -> Result<usize, AppError>;
-    serve(&req, &evidence, &storage::thumbnail_key(sha), sha, bytes, "image/jpeg", &name, None::<(&Db, NoLog)>).await
+    serve(
+        &req,
+        &evidence,
+        &storage::thumbnail_key(sha),
+        sha,
+        bytes,
+        "image/jpeg",
+        &name,
+        None::<(&Db, NoLog)>,
+    )
+    .await
 }
 
 /// Delete an attachment.
@@ -410,7 +438,11 @@ where
     let size = size as u64;
     let range = match req.headers().get(header::RANGE) {
         None => None,
-        Some(value) => match value.to_str().ok().and_then(|v| v.parse::<header::Range>().ok()) {
+        Some(value) => match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<header::Range>().ok())
+        {
             Some(header::Range::Bytes(specs)) if specs.len() == 1 => {
                 match specs[0].to_satisfiable_range(size) {
                     Some((first, last)) => Some(first..last + 1),
@@ -431,10 +463,14 @@ where
     if let Some((db, log)) = log {
         db.run(log).await?;
     }
-    let download = evidence.storage.get(key, range.clone()).await.map_err(|error| match error {
-        storage::StorageError::NotFound(_) => AppError::internal(error),
-        other => AppError::from(other),
-    })?;
+    let download = evidence
+        .storage
+        .get(key, range.clone())
+        .await
+        .map_err(|error| match error {
+            storage::StorageError::NotFound(_) => AppError::internal(error),
+            other => AppError::from(other),
+        })?;
     let mut builder = HttpResponse::build(if range.is_some() {
         StatusCode::PARTIAL_CONTENT
     } else {
@@ -473,7 +509,13 @@ where
 fn disposition_names(name: &str) -> Vec<DispositionParam> {
     let ascii: String = deunicode::deunicode(name)
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut params = vec![DispositionParam::Filename(ascii)];
     if !name.is_ascii() {

@@ -10,9 +10,9 @@
 //! belongs to its uploader: anyone else gets 404.
 
 use actix_web::{
-    HttpRequest, HttpResponse, delete, head, options, patch, post,
+    HttpRequest, HttpResponse, delete, head,
     http::header::{self, HeaderMap},
-    web,
+    options, patch, post, web,
 };
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -40,6 +40,11 @@ pub const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expi
 pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 /// The most `Upload-Metadata` accepted, in bytes.
 const METADATA_LIMIT: usize = 4096;
+
+/// Every tus answer carries `Tus-Resumable`, errors too.
+fn tus_error(error: AppError) -> AppError {
+    error.with_header("Tus-Resumable", TUS_VERSION.to_owned())
+}
 
 fn tus_response(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
@@ -98,7 +103,9 @@ fn number_header(headers: &HeaderMap, name: &'static str) -> Result<Option<i64>,
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs (tus 1.0 creation).
-fn parse_metadata(headers: &HeaderMap) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
+fn parse_metadata(
+    headers: &HeaderMap,
+) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
     let mut map = serde_json::Map::new();
     let Some(value) = headers.get("upload-metadata") else {
         return Ok(map);
@@ -108,7 +115,9 @@ fn parse_metadata(headers: &HeaderMap) -> Result<serde_json::Map<String, serde_j
             "Upload-Metadata",
             "invalid_metadata",
             format!("Upload-Metadata must be comma-separated `key base64value` pairs: {why}"),
-            format!("Upload-Metadata phải là các cặp `khoá giá_trị_base64` cách nhau bởi dấu phẩy: {why}"),
+            format!(
+                "Upload-Metadata phải là các cặp `khoá giá_trị_base64` cách nhau bởi dấu phẩy: {why}"
+            ),
         )
     };
     if value.len() > METADATA_LIMIT {
@@ -261,6 +270,18 @@ pub async fn create_upload(
     db: web::Data<Db>,
     evidence: web::Data<Evidence>,
 ) -> Result<HttpResponse, AppError> {
+    create_upload_tus(req, actor, body, db, evidence)
+        .await
+        .map_err(tus_error)
+}
+
+async fn create_upload_tus(
+    req: HttpRequest,
+    actor: AuthUser,
+    body: web::Payload,
+    db: web::Data<Db>,
+    evidence: web::Data<Evidence>,
+) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::CreateUpload)?;
     let headers = req.headers();
     require_tus(headers)?;
@@ -288,7 +309,10 @@ pub async fn create_upload(
         return Err(AppError::validation(vec![FieldError::new(
             "Upload-Length",
             "empty_file",
-            Text::new("An empty file is not evidence", "Tệp rỗng không phải minh chứng"),
+            Text::new(
+                "An empty file is not evidence",
+                "Tệp rỗng không phải minh chứng",
+            ),
         )]));
     }
     let metadata = parse_metadata(headers)?;
@@ -397,6 +421,17 @@ pub async fn get_upload_offset(
     id: web::Path<Uuid>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
+    get_upload_offset_tus(req, actor, id, db)
+        .await
+        .map_err(tus_error)
+}
+
+async fn get_upload_offset_tus(
+    req: HttpRequest,
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::GetUploadOffset)?;
     require_tus(req.headers())?;
     let found = own_upload(&db, &actor, id.into_inner()).await?;
@@ -451,6 +486,19 @@ pub async fn get_upload_offset(
 )]
 #[patch("/uploads/{id}")]
 pub async fn append_to_upload(
+    req: HttpRequest,
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Payload,
+    db: web::Data<Db>,
+    evidence: web::Data<Evidence>,
+) -> Result<HttpResponse, AppError> {
+    append_to_upload_tus(req, actor, id, body, db, evidence)
+        .await
+        .map_err(tus_error)
+}
+
+async fn append_to_upload_tus(
     req: HttpRequest,
     actor: AuthUser,
     id: web::Path<Uuid>,
@@ -517,6 +565,18 @@ pub async fn delete_upload(
     db: web::Data<Db>,
     evidence: web::Data<Evidence>,
 ) -> Result<HttpResponse, AppError> {
+    delete_upload_tus(req, actor, id, db, evidence)
+        .await
+        .map_err(tus_error)
+}
+
+async fn delete_upload_tus(
+    req: HttpRequest,
+    actor: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+    evidence: web::Data<Evidence>,
+) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::DeleteUpload)?;
     require_tus(req.headers())?;
     let found = own_upload(&db, &actor, id.into_inner()).await?;
@@ -553,14 +613,22 @@ fn check_body_type(headers: &HeaderMap) -> Result<(), AppError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     if content_type.as_deref() == Some(OFFSET_OCTET_STREAM) {
         Ok(())
     } else {
-        Err(AppError::new(ErrorCode::UnsupportedMediaType).with_detail(Text::new(
-            format!("Send the bytes as Content-Type: {OFFSET_OCTET_STREAM}"),
-            format!("Hãy gửi dữ liệu với Content-Type: {OFFSET_OCTET_STREAM}"),
-        )))
+        Err(
+            AppError::new(ErrorCode::UnsupportedMediaType).with_detail(Text::new(
+                format!("Send the bytes as Content-Type: {OFFSET_OCTET_STREAM}"),
+                format!("Hãy gửi dữ liệu với Content-Type: {OFFSET_OCTET_STREAM}"),
+            )),
+        )
     }
 }
 
@@ -570,11 +638,19 @@ fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, AppError> {
         return Ok(None);
     };
     let invalid = |en: &str, vi: &str| {
-        bad_header("Upload-Checksum", "invalid_checksum", en.to_owned(), vi.to_owned())
+        bad_header(
+            "Upload-Checksum",
+            "invalid_checksum",
+            en.to_owned(),
+            vi.to_owned(),
+        )
     };
-    let text = value
-        .to_str()
-        .map_err(|_| invalid("Upload-Checksum is not ASCII", "Upload-Checksum không phải ASCII"))?;
+    let text = value.to_str().map_err(|_| {
+        invalid(
+            "Upload-Checksum is not ASCII",
+            "Upload-Checksum không phải ASCII",
+        )
+    })?;
     let (algorithm, digest) = text.trim().split_once(' ').ok_or_else(|| {
         invalid(
             "Upload-Checksum must be `sha256 <base64 digest>`",
@@ -648,8 +724,12 @@ impl Drop for Receiving {
             );
             actix_web::rt::spawn(async move {
                 match evidence.store_part(&db, upload, from, file, len).await {
-                    Ok(offset) => tracing::info!(%upload, offset, "kept the bytes of a dropped upload request"),
-                    Err(error) => tracing::warn!(%upload, error = %error.cause_chain().unwrap_or_default(), "could not keep the bytes of a dropped upload request"),
+                    Ok(offset) => {
+                        tracing::info!(%upload, offset, "kept the bytes of a dropped upload request")
+                    }
+                    Err(error) => {
+                        tracing::warn!(%upload, error = %error.cause_chain().unwrap_or_default(), "could not keep the bytes of a dropped upload request")
+                    }
                 }
             });
         }
@@ -670,14 +750,19 @@ async fn receive(
     if let Some(declared) = number_header(headers, "content-length")?
         && declared > remaining
     {
-        return Err(AppError::new(ErrorCode::PayloadTooLarge).with_detail(Text::new(
-            format!("{declared} bytes sent where {remaining} remain of Upload-Length"),
-            format!("Gửi {declared} byte trong khi chỉ còn {remaining} byte"),
-        )));
+        return Err(
+            AppError::new(ErrorCode::PayloadTooLarge).with_detail(Text::new(
+                format!("{declared} bytes sent where {remaining} remain of Upload-Length"),
+                format!("Gửi {declared} byte trong khi chỉ còn {remaining} byte"),
+            )),
+        );
     }
     let expected = checksum(headers)?;
     let mut hasher = expected.map(|_| Sha256::new());
-    let file = evidence.storage.staging_file().map_err(AppError::internal)?;
+    let file = evidence
+        .storage
+        .staging_file()
+        .map_err(AppError::internal)?;
     let mut receiving = Receiving {
         db: db.clone(),
         evidence: evidence.clone(),
@@ -701,19 +786,22 @@ async fn receive(
                 } else {
                     receiving.discard();
                 }
-                return Err(AppError::new(ErrorCode::InvalidBody)
-                    .with_detail(Text::new(
-                        format!("The body ended early ({error}); send HEAD for the offset and continue"),
-                        "Dữ liệu bị ngắt giữa chừng; hãy gửi HEAD để biết vị trí rồi tải tiếp",
-                    )));
+                return Err(AppError::new(ErrorCode::InvalidBody).with_detail(Text::new(
+                    format!(
+                        "The body ended early ({error}); send HEAD for the offset and continue"
+                    ),
+                    "Dữ liệu bị ngắt giữa chừng; hãy gửi HEAD để biết vị trí rồi tải tiếp",
+                )));
             }
         };
         if receiving.received + chunk.len() as i64 > remaining {
             receiving.discard();
-            return Err(AppError::new(ErrorCode::PayloadTooLarge).with_detail(Text::new(
-                format!("More bytes than the {remaining} that remain of Upload-Length"),
-                format!("Nhiều hơn {remaining} byte còn lại của Upload-Length"),
-            )));
+            return Err(
+                AppError::new(ErrorCode::PayloadTooLarge).with_detail(Text::new(
+                    format!("More bytes than the {remaining} that remain of Upload-Length"),
+                    format!("Nhiều hơn {remaining} byte còn lại của Upload-Length"),
+                )),
+            );
         }
         if sniffing && head.len() < SNIFF_BYTES {
             head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_BYTES - head.len())]);
@@ -722,7 +810,9 @@ async fn receive(
             {
                 receiving.discard();
                 evidence.remove_upload(db, &upload).await?;
-                return Err(crate::evidence::media_refusal(crate::media::MediaError::Unsupported));
+                return Err(crate::evidence::media_refusal(
+                    crate::media::MediaError::Unsupported,
+                ));
             }
         }
         if let Some(hasher) = hasher.as_mut() {
@@ -754,9 +844,7 @@ async fn receive(
     }
     let offset = receiving.store().await?;
     let id = upload.id;
-    let current = db
-        .run(move |conn| Ok(upload::find(conn, id)?))
-        .await?;
+    let current = db.run(move |conn| Ok(upload::find(conn, id)?)).await?;
     if current.received != offset && !current.is_finished() {
         return Err(offset_moved());
     }

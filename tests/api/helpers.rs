@@ -36,6 +36,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         "test-secret-test-secret-test-secret-0123".to_owned(),
     ));
     settings.metrics_token = Some(SecretString::from(METRICS_TOKEN.to_owned()));
+    // Attachment files of every test server: content-addressed, so tests share the store safely.
+    settings.data_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("data");
     settings.db_pool_size = 4;
     settings.db_pool_timeout = Duration::from_millis(1000);
     settings.password_hash_cost = cdt_api::config::PasswordHashCost {

@@ -38,4 +38,5 @@ mod targets;
 mod teams;
 mod test_db;
 mod training_sessions;
+mod uploads;
 mod webhooks;

@@ -81,8 +81,10 @@ async fn dormant_teams_are_the_quiet_ones_with_leaders_masked_per_role() {
 
     let reads = cdt_api::models::person::list_reads(
         &mut app.database.connect(),
-        None,
-        Some(officer_id),
+        cdt_api::models::person::ReadFilter {
+            reader: Some(officer_id),
+            ..Default::default()
+        },
         None,
         50,
     )
