@@ -44,6 +44,33 @@ pub struct Application {
     draining: web::Data<Draining>,
     drain: std::time::Duration,
     backups: std::sync::Arc<crate::backup::schedule::BackupStatus>,
+    signals: ShutdownSignals,
+}
+
+/// SIGTERM and SIGINT, listened for from the moment the server is built (before its workers answer
+/// anything), so a signal that arrives as soon as `/readyz` says ready is a drain, never a kill.
+struct ShutdownSignals {
+    terminate: actix_web::rt::signal::unix::Signal,
+    interrupt: actix_web::rt::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn listen() -> std::io::Result<Self> {
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for either.
+    async fn recv(mut self) {
+        futures_util::future::select(
+            Box::pin(self.terminate.recv()),
+            Box::pin(self.interrupt.recv()),
+        )
+        .await;
+    }
 }
 
 /// Set on SIGTERM or SIGINT: `/readyz` answers 503 and every answer carries `Connection: close` while the
@@ -83,6 +110,7 @@ impl Application {
         db: Db,
         extra_routes: fn(&mut web::ServiceConfig),
     ) -> anyhow::Result<Self> {
+        let signals = ShutdownSignals::listen().context("cannot listen for shutdown signals")?;
         let listener = TcpListener::bind(settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
@@ -170,6 +198,7 @@ impl Application {
             draining,
             drain: settings.shutdown_drain,
             backups,
+            signals,
         })
     }
 
@@ -192,11 +221,9 @@ impl Application {
             .chain(self.metrics.as_ref().map(|(_, metrics)| metrics.handle()))
             .collect();
         let (draining, drain) = (self.draining.clone(), self.drain);
+        let signals = self.signals;
         actix_web::rt::spawn(async move {
-            if let Err(error) = shutdown_signal().await {
-                tracing::error!(%error, "cannot listen for shutdown signals");
-                return;
-            }
+            signals.recv().await;
             draining.set();
             tracing::info!(seconds = drain.as_secs(), "shutdown signal: draining");
             actix_web::rt::time::sleep(drain).await;
@@ -211,15 +238,6 @@ impl Application {
             None => self.server.await,
         }
     }
-}
-
-/// SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() -> std::io::Result<()> {
-    use actix_web::rt::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    futures_util::future::select(Box::pin(terminate.recv()), Box::pin(interrupt.recv())).await;
-    Ok(())
 }
 
 /// `METRICS_BIND_ADDR`: one worker serving only `GET /metrics`.

@@ -89,7 +89,9 @@ pub struct AttachmentResponse {
     /// Pixel size (images).
     pub width: Option<i32>,
     pub height: Option<i32>,
-    /// When the photo was taken, by the camera's clock (from EXIF, which was then removed).
+    /// When the photo was taken, by the camera's clock without a time zone (`YYYY-MM-DDTHH:MM:SS`, from
+    /// EXIF, which was then removed from the file).
+    #[schema(value_type = Option<String>, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")]
     pub captured_at: Option<NaiveDateTime>,
     /// SHA-256 of the stored file (also its `ETag`).
     pub sha256: String,
@@ -172,6 +174,37 @@ pub fn visible_record(
                 day: found.activity.occurred_on,
             }
         }
+    })
+}
+
+/// Saves a new upload, within its team's daily allowance of `quota` bytes counted `since` the day's
+/// start (422 `upload_quota_exceeded` otherwise).
+pub fn start_upload(
+    conn: &mut PgConnection,
+    new: &upload::NewUpload,
+    quota: i64,
+    since: DateTime<Utc>,
+) -> Result<upload::Upload, AppError> {
+    conn.transaction(|conn| {
+        if let Some(team) = new.team_id {
+            // One creation per team at a time, so two phones cannot both pass the check.
+            upload::lock_team(conn, team)?;
+            let used = upload::team_bytes_since(conn, team, since)?;
+            if used + new.length > quota {
+                let left = (quota - used).max(0);
+                return Err(AppError::new(ErrorCode::UploadQuotaExceeded).with_detail(Text::new(
+                    format!(
+                        "The team may upload {quota} bytes a day; {left} are left today and this file has {}",
+                        new.length
+                    ),
+                    format!(
+                        "Tổ được tải {quota} byte mỗi ngày; hôm nay còn {left} byte, tệp này {} byte",
+                        new.length
+                    ),
+                )));
+            }
+        }
+        Ok(upload::insert(conn, new)?)
     })
 }
 

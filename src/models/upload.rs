@@ -124,6 +124,14 @@ pub fn is_attached(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// Serialises upload creations of `team` until the transaction ends.
+pub fn lock_team(conn: &mut PgConnection, team: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 20))")
+        .bind::<diesel::sql_types::Text, _>(team.to_string())
+        .execute(conn)
+        .map(drop)
+}
+
 /// Bytes the users of `team` declared in uploads created since `since`.
 pub fn team_bytes_since(
     conn: &mut PgConnection,

@@ -59,6 +59,8 @@ pub const METRICS_SCHEME: &str = "metrics_token";
         (name = "sign-offs", description = "Monthly sign-off up the tree: communes submit their month, the province accepts or returns it, accepted months are frozen."),
         (name = "webhooks", description = "Signed webhooks (Standard Webhooks): subscriptions, their deliveries, retries and replays. Events are written with the change they describe and delivered off the request path."),
         (name = "sync", description = "Offline phones: the change feed to catch up in one exchange."),
+        (name = "uploads", description = "Resumable uploads with the tus 1.0 protocol (core, creation, creation-with-upload, termination, expiration, checksum `sha256`): `POST` with `Upload-Length`, then `PATCH` bytes from `Upload-Offset`; after a dropped connection `HEAD` says where to continue. Any tus client works (tus-js-client, TUSKit, tus-android-client, tuspy)."),
+        (name = "attachments", description = "Evidence on sessions and reach activities: signed attendance sheets, photos, documents. The type is recognised from the bytes, image metadata (GPS positions, device serials) removed, a small thumbnail made; bytes are shown only to those who see the team's full personal data, and every download of an original is logged."),
         (name = "users", description = "Accounts: admins manage everyone, officers team leaders and viewers in their subtree."),
     )
 )]

