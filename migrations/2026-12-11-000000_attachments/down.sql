@@ -1,3 +1,6 @@
+DROP TRIGGER attachments_change_update ON attachments;
+DROP TRIGGER attachments_change_insert ON attachments;
+DROP FUNCTION cdt_change_attachments_statement();
 DELETE FROM personal_data_reads WHERE person_id IS NULL;
 DROP INDEX personal_data_reads_attachment_idx;
 ALTER TABLE personal_data_reads DROP CONSTRAINT personal_data_reads_subject_check;

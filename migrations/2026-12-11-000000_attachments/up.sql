@@ -70,3 +70,30 @@ ALTER TABLE personal_data_reads ADD CONSTRAINT personal_data_reads_subject_check
     CHECK (person_id IS NOT NULL OR attachment_id IS NOT NULL);
 CREATE INDEX personal_data_reads_attachment_idx ON personal_data_reads (attachment_id, at DESC)
     WHERE attachment_id IS NOT NULL;
+
+-- An attachment added or deleted changes what a phone should know of its record: the record goes back
+-- into the change feed (a sync pull then carries its attachments' metadata). Per statement, like the
+-- records' own feed triggers.
+CREATE FUNCTION cdt_change_attachments_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO changes AS c (entity, record_id, team_id, unit_path, deleted)
+    SELECT x.entity, x.record_id, x.team_id, coalesce(u.path, ''), x.deleted
+    FROM (
+        SELECT 'training_session' AS entity, s.id AS record_id, s.team_id, s.deleted_at IS NOT NULL AS deleted
+        FROM new_rows n JOIN training_sessions s ON s.id = n.training_session_id
+        UNION
+        SELECT 'reach_activity', r.id, r.team_id, r.deleted_at IS NOT NULL
+        FROM new_rows n JOIN reach_activities r ON r.id = n.reach_activity_id
+    ) x
+    LEFT JOIN teams t ON t.id = x.team_id LEFT JOIN org_units u ON u.id = t.org_unit_id
+    ORDER BY x.record_id
+    ON CONFLICT (entity, record_id) DO UPDATE SET
+        txid = pg_current_xact_id()::text::bigint, seq = nextval('cdt_change_seq'),
+        team_id = EXCLUDED.team_id, unit_path = EXCLUDED.unit_path, deleted = EXCLUDED.deleted;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER attachments_change_insert AFTER INSERT ON attachments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdt_change_attachments_statement();
+CREATE TRIGGER attachments_change_update AFTER UPDATE ON attachments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdt_change_attachments_statement();

@@ -27,7 +27,7 @@ use crate::{
 pub const CAPTION_MAX: usize = 500;
 
 /// What to attach.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"upload_id": "01938a4e-5b1c-7d2e-9f3a-4b5c6d7e8f90", "kind": "attendance_sheet", "caption": "Danh sách ký tên, bản Nà Sài"}))]
 pub struct AttachRequest {

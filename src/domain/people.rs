@@ -166,7 +166,24 @@ pub fn find_detail(
 /// Erases the name, phone and birth year of person `id` (call inside a transaction): 409 while they
 /// are a current member of a team; erasing twice is a no-op. Gender, ethnicity and memberships stay,
 /// so counts remain right.
-pub fn erase(conn: &mut PgConnection, actor: &AuthUser, id: Uuid) -> Result<(), AppError> {
+/// What becomes of the attachments by or about a person whose personal data is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErasedAttachments {
+    /// Kept (the default): the records' evidence stays.
+    #[default]
+    Keep,
+    /// Deleted with the personal data.
+    Delete,
+}
+
+/// Erases a person's personal data; with [`ErasedAttachments::Delete`] also the attachments uploaded by
+/// them or on sessions they ran. Returns how many attachments were deleted.
+pub fn erase(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    id: Uuid,
+    attachments: ErasedAttachments,
+) -> Result<usize, AppError> {
     let found = person::find_person(conn, id)
         .optional_app()?
         .ok_or_else(|| AppError::not_found("person"))?;
@@ -176,8 +193,16 @@ pub fn erase(conn: &mut PgConnection, actor: &AuthUser, id: Uuid) -> Result<(), 
             "Người này vẫn là thành viên của tổ; hãy kết thúc trước",
         )));
     }
+    // Attachments go on request even when the name was erased before (a second call asking for them).
+    let deleted = match attachments {
+        ErasedAttachments::Keep => 0,
+        ErasedAttachments::Delete => {
+            let ids = crate::models::attachment::by_or_about_person(conn, id)?;
+            crate::models::attachment::erase(conn, &ids)?
+        }
+    };
     if found.erased_at.is_some() {
-        return Ok(());
+        return Ok(deleted);
     }
     person::erase_personal_data(conn, id)?;
     let path = person::person_memberships(conn, id)?
@@ -191,8 +216,11 @@ pub fn erase(conn: &mut PgConnection, actor: &AuthUser, id: Uuid) -> Result<(), 
             entity_type: "person",
             entity_id: Some(id),
             org_unit_path: path,
-            changes: serde_json::json!({"fields": ["full_name", "phone", "birth_year"]}),
+            changes: serde_json::json!({
+                "fields": ["full_name", "phone", "birth_year"],
+                "attachments_deleted": deleted,
+            }),
         },
     )?;
-    Ok(())
+    Ok(deleted)
 }

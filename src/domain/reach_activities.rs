@@ -78,6 +78,19 @@ pub struct ActivityResponse {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Attachments (attendance sheets, photos, documents) the record has; on reads, lists, writes and
+    /// sync pulls (absent from webhook and audit data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_count: Option<i64>,
+}
+
+impl ActivityResponse {
+    /// The response with its record's attachment count.
+    #[must_use]
+    pub fn with_attachment_count(mut self, count: i64) -> Self {
+        self.attachment_count = Some(count);
+        self
+    }
 }
 
 impl From<&ReachActivity> for ActivityResponse {
@@ -108,6 +121,7 @@ impl From<&ReachActivity> for ActivityResponse {
             version: a.version,
             created_at: a.created_at,
             updated_at: a.updated_at,
+            attachment_count: None,
         }
     }
 }

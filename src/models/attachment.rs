@@ -150,6 +150,100 @@ pub fn soft_delete(conn: &mut PgConnection, id: Uuid, by: Uuid) -> QueryResult<b
     Ok(n == 1)
 }
 
+/// The attachments (with their files) of the sessions `sessions` and the activities `activities`,
+/// grouped by record, each group oldest first.
+pub fn list_many(
+    conn: &mut PgConnection,
+    sessions: &[Uuid],
+    activities: &[Uuid],
+) -> QueryResult<HashMap<Owner, Vec<(Attachment, Blob)>>> {
+    let mut grouped: HashMap<Owner, Vec<(Attachment, Blob)>> = HashMap::new();
+    if sessions.is_empty() && activities.is_empty() {
+        return Ok(grouped);
+    }
+    let rows: Vec<(Attachment, Blob)> = attachments::table
+        .filter(attachments::deleted_at.is_null())
+        .filter(
+            attachments::training_session_id
+                .eq_any(sessions)
+                .or(attachments::reach_activity_id.eq_any(activities)),
+        )
+        .inner_join(blobs::table)
+        .order((attachments::created_at, attachments::id))
+        .select((Attachment::as_select(), Blob::as_select()))
+        .load(conn)?;
+    for (attachment, blob) in rows {
+        grouped
+            .entry(attachment.owner())
+            .or_default()
+            .push((attachment, blob));
+    }
+    Ok(grouped)
+}
+
+/// Attachments by or about a person: uploaded by a user account of theirs, or on a session they ran
+/// (their membership among its trainers), photos of which show them.
+pub fn by_or_about_person(conn: &mut PgConnection, person: Uuid) -> QueryResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT a.id FROM attachments a \
+         WHERE a.uploaded_by IN (SELECT u.id FROM users u WHERE u.person_id = $1) \
+            OR a.training_session_id IN ( \
+                SELECT s.id FROM training_sessions s \
+                JOIN memberships m ON m.person_id = $1 AND m.team_id = s.team_id AND m.id = ANY (s.trainers)) \
+         ORDER BY a.id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(person)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Removes attachments at once (an erasure): their rows and uploads; their files go with the next
+/// clean-up once nothing else uses them.
+pub fn erase(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<usize> {
+    let uploads: Vec<Uuid> = attachments::table
+        .filter(attachments::id.eq_any(ids))
+        .select(attachments::upload_id)
+        .load(conn)?;
+    let n = diesel::delete(attachments::table.filter(attachments::id.eq_any(ids))).execute(conn)?;
+    diesel::delete(
+        crate::db::schema::uploads::table.filter(crate::db::schema::uploads::id.eq_any(uploads)),
+    )
+    .execute(conn)?;
+    Ok(n)
+}
+
+/// How many sessions of `teams` held from `from` to `to` in one of `statuses` carry an attendance
+/// sheet.
+pub fn sessions_with_attendance_sheet(
+    conn: &mut PgConnection,
+    teams: &[Uuid],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    statuses: &[&str],
+) -> QueryResult<i64> {
+    if teams.is_empty() {
+        return Ok(0);
+    }
+    training_sessions::table
+        .filter(training_sessions::team_id.eq_any(teams))
+        .filter(training_sessions::held_on.between(from, to))
+        .filter(training_sessions::deleted_at.is_null())
+        .filter(training_sessions::status.eq_any(statuses))
+        .filter(diesel::dsl::exists(
+            attachments::table
+                .filter(attachments::training_session_id.eq(training_sessions::id.nullable()))
+                .filter(attachments::kind.eq("attendance_sheet"))
+                .filter(attachments::deleted_at.is_null()),
+        ))
+        .count()
+        .get_result(conn)
+}
+
 /// Attachment counts of sessions.
 pub fn count_sessions(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, i64>> {
     if ids.is_empty() {

@@ -161,10 +161,18 @@ pub async fn find_person(
 ///
 /// Removes the name, phone number and birth year of a person who has left every team (admins). Gender,
 /// ethnicity and the memberships stay, so counts remain right. 409 while the person is still a member.
+///
+/// Photos and sign-in sheets can show the person too. With `attachments=delete` the attachments
+/// uploaded by the person's user account, and those of sessions the person ran (as a trainer: photos of
+/// a session show who led it), are deleted as well: at once, not after the usual retention, their files
+/// removed by the next clean-up unless another attachment holds the same bytes. The default `keep`
+/// leaves the records' evidence in place (an attendance sheet also proves the other participants). The
+/// audit event states how many were deleted; a second call with `attachments=delete` after an erasure
+/// still deletes them.
 #[utoipa::path(
     tag = "people",
     operation_id = "erase_personal_data",
-    params(("id" = Uuid, Path, description = "Person id")),
+    params(("id" = Uuid, Path, description = "Person id"), EraseQuery),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Erased."),
@@ -180,13 +188,35 @@ pub async fn find_person(
 pub async fn erase_personal_data(
     actor: AuthUser,
     id: web::Path<Uuid>,
+    query: web::Query<EraseQuery>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ErasePersonalData)?;
     let id = id.into_inner();
-    db.run(move |conn| conn.transaction(|conn| people::erase(conn, &actor, id)))
+    let attachments = match query.into_inner().attachments.as_deref() {
+        None | Some("keep") => people::ErasedAttachments::Keep,
+        Some("delete") => people::ErasedAttachments::Delete,
+        Some(_) => {
+            return Err(AppError::validation(vec![crate::error::FieldError::new(
+                "attachments",
+                "invalid_choice",
+                Text::new("must be `keep` or `delete`", "phải là `keep` hoặc `delete`"),
+            )]));
+        }
+    };
+    db.run(move |conn| conn.transaction(|conn| people::erase(conn, &actor, id, attachments)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Options of an erasure.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EraseQuery {
+    /// `keep` (default) or `delete`: also delete the attachments uploaded by the person or of sessions
+    /// they ran.
+    #[param(pattern = "^(keep|delete)$", example = "delete")]
+    pub attachments: Option<String>,
 }
 
 /// One read of full personal data.

@@ -68,15 +68,16 @@ pub async fn sync_push(
     actor: AuthUser,
     body: web::Json<PushRequest>,
     settings: web::Data<Settings>,
+    evidence: web::Data<crate::evidence::Evidence>,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::SyncPush)?;
     let items = body.into_inner().items;
     push::check_batch(&items)?;
-    let lock_days = settings.reporting_lock_days;
+    let limits = (settings.reporting_lock_days, evidence.config.per_record);
     let lang = lang_of(&req);
     let results = db
-        .run(move |conn| push::push(conn, &actor, &items, lock_days, lang))
+        .run(move |conn| push::push(conn, &actor, &items, limits, lang))
         .await?;
     Ok(HttpResponse::Ok().json(PushResponse { results }))
 }

@@ -33,6 +33,11 @@ pub struct SessionCounts {
     pub training: i64,
     pub outreach: i64,
     pub duration_minutes: i64,
+    /// Sessions of the teams in scope, held in the period and counted by its status rule, that carry a
+    /// signed attendance sheet (an attachment of kind `attendance_sheet`): how much of the figures
+    /// rests on evidence. Absent with `signed_off_only` (attachments are not part of the signed-off
+    /// aggregates).
+    pub with_attendance_sheet: Option<i64>,
 }
 
 /// Session participants (attendances).
@@ -90,7 +95,7 @@ pub struct VerificationCounts {
     "sign_offs": {"accepted": 700, "submitted": 60, "returned": 3, "open": 62},
     "teams": {"total": 2448, "active": 2101, "dormant": 347},
     "members": {"total": 12240, "leaders": 2448, "female": 5508},
-    "sessions": {"total": 21340, "training": 9120, "outreach": 12220, "duration_minutes": 2560800},
+    "sessions": {"total": 21340, "training": 9120, "outreach": 12220, "duration_minutes": 2560800, "with_attendance_sheet": 15872},
     "participants": {"total": 512300, "female": 261273, "ethnic_minority": 419000, "elderly": 61476, "trained": 200110},
     "outcomes": {"households_reached": 150220, "vneid_activations": 40110, "payment_accounts_opened": 20550,
                  "public_service_accounts_created": 18200, "online_dossiers_submitted": 30990, "apps_installed": 60210},
@@ -160,6 +165,19 @@ pub fn summarize(
     }
     let teams = reader.teams(conn, scope)?;
     let members = MemberCounts::of(&teams);
+    let with_attendance_sheet = if scope.signed_off_only() {
+        None
+    } else {
+        let ids: Vec<Uuid> = teams.iter().map(|t| t.team.team_id).collect();
+        let statuses: &[&str] = if scope.verified_only {
+            &["verified"]
+        } else {
+            &["verified", "submitted"]
+        };
+        Some(crate::models::attachment::sessions_with_attendance_sheet(
+            conn, &ids, scope.from, scope.to, statuses,
+        )?)
+    };
     Ok(SummaryResponse {
         org_unit: unit_ref(&scope.root),
         team_id: scope.rows.team,
@@ -176,6 +194,7 @@ pub fn summarize(
             training: figures.sessions_training,
             outreach: figures.sessions_outreach,
             duration_minutes: figures.duration_minutes,
+            with_attendance_sheet,
         },
         participants: ParticipantCounts {
             total: figures.participants_total,

@@ -16,6 +16,8 @@ use crate::{
     domain::workflow::commune_path,
     domain::{campaigns::CampaignResponse, org_units::OrgUnitResponse, teams::TeamResponse},
     error::AppError,
+    domain::attachments::AttachmentResponse,
+    models::attachment::{self, Owner},
     models::{
         campaign, org_unit, person, reach_activity,
         sync::{self, Audience, Change, Position},
@@ -37,7 +39,9 @@ pub struct SyncItem {
     pub id: Uuid,
     /// The record's version (upserts of versioned records).
     pub version: Option<i32>,
-    /// The record as its own endpoint returns it (upserts only).
+    /// The record as its own endpoint returns it (upserts only). Sessions and reach activities also
+    /// carry `attachments`: their attachments' metadata (as `GET .../attachments` lists them, never the
+    /// bytes), so a phone knows what evidence is on the server.
     #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
 }
@@ -163,27 +167,48 @@ fn items(
         );
     }
     person::record_reads(conn, actor.id, &shown, actor.request_id.as_deref())?;
-    for session in training_session::find_many(conn, &ids(SyncRecordType::TrainingSession))? {
-        found.insert(
-            (SyncRecordType::TrainingSession, session.id),
-            upsert(
-                SyncRecordType::TrainingSession,
-                session.id,
-                Some(session.version),
-                TrainingSessionResponse::from(&session),
-            ),
+    // Sessions and activities carry their attachments' metadata (never the bytes); links to the bytes
+    // for those who may see them (everyone here is in scope: all but viewers).
+    let session_ids = ids(SyncRecordType::TrainingSession);
+    let activity_ids = ids(SyncRecordType::ReachActivity);
+    let mut attachments = attachment::list_many(conn, &session_ids, &activity_ids)?;
+    let visible = actor.role != Role::Viewer;
+    let mut with_attachments = |data: serde_json::Value, owner: Owner| {
+        let listed = attachments.remove(&owner).unwrap_or_default();
+        let mut data = data;
+        data["attachment_count"] = listed.len().into();
+        data["attachments"] = serde_json::to_value(
+            listed
+                .iter()
+                .map(|(a, b)| AttachmentResponse::new(a, b, visible))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        data
+    };
+    for session in training_session::find_many(conn, &session_ids)? {
+        let mut item = upsert(
+            SyncRecordType::TrainingSession,
+            session.id,
+            Some(session.version),
+            TrainingSessionResponse::from(&session),
         );
+        item.data = item
+            .data
+            .map(|data| with_attachments(data, Owner::Session(session.id)));
+        found.insert((SyncRecordType::TrainingSession, session.id), item);
     }
-    for activity in reach_activity::find_many(conn, &ids(SyncRecordType::ReachActivity))? {
-        found.insert(
-            (SyncRecordType::ReachActivity, activity.id),
-            upsert(
-                SyncRecordType::ReachActivity,
-                activity.id,
-                Some(activity.version),
-                ActivityResponse::from(&activity),
-            ),
+    for activity in reach_activity::find_many(conn, &activity_ids)? {
+        let mut item = upsert(
+            SyncRecordType::ReachActivity,
+            activity.id,
+            Some(activity.version),
+            ActivityResponse::from(&activity),
         );
+        item.data = item
+            .data
+            .map(|data| with_attachments(data, Owner::Activity(activity.id)));
+        found.insert((SyncRecordType::ReachActivity, activity.id), item);
     }
     for (id, version, shown) in
         crate::domain::sign_offs::find_many(conn, &ids(SyncRecordType::SignOff), due_days)?

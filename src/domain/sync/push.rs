@@ -50,6 +50,13 @@ pub struct PushItem {
     /// `not_allowed`).
     #[schema(schema_with = push_data_schema)]
     pub data: Option<Value>,
+    /// Sessions and reach activities (upserts): finished uploads of yours to attach once the record is
+    /// stored, as `POST .../attachments` takes them (an offline phone uploads its photos first, then
+    /// pushes the record with their upload ids). An upload already attached to this record is left as
+    /// it is, so a retried push never duplicates; an attachment that fails rejects the item, record
+    /// included, so the phone retries both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::domain::attachments::AttachRequest>,
 }
 
 /// A reach activity as a push carries it: the body of `POST /campaigns/{id}/reach-activities` plus the
@@ -126,6 +133,21 @@ fn check_shapes(items: &[PushItem]) -> Result<(), AppError> {
     }
     let mut errors = choices.into_errors();
     for (index, item) in items.iter().enumerate() {
+        let attachable = item.op == Choice::Known(SyncOp::Upsert)
+            && matches!(
+                item.entity.known(),
+                Some(PushRecordType::TrainingSession | PushRecordType::ReachActivity)
+            );
+        if !item.attachments.is_empty() && !attachable {
+            errors.push(crate::error::FieldError::new(
+                format!("items[{index}].attachments"),
+                "not_allowed",
+                crate::error::Text::new(
+                    "only upserts of sessions and reach activities carry attachments",
+                    "chỉ buổi sinh hoạt và hoạt động tuyên truyền (khi lưu) mới kèm tệp",
+                ),
+            ));
+        }
         let Some(data) = item.data.as_ref() else {
             continue;
         };
@@ -319,6 +341,27 @@ fn push_one(
     Ok(Outcome::Updated(version))
 }
 
+/// Attaches the uploads an item carries to its (stored) record.
+fn attach_pushed(
+    conn: &mut PgConnection,
+    actor: &AuthUser,
+    entity: PushRecordType,
+    item: &PushItem,
+    per_record: u32,
+    lock_days: u32,
+) -> Result<(), AppError> {
+    use crate::models::attachment::Owner;
+    let owner = match entity {
+        PushRecordType::TrainingSession => Owner::Session(item.id),
+        PushRecordType::ReachActivity => Owner::Activity(item.id),
+        PushRecordType::Membership => return Ok(()),
+    };
+    for request in &item.attachments {
+        crate::domain::attachments::attach(conn, actor, owner, request, per_record, lock_days)?;
+    }
+    Ok(())
+}
+
 /// True when an error only says the team or record is outside the caller's reach.
 fn is_forbidden(error: &AppError) -> bool {
     match error.code() {
@@ -357,7 +400,7 @@ pub fn push(
     conn: &mut PgConnection,
     actor: &AuthUser,
     items: &[PushItem],
-    lock_days: u32,
+    (lock_days, per_record): (u32, u32),
     lang: Lang,
 ) -> Result<Vec<PushResult>, AppError> {
     let mut results = Vec::with_capacity(items.len());
@@ -365,7 +408,11 @@ pub fn push(
         // `check_batch` refused unknown types and operations for the whole push.
         let (entity, op) = (item.entity.checked()?, item.op.checked()?);
         let outcome = conn.transaction(|conn| {
-            push_one(conn, actor, kind_of(entity), (entity, op), item, lock_days)
+            let outcome = push_one(conn, actor, kind_of(entity), (entity, op), item, lock_days)?;
+            if !matches!(outcome, Outcome::Conflict(..)) {
+                attach_pushed(conn, actor, entity, item, per_record, lock_days)?;
+            }
+            Ok::<_, AppError>(outcome)
         });
         let (status, version, conflict_id, problem) = match outcome {
             Ok(Outcome::Created(v)) => (PushOutcome::Created, Some(v), None, None),

@@ -82,6 +82,19 @@ pub struct TrainingSessionResponse {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Attachments (attendance sheets, photos, documents) the record has; on reads, lists, writes and
+    /// sync pulls (absent from webhook and audit data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_count: Option<i64>,
+}
+
+impl TrainingSessionResponse {
+    /// The response with its record's attachment count.
+    #[must_use]
+    pub fn with_attachment_count(mut self, count: i64) -> Self {
+        self.attachment_count = Some(count);
+        self
+    }
 }
 
 impl From<&TrainingSession> for TrainingSessionResponse {
@@ -117,6 +130,7 @@ impl From<&TrainingSession> for TrainingSessionResponse {
             version: s.version,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            attachment_count: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     cells,
@@ -205,13 +206,21 @@ async fn list(
         .await;
     }
     let limit = page_limit(query.limit)?;
-    let (rows, next) = db
-        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+    let (rows, next, counts) = db
+        .read(actor.id, move |conn| {
+            let (rows, next) = page(conn, query.cursor, limit)?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.activity.id).collect();
+            let counts = attachment::count_activities(conn, &ids)?;
+            Ok((rows, next, counts))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ActivityListResponse {
         items: rows
             .iter()
-            .map(|r| ActivityResponse::from(&r.activity))
+            .map(|r| {
+                ActivityResponse::from(&r.activity)
+                    .with_attachment_count(counts.get(&r.activity.id).copied().unwrap_or(0))
+            })
             .collect(),
         next_cursor: next,
     }))
@@ -241,12 +250,15 @@ pub async fn find_reach_activity(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::FindReachActivity)?;
     let id = id.into_inner();
-    let found = db
-        .run(move |conn| domain::find_visible(conn, &actor, id))
+    let (found, attachments) = db
+        .run(move |conn| {
+            let found = domain::find_visible(conn, &actor, id)?;
+            Ok((found, attachment::count(conn, Owner::Activity(id))?))
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(found.activity.version)))
-        .json(ActivityResponse::from(&found.activity)))
+        .json(ActivityResponse::from(&found.activity).with_attachment_count(attachments)))
 }
 
 /// An activity as a row of [`sheets::REACH_ACTIVITIES`].

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
@@ -34,14 +35,16 @@ async fn review(
     decision: Decision,
     db: &Db,
 ) -> Result<HttpResponse, AppError> {
-    let activity = db
+    let (activity, attachments) = db
         .run(move |conn| {
-            conn.transaction(|conn| domain::review(conn, &actor, id, &if_match, decision))
+            let activity =
+                conn.transaction(|conn| domain::review(conn, &actor, id, &if_match, decision))?;
+            Ok((activity, attachment::count(conn, Owner::Activity(id))?))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(activity.version)))
-        .json(ActivityResponse::from(&activity)))
+        .json(ActivityResponse::from(&activity).with_attachment_count(attachments)))
 }
 
 /// Verify a reach activity.

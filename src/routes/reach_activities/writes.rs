@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
 use diesel::Connection;
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation},
     config::Settings,
@@ -49,10 +50,19 @@ pub async fn create_reach_activity(
     let campaign_id = id.into_inner();
     let body = body.into_inner();
     let lock_days = settings.reporting_lock_days;
-    let stored = db
+    let (stored, attachments) = db
         .run(move |conn| {
             let id = body.id.unwrap_or_else(Uuid::now_v7);
-            conn.transaction(|conn| domain::create(conn, &actor, campaign_id, id, &body, lock_days))
+            let stored = conn.transaction(|conn| {
+                domain::create(conn, &actor, campaign_id, id, &body, lock_days)
+            })?;
+            // A retried create answers with what is stored, attachments included.
+            let attachments = if stored.is_created() {
+                0
+            } else {
+                attachment::count(conn, Owner::Activity(id))?
+            };
+            Ok((stored, attachments))
         })
         .await?;
     let mut response = if stored.is_created() {
@@ -67,7 +77,7 @@ pub async fn create_reach_activity(
             "Location",
             format!("/api/v1/reach-activities/{}", activity.id),
         ))
-        .json(ActivityResponse::from(&activity)))
+        .json(ActivityResponse::from(&activity).with_attachment_count(attachments)))
 }
 
 /// Update a reach activity.
@@ -107,16 +117,17 @@ pub async fn update_reach_activity(
     let body = body.into_inner();
     let if_match = if_match(&req);
     let lock_days = settings.reporting_lock_days;
-    let activity = db
+    let (activity, attachments) = db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            let activity = conn.transaction(|conn| {
                 domain::update(conn, &actor, id, &if_match, |f| body.apply(f), lock_days)
-            })
+            })?;
+            Ok((activity, attachment::count(conn, Owner::Activity(id))?))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(activity.version)))
-        .json(ActivityResponse::from(&activity)))
+        .json(ActivityResponse::from(&activity).with_attachment_count(attachments)))
 }
 
 /// Delete a reach activity.

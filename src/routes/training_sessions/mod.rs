@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation, OptionalApp, Role},
     cells,
@@ -165,13 +166,21 @@ pub async fn list_training_sessions(
         .await;
     }
     let limit = page_limit(query.limit)?;
-    let (rows, next) = db
-        .read(actor.id, move |conn| page(conn, query.cursor, limit))
+    let (rows, next, counts) = db
+        .read(actor.id, move |conn| {
+            let (rows, next) = page(conn, query.cursor, limit)?;
+            let ids: Vec<Uuid> = rows.iter().map(|(s, _, _)| s.id).collect();
+            let counts = attachment::count_sessions(conn, &ids)?;
+            Ok((rows, next, counts))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(SessionListResponse {
         items: rows
             .iter()
-            .map(|(s, _, _)| TrainingSessionResponse::from(s))
+            .map(|(s, _, _)| {
+                TrainingSessionResponse::from(s)
+                    .with_attachment_count(counts.get(&s.id).copied().unwrap_or(0))
+            })
             .collect(),
         next_cursor: next,
     }))
@@ -231,10 +240,13 @@ pub async fn find_training_session(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::FindTrainingSession)?;
     let id = id.into_inner();
-    let found = db
-        .run(move |conn| domain::find_visible(conn, &actor, id))
+    let (found, attachments) = db
+        .run(move |conn| {
+            let found = domain::find_visible(conn, &actor, id)?;
+            Ok((found, attachment::count(conn, Owner::Session(id))?))
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(found.session.version)))
-        .json(TrainingSessionResponse::from(&found.session)))
+        .json(TrainingSessionResponse::from(&found.session).with_attachment_count(attachments)))
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation},
     db::Db,
@@ -34,14 +35,16 @@ async fn review(
     decision: Decision,
     db: &Db,
 ) -> Result<HttpResponse, AppError> {
-    let session = db
+    let (session, attachments) = db
         .run(move |conn| {
-            conn.transaction(|conn| domain::review(conn, &actor, id, &if_match, decision))
+            let session =
+                conn.transaction(|conn| domain::review(conn, &actor, id, &if_match, decision))?;
+            Ok((session, attachment::count(conn, Owner::Session(id))?))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(session.version)))
-        .json(TrainingSessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session).with_attachment_count(attachments)))
 }
 
 /// Verify a session.

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, patch, post, web};
 use diesel::Connection;
 use uuid::Uuid;
 
+use crate::models::attachment::{self, Owner};
 use crate::{
     auth::{AuthUser, Operation},
     config::Settings,
@@ -46,10 +47,18 @@ pub async fn create_training_session(
     actor.authorize(Operation::CreateTrainingSession)?;
     let body = body.into_inner();
     let lock_days = settings.reporting_lock_days;
-    let stored = db
+    let (stored, attachments) = db
         .run(move |conn| {
             let id = body.id.unwrap_or_else(Uuid::now_v7);
-            conn.transaction(|conn| domain::create(conn, &actor, id, &body, lock_days))
+            let stored =
+                conn.transaction(|conn| domain::create(conn, &actor, id, &body, lock_days))?;
+            // A retried create answers with what is stored, attachments included.
+            let attachments = if stored.is_created() {
+                0
+            } else {
+                attachment::count(conn, Owner::Session(id))?
+            };
+            Ok((stored, attachments))
         })
         .await?;
     let mut response = if stored.is_created() {
@@ -64,7 +73,7 @@ pub async fn create_training_session(
             "Location",
             format!("/api/v1/training-sessions/{}", session.id),
         ))
-        .json(TrainingSessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session).with_attachment_count(attachments)))
 }
 
 /// Update a session.
@@ -104,16 +113,17 @@ pub async fn update_training_session(
     let body = body.into_inner();
     let if_match = if_match(&req);
     let lock_days = settings.reporting_lock_days;
-    let session = db
+    let (session, attachments) = db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            let session = conn.transaction(|conn| {
                 domain::update(conn, &actor, id, &if_match, |f| body.apply(f), lock_days)
-            })
+            })?;
+            Ok((session, attachment::count(conn, Owner::Session(id))?))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(session.version)))
-        .json(TrainingSessionResponse::from(&session)))
+        .json(TrainingSessionResponse::from(&session).with_attachment_count(attachments)))
 }
 
 /// Delete a session.
