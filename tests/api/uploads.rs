@@ -666,3 +666,179 @@ async fn bytes_are_for_those_who_see_full_personal_data_and_each_original_downlo
     let _ = w.team;
     let _ = w.other_session;
 }
+
+#[actix_web::test]
+async fn a_session_made_offline_gets_its_photos_through_sync_and_phones_pull_their_metadata() {
+    let w = world().await;
+    // On the phone: a session with a client-made id, and its sign-in sheet uploaded first.
+    let id = uuid::Uuid::now_v7();
+    let sheet = upload(&w.app, &w.leader, &jpeg(300, 400), "danh-sach.jpg").await;
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(2);
+    let item = json!({
+        "type": "training_session", "op": "upsert", "id": id, "base_version": null,
+        "data": {"team_id": w.team, "kind": "training", "held_on": day, "duration_minutes": 90,
+                 "format": "in_person", "topics": ["vneid"], "participants_total": 24,
+                 "participants_female": 12, "participants_ethnic_minority": 20, "participants_elderly": 2,
+                 "households_reached": 15},
+        "attachments": [{"upload_id": sheet, "kind": "attendance_sheet", "caption": "Ký tên"}]
+    });
+    let push = |items: serde_json::Value| {
+        let app = &w.app;
+        let token = w.leader.clone();
+        async move {
+            let response = app
+                .request(Method::POST, "/api/v1/sync/push")
+                .bearer_auth(&token)
+                .json(&json!({ "items": items }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let first = push(json!([item.clone()])).await;
+    assert_eq!(first["results"][0]["status"], "created", "{first}");
+    // The same push again (the answer was lost): nothing duplicated.
+    let again = push(json!([item])).await;
+    assert_eq!(again["results"][0]["status"], "unchanged", "{again}");
+    let session = w
+        .app
+        .get_json(&w.officer, &format!("/api/v1/training-sessions/{id}"))
+        .await;
+    assert_eq!(session["attachment_count"], 1);
+    let listed = w
+        .app
+        .get_json(&w.officer, &format!("/api/v1/training-sessions?team_id={}", w.team))
+        .await;
+    let mine = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.to_string())
+        .unwrap();
+    assert_eq!(mine["attachment_count"], 1);
+    let attachments = w
+        .app
+        .get_json(&w.officer, &format!("/api/v1/training-sessions/{id}/attachments"))
+        .await;
+    assert_eq!(attachments["items"].as_array().unwrap().len(), 1);
+    assert_eq!(attachments["items"][0]["kind"], "attendance_sheet");
+    // An upload that is not finished rejects the item, record included.
+    let unfinished = create(&w.app, &w.leader, 1000, "x.jpg").await;
+    let other = uuid::Uuid::now_v7();
+    let rejected = push(json!([{
+        "type": "training_session", "op": "upsert", "id": other, "base_version": null,
+        "data": {"team_id": w.team, "kind": "training", "held_on": day, "duration_minutes": 60,
+                 "format": "in_person", "topics": ["vneid"], "participants_total": 5,
+                 "participants_female": 2, "participants_ethnic_minority": 5, "participants_elderly": 0,
+                 "households_reached": 3},
+        "attachments": [{"upload_id": unfinished.rsplit('/').next().unwrap(), "kind": "photo"}]
+    }]))
+    .await;
+    assert_eq!(rejected["results"][0]["status"], "rejected", "{rejected}");
+    let missing = w
+        .app
+        .request(Method::GET, &format!("/api/v1/training-sessions/{other}"))
+        .bearer_auth(&w.officer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404, "the record was not stored without its attachment");
+
+    // Another phone of the team pulls: the session with its attachment's metadata, never the bytes.
+    let pulled = w.app.get_json(&w.leader, "/api/v1/sync/pull?limit=500").await;
+    let item = pulled["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.to_string())
+        .unwrap();
+    assert_eq!(item["data"]["attachment_count"], 1);
+    let pulled_attachment = &item["data"]["attachments"][0];
+    assert_eq!(pulled_attachment["kind"], "attendance_sheet");
+    assert_eq!(pulled_attachment["content_visible"], true);
+    assert!(pulled_attachment["links"]["download"].is_string());
+    // An attachment added later puts the record back in the feed.
+    let cursor = pulled["next_cursor"].as_str().unwrap().to_owned();
+    let photo = upload(&w.app, &w.leader, &jpeg(200, 200), "anh.jpg").await;
+    assert_eq!(attach(&w.app, &w.leader, id, &photo, "photo").await.status(), 201);
+    let later = w
+        .app
+        .get_json(&w.leader, &format!("/api/v1/sync/pull?cursor={cursor}"))
+        .await;
+    let changed = later["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.to_string())
+        .expect("the session is in the feed again");
+    assert_eq!(changed["data"]["attachments"].as_array().unwrap().len(), 2);
+
+    // The summary counts the sessions that carry an attendance sheet.
+    let commune = w.app.unit_id("son-la.xa-van-ho");
+    let summary = w
+        .app
+        .get_json(
+            &w.admin,
+            &format!("/api/v1/reports/summary?org_unit_id={commune}&from={day}&to={day}"),
+        )
+        .await;
+    assert_eq!(summary["sessions"]["with_attendance_sheet"], 1, "{summary}");
+}
+
+#[actix_web::test]
+async fn erasing_a_person_may_delete_the_attachments_by_or_about_them() {
+    let w = world().await;
+    // A trainer of the session, who has left the team.
+    let (membership, person) = w.app.add_member(w.team, "Lò Văn Thắng", None, "member");
+    diesel::sql_query(format!(
+        "UPDATE training_sessions SET trainers = ARRAY['{membership}']::uuid[] WHERE id = '{}'",
+        w.session
+    ))
+    .execute(&mut w.app.database.connect())
+    .unwrap();
+    let id = upload(&w.app, &w.leader, &jpeg(120, 90), "lop-hoc.jpg").await;
+    let attachment: serde_json::Value = attach(&w.app, &w.leader, w.session, &id, "photo")
+        .await
+        .json()
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE memberships SET left_on = current_date - 1 WHERE id = '{membership}'"
+    ))
+    .execute(&mut w.app.database.connect())
+    .unwrap();
+    let erase = |query: &'static str| {
+        w.app
+            .request(
+                Method::DELETE,
+                &format!("/api/v1/people/{person}/personal-data{query}"),
+            )
+            .bearer_auth(&w.admin)
+            .send()
+    };
+    // Kept by default.
+    assert_eq!(erase("").await.unwrap().status(), 204);
+    let still = w
+        .app
+        .get_json(&w.admin, &format!("/api/v1/attachments/{}", attachment["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(still["kind"], "photo");
+    let bad = erase("?attachments=maybe").await.unwrap();
+    assert_eq!(problem(bad, 422).await["errors"][0]["field"], "attachments");
+    // On request, the photo of the session they ran goes at once.
+    assert_eq!(erase("?attachments=delete").await.unwrap().status(), 204);
+    let gone = download(
+        &w.app,
+        &w.admin,
+        &format!("/api/v1/attachments/{}", attachment["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(gone.status(), 404);
+    let left: i64 = cdt_api::db::schema::attachments::table
+        .count()
+        .get_result(&mut w.app.database.connect())
+        .unwrap();
+    assert_eq!(left, 0);
+}
