@@ -33,6 +33,7 @@ mod search;
 mod security;
 mod sign_offs;
 mod spreadsheets;
+mod storage;
 mod sync;
 mod targets;
 mod teams;

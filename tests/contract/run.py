@@ -172,6 +172,11 @@ def main():
             check = subprocess.run([python, receiver, base, "demo.admin", ROLES[0], DEMO_PASSWORD])
             if check.returncode != 0:
                 failed.append("webhook receiver")
+            # tuspy, the tus project's Python client, uploads, resumes and attaches evidence.
+            tus = os.path.join(ROOT, "tests", "contract", "tus_client.py")
+            check = subprocess.run([python, tus, base, ROLES[0], DEMO_PASSWORD])
+            if check.returncode != 0:
+                failed.append("tus client")
         # Every role signs in before any fuzzing: a run may lock another demo account by failing its
         # sign-in (the API answers a locked username 429), which is the server doing its job.
         tokens = {
