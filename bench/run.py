@@ -527,6 +527,9 @@ def main():
     parser.add_argument("--spreadsheets-only", action="store_true",
                         help="only the spreadsheet figures (team export and member import as XLSX beside CSV, "
                              "server RSS while exporting 100,000 sessions)")
+    parser.add_argument("--uploads-only", action="store_true",
+                        help="only the upload figures (a 15 MiB upload beside a plain copy of the same bytes, "
+                             "server RSS while ten 15 MiB uploads run at once)")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = parser.parse_args()
     if args.smoke:
@@ -546,8 +549,8 @@ def main():
     server = Server(args.binary, data_dir, {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
                                             "WEBHOOK_POLL_MS": os.environ.get("WEBHOOK_POLL_MS", "500")})
     workdir = tempfile.mkdtemp(prefix="cdt-bench-")
-    rows, bulk, hooks, sheets = [], [], None, None
-    only_one = args.bulk_only or args.webhooks_only or args.spreadsheets_only
+    rows, bulk, hooks, sheets, uploads = [], [], None, None, None
+    only_one = args.bulk_only or args.webhooks_only or args.spreadsheets_only or args.uploads_only
     try:
         if not only_one:
             rows = measure(server, args, workdir)
@@ -557,6 +560,8 @@ def main():
             hooks = webhook_workloads(server, args, workdir)
         if args.smoke or args.spreadsheets_only or not (args.only or only_one):
             sheets = spreadsheet_workloads(server, args)
+        if args.smoke or args.uploads_only or not (args.only or only_one):
+            uploads = upload_workloads(server, args, data_dir)
     finally:
         server.stop()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -584,6 +589,12 @@ def main():
         print(text)
         if not args.smoke:
             write_results(args.output, f"{args.scale} spreadsheets", text)
+    if uploads:
+        text = (f"## {args.scale} uploads, {started}\n\n{machine()}\n\nbinary {binary}; "
+                f"upload_workloads in bench/run.py\n\n{uploads}\n")
+        print(text)
+        if not args.smoke:
+            write_results(args.output, f"{args.scale} uploads", text)
     if hooks:
         text = (f"## {args.scale} webhooks, {started}\n\n{machine()}\n\n{counts}; binary {binary}; "
                 f"webhook_workloads in bench/run.py\n\n{hooks}\n")
@@ -647,6 +658,114 @@ def raw_request(server, method, path, token, body=None, content_type=None):
             return response.status, size, time.perf_counter() - started
     except urllib.error.HTTPError as error:
         return error.code, len(error.read()), time.perf_counter() - started
+
+
+def tus_upload(server, token, body):
+    """A whole tus upload (creation, then one PATCH with every byte; the file is checked and stored before the
+    PATCH is answered): the upload's address and the seconds from the first request to the last answer."""
+    started = time.perf_counter()
+    req = urllib.request.Request(server.base + "/api/v1/uploads", method="POST", data=b"")
+    for name, value in (("Authorization", "Bearer " + token), ("Tus-Resumable", "1.0.0"),
+                        ("Upload-Length", str(len(body))),
+                        ("Upload-Metadata", "filename c2Nhbi5wZGY=")):
+        req.add_header(name, value)
+    with urllib.request.urlopen(req, timeout=600) as response:
+        location = response.headers["Location"]
+    req = urllib.request.Request(server.base + location, method="PATCH", data=body)
+    for name, value in (("Authorization", "Bearer " + token), ("Tus-Resumable", "1.0.0"), ("Upload-Offset", "0"),
+                        ("Content-Type", "application/offset+octet-stream")):
+        req.add_header(name, value)
+    with urllib.request.urlopen(req, timeout=600) as response:
+        if response.status != 204 or int(response.headers["Upload-Offset"]) != len(body):
+            raise SystemExit(f"uploads: PATCH answered {response.status}")
+    return location, time.perf_counter() - started
+
+
+def tus_delete(server, token, location):
+    req = urllib.request.Request(server.base + location, method="DELETE")
+    req.add_header("Authorization", "Bearer " + token)
+    req.add_header("Tus-Resumable", "1.0.0")
+    with urllib.request.urlopen(req, timeout=60):
+        pass
+
+
+def upload_workloads(server, args, data_dir):
+    """Issue 20's figures, in one run: a 15 MiB scanned sign-in sheet (a PDF, kept byte for byte) uploaded through
+    the API beside a plain copy of the same bytes to the same disk (written, fsynced: what storing a file durably
+    costs), alternated five times; then the server's resident memory while ten 15 MiB uploads run at once."""
+    import threading
+
+    admin = server.login("demo.admin")
+    size = (2 if args.smoke else 15) * 1024 * 1024
+    repeat = 2 if args.smoke else 5
+    staging = os.path.join(data_dir, "files", ".staging")
+    os.makedirs(staging, exist_ok=True)
+
+    def scan(tag):
+        # Different bytes each time: content-addressed storage would otherwise find the file stored already.
+        return b"%PDF-1.4\n%" + tag.encode().ljust(32) + b"\n" + os.urandom(size - 56) + b"\n%%EOF\n"
+
+    source = os.path.join(staging, "bench-source.pdf")
+    copy_times, api_times = [], []
+    for index in range(repeat):
+        body = scan(f"copy-{index}")
+        with open(source, "wb") as f:
+            f.write(body)
+        target = os.path.join(staging, "bench-copy.pdf")
+        started = time.perf_counter()
+        shutil.copyfile(source, target)
+        with open(target, "rb+") as f:
+            os.fsync(f.fileno())
+        copy_times.append(time.perf_counter() - started)
+        os.remove(target)
+        location, seconds = tus_upload(server, admin, scan(f"api-{index}"))
+        api_times.append(seconds)
+        tus_delete(server, admin, location)
+        log(f"uploads: {size / 2**20:.0f} MiB copy {copy_times[-1]:.3f} s, API {seconds:.3f} s")
+    os.remove(source)
+    copy_times.sort()
+    api_times.sort()
+    copy = copy_times[len(copy_times) // 2]
+    api = api_times[len(api_times) // 2]
+    ratio = copy / api
+    mib = size / 2**20
+    lines = ["| Path | Bytes | Median s | Min s | Max s | MiB/s |", "|---|---|---|---|---|---|",
+             f"| plain copy (cp + fsync) | {size:,} | {copy:.3f} | {copy_times[0]:.3f} | {copy_times[-1]:.3f} | "
+             f"{mib / copy:.0f} |",
+             f"| API: POST /uploads + PATCH (stored, hashed, checked) | {size:,} | {api:.3f} | {api_times[0]:.3f} | "
+             f"{api_times[-1]:.3f} | {mib / api:.0f} |"]
+    verdicts = [f"- {'met' if ratio >= 0.5 else 'MISSED'}: the API stores {mib / api:.0f} MiB/s = {ratio:.2f} of a "
+                f"plain copy's {mib / copy:.0f} MiB/s on the same disk (goal: at least 0.5)"]
+
+    time.sleep(1)
+    before = vm_rss_mb(server)
+    server.reset_peak_rss()
+    bodies = [scan(f"parallel-{index}") for index in range(10)]
+    results = [None] * 10
+
+    def one(index):
+        results[index] = tus_upload(server, admin, bodies[index])
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(10)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    peak = server.peak_rss_mb()
+    if any(result is None for result in results):
+        raise SystemExit("uploads: a parallel upload failed")
+    for location, _ in results:
+        tus_delete(server, admin, location)
+    growth = peak - before
+    lines += ["", "| Ten uploads at once | Bytes each | Wall s | RSS before, MB | Peak RSS, MB | Growth, MB |",
+              "|---|---|---|---|---|---|",
+              f"| 10 x POST /uploads + PATCH | {size:,} | {wall:.2f} | {before:.1f} | {peak:.1f} | {growth:+.1f} |"]
+    verdicts.append(f"- {'met' if growth <= 20 else 'MISSED'}: ten {mib:.0f} MiB uploads at once: server RSS "
+                    f"{before:.1f} -> {peak:.1f} MB ({growth:+.1f} MB; goal: within 20 MB)")
+    log(f"uploads: ten at once in {wall:.2f} s, RSS {before:.0f} -> {peak:.0f} MB")
+    return "\n".join(lines) + "\n\n" + "\n".join(verdicts)
 
 
 def vm_rss_mb(server):

@@ -173,6 +173,9 @@ impl Evidence {
 
     /// Reads the parts in order through the cleaner into a staging file.
     async fn process(&self, parts: &[String]) -> Result<Processed, MediaError> {
+        if let Some(processed) = self.stored_as_received(parts).await? {
+            return Ok(processed);
+        }
         // The whole upload as one reader: the local parts chained, or S3's fetched into one file.
         let reader: Box<dyn Read + Send> = if let Some(paths) = parts
             .iter()
@@ -245,6 +248,52 @@ impl Evidence {
             file,
             thumbnail_file,
         })
+    }
+
+    /// A PDF received in one part on the local disk is kept as it arrived: hashed where it lies and
+    /// linked into the staging area (a hard link, so the part stays until the upload is finished),
+    /// instead of copied through the cleaner, which would write its bytes a second time.
+    async fn stored_as_received(&self, parts: &[String]) -> Result<Option<Processed>, MediaError> {
+        let [part] = parts else {
+            return Ok(None);
+        };
+        let Some(path) = self.storage.local_path(part) else {
+            return Ok(None);
+        };
+        let link = self.storage.staging_path();
+        let linked = actix_web::web::block(move || -> Result<Option<_>, MediaError> {
+            let mut head = Vec::with_capacity(SNIFF_BYTES);
+            std::fs::File::open(&path)?
+                .take(SNIFF_BYTES as u64)
+                .read_to_end(&mut head)?;
+            if MediaType::sniff(&head) != Some(MediaType::Pdf) {
+                return Ok(None);
+            }
+            std::fs::hard_link(&path, &link)?;
+            let file = tempfile::NamedTempFile::from_parts(
+                std::fs::File::open(&link)?,
+                tempfile::TempPath::try_from_path(&link)?,
+            );
+            let (sha256, bytes) = hash_file(file.reopen()?)?;
+            Ok(Some((file, sha256, bytes)))
+        })
+        .await
+        .map_err(|e| MediaError::Io(std::io::Error::other(e)))??;
+        Ok(linked.map(|(file, sha256, bytes)| Processed {
+            blob: Blob {
+                sha256,
+                media_type: MediaType::Pdf.mime().to_owned(),
+                bytes: bytes as i64,
+                width: None,
+                height: None,
+                captured_at: None,
+                thumbnail_sha256: None,
+                thumbnail_bytes: None,
+                created_at: Utc::now(),
+            },
+            file,
+            thumbnail_file: None,
+        }))
     }
 
     /// Removes an upload's row and parts.

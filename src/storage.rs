@@ -130,6 +130,11 @@ impl Storage {
             .tempfile_in(&self.staging)
     }
 
+    /// A fresh path in the staging area (nothing there yet).
+    pub fn staging_path(&self) -> PathBuf {
+        self.staging.join(format!("link-{}", uuid::Uuid::now_v7()))
+    }
+
     /// Stores the file at `path` under `key` (replacing any object there). The file is consumed.
     pub async fn put_file(
         &self,
