@@ -124,9 +124,15 @@ impl Evidence {
     /// Makes the complete upload a stored file: checks its type from the bytes, removes image
     /// metadata, renders the thumbnail, stores both once per content, marks the upload finished and
     /// removes its parts. A refused file (415, 422) removes the upload.
-    pub async fn finish(&self, db: &Db, upload: Upload) -> Result<Upload, AppError> {
+    pub async fn finish(
+        &self,
+        db: &Db,
+        upload: Upload,
+        whole_digest: Option<String>,
+    ) -> Result<Upload, AppError> {
         let parts = upload.part_keys();
-        let processed = match self.process(&parts).await {
+        let started = std::time::Instant::now();
+        let processed = match self.process(&parts, whole_digest).await {
             Ok(processed) => processed,
             Err(error @ (MediaError::Unsupported | MediaError::Malformed(..))) => {
                 self.remove_upload(db, &upload).await?;
@@ -139,6 +145,7 @@ impl Evidence {
             file,
             thumbnail_file,
         } = processed;
+        let processed_in = started.elapsed();
         let expires =
             Utc::now() + chrono::TimeDelta::from_std(self.config.upload_expiry).unwrap_or_default();
         let (finished, stored) = {
@@ -153,6 +160,7 @@ impl Evidence {
             })
             .await?
         };
+        let recorded_in = started.elapsed();
         // The row comes first: from then on nothing removes the file, and it is stored if missing (also
         // when the same bytes were stored before, or a clean-up removed them a moment ago).
         let key = storage::blob_key(&stored.sha256);
@@ -165,15 +173,29 @@ impl Evidence {
                 self.storage.put_file(&key, thumb).await?;
             }
         }
+        let stored_in = started.elapsed();
         self.storage
             .delete_prefix(&storage::parts_prefix(finished.id))
             .await?;
+        tracing::debug!(
+            upload = %finished.id,
+            bytes = stored.bytes,
+            processed_ms = processed_in.as_secs_f64() * 1e3,
+            recorded_ms = recorded_in.as_secs_f64() * 1e3,
+            stored_ms = stored_in.as_secs_f64() * 1e3,
+            done_ms = started.elapsed().as_secs_f64() * 1e3,
+            "upload finished"
+        );
         Ok(finished)
     }
 
     /// Reads the parts in order through the cleaner into a staging file.
-    async fn process(&self, parts: &[String]) -> Result<Processed, MediaError> {
-        if let Some(processed) = self.stored_as_received(parts).await? {
+    async fn process(
+        &self,
+        parts: &[String],
+        whole_digest: Option<String>,
+    ) -> Result<Processed, MediaError> {
+        if let Some(processed) = self.stored_as_received(parts, whole_digest).await? {
             return Ok(processed);
         }
         // The whole upload as one reader: the local parts chained, or S3's fetched into one file.
@@ -250,10 +272,14 @@ impl Evidence {
         })
     }
 
-    /// A PDF received in one part on the local disk is kept as it arrived: hashed where it lies and
-    /// linked into the staging area (a hard link, so the part stays until the upload is finished),
+    /// A PDF received in one part on the local disk is kept as it arrived: its hash taken while it
+    /// arrived (or read where it lies) and the part linked into the staging area (a hard link, so the part stays until the upload is finished),
     /// instead of copied through the cleaner, which would write its bytes a second time.
-    async fn stored_as_received(&self, parts: &[String]) -> Result<Option<Processed>, MediaError> {
+    async fn stored_as_received(
+        &self,
+        parts: &[String],
+        digest: Option<String>,
+    ) -> Result<Option<Processed>, MediaError> {
         let [part] = parts else {
             return Ok(None);
         };
@@ -274,7 +300,11 @@ impl Evidence {
                 std::fs::File::open(&link)?,
                 tempfile::TempPath::try_from_path(&link)?,
             );
-            let (sha256, bytes) = hash_file(file.reopen()?)?;
+            // The hash taken while the one body arrived, or read again.
+            let (sha256, bytes) = match digest {
+                Some(digest) => (digest, file.as_file().metadata()?.len()),
+                None => hash_file(file.reopen()?)?,
+            };
             Ok(Some((file, sha256, bytes)))
         })
         .await

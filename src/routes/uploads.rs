@@ -658,13 +658,38 @@ struct Receiving {
     upload: Uuid,
     from: i64,
     file: Option<tempfile::NamedTempFile>,
+    /// Bytes not yet written to `file` (written in blocks of [`WRITE_BUFFER`]).
+    pending: Vec<u8>,
     received: i64,
     keep_partial: bool,
 }
 
+/// Bytes gathered before a write to the staging file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 impl Receiving {
+    /// Takes `bytes` that arrived.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pending.extend_from_slice(bytes);
+        self.received += bytes.len() as i64;
+        if self.pending.len() >= WRITE_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the gathered bytes to the staging file.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(file) = self.file.as_mut() {
+            file.write_all(&self.pending)?;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+
     /// Stores what arrived as the next part; the new offset.
     async fn store(&mut self) -> Result<i64, AppError> {
+        self.flush().map_err(AppError::internal)?;
         let Some(file) = self.file.take() else {
             return Ok(self.from);
         };
@@ -684,6 +709,9 @@ impl Receiving {
 
 impl Drop for Receiving {
     fn drop(&mut self) {
+        if self.flush().is_err() {
+            return;
+        }
         if let Some(file) = self.file.take()
             && self.keep_partial
             && self.received > 0
@@ -731,7 +759,9 @@ async fn receive(
         );
     }
     let expected = checksum(headers)?;
-    let mut hasher = expected.map(|_| Sha256::new());
+    // Hashed as it arrives: for `Upload-Checksum`, and as the file's own hash when this one body is the
+    // whole file (it then need not be read again).
+    let mut hasher = Sha256::new();
     let file = evidence
         .storage
         .staging_file()
@@ -742,11 +772,13 @@ async fn receive(
         upload: upload.id,
         from: upload.received,
         file: Some(file),
+        pending: Vec::with_capacity(WRITE_BUFFER),
         received: 0,
         keep_partial: expected.is_none(),
     };
     let mut head: Vec<u8> = Vec::new();
     let sniffing = upload.received == 0;
+    let started = std::time::Instant::now();
     let mut writer_error = None;
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
@@ -788,23 +820,19 @@ async fn receive(
                 ));
             }
         }
-        if let Some(hasher) = hasher.as_mut() {
-            hasher.update(&chunk);
-        }
-        if let Some(file) = receiving.file.as_mut()
-            && let Err(error) = file.write_all(&chunk)
-        {
+        hasher.update(&chunk);
+        if let Err(error) = receiving.write(&chunk) {
             writer_error = Some(error);
             break;
         }
-        receiving.received += chunk.len() as i64;
     }
     if let Some(error) = writer_error {
         receiving.discard();
         return Err(AppError::internal(error));
     }
-    if let (Some(expected), Some(hasher)) = (expected, hasher) {
-        if hasher.finalize().as_slice() != expected {
+    let digest = hasher.finalize();
+    if let Some(expected) = expected {
+        if digest.as_slice() != expected {
             receiving.discard();
             return Err(AppError::new(ErrorCode::ChecksumMismatch).with_detail(Text::new(
                 "The body's SHA-256 is not the one in Upload-Checksum; nothing of it was stored",
@@ -812,17 +840,25 @@ async fn receive(
             )));
         }
     }
-    if let Some(file) = receiving.file.as_mut() {
-        file.flush().map_err(AppError::internal)?;
-    }
+    receiving.flush().map_err(AppError::internal)?;
+    let received_in = started.elapsed();
     let offset = receiving.store().await?;
+    tracing::debug!(
+        upload = %upload.id,
+        bytes = offset - upload.received,
+        received_ms = received_in.as_secs_f64() * 1e3,
+        stored_ms = started.elapsed().as_secs_f64() * 1e3,
+        "upload part stored"
+    );
     let id = upload.id;
     let current = db.run(move |conn| Ok(upload::find(conn, id)?)).await?;
     if current.received != offset && !current.is_finished() {
         return Err(offset_moved());
     }
     if current.received == current.length && !current.is_finished() {
-        return evidence.finish(db, current).await;
+        // This body from offset 0 to the end is the upload's one part: its hash is the file's.
+        let whole = (upload.received == 0).then(|| crate::secret_file::hex(&digest));
+        return evidence.finish(db, current, whole).await;
     }
     Ok(current)
 }
