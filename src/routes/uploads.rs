@@ -649,91 +649,156 @@ fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, AppError> {
         })
 }
 
-/// Bytes being received for one upload. If the request is dropped before they are stored (the
-/// client's connection went away), what arrived is still stored as a part, from a spawned task, unless
-/// a checksum was promised for the whole body.
+/// Bytes being received for one upload. The request's task only reads the network; a blocking thread
+/// hashes the bytes and writes them to the staging file in 256 KiB blocks, so the three overlap. If the
+/// request is dropped before they are stored (the client's connection went away), what arrived is still
+/// stored as a part, from a spawned task, unless a checksum was promised for the whole body.
 struct Receiving {
     db: Db,
     evidence: web::Data<Evidence>,
     upload: Uuid,
     from: i64,
-    file: Option<tempfile::NamedTempFile>,
-    /// Bytes not yet written to `file` (written in blocks of [`WRITE_BUFFER`]).
-    pending: Vec<u8>,
+    /// To the writer thread.
+    sender: Option<tokio::sync::mpsc::Sender<web::Bytes>>,
+    /// The writer thread: the staging file and the hash of what it wrote.
+    writer: Option<actix_web::rt::task::JoinHandle<std::io::Result<Written>>>,
     received: i64,
     keep_partial: bool,
+}
+
+/// What the writer thread leaves.
+struct Written {
+    file: tempfile::NamedTempFile,
+    digest: [u8; 32],
 }
 
 /// Bytes gathered before a write to the staging file.
 const WRITE_BUFFER: usize = 256 * 1024;
 
 impl Receiving {
-    /// Takes `bytes` that arrived.
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.pending.extend_from_slice(bytes);
-        self.received += bytes.len() as i64;
-        if self.pending.len() >= WRITE_BUFFER {
-            self.flush()?;
+    fn start(
+        db: &Db,
+        evidence: &web::Data<Evidence>,
+        upload: &Upload,
+        keep_partial: bool,
+    ) -> Result<Self, AppError> {
+        let mut file = evidence
+            .storage
+            .staging_file()
+            .map_err(AppError::internal)?;
+        let (sender, mut chunks) = tokio::sync::mpsc::channel::<web::Bytes>(32);
+        let writer = actix_web::rt::task::spawn_blocking(move || {
+            let mut hasher = Sha256::new();
+            let mut pending = Vec::with_capacity(WRITE_BUFFER);
+            while let Some(chunk) = chunks.blocking_recv() {
+                hasher.update(&chunk);
+                pending.extend_from_slice(&chunk);
+                if pending.len() >= WRITE_BUFFER {
+                    file.write_all(&pending)?;
+                    pending.clear();
+                }
+            }
+            file.write_all(&pending)?;
+            Ok(Written {
+                file,
+                digest: hasher.finalize().into(),
+            })
+        });
+        Ok(Self {
+            db: db.clone(),
+            evidence: evidence.clone(),
+            upload: upload.id,
+            from: upload.received,
+            sender: Some(sender),
+            writer: Some(writer),
+            received: 0,
+            keep_partial,
+        })
+    }
+
+    /// Hands bytes that arrived to the writer.
+    async fn write(&mut self, bytes: web::Bytes) -> Result<(), AppError> {
+        let len = bytes.len() as i64;
+        let sender = self.sender.as_ref().ok_or_else(writer_gone)?;
+        if sender.send(bytes).await.is_err() {
+            // The writer stopped: its error says why.
+            return Err(match self.written().await {
+                Err(error) => error,
+                Ok(_) => writer_gone(),
+            });
         }
+        self.received += len;
         Ok(())
     }
 
-    /// Writes the gathered bytes to the staging file.
-    fn flush(&mut self) -> std::io::Result<()> {
-        if let Some(file) = self.file.as_mut() {
-            file.write_all(&self.pending)?;
-        }
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// Stores what arrived as the next part; the new offset.
-    async fn store(&mut self) -> Result<i64, AppError> {
-        self.flush().map_err(AppError::internal)?;
-        let Some(file) = self.file.take() else {
-            return Ok(self.from);
-        };
-        if self.received == 0 {
-            return Ok(self.from);
-        }
-        self.evidence
-            .store_part(&self.db, self.upload, self.from, file, self.received)
+    /// Waits for the writer to finish what it was given.
+    async fn written(&mut self) -> Result<Written, AppError> {
+        self.sender = None;
+        let writer = self.writer.take().ok_or_else(writer_gone)?;
+        writer
             .await
+            .map_err(|error| AppError::internal(std::io::Error::other(error.to_string())))?
+            .map_err(AppError::internal)
     }
 
-    /// Drops what arrived.
-    fn discard(&mut self) {
-        self.file = None;
+    /// Stores what arrived as the next part: the new offset and the hash of the bytes.
+    async fn store(&mut self) -> Result<(i64, [u8; 32]), AppError> {
+        let Written { file, digest } = self.written().await?;
+        if self.received == 0 {
+            return Ok((self.from, digest));
+        }
+        let offset = self
+            .evidence
+            .store_part(&self.db, self.upload, self.from, file, self.received)
+            .await?;
+        Ok((offset, digest))
     }
+
+    /// Drops what arrived (the writer's file goes with its result).
+    fn discard(&mut self) {
+        self.sender = None;
+        self.writer = None;
+    }
+}
+
+fn writer_gone() -> AppError {
+    AppError::internal(std::io::Error::other("the upload's writer stopped"))
 }
 
 impl Drop for Receiving {
     fn drop(&mut self) {
-        if self.flush().is_err() {
+        self.sender = None;
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        if !self.keep_partial || self.received == 0 {
             return;
         }
-        if let Some(file) = self.file.take()
-            && self.keep_partial
-            && self.received > 0
-        {
-            let (db, evidence, upload, from, len) = (
-                self.db.clone(),
-                self.evidence.clone(),
-                self.upload,
-                self.from,
-                self.received,
-            );
-            actix_web::rt::spawn(async move {
-                match evidence.store_part(&db, upload, from, file, len).await {
-                    Ok(offset) => {
-                        tracing::info!(%upload, offset, "kept the bytes of a dropped upload request")
-                    }
-                    Err(error) => {
-                        tracing::warn!(%upload, error = %error.cause_chain().unwrap_or_default(), "could not keep the bytes of a dropped upload request")
-                    }
+        let (db, evidence, upload, from, len) = (
+            self.db.clone(),
+            self.evidence.clone(),
+            self.upload,
+            self.from,
+            self.received,
+        );
+        actix_web::rt::spawn(async move {
+            let stored = match writer.await {
+                Ok(Ok(written)) => evidence
+                    .store_part(&db, upload, from, written.file, len)
+                    .await
+                    .map_err(|error| error.cause_chain().unwrap_or_default()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            match stored {
+                Ok(offset) => {
+                    tracing::info!(%upload, offset, "kept the bytes of a dropped upload request")
                 }
-            });
-        }
+                Err(error) => {
+                    tracing::warn!(%upload, %error, "could not keep the bytes of a dropped upload request")
+                }
+            }
+        });
     }
 }
 
@@ -759,34 +824,17 @@ async fn receive(
         );
     }
     let expected = checksum(headers)?;
-    // Hashed as it arrives: for `Upload-Checksum`, and as the file's own hash when this one body is the
-    // whole file (it then need not be read again).
-    let mut hasher = Sha256::new();
-    let file = evidence
-        .storage
-        .staging_file()
-        .map_err(AppError::internal)?;
-    let mut receiving = Receiving {
-        db: db.clone(),
-        evidence: evidence.clone(),
-        upload: upload.id,
-        from: upload.received,
-        file: Some(file),
-        pending: Vec::with_capacity(WRITE_BUFFER),
-        received: 0,
-        keep_partial: expected.is_none(),
-    };
+    let mut receiving = Receiving::start(db, evidence, &upload, expected.is_none())?;
     let mut head: Vec<u8> = Vec::new();
     let sniffing = upload.received == 0;
     let started = std::time::Instant::now();
-    let mut writer_error = None;
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(error) => {
                 // The connection broke: keep what arrived (unless a checksum was promised).
                 if receiving.keep_partial {
-                    let offset = receiving.store().await?;
+                    let (offset, _) = receiving.store().await?;
                     tracing::info!(upload = %upload.id, offset, %error, "upload request cut off; its bytes were kept");
                 } else {
                     receiving.discard();
@@ -820,29 +868,32 @@ async fn receive(
                 ));
             }
         }
-        hasher.update(&chunk);
-        if let Err(error) = receiving.write(&chunk) {
-            writer_error = Some(error);
-            break;
+        if let Err(error) = receiving.write(chunk).await {
+            receiving.discard();
+            return Err(error);
         }
     }
-    if let Some(error) = writer_error {
-        receiving.discard();
-        return Err(AppError::internal(error));
-    }
-    let digest = hasher.finalize();
-    if let Some(expected) = expected {
-        if digest.as_slice() != expected {
-            receiving.discard();
+    let received_in = started.elapsed();
+    let (offset, digest) = if let Some(expected) = expected {
+        // Kept only whole and matching: the bytes are checked before they are stored.
+        let Written { file, digest } = receiving.written().await?;
+        if digest != expected {
             return Err(AppError::new(ErrorCode::ChecksumMismatch).with_detail(Text::new(
                 "The body's SHA-256 is not the one in Upload-Checksum; nothing of it was stored",
                 "SHA-256 của dữ liệu không khớp Upload-Checksum; không lưu gì",
             )));
         }
-    }
-    receiving.flush().map_err(AppError::internal)?;
-    let received_in = started.elapsed();
-    let offset = receiving.store().await?;
+        let offset = if receiving.received == 0 {
+            receiving.from
+        } else {
+            evidence
+                .store_part(db, upload.id, receiving.from, file, receiving.received)
+                .await?
+        };
+        (offset, digest)
+    } else {
+        receiving.store().await?
+    };
     tracing::debug!(
         upload = %upload.id,
         bytes = offset - upload.received,
