@@ -650,7 +650,7 @@ fn checksum(headers: &HeaderMap) -> Result<Option<[u8; 32]>, AppError> {
 }
 
 /// Bytes being received for one upload. The request's task only reads the network; a blocking thread
-/// hashes the bytes and writes them to the staging file in 256 KiB blocks, so the three overlap. If the
+/// hashes the bytes and writes them to the staging file in 128 KiB blocks, so the three overlap. If the
 /// request is dropped before they are stored (the client's connection went away), what arrived is still
 /// stored as a part, from a spawned task, unless a checksum was promised for the whole body.
 struct Receiving {
@@ -673,7 +673,7 @@ struct Written {
 }
 
 /// Bytes gathered before a write to the staging file.
-const WRITE_BUFFER: usize = 256 * 1024;
+const WRITE_BUFFER: usize = 128 * 1024;
 
 impl Receiving {
     fn start(
@@ -686,7 +686,7 @@ impl Receiving {
             .storage
             .staging_file()
             .map_err(AppError::internal)?;
-        let (sender, mut chunks) = tokio::sync::mpsc::channel::<web::Bytes>(32);
+        let (sender, mut chunks) = tokio::sync::mpsc::channel::<web::Bytes>(8);
         let writer = actix_web::rt::task::spawn_blocking(move || {
             let mut hasher = Sha256::new();
             let mut pending = Vec::with_capacity(WRITE_BUFFER);

@@ -50,7 +50,9 @@ async fn moto(bucket: &str) -> Option<Moto> {
             std::env::var("CI_REQUIRE_MOTO").is_err(),
             "CI_REQUIRE_MOTO is set but moto_server was not found (set CDT_TEST_MOTO_SERVER)"
         );
-        eprintln!("skipped: moto_server not found (pip install 'moto[server]'); the S3 tests need it");
+        eprintln!(
+            "skipped: moto_server not found (pip install 'moto[server]'); the S3 tests need it"
+        );
         return None;
     };
     let port = TcpListener::bind("127.0.0.1:0")
@@ -107,7 +109,9 @@ async fn read_all(storage: &Storage, key: &str, range: Option<std::ops::Range<u6
 /// What every backend must do.
 async fn exercise(storage: &Storage) {
     // A file larger than one S3 part (5 MiB), streamed up from a staging file.
-    let bytes: Vec<u8> = (0..7 * 1024 * 1024 + 123).map(|i| (i * 31 % 251) as u8).collect();
+    let bytes: Vec<u8> = (0..7 * 1024 * 1024 + 123)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
     let mut file = storage.staging_file().unwrap();
     std::io::Write::write_all(file.as_file_mut(), &bytes).unwrap();
     storage.put_file("blobs/ab/abcdef", file).await.unwrap();
@@ -119,11 +123,11 @@ async fn exercise(storage: &Storage) {
     // A range, as a download with `Range` asks for it.
     let part = read_all(storage, "blobs/ab/abcdef", Some(5_000_000..5_300_000)).await;
     assert_eq!(part, &bytes[5_000_000..5_300_000]);
-    let download = storage
-        .get("blobs/ab/abcdef", Some(10..20))
-        .await
-        .unwrap();
-    assert_eq!((download.range.clone(), download.size), (10..20, bytes.len() as u64));
+    let download = storage.get("blobs/ab/abcdef", Some(10..20)).await.unwrap();
+    assert_eq!(
+        (download.range.clone(), download.size),
+        (10..20, bytes.len() as u64)
+    );
     // Storing the same key again replaces it (content-addressed keys only ever get the same bytes).
     let mut again = storage.staging_file().unwrap();
     std::io::Write::write_all(again.as_file_mut(), &bytes).unwrap();
@@ -215,14 +219,21 @@ async fn evidence_on_s3_uploads_resumes_attaches_and_downloads() {
     let attachment: serde_json::Value = attached.json().await.unwrap();
     let sha = attachment["sha256"].as_str().unwrap().to_owned();
     // The file is in the bucket under its hash, not on this machine.
-    let object = reqwest::get(format!("{}/cdt-evidence/blobs/{}/{sha}", moto.endpoint, &sha[..2]))
-        .await
-        .unwrap();
+    let object = reqwest::get(format!(
+        "{}/cdt-evidence/blobs/{}/{sha}",
+        moto.endpoint,
+        &sha[..2]
+    ))
+    .await
+    .unwrap();
     assert_eq!(object.status(), 200);
     let stored = object.bytes().await.unwrap();
     assert!(!stored.windows(14).any(|w| w == b"CAMERA-SN-4711"));
     let download = app
-        .request(Method::GET, attachment["links"]["download"].as_str().unwrap())
+        .request(
+            Method::GET,
+            attachment["links"]["download"].as_str().unwrap(),
+        )
         .bearer_auth(&token)
         .header("Range", "bytes=0-99")
         .send()
@@ -231,7 +242,10 @@ async fn evidence_on_s3_uploads_resumes_attaches_and_downloads() {
     assert_eq!(download.status(), 206);
     assert_eq!(download.bytes().await.unwrap().as_ref(), &stored[..100]);
     let thumbnail = app
-        .request(Method::GET, attachment["links"]["thumbnail"].as_str().unwrap())
+        .request(
+            Method::GET,
+            attachment["links"]["thumbnail"].as_str().unwrap(),
+        )
         .bearer_auth(&token)
         .send()
         .await

@@ -709,7 +709,10 @@ async fn a_session_made_offline_gets_its_photos_through_sync_and_phones_pull_the
     assert_eq!(session["attachment_count"], 1);
     let listed = w
         .app
-        .get_json(&w.officer, &format!("/api/v1/training-sessions?team_id={}", w.team))
+        .get_json(
+            &w.officer,
+            &format!("/api/v1/training-sessions?team_id={}", w.team),
+        )
         .await;
     let mine = listed["items"]
         .as_array()
@@ -720,7 +723,10 @@ async fn a_session_made_offline_gets_its_photos_through_sync_and_phones_pull_the
     assert_eq!(mine["attachment_count"], 1);
     let attachments = w
         .app
-        .get_json(&w.officer, &format!("/api/v1/training-sessions/{id}/attachments"))
+        .get_json(
+            &w.officer,
+            &format!("/api/v1/training-sessions/{id}/attachments"),
+        )
         .await;
     assert_eq!(attachments["items"].as_array().unwrap().len(), 1);
     assert_eq!(attachments["items"][0]["kind"], "attendance_sheet");
@@ -744,10 +750,17 @@ async fn a_session_made_offline_gets_its_photos_through_sync_and_phones_pull_the
         .send()
         .await
         .unwrap();
-    assert_eq!(missing.status(), 404, "the record was not stored without its attachment");
+    assert_eq!(
+        missing.status(),
+        404,
+        "the record was not stored without its attachment"
+    );
 
     // Another phone of the team pulls: the session with its attachment's metadata, never the bytes.
-    let pulled = w.app.get_json(&w.leader, "/api/v1/sync/pull?limit=500").await;
+    let pulled = w
+        .app
+        .get_json(&w.leader, "/api/v1/sync/pull?limit=500")
+        .await;
     let item = pulled["items"]
         .as_array()
         .unwrap()
@@ -762,7 +775,12 @@ async fn a_session_made_offline_gets_its_photos_through_sync_and_phones_pull_the
     // An attachment added later puts the record back in the feed.
     let cursor = pulled["next_cursor"].as_str().unwrap().to_owned();
     let photo = upload(&w.app, &w.leader, &jpeg(200, 200), "anh.jpg").await;
-    assert_eq!(attach(&w.app, &w.leader, id, &photo, "photo").await.status(), 201);
+    assert_eq!(
+        attach(&w.app, &w.leader, id, &photo, "photo")
+            .await
+            .status(),
+        201
+    );
     let later = w
         .app
         .get_json(&w.leader, &format!("/api/v1/sync/pull?cursor={cursor}"))
@@ -822,7 +840,10 @@ async fn erasing_a_person_may_delete_the_attachments_by_or_about_them() {
     assert_eq!(erase("").await.unwrap().status(), 204);
     let still = w
         .app
-        .get_json(&w.admin, &format!("/api/v1/attachments/{}", attachment["id"].as_str().unwrap()))
+        .get_json(
+            &w.admin,
+            &format!("/api/v1/attachments/{}", attachment["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(still["kind"], "photo");
     let bad = erase("?attachments=maybe").await.unwrap();

@@ -10,13 +10,13 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AuthUser, Role},
+    domain::attachments::AttachmentResponse,
     domain::memberships::member_response,
     domain::reach_activities::ActivityResponse,
     domain::training_sessions::TrainingSessionResponse,
     domain::workflow::commune_path,
     domain::{campaigns::CampaignResponse, org_units::OrgUnitResponse, teams::TeamResponse},
     error::AppError,
-    domain::attachments::AttachmentResponse,
     models::attachment::{self, Owner},
     models::{
         campaign, org_unit, person, reach_activity,
