@@ -1141,7 +1141,8 @@ def login_storm(server, workloads, args, workdir):
 
 def write_results(path, key, section):
     """Keeps one section per scale (`sonla scale`), per scale's bulk requests (`sonla bulk requests`), webhook
-    figures (`sonla webhooks`) and spreadsheet figures (`sonla spreadsheets`) in RESULTS.md, replacing the
+    figures (`sonla webhooks`), spreadsheet figures (`sonla spreadsheets`) and upload figures (`sonla uploads`) in
+    RESULTS.md, replacing the
     previous one of the same key."""
     intro = ("# Benchmark results\n\nWritten by `python3 bench/run.py` (see bench/README.md): each API workload "
              "measured with wrk, beside the same SQL replayed by pgbench (prepared statements, same clients) as "
@@ -1150,13 +1151,13 @@ def write_results(path, key, section):
     if os.path.exists(path):
         current = open(path).read()
         for part in re.split(r"\n(?=## )", current):
-            match = re.match(r"## (\w+) (scale|bulk requests|webhooks|spreadsheets)", part)
+            match = re.match(r"## (\w+) (scale|bulk requests|webhooks|spreadsheets|uploads)", part)
             if match:
                 sections[f"{match.group(1)} {match.group(2)}"] = part.strip() + "\n"
             elif part.startswith("## "):
                 notes.append(part.strip() + "\n")  # hand-written sections stay, after the measurements
     sections[key] = section.strip() + "\n"
-    kinds = ("scale", "bulk requests", "webhooks", "spreadsheets")
+    kinds = ("scale", "bulk requests", "webhooks", "spreadsheets", "uploads")
     order = [f"{s} {kind}" for s in ("tiny", "sonla", "national") for kind in kinds if f"{s} {kind}" in sections]
     with open(path, "w") as f:
         f.write(intro + "\n".join([sections[s] for s in order] + notes))

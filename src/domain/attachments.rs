@@ -149,6 +149,21 @@ pub struct RecordScope {
     pub day: chrono::NaiveDate,
 }
 
+impl RecordScope {
+    /// May `actor` add or remove the record's attachments? The record's own edit rules: its team's leader
+    /// while the month is open, officers in scope, verified records only admins.
+    fn check_changeable(&self, actor: &AuthUser, lock_days: u32) -> Result<(), AppError> {
+        workflow::check_editable(
+            actor,
+            self.team_id,
+            &self.team_unit_path,
+            self.status,
+            self.day,
+            lock_days,
+        )
+    }
+}
+
 /// The record `owner` if `actor` sees it (404 otherwise, as for a record that does not exist).
 pub fn visible_record(
     conn: &mut PgConnection,
@@ -247,14 +262,7 @@ pub fn attach(
     conn.transaction(|conn| {
         lock_record(conn, owner)?;
         let scope = visible_record(conn, actor, owner)?;
-        workflow::check_editable(
-            actor,
-            scope.team_id,
-            &scope.team_unit_path,
-            scope.status,
-            scope.day,
-            lock_days,
-        )?;
+        scope.check_changeable(actor, lock_days)?;
         attach_locked(
             conn,
             actor,
@@ -412,14 +420,7 @@ pub fn delete(
 ) -> Result<(), AppError> {
     conn.transaction(|conn| {
         let (found, _, scope) = find_visible(conn, actor, id)?;
-        workflow::check_editable(
-            actor,
-            scope.team_id,
-            &scope.team_unit_path,
-            scope.status,
-            scope.day,
-            lock_days,
-        )?;
+        scope.check_changeable(actor, lock_days)?;
         if attachment::soft_delete(conn, found.id, actor.id)? {
             audit::record(
                 conn,

@@ -313,15 +313,5 @@ pub fn purge_deleted(
         .select(attachments::id)
         .limit(limit)
         .load(conn)?;
-    let uploads: Vec<Uuid> = attachments::table
-        .filter(attachments::id.eq_any(&ids))
-        .select(attachments::upload_id)
-        .load(conn)?;
-    let n =
-        diesel::delete(attachments::table.filter(attachments::id.eq_any(&ids))).execute(conn)?;
-    diesel::delete(
-        crate::db::schema::uploads::table.filter(crate::db::schema::uploads::id.eq_any(uploads)),
-    )
-    .execute(conn)?;
-    Ok(n)
+    erase(conn, &ids)
 }
