@@ -171,6 +171,11 @@ fn error_codes_are_stable() {
             "database_unavailable",
             "not_ready",
             "internal_error",
+            "upload_offset_mismatch",
+            "checksum_mismatch",
+            "upload_gone",
+            "upload_quota_exceeded",
+            "range_not_satisfiable",
         ]
     );
 }
