@@ -63,6 +63,13 @@ fn http_date(at: DateTime<Utc>) -> String {
 fn require_tus(headers: &HeaderMap) -> Result<(), AppError> {
     match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
         Some(TUS_VERSION) => Ok(()),
+        None | Some("") => Err(bad_header(
+            "Tus-Resumable",
+            "required",
+            format!("Send Tus-Resumable: {TUS_VERSION}"),
+            format!("Hãy gửi Tus-Resumable: {TUS_VERSION}"),
+        )
+        .with_header("Tus-Version", TUS_VERSION.to_owned())),
         other => Err(AppError::new(ErrorCode::PreconditionFailed)
             .with_detail(Text::new(
                 format!(
@@ -255,7 +262,7 @@ pub async fn describe_uploads(evidence: web::Data<Evidence>) -> HttpResponse {
         (status = 400, description = "A tus header does not parse.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Viewers do not upload.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`Tus-Resumable` is not `1.0.0` (`precondition_failed`, with `Tus-Version`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`Tus-Resumable` names another version (`precondition_failed`, with `Tus-Version`; missing: 400).", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`Upload-Length` above `ATTACHMENT_MAX_BYTES` (`payload_too_large`), refused before the body is read.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The first bytes are not a JPEG, PNG, WebP or PDF, or the body's type is not `application/offset+octet-stream`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The team's daily allowance is used up (`upload_quota_exceeded`).", body = Problem, content_type = "application/problem+json"),

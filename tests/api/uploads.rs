@@ -401,11 +401,26 @@ async fn files_are_recognised_from_their_bytes_and_sizes_are_refused_before_read
         "{}",
         String::from_utf8_lossy(&answer[..n])
     );
-    // Without Tus-Resumable: 412 naming the version.
+    // Without Tus-Resumable: 400 naming the header; another version: 412; both name the version spoken.
     let response = w
         .app
         .request(Method::POST, "/api/v1/uploads")
         .bearer_auth(&w.leader)
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["tus-version"], "1.0.0");
+    let body = problem(response, 400).await;
+    assert_eq!(
+        field_errors(&body),
+        [("Tus-Resumable".to_owned(), "required".to_owned())]
+    );
+    let response = w
+        .app
+        .request(Method::POST, "/api/v1/uploads")
+        .bearer_auth(&w.leader)
+        .header("Tus-Resumable", "0.2.2")
         .header("Upload-Length", "10")
         .send()
         .await
