@@ -74,7 +74,7 @@ pub struct AttachmentLinks {
 pub struct AttachmentResponse {
     pub id: Uuid,
     /// `training_session` or `reach_activity`.
-    pub record_type: String,
+    pub record_type: crate::reference::AttachmentRecordType,
     pub record_id: Uuid,
     pub team_id: Uuid,
     #[schema(value_type = AttachmentKind)]
@@ -108,13 +108,13 @@ impl AttachmentResponse {
     /// The response for `attachment`, with links when `visible`.
     pub fn new(attachment: &Attachment, blob: &Blob, visible: bool) -> Self {
         let (record_type, record_id) = match attachment.owner() {
-            Owner::Session(id) => ("training_session", id),
-            Owner::Activity(id) => ("reach_activity", id),
+            Owner::Session(id) => (crate::reference::AttachmentRecordType::TrainingSession, id),
+            Owner::Activity(id) => (crate::reference::AttachmentRecordType::ReachActivity, id),
         };
         let base = format!("/api/v1/attachments/{}", attachment.id);
         Self {
             id: attachment.id,
-            record_type: record_type.to_owned(),
+            record_type,
             record_id,
             team_id: attachment.team_id,
             kind: attachment.kind.clone(),

@@ -166,15 +166,7 @@ pub fn find_detail(
 /// Erases the name, phone and birth year of person `id` (call inside a transaction): 409 while they
 /// are a current member of a team; erasing twice is a no-op. Gender, ethnicity and memberships stay,
 /// so counts remain right.
-/// What becomes of the attachments by or about a person whose personal data is erased.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ErasedAttachments {
-    /// Kept (the default): the records' evidence stays.
-    #[default]
-    Keep,
-    /// Deleted with the personal data.
-    Delete,
-}
+pub use crate::reference::ErasedAttachments;
 
 /// Erases a person's personal data; with [`ErasedAttachments::Delete`] also the attachments uploaded by
 /// them or on sessions they ran. Returns how many attachments were deleted.

@@ -69,6 +69,8 @@ pub fn schemas() -> Vec<(
         entry::<FileFormat>(),
         entry::<ImportTemplate>(),
         entry::<AttachmentKind>(),
+        entry::<ErasedAttachments>(),
+        entry::<AttachmentRecordType>(),
     ]
 }
 
@@ -198,6 +200,22 @@ impl ReachChannel {
                 | Self::SocialMedia
                 | Self::Video
         )
+    }
+}
+
+vocabulary! {
+    /// What an erasure of personal data does with the attachments by or about the person.
+    ErasedAttachments, ERASED_ATTACHMENTS {
+        Keep = "keep", "Giữ lại", "Keep";
+        Delete = "delete", "Xoá cùng dữ liệu cá nhân", "Delete with the personal data";
+    }
+}
+
+vocabulary! {
+    /// Which kind of record an attachment belongs to.
+    AttachmentRecordType, ATTACHMENT_RECORD_TYPES {
+        TrainingSession = "training_session", "Buổi sinh hoạt, tập huấn", "Training or outreach session";
+        ReachActivity = "reach_activity", "Hoạt động tuyên truyền", "Reach activity";
     }
 }
 

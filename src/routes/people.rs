@@ -193,17 +193,14 @@ pub async fn erase_personal_data(
 ) -> Result<HttpResponse, AppError> {
     actor.authorize(Operation::ErasePersonalData)?;
     let id = id.into_inner();
-    let attachments = match query.into_inner().attachments.as_deref() {
-        None | Some("keep") => people::ErasedAttachments::Keep,
-        Some("delete") => people::ErasedAttachments::Delete,
-        Some(_) => {
-            return Err(AppError::validation(vec![crate::error::FieldError::new(
-                "attachments",
-                "invalid_choice",
-                Text::new("must be `keep` or `delete`", "phải là `keep` hoặc `delete`"),
-            )]));
-        }
-    };
+    let mut errors = crate::domain::validation::FieldErrors::new();
+    let attachments = crate::reference::check_choice(
+        &mut errors,
+        "attachments",
+        query.into_inner().attachments.as_ref(),
+    )
+    .unwrap_or(people::ErasedAttachments::Keep);
+    errors.finish()?;
     db.run(move |conn| conn.transaction(|conn| people::erase(conn, &actor, id, attachments)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -215,8 +212,8 @@ pub async fn erase_personal_data(
 pub struct EraseQuery {
     /// `keep` (default) or `delete`: also delete the attachments uploaded by the person or of sessions
     /// they ran.
-    #[param(pattern = "^(keep|delete)$", example = "delete")]
-    pub attachments: Option<String>,
+    #[param(value_type = Option<crate::reference::ErasedAttachments>, example = "delete")]
+    pub attachments: Option<crate::reference::Choice<crate::reference::ErasedAttachments>>,
 }
 
 /// One read of full personal data.
